@@ -1,0 +1,252 @@
+//! The embedded, durable store: an in-memory index in front of a group-committed SQLite
+//! journal.
+//!
+//! Every operation runs against [`wharf_store::memory::State`] under one mutex, which yields
+//! the list of [`Change`]s it made. While still holding the mutex, the operation hands the
+//! changes to the single writer thread, so the journal order is the order of the state
+//! machine. It then waits, without the mutex, until the writer has committed a transaction
+//! holding them. The writer takes every batch that queued up while the previous commit was
+//! syncing and commits them together: concurrent requests share one fsync (group commit), and
+//! nobody is answered before their changes are on disk.
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL`: a commit syncs the WAL, so an answered
+//! request survives power loss, not only a crash of the process.
+//!
+//! At start-up the whole database is read back into the index. The data stays inspectable
+//! with the `sqlite3` shell (see `schema.sql`).
+//!
+//! # Layout
+//! - [`SqliteStore`]: the [`QueueStore`] implementation.
+//! - `writer`: the journal thread and the SQL that applies changes.
+//! - `load`: reading the database back at start-up.
+
+mod load;
+mod writer;
+
+use async_trait::async_trait;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use wharf_store::memory::{Change, State};
+use wharf_store::*;
+use wharf_types::{AccountId, EpochMillis, QueueKey, Region};
+
+/// The file name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "wharf.sqlite3";
+
+/// One request's changes and the way to tell it they are durable.
+struct Batch {
+    changes: Vec<Change>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// The durable embedded store.
+pub struct SqliteStore {
+    /// The index. One lock for all queues: each operation holds it for microseconds and never
+    /// across an await, and it also orders the journal.
+    state: Mutex<State>,
+    /// Feeds the writer thread; sends happen under `state`'s lock, so the journal order is the
+    /// state machine's order.
+    journal: Mutex<mpsc::Sender<Batch>>,
+    /// Set once a commit failed: memory and disk may differ, so every later call fails.
+    failed: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+/// Why the store could not open.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// SQLite refused to open or migrate the database.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored row could not be decoded.
+    #[error("corrupt database: {0}")]
+    Corrupt(String),
+    /// The data directory could not be created.
+    #[error("data directory: {0}")]
+    Io(std::io::Error),
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir` and loads it; `now` decides which
+    /// messages are visible.
+    pub fn open(data_dir: &Path, now: EpochMillis) -> Result<Self, OpenError> {
+        std::fs::create_dir_all(data_dir).map_err(OpenError::Io)?;
+        let path = data_dir.join(DATABASE_FILE);
+        let conn = writer::open_connection(&path)?;
+        let state = load::load(&conn, now)?;
+        let (sender, receiver) = mpsc::channel();
+        let failed = Arc::new(AtomicBool::new(false));
+        let writer_failed = Arc::clone(&failed);
+        std::thread::Builder::new()
+            .name("wharf-journal".into())
+            .spawn(move || writer::run(conn, receiver, writer_failed))
+            .map_err(OpenError::Io)?;
+        Ok(SqliteStore { state: Mutex::new(state), journal: Mutex::new(sender), failed })
+    }
+
+    /// Applies an operation to the index, journals its changes and waits until they are
+    /// durable.
+    async fn apply<T>(
+        &self,
+        operation: impl FnOnce(&mut State, &mut Vec<Change>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if self.failed.load(Ordering::Acquire) {
+            return Err(unavailable());
+        }
+        let (done, durable) = tokio::sync::oneshot::channel();
+        let output = {
+            let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut changes = Vec::new();
+            let output = operation(&mut state, &mut changes)?;
+            if changes.is_empty() {
+                return Ok(output);
+            }
+            let journal = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            journal.send(Batch { changes, done }).map_err(|_| unavailable())?;
+            output
+        };
+        match durable.await {
+            Ok(Ok(())) => Ok(output),
+            Ok(Err(message)) => Err(StoreError::Unavailable(message)),
+            Err(_) => Err(unavailable()),
+        }
+    }
+
+    /// Runs a read-only query against the index.
+    fn read<T>(&self, query: impl FnOnce(&mut State) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        if self.failed.load(Ordering::Acquire) {
+            return Err(unavailable());
+        }
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        query(&mut state)
+    }
+}
+
+fn unavailable() -> StoreError {
+    StoreError::Unavailable("the journal failed earlier; restart wharf".into())
+}
+
+#[async_trait]
+impl QueueStore for SqliteStore {
+    async fn create_queue(&self, new_queue: NewQueue, reuse_after_ms: u64) -> Result<CreateOutcome, StoreError> {
+        self.apply(|state, changes| Ok(state.create_queue(new_queue, reuse_after_ms, changes))).await
+    }
+
+    async fn queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError> {
+        self.read(|state| Ok(state.queue(key)))
+    }
+
+    async fn list_queues(&self, account: &AccountId, region: &Region, prefix: &str) -> Result<Vec<QueueRecord>, StoreError> {
+        self.read(|state| Ok(state.list_queues(account, region, prefix)))
+    }
+
+    async fn update_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError> {
+        self.apply(|state, changes| state.update_queue(record, changes)).await
+    }
+
+    async fn delete_queue(&self, key: &QueueKey, now: EpochMillis) -> Result<bool, StoreError> {
+        self.apply(|state, changes| Ok(state.delete_queue(key, now, changes))).await
+    }
+
+    async fn send(&self, queue: QueueId, messages: Vec<NewMessage>, now: EpochMillis) -> Result<Vec<MessageSeq>, StoreError> {
+        self.apply(|state, changes| state.send(queue, messages, now, changes)).await
+    }
+
+    async fn receive(&self, queue: QueueId, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
+        self.apply(|state, changes| state.receive(queue, request, &mut || rand_token(), changes)).await
+    }
+
+    async fn delete(&self, queue: QueueId, receipts: Vec<Receipt>, now: EpochMillis) -> Result<Vec<DeleteOutcome>, StoreError> {
+        self.apply(|state, changes| state.delete(queue, &receipts, now, changes)).await
+    }
+
+    async fn change_visibility(
+        &self,
+        queue: QueueId,
+        items: Vec<(Receipt, u64)>,
+        now: EpochMillis,
+    ) -> Result<Vec<ChangeOutcome>, StoreError> {
+        self.apply(|state, changes| state.change_visibility(queue, &items, now, changes)).await
+    }
+
+    async fn purge(&self, queue: QueueId, now: EpochMillis) -> Result<(), StoreError> {
+        self.apply(|state, changes| state.purge(queue, now, changes)).await
+    }
+
+    async fn stats(&self, queue: QueueId, now: EpochMillis) -> Result<QueueStats, StoreError> {
+        self.read(|state| state.stats(queue, now))
+    }
+
+    async fn expire(&self, now: EpochMillis) -> Result<u64, StoreError> {
+        self.apply(|state, changes| Ok(state.expire(now, changes))).await
+    }
+}
+
+/// A receipt token: random, never zero (zero marks "never received" on disk).
+fn rand_token() -> u64 {
+    rand::random::<u64>() | 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_store_conforms() {
+        let dirs = Mutex::new(Vec::new());
+        wharf_store::conformance::run_all(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = SqliteStore::open(dir.path(), wharf_store::conformance::T0).expect("open");
+            dirs.lock().expect("lock").push(dir);
+            store
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn state_survives_reopening() {
+        use wharf_store::conformance::{create, key, message, T0};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let queue_id;
+        {
+            let store = SqliteStore::open(dir.path(), T0).expect("open");
+            let mut queue = create(&store, "kept").await;
+            queue.tags.insert("team".into(), "core".into());
+            let queue = store.update_queue(queue).await.expect("update");
+            queue_id = queue.id;
+            let batch = vec![message("a", T0, 0), message("b", T0, 0), message("c", T0, 10_000)];
+            store.send(queue.id, batch, T0).await.expect("send");
+            let got = store
+                .receive(queue.id, ReceiveRequest { max: 2, visibility_ms: 5_000, now: T0 })
+                .await
+                .expect("receive");
+            store.delete(queue.id, vec![got.messages[0].receipt], T0).await.expect("delete");
+            create(&store, "dropped").await;
+            store.delete_queue(&key("dropped"), T0).await.expect("delete queue");
+        }
+        // The writer thread ends when the store is dropped; reopening waits for nothing else.
+        let store = SqliteStore::open(dir.path(), T0 + 1).expect("reopen");
+        let record = store.queue(&key("kept")).await.expect("read").expect("exists");
+        assert_eq!(record.tags.get("team").map(String::as_str), Some("core"));
+        assert_eq!(record.id, queue_id);
+        let stats = store.stats(queue_id, T0 + 1).await.expect("stats");
+        assert_eq!(stats, QueueStats { visible: 0, in_flight: 1, delayed: 1 });
+        let got = store
+            .receive(queue_id, ReceiveRequest { max: 10, visibility_ms: 5_000, now: T0 + 10_000 })
+            .await
+            .expect("receive");
+        let bodies: Vec<&str> = got.messages.iter().map(|delivery| &*delivery.data.body).collect();
+        assert_eq!(bodies, ["b", "c"]);
+        assert_eq!(got.messages[0].receive_count, 2, "receive counts survive");
+        let blocked = NewQueue { key: key("dropped"), settings: QueueSettings::default(), tags: Default::default(), now: T0 + 2 };
+        assert!(matches!(store.create_queue(blocked, 60_000).await.expect("create"), CreateOutcome::DeletedRecently));
+        let fresh = create(&store, "fresh").await;
+        assert!(fresh.id.0 > queue_id.0 + 1, "queue ids are never reused");
+    }
+}

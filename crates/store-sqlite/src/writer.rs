@@ -1,0 +1,236 @@
+//! The journal thread: applies batches of [`Change`]s to SQLite, many per transaction.
+//!
+//! # Schema
+//! ```text
+//! meta(key TEXT PRIMARY KEY, value TEXT)           schema_version, next_seq, next_queue_id
+//! queues(id INTEGER PRIMARY KEY, account, region, name, settings JSON, tags JSON,
+//!        created_ms, modified_ms, last_purge_ms, version)
+//! deleted_queues(account, region, name, deleted_ms)  name-reuse delay
+//! messages(seq INTEGER PRIMARY KEY, queue_id, message_id BLOB, body TEXT, body_md5 BLOB,
+//!          attributes JSON, system_attributes JSON, sender_id, sent_ms, group_fields JSON,
+//!          visible_at_ms, receive_count, first_receive_ms, token)
+//! ```
+//! Instants are epoch milliseconds, so delays, visibility and retention are right after a
+//! restart. `next_seq` and `next_queue_id` are high-water marks: sequence numbers and queue
+//! ids are never reused, so a receipt handle minted before a restart cannot match a newer
+//! message.
+
+use crate::Batch;
+use rusqlite::{params, Connection};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use wharf_store::memory::Change;
+
+/// The schema this code writes. A database of a newer version is refused at open.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// The most batches one transaction takes, so one huge burst cannot delay its first
+/// requests' answers without bound.
+const MAX_BATCHES_PER_COMMIT: usize = 4096;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS queues (
+    id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    modified_ms INTEGER NOT NULL,
+    last_purge_ms INTEGER,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deleted_queues (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    deleted_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, region, name)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY,
+    queue_id INTEGER NOT NULL,
+    message_id BLOB NOT NULL,
+    body TEXT NOT NULL,
+    body_md5 BLOB NOT NULL,
+    attributes TEXT,
+    system_attributes TEXT,
+    sender_id TEXT NOT NULL,
+    sent_ms INTEGER NOT NULL,
+    group_fields TEXT,
+    visible_at_ms INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL,
+    first_receive_ms INTEGER NOT NULL,
+    token INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_queue ON messages (queue_id, seq);
+";
+
+/// Opens the database with durable settings and creates the schema.
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, crate::OpenError> {
+    let conn = Connection::open(path)?;
+    // WAL lets the loader and inspectors read while the writer appends; FULL syncs the WAL on
+    // every commit, so a committed transaction survives power loss (NORMAL would not).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.execute_batch(SCHEMA)?;
+    let version: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
+        .ok();
+    match version.as_deref().map(str::parse::<i64>) {
+        None => {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                params![SCHEMA_VERSION.to_string()],
+            )?;
+        }
+        Some(Ok(found)) if found <= SCHEMA_VERSION => {}
+        Some(other) => {
+            return Err(crate::OpenError::Corrupt(format!(
+                "schema version {other:?} is newer than this wharf understands ({SCHEMA_VERSION})"
+            )))
+        }
+    }
+    Ok(conn)
+}
+
+/// The writer thread's loop: ends when every sender is gone.
+pub(crate) fn run(mut conn: Connection, receiver: mpsc::Receiver<Batch>, failed: Arc<AtomicBool>) {
+    let mut pending: Vec<Batch> = Vec::new();
+    while let Ok(first) = receiver.recv() {
+        pending.push(first);
+        while pending.len() < MAX_BATCHES_PER_COMMIT {
+            match receiver.try_recv() {
+                Ok(batch) => pending.push(batch),
+                Err(_) => break,
+            }
+        }
+        let result = if failed.load(Ordering::Acquire) {
+            Err("the journal failed earlier; restart wharf".to_owned())
+        } else {
+            commit(&mut conn, &pending).map_err(|err| err.to_string())
+        };
+        if let Err(message) = &result {
+            tracing::error!(error = %message, "journal commit failed; refusing further changes");
+            failed.store(true, Ordering::Release);
+        }
+        for batch in pending.drain(..) {
+            // A requester that gave up (client went away) is not an error.
+            let _ = batch.done.send(result.clone());
+        }
+    }
+}
+
+fn commit(conn: &mut Connection, batches: &[Batch]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let mut max_seq: Option<u64> = None;
+    let mut max_queue_id: Option<u64> = None;
+    {
+        let mut insert_message = tx.prepare_cached(
+            "INSERT INTO messages (seq, queue_id, message_id, body, body_md5, attributes, system_attributes,
+                sender_id, sent_ms, group_fields, visible_at_ms, receive_count, first_receive_ms, token)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0, 0)",
+        )?;
+        let mut update_message = tx.prepare_cached(
+            "UPDATE messages SET visible_at_ms = ?2, receive_count = ?3, first_receive_ms = ?4, token = ?5 WHERE seq = ?1",
+        )?;
+        let mut delete_message = tx.prepare_cached("DELETE FROM messages WHERE seq = ?1")?;
+        for change in batches.iter().flat_map(|batch| batch.changes.iter()) {
+            match change {
+                Change::InsertMessage { queue, seq, data, visible_at_ms } => {
+                    max_seq = max_seq.max(Some(*seq));
+                    insert_message.execute(params![
+                        *seq as i64,
+                        queue.0 as i64,
+                        &data.message_id[..],
+                        &*data.body,
+                        &data.body_md5[..],
+                        data.attributes.as_ref().map(|attributes| json(&**attributes)),
+                        data.system_attributes.as_ref().map(|attributes| json(&**attributes)),
+                        &*data.sender_id,
+                        data.sent_ms as i64,
+                        data.group.as_ref().map(|group| json(&**group)),
+                        *visible_at_ms as i64,
+                    ])?;
+                }
+                Change::UpdateMessage { seq, visible_at_ms, receive_count, first_receive_ms, token } => {
+                    update_message.execute(params![
+                        *seq as i64,
+                        *visible_at_ms as i64,
+                        i64::from(*receive_count),
+                        *first_receive_ms as i64,
+                        *token as i64,
+                    ])?;
+                }
+                Change::DeleteMessage { seq } => {
+                    delete_message.execute(params![*seq as i64])?;
+                }
+                Change::Purge { queue, max_seq: purge_max } => {
+                    tx.execute(
+                        "DELETE FROM messages WHERE queue_id = ?1 AND seq < ?2",
+                        params![queue.0 as i64, *purge_max as i64],
+                    )?;
+                }
+                Change::PutQueue(record) => {
+                    max_queue_id = max_queue_id.max(Some(record.id.0));
+                    tx.execute(
+                        "INSERT OR REPLACE INTO queues (id, account, region, name, settings, tags, created_ms,
+                            modified_ms, last_purge_ms, version)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        params![
+                            record.id.0 as i64,
+                            record.key.account.as_str(),
+                            record.key.region.as_str(),
+                            record.key.name.as_str(),
+                            json(&record.settings),
+                            json(&record.tags),
+                            record.created_ms as i64,
+                            record.modified_ms as i64,
+                            record.last_purge_ms.map(|instant| instant as i64),
+                            record.version as i64,
+                        ],
+                    )?;
+                    tx.execute(
+                        "DELETE FROM deleted_queues WHERE account = ?1 AND region = ?2 AND name = ?3",
+                        params![record.key.account.as_str(), record.key.region.as_str(), record.key.name.as_str()],
+                    )?;
+                }
+                Change::DeleteQueue { id, key, deleted_ms } => {
+                    tx.execute("DELETE FROM messages WHERE queue_id = ?1", params![id.0 as i64])?;
+                    tx.execute("DELETE FROM queues WHERE id = ?1", params![id.0 as i64])?;
+                    tx.execute(
+                        "INSERT OR REPLACE INTO deleted_queues (account, region, name, deleted_ms) VALUES (?1, ?2, ?3, ?4)",
+                        params![key.account.as_str(), key.region.as_str(), key.name.as_str(), *deleted_ms as i64],
+                    )?;
+                }
+            }
+        }
+    }
+    if let Some(seq) = max_seq {
+        raise_mark(&tx, "next_seq", seq + 1)?;
+    }
+    if let Some(queue_id) = max_queue_id {
+        raise_mark(&tx, "next_queue_id", queue_id + 1)?;
+    }
+    tx.commit()
+}
+
+/// Raises a high-water mark in `meta`, never lowering it.
+fn raise_mark(tx: &rusqlite::Transaction<'_>, key: &str, value: u64) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)",
+        params![key, value.to_string()],
+    )?;
+    Ok(())
+}
+
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    // Serializing plain data structs to a String cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}

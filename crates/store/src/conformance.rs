@@ -1,0 +1,274 @@
+//! The conformance suite every [`QueueStore`] backend runs.
+//!
+//! Each check takes a fresh store and drives it with explicit instants, so no check sleeps.
+//! A backend's test module calls [`run_all`] with a constructor.
+//! Assertions panic with a message naming the check: this module is test support.
+
+use crate::model::*;
+use crate::QueueStore;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use wharf_types::{EpochMillis, QueueKey};
+
+/// The instant the suite starts at.
+pub const T0: EpochMillis = 1_700_000_000_000;
+
+/// A queue key for tests.
+pub fn key(name: &str) -> QueueKey {
+    QueueKey {
+        account: "000000000000".parse().expect("valid account"),
+        region: "us-east-1".parse().expect("valid region"),
+        name: name.parse().expect("valid queue name"),
+    }
+}
+
+/// A message with `body`, sent at `now`, visible after `delay_ms`.
+pub fn message(body: &str, now: EpochMillis, delay_ms: u64) -> NewMessage {
+    NewMessage {
+        data: Arc::new(MessageData {
+            message_id: *uuid_like(now, body),
+            body: body.into(),
+            body_md5: [0; 16],
+            attributes: None,
+            system_attributes: None,
+            sender_id: Arc::from("000000000000"),
+            sent_ms: now,
+            group: None,
+        }),
+        visible_at_ms: now + delay_ms,
+    }
+}
+
+fn uuid_like(now: EpochMillis, body: &str) -> Box<[u8; 16]> {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&now.to_be_bytes());
+    for (idx, byte) in body.bytes().take(8).enumerate() {
+        bytes[8 + idx] = byte;
+    }
+    Box::new(bytes)
+}
+
+/// Creates a queue with default settings and returns it.
+pub async fn create(store: &dyn QueueStore, name: &str) -> QueueRecord {
+    let new_queue = NewQueue {
+        key: key(name),
+        settings: QueueSettings::default(),
+        tags: BTreeMap::new(),
+        now: T0,
+    };
+    match store.create_queue(new_queue, 60_000).await.expect("create") {
+        CreateOutcome::Created(record) => record,
+        other => panic!("expected Created, got {other:?}"),
+    }
+}
+
+fn bodies(outcome: &ReceiveOutcome) -> Vec<String> {
+    outcome.messages.iter().map(|delivery| delivery.data.body.to_string()).collect()
+}
+
+fn receive_at(now: EpochMillis, max: usize, visibility_ms: u64) -> ReceiveRequest {
+    ReceiveRequest { max, visibility_ms, now }
+}
+
+/// Runs every check, each on a store from `make`.
+pub async fn run_all<S: QueueStore>(make: impl Fn() -> S) {
+    queues_are_created_listed_updated_and_deleted(&make()).await;
+    deleted_names_wait_before_reuse(&make()).await;
+    messages_come_back_oldest_first_and_hide_while_in_flight(&make()).await;
+    visibility_expiry_redelivers_with_a_new_receipt(&make()).await;
+    delays_hide_new_messages(&make()).await;
+    deletes_follow_receipts(&make()).await;
+    visibility_changes_need_the_current_receipt(&make()).await;
+    purge_removes_everything(&make()).await;
+    retention_drops_old_messages(&make()).await;
+    operations_on_deleted_queues_fail(&make()).await;
+}
+
+async fn queues_are_created_listed_updated_and_deleted(store: &dyn QueueStore) {
+    let alpha = create(store, "alpha").await;
+    create(store, "beta").await;
+    create(store, "alpine").await;
+    let again = NewQueue { key: key("alpha"), settings: QueueSettings::default(), tags: BTreeMap::new(), now: T0 + 5 };
+    match store.create_queue(again, 60_000).await.expect("create again") {
+        CreateOutcome::Exists(record) => assert_eq!(record.id, alpha.id),
+        other => panic!("expected Exists, got {other:?}"),
+    }
+    let account = key("x").account;
+    let region = key("x").region;
+    let names: Vec<String> = store
+        .list_queues(&account, &region, "al")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|record| record.key.name.to_string())
+        .collect();
+    assert_eq!(names, ["alpha", "alpine"]);
+
+    let mut changed = alpha.clone();
+    changed.settings.visibility_timeout = 99;
+    let stored = store.update_queue(changed.clone()).await.expect("update");
+    assert_eq!(stored.version, alpha.version + 1);
+    assert!(matches!(store.update_queue(changed).await, Err(crate::StoreError::Conflict)), "stale update must conflict");
+    let read = store.queue(&key("alpha")).await.expect("read").expect("exists");
+    assert_eq!(read.settings.visibility_timeout, 99);
+
+    assert!(store.delete_queue(&key("alpha"), T0 + 10).await.expect("delete"));
+    assert!(!store.delete_queue(&key("alpha"), T0 + 11).await.expect("delete twice"));
+    assert!(store.queue(&key("alpha")).await.expect("read").is_none());
+}
+
+async fn deleted_names_wait_before_reuse(store: &dyn QueueStore) {
+    create(store, "reuse").await;
+    store.delete_queue(&key("reuse"), T0 + 1_000).await.expect("delete");
+    let soon = NewQueue { key: key("reuse"), settings: QueueSettings::default(), tags: BTreeMap::new(), now: T0 + 30_000 };
+    assert!(matches!(store.create_queue(soon, 60_000).await.expect("create"), CreateOutcome::DeletedRecently));
+    let later = NewQueue { key: key("reuse"), settings: QueueSettings::default(), tags: BTreeMap::new(), now: T0 + 61_000 };
+    assert!(matches!(store.create_queue(later, 60_000).await.expect("create"), CreateOutcome::Created(_)));
+}
+
+async fn messages_come_back_oldest_first_and_hide_while_in_flight(store: &dyn QueueStore) {
+    let queue = create(store, "order").await;
+    let batch = (0..5).map(|idx| message(&format!("m{idx}"), T0, 0)).collect();
+    let seqs = store.send(queue.id, batch, T0).await.expect("send");
+    assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "sequence numbers increase");
+    let first = store.receive(queue.id, receive_at(T0, 3, 30_000)).await.expect("receive");
+    assert_eq!(bodies(&first), ["m0", "m1", "m2"]);
+    assert!(first.messages.iter().all(|delivery| delivery.receive_count == 1 && delivery.first_receive_ms == T0));
+    let second = store.receive(queue.id, receive_at(T0 + 1, 10, 30_000)).await.expect("receive");
+    assert_eq!(bodies(&second), ["m3", "m4"]);
+    let third = store.receive(queue.id, receive_at(T0 + 2, 10, 30_000)).await.expect("receive");
+    assert!(third.messages.is_empty());
+    assert_eq!(third.next_visible_at, Some(T0 + 30_000));
+    let stats = store.stats(queue.id, T0 + 2).await.expect("stats");
+    assert_eq!(stats, QueueStats { visible: 0, in_flight: 5, delayed: 0 });
+}
+
+async fn visibility_expiry_redelivers_with_a_new_receipt(store: &dyn QueueStore) {
+    let queue = create(store, "expiry").await;
+    store.send(queue.id, vec![message("once", T0, 0)], T0).await.expect("send");
+    let first = store.receive(queue.id, receive_at(T0, 1, 1_000)).await.expect("receive");
+    let early = store.receive(queue.id, receive_at(T0 + 999, 1, 1_000)).await.expect("receive");
+    assert!(early.messages.is_empty(), "hidden until the timeout ends");
+    let again = store.receive(queue.id, receive_at(T0 + 1_000, 1, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&again), ["once"]);
+    assert_eq!(again.messages[0].receive_count, 2);
+    assert_eq!(again.messages[0].first_receive_ms, T0, "first receive is kept");
+    assert_ne!(again.messages[0].receipt, first.messages[0].receipt, "every receive has a new receipt");
+}
+
+async fn delays_hide_new_messages(store: &dyn QueueStore) {
+    let queue = create(store, "delay").await;
+    store.send(queue.id, vec![message("late", T0, 5_000)], T0).await.expect("send");
+    let stats = store.stats(queue.id, T0).await.expect("stats");
+    assert_eq!(stats, QueueStats { visible: 0, in_flight: 0, delayed: 1 });
+    let early = store.receive(queue.id, receive_at(T0 + 4_999, 1, 1_000)).await.expect("receive");
+    assert!(early.messages.is_empty());
+    assert_eq!(early.next_visible_at, Some(T0 + 5_000));
+    let due = store.receive(queue.id, receive_at(T0 + 5_000, 1, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&due), ["late"]);
+}
+
+async fn deletes_follow_receipts(store: &dyn QueueStore) {
+    let queue = create(store, "deletes").await;
+    store.send(queue.id, vec![message("a", T0, 0), message("b", T0, 0)], T0).await.expect("send");
+    let got = store.receive(queue.id, receive_at(T0, 2, 1_000)).await.expect("receive");
+    let receipt_a = got.messages[0].receipt;
+    let receipt_b = got.messages[1].receipt;
+    let outcome = store.delete(queue.id, vec![receipt_a, receipt_a], T0 + 1).await.expect("delete");
+    assert_eq!(outcome, [DeleteOutcome::Deleted, DeleteOutcome::Gone]);
+    // b expires back to visible and is received by someone else: the old receipt may not delete it.
+    let other = store.receive(queue.id, receive_at(T0 + 1_000, 1, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&other), ["b"]);
+    let stale = store.delete(queue.id, vec![receipt_b], T0 + 1_001).await.expect("delete");
+    assert_eq!(stale, [DeleteOutcome::HeldByAnother]);
+    // Once visible again and held by nobody, the stale receipt deletes it.
+    let late = store.delete(queue.id, vec![receipt_b], T0 + 2_000).await.expect("delete");
+    assert_eq!(late, [DeleteOutcome::Deleted]);
+    assert_eq!(store.stats(queue.id, T0 + 2_000).await.expect("stats"), QueueStats::default());
+}
+
+async fn visibility_changes_need_the_current_receipt(store: &dyn QueueStore) {
+    let queue = create(store, "changes").await;
+    store.send(queue.id, vec![message("c", T0, 0)], T0).await.expect("send");
+    let got = store.receive(queue.id, receive_at(T0, 1, 1_000)).await.expect("receive");
+    let receipt = got.messages[0].receipt;
+    let wrong = Receipt { seq: receipt.seq, token: receipt.token ^ 2 };
+    let outcome = store
+        .change_visibility(queue.id, vec![(receipt, 10_000), (wrong, 0)], T0 + 500)
+        .await
+        .expect("change");
+    assert_eq!(outcome, [ChangeOutcome::Changed, ChangeOutcome::NotInFlight]);
+    let hidden = store.receive(queue.id, receive_at(T0 + 5_000, 1, 1_000)).await.expect("receive");
+    assert!(hidden.messages.is_empty(), "the timeout counts from the change");
+    store.change_visibility(queue.id, vec![(receipt, 0)], T0 + 6_000).await.expect("change");
+    let visible = store.receive(queue.id, receive_at(T0 + 6_000, 1, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&visible), ["c"]);
+    let gone = Receipt { seq: receipt.seq + 1_000, token: 1 };
+    let outcome = store.change_visibility(queue.id, vec![(gone, 0)], T0 + 6_001).await.expect("change");
+    assert_eq!(outcome, [ChangeOutcome::Gone]);
+}
+
+async fn purge_removes_everything(store: &dyn QueueStore) {
+    let queue = create(store, "purge").await;
+    store.send(queue.id, vec![message("a", T0, 0), message("b", T0, 60_000)], T0).await.expect("send");
+    store.receive(queue.id, receive_at(T0, 1, 1_000)).await.expect("receive");
+    store.purge(queue.id, T0 + 1).await.expect("purge");
+    assert_eq!(store.stats(queue.id, T0 + 1).await.expect("stats"), QueueStats::default());
+    let record = store.queue(&key("purge")).await.expect("read").expect("exists");
+    assert_eq!(record.last_purge_ms, Some(T0 + 1));
+    store.send(queue.id, vec![message("after", T0 + 2, 0)], T0 + 2).await.expect("send");
+    let got = store.receive(queue.id, receive_at(T0 + 2, 10, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&got), ["after"]);
+}
+
+async fn retention_drops_old_messages(store: &dyn QueueStore) {
+    let mut queue = create(store, "retention").await;
+    queue.settings.message_retention_period = 60;
+    let queue = store.update_queue(queue).await.expect("update");
+    store.send(queue.id, vec![message("old", T0, 0)], T0).await.expect("send");
+    store.send(queue.id, vec![message("new", T0 + 30_000, 0)], T0 + 30_000).await.expect("send");
+    let got = store.receive(queue.id, receive_at(T0 + 60_000, 10, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&got), ["new"], "a message past retention is never delivered");
+    assert_eq!(store.expire(T0 + 90_000).await.expect("expire"), 1);
+    assert_eq!(store.stats(queue.id, T0 + 90_000).await.expect("stats"), QueueStats::default());
+}
+
+async fn operations_on_deleted_queues_fail(store: &dyn QueueStore) {
+    let queue = create(store, "gone").await;
+    store.delete_queue(&key("gone"), T0).await.expect("delete");
+    assert!(store.send(queue.id, vec![message("x", T0, 0)], T0).await.is_err());
+    assert!(store.receive(queue.id, receive_at(T0, 1, 0)).await.is_err());
+    assert!(store.stats(queue.id, T0).await.is_err());
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::memory::MemoryStore;
+
+    #[test]
+    fn memory_store_conforms() {
+        let runtime = tokio_runtime();
+        runtime.block_on(super::run_all(MemoryStore::new));
+    }
+
+    fn tokio_runtime() -> SimpleRuntime {
+        SimpleRuntime
+    }
+
+    /// The suite's futures never wait on IO for the memory store, so polling them to completion
+    /// needs no reactor.
+    struct SimpleRuntime;
+
+    impl SimpleRuntime {
+        fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+            use std::task::{Context, Poll, Waker};
+            let mut future = std::pin::pin!(future);
+            let mut context = Context::from_waker(Waker::noop());
+            loop {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                    return output;
+                }
+            }
+        }
+    }
+}

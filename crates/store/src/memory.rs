@@ -1,0 +1,582 @@
+//! The in-memory state machine of queues and messages, and the `--in-memory` store built on it.
+//!
+//! [`State`] applies one operation at a time and reports each change as a [`Change`], so a
+//! durable backend can journal exactly what happened, in order. [`MemoryStore`] drops the
+//! changes. The embedded SQLite store keeps a [`State`] as its index and rebuilds it from disk
+//! at start-up with [`State::restore_queue`] and [`State::restore_message`].
+//!
+//! Per queue, every message sits in exactly one of two sets: `visible` (ordered by sequence
+//! number, so receives are oldest-first) or `hidden` (ordered by the instant it becomes
+//! visible). A receive first moves every due hidden message to `visible`.
+
+use crate::model::*;
+use crate::{QueueStore, StoreError};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use wharf_types::{AccountId, EpochMillis, QueueKey, Region};
+
+/// One durable change, in the order it happened.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// A queue was created or its record replaced.
+    PutQueue(QueueRecord),
+    /// A queue and its messages were deleted.
+    DeleteQueue {
+        /// Which queue.
+        id: QueueId,
+        /// Its key, remembered for the name-reuse delay.
+        key: QueueKey,
+        /// When.
+        deleted_ms: EpochMillis,
+    },
+    /// A message was appended.
+    InsertMessage {
+        /// Its queue.
+        queue: QueueId,
+        /// Its sequence number.
+        seq: MessageSeq,
+        /// Its content.
+        data: Arc<MessageData>,
+        /// When it becomes visible.
+        visible_at_ms: EpochMillis,
+    },
+    /// A message's delivery state changed (receive or visibility change).
+    UpdateMessage {
+        /// Which message.
+        seq: MessageSeq,
+        /// When it becomes visible.
+        visible_at_ms: EpochMillis,
+        /// Receives so far.
+        receive_count: u32,
+        /// The first receive's instant, 0 before any.
+        first_receive_ms: EpochMillis,
+        /// The current receipt's token.
+        token: u64,
+    },
+    /// A message was deleted or expired.
+    DeleteMessage {
+        /// Which message.
+        seq: MessageSeq,
+    },
+    /// Every message of a queue up to `max_seq` was deleted.
+    Purge {
+        /// Which queue.
+        queue: QueueId,
+        /// The largest sequence number at the purge.
+        max_seq: MessageSeq,
+    },
+}
+
+/// A stored message's mutable delivery state.
+#[derive(Clone, Debug)]
+struct Slot {
+    data: Arc<MessageData>,
+    visible_at_ms: EpochMillis,
+    receive_count: u32,
+    first_receive_ms: EpochMillis,
+    token: u64,
+}
+
+#[derive(Debug)]
+struct QueueState {
+    record: QueueRecord,
+    /// All messages by sequence number: the oldest first, for retention sweeps.
+    messages: BTreeMap<MessageSeq, Slot>,
+    /// Messages available now, oldest first.
+    visible: BTreeSet<MessageSeq>,
+    /// Messages hidden until an instant: delayed or in flight.
+    hidden: BTreeSet<(EpochMillis, MessageSeq)>,
+    /// Of `hidden`, those never received (delayed).
+    n_hidden_unreceived: u64,
+}
+
+impl QueueState {
+    fn new(record: QueueRecord) -> Self {
+        QueueState {
+            record,
+            messages: BTreeMap::new(),
+            visible: BTreeSet::new(),
+            hidden: BTreeSet::new(),
+            n_hidden_unreceived: 0,
+        }
+    }
+
+    fn retention_ms(&self) -> u64 {
+        u64::from(self.record.settings.message_retention_period) * 1000
+    }
+
+    /// Moves every hidden message due at `now` to `visible`.
+    fn promote(&mut self, now: EpochMillis) {
+        while let Some(&(visible_at, seq)) = self.hidden.first() {
+            if visible_at > now {
+                break;
+            }
+            self.hidden.pop_first();
+            if let Some(slot) = self.messages.get(&seq) {
+                if slot.receive_count == 0 {
+                    self.n_hidden_unreceived -= 1;
+                }
+                self.visible.insert(seq);
+            }
+        }
+    }
+
+    /// Files a message in `visible` or `hidden` by its state at `now`.
+    fn place(&mut self, seq: MessageSeq, now: EpochMillis) {
+        let Some(slot) = self.messages.get(&seq) else {
+            return;
+        };
+        if slot.visible_at_ms <= now {
+            self.visible.insert(seq);
+        } else {
+            if slot.receive_count == 0 {
+                self.n_hidden_unreceived += 1;
+            }
+            self.hidden.insert((slot.visible_at_ms, seq));
+        }
+    }
+
+    /// Takes a message out of whichever set holds it.
+    fn unplace(&mut self, seq: MessageSeq) {
+        let Some(slot) = self.messages.get(&seq) else {
+            return;
+        };
+        if !self.visible.remove(&seq) && self.hidden.remove(&(slot.visible_at_ms, seq)) {
+            if slot.receive_count == 0 {
+                self.n_hidden_unreceived -= 1;
+            }
+        }
+    }
+
+    fn remove(&mut self, seq: MessageSeq) -> Option<Slot> {
+        self.unplace(seq);
+        self.messages.remove(&seq)
+    }
+
+    /// Drops messages past retention at the front of the queue.
+    fn expire(&mut self, now: EpochMillis, changes: &mut Vec<Change>) -> u64 {
+        let retention_ms = self.retention_ms();
+        let mut n_expired = 0;
+        while let Some((&seq, slot)) = self.messages.first_key_value() {
+            if slot.data.sent_ms.saturating_add(retention_ms) > now {
+                break;
+            }
+            self.remove(seq);
+            changes.push(Change::DeleteMessage { seq });
+            n_expired += 1;
+        }
+        n_expired
+    }
+}
+
+/// Every queue and message, with no IO.
+#[derive(Debug, Default)]
+pub struct State {
+    next_queue_id: u64,
+    next_seq: MessageSeq,
+    by_key: HashMap<QueueKey, QueueId>,
+    queues: HashMap<QueueId, QueueState>,
+    /// Deleted queue keys and when, for the name-reuse delay.
+    deleted: HashMap<QueueKey, EpochMillis>,
+}
+
+impl State {
+    /// An empty state.
+    pub fn new() -> Self {
+        State::default()
+    }
+
+    /// Reloads a stored queue.
+    pub fn restore_queue(&mut self, record: QueueRecord) {
+        self.next_queue_id = self.next_queue_id.max(record.id.0 + 1);
+        self.by_key.insert(record.key.clone(), record.id);
+        self.queues.insert(record.id, QueueState::new(record));
+    }
+
+    /// Reloads a deleted queue's tombstone.
+    pub fn restore_tombstone(&mut self, key: QueueKey, deleted_ms: EpochMillis) {
+        self.deleted.insert(key, deleted_ms);
+    }
+
+    /// Reloads a stored message; `now` decides whether it is visible.
+    #[allow(clippy::too_many_arguments)] // one argument per stored column
+    pub fn restore_message(
+        &mut self,
+        queue: QueueId,
+        seq: MessageSeq,
+        data: Arc<MessageData>,
+        visible_at_ms: EpochMillis,
+        receive_count: u32,
+        first_receive_ms: EpochMillis,
+        token: u64,
+        now: EpochMillis,
+    ) {
+        self.next_seq = self.next_seq.max(seq + 1);
+        let Some(queue_state) = self.queues.get_mut(&queue) else {
+            return;
+        };
+        queue_state.messages.insert(
+            seq,
+            Slot { data, visible_at_ms, receive_count, first_receive_ms, token },
+        );
+        queue_state.place(seq, now);
+    }
+
+    /// Makes sure sequence numbers continue after `seq` (the journal's largest ever).
+    pub fn reserve_seq(&mut self, seq: MessageSeq) {
+        self.next_seq = self.next_seq.max(seq + 1);
+    }
+
+    /// Makes sure queue ids continue after `id` (the journal's largest ever).
+    pub fn reserve_queue_id(&mut self, id: u64) {
+        self.next_queue_id = self.next_queue_id.max(id + 1);
+    }
+
+    fn queue_mut(&mut self, id: QueueId) -> Result<&mut QueueState, StoreError> {
+        self.queues.get_mut(&id).ok_or(StoreError::QueueGone(id))
+    }
+
+    /// See [`QueueStore::create_queue`].
+    pub fn create_queue(
+        &mut self,
+        new_queue: NewQueue,
+        reuse_after_ms: u64,
+        changes: &mut Vec<Change>,
+    ) -> CreateOutcome {
+        if let Some(id) = self.by_key.get(&new_queue.key) {
+            return CreateOutcome::Exists(self.queues[id].record.clone());
+        }
+        if let Some(&deleted_ms) = self.deleted.get(&new_queue.key) {
+            if deleted_ms.saturating_add(reuse_after_ms) > new_queue.now {
+                return CreateOutcome::DeletedRecently;
+            }
+        }
+        self.deleted.remove(&new_queue.key);
+        let id = QueueId(self.next_queue_id);
+        self.next_queue_id += 1;
+        let record = QueueRecord {
+            id,
+            key: new_queue.key.clone(),
+            settings: new_queue.settings,
+            tags: new_queue.tags,
+            created_ms: new_queue.now,
+            modified_ms: new_queue.now,
+            last_purge_ms: None,
+            version: 1,
+        };
+        self.by_key.insert(new_queue.key, id);
+        self.queues.insert(id, QueueState::new(record.clone()));
+        changes.push(Change::PutQueue(record.clone()));
+        CreateOutcome::Created(record)
+    }
+
+    /// See [`QueueStore::queue`].
+    pub fn queue(&self, key: &QueueKey) -> Option<QueueRecord> {
+        let id = self.by_key.get(key)?;
+        Some(self.queues[id].record.clone())
+    }
+
+    /// See [`QueueStore::list_queues`].
+    pub fn list_queues(&self, account: &AccountId, region: &Region, prefix: &str) -> Vec<QueueRecord> {
+        let mut records: Vec<QueueRecord> = self
+            .by_key
+            .iter()
+            .filter(|(key, _)| {
+                &key.account == account
+                    && &key.region == region
+                    && key.name.as_str().starts_with(prefix)
+            })
+            .map(|(_, id)| self.queues[id].record.clone())
+            .collect();
+        records.sort_by(|left, right| left.key.name.cmp(&right.key.name));
+        records
+    }
+
+    /// See [`QueueStore::update_queue`].
+    pub fn update_queue(
+        &mut self,
+        mut record: QueueRecord,
+        changes: &mut Vec<Change>,
+    ) -> Result<QueueRecord, StoreError> {
+        let queue_state = self.queue_mut(record.id)?;
+        if queue_state.record.version != record.version {
+            return Err(StoreError::Conflict);
+        }
+        record.version += 1;
+        queue_state.record = record.clone();
+        changes.push(Change::PutQueue(record.clone()));
+        Ok(record)
+    }
+
+    /// See [`QueueStore::delete_queue`].
+    pub fn delete_queue(&mut self, key: &QueueKey, now: EpochMillis, changes: &mut Vec<Change>) -> bool {
+        let Some(id) = self.by_key.remove(key) else {
+            return false;
+        };
+        self.queues.remove(&id);
+        self.deleted.insert(key.clone(), now);
+        changes.push(Change::DeleteQueue { id, key: key.clone(), deleted_ms: now });
+        true
+    }
+
+    /// See [`QueueStore::send`].
+    pub fn send(
+        &mut self,
+        queue: QueueId,
+        messages: Vec<NewMessage>,
+        now: EpochMillis,
+        changes: &mut Vec<Change>,
+    ) -> Result<Vec<MessageSeq>, StoreError> {
+        let first_seq = self.next_seq;
+        let queue_state = self.queues.get_mut(&queue).ok_or(StoreError::QueueGone(queue))?;
+        let mut seqs = Vec::with_capacity(messages.len());
+        for (idx, message) in messages.into_iter().enumerate() {
+            let seq = first_seq + idx as u64;
+            changes.push(Change::InsertMessage {
+                queue,
+                seq,
+                data: Arc::clone(&message.data),
+                visible_at_ms: message.visible_at_ms,
+            });
+            queue_state.messages.insert(
+                seq,
+                Slot {
+                    data: message.data,
+                    visible_at_ms: message.visible_at_ms,
+                    receive_count: 0,
+                    first_receive_ms: 0,
+                    token: 0,
+                },
+            );
+            queue_state.place(seq, now);
+            seqs.push(seq);
+        }
+        self.next_seq = first_seq + seqs.len() as u64;
+        Ok(seqs)
+    }
+
+    /// See [`QueueStore::receive`]. `draw_token` supplies receipt tokens.
+    pub fn receive(
+        &mut self,
+        queue: QueueId,
+        request: ReceiveRequest,
+        draw_token: &mut dyn FnMut() -> u64,
+        changes: &mut Vec<Change>,
+    ) -> Result<ReceiveOutcome, StoreError> {
+        let queue_state = self.queue_mut(queue)?;
+        let now = request.now;
+        queue_state.promote(now);
+        let retention_ms = queue_state.retention_ms();
+        let hidden_until = now.saturating_add(request.visibility_ms);
+        let mut messages = Vec::with_capacity(request.max.min(10));
+        while messages.len() < request.max {
+            let Some(seq) = queue_state.visible.pop_first() else {
+                break;
+            };
+            let Some(slot) = queue_state.messages.get_mut(&seq) else {
+                continue;
+            };
+            if slot.data.sent_ms.saturating_add(retention_ms) <= now {
+                queue_state.messages.remove(&seq);
+                changes.push(Change::DeleteMessage { seq });
+                continue;
+            }
+            slot.receive_count = slot.receive_count.saturating_add(1);
+            if slot.first_receive_ms == 0 {
+                slot.first_receive_ms = now;
+            }
+            slot.visible_at_ms = hidden_until;
+            slot.token = draw_token();
+            changes.push(Change::UpdateMessage {
+                seq,
+                visible_at_ms: slot.visible_at_ms,
+                receive_count: slot.receive_count,
+                first_receive_ms: slot.first_receive_ms,
+                token: slot.token,
+            });
+            messages.push(Delivery {
+                data: Arc::clone(&slot.data),
+                receipt: Receipt { seq, token: slot.token },
+                receive_count: slot.receive_count,
+                first_receive_ms: slot.first_receive_ms,
+            });
+            queue_state.place(seq, now);
+        }
+        let next_visible_at = queue_state.hidden.first().map(|&(visible_at, _)| visible_at);
+        Ok(ReceiveOutcome { messages, next_visible_at })
+    }
+
+    /// See [`QueueStore::delete`].
+    pub fn delete(
+        &mut self,
+        queue: QueueId,
+        receipts: &[Receipt],
+        now: EpochMillis,
+        changes: &mut Vec<Change>,
+    ) -> Result<Vec<DeleteOutcome>, StoreError> {
+        let queue_state = self.queue_mut(queue)?;
+        let mut outcomes = Vec::with_capacity(receipts.len());
+        for receipt in receipts {
+            let outcome = match queue_state.messages.get(&receipt.seq) {
+                None => DeleteOutcome::Gone,
+                Some(slot) if slot.token != receipt.token && slot.visible_at_ms > now && slot.receive_count > 0 => {
+                    DeleteOutcome::HeldByAnother
+                }
+                Some(_) => {
+                    queue_state.remove(receipt.seq);
+                    changes.push(Change::DeleteMessage { seq: receipt.seq });
+                    DeleteOutcome::Deleted
+                }
+            };
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    /// See [`QueueStore::change_visibility`].
+    pub fn change_visibility(
+        &mut self,
+        queue: QueueId,
+        items: &[(Receipt, u64)],
+        now: EpochMillis,
+        changes: &mut Vec<Change>,
+    ) -> Result<Vec<ChangeOutcome>, StoreError> {
+        let queue_state = self.queue_mut(queue)?;
+        let mut outcomes = Vec::with_capacity(items.len());
+        for &(receipt, visibility_ms) in items {
+            let Some(slot) = queue_state.messages.get(&receipt.seq) else {
+                outcomes.push(ChangeOutcome::Gone);
+                continue;
+            };
+            let in_flight = slot.token == receipt.token && slot.receive_count > 0 && slot.visible_at_ms > now;
+            if !in_flight {
+                outcomes.push(ChangeOutcome::NotInFlight);
+                continue;
+            }
+            queue_state.unplace(receipt.seq);
+            let Some(slot) = queue_state.messages.get_mut(&receipt.seq) else {
+                continue;
+            };
+            slot.visible_at_ms = now.saturating_add(visibility_ms);
+            changes.push(Change::UpdateMessage {
+                seq: receipt.seq,
+                visible_at_ms: slot.visible_at_ms,
+                receive_count: slot.receive_count,
+                first_receive_ms: slot.first_receive_ms,
+                token: slot.token,
+            });
+            queue_state.place(receipt.seq, now);
+            outcomes.push(ChangeOutcome::Changed);
+        }
+        Ok(outcomes)
+    }
+
+    /// See [`QueueStore::purge`].
+    pub fn purge(&mut self, queue: QueueId, now: EpochMillis, changes: &mut Vec<Change>) -> Result<(), StoreError> {
+        let max_seq = self.next_seq;
+        let queue_state = self.queue_mut(queue)?;
+        queue_state.messages.clear();
+        queue_state.visible.clear();
+        queue_state.hidden.clear();
+        queue_state.n_hidden_unreceived = 0;
+        queue_state.record.last_purge_ms = Some(now);
+        queue_state.record.version += 1;
+        changes.push(Change::Purge { queue, max_seq });
+        changes.push(Change::PutQueue(queue_state.record.clone()));
+        Ok(())
+    }
+
+    /// See [`QueueStore::stats`].
+    pub fn stats(&mut self, queue: QueueId, now: EpochMillis) -> Result<QueueStats, StoreError> {
+        let queue_state = self.queue_mut(queue)?;
+        queue_state.promote(now);
+        let delayed = queue_state.n_hidden_unreceived;
+        Ok(QueueStats {
+            visible: queue_state.visible.len() as u64,
+            in_flight: queue_state.hidden.len() as u64 - delayed,
+            delayed,
+        })
+    }
+
+    /// See [`QueueStore::expire`].
+    pub fn expire(&mut self, now: EpochMillis, changes: &mut Vec<Change>) -> u64 {
+        self.queues.values_mut().map(|queue_state| queue_state.expire(now, changes)).sum()
+    }
+}
+
+/// The `--in-memory` store: a [`State`] behind a mutex, keeping nothing on disk.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    /// One lock for all queues: operations are short and never await while holding it.
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn with<T>(&self, apply: impl FnOnce(&mut State, &mut Vec<Change>) -> T) -> T {
+        let mut changes = Vec::new();
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        apply(&mut state, &mut changes)
+    }
+}
+
+#[async_trait]
+impl QueueStore for MemoryStore {
+    async fn create_queue(&self, new_queue: NewQueue, reuse_after_ms: u64) -> Result<CreateOutcome, StoreError> {
+        Ok(self.with(|state, changes| state.create_queue(new_queue, reuse_after_ms, changes)))
+    }
+
+    async fn queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError> {
+        Ok(self.with(|state, _| state.queue(key)))
+    }
+
+    async fn list_queues(&self, account: &AccountId, region: &Region, prefix: &str) -> Result<Vec<QueueRecord>, StoreError> {
+        Ok(self.with(|state, _| state.list_queues(account, region, prefix)))
+    }
+
+    async fn update_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError> {
+        self.with(|state, changes| state.update_queue(record, changes))
+    }
+
+    async fn delete_queue(&self, key: &QueueKey, now: EpochMillis) -> Result<bool, StoreError> {
+        Ok(self.with(|state, changes| state.delete_queue(key, now, changes)))
+    }
+
+    async fn send(&self, queue: QueueId, messages: Vec<NewMessage>, now: EpochMillis) -> Result<Vec<MessageSeq>, StoreError> {
+        self.with(|state, changes| state.send(queue, messages, now, changes))
+    }
+
+    async fn receive(&self, queue: QueueId, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
+        self.with(|state, changes| state.receive(queue, request, &mut || rand::random::<u64>() | 1, changes))
+    }
+
+    async fn delete(&self, queue: QueueId, receipts: Vec<Receipt>, now: EpochMillis) -> Result<Vec<DeleteOutcome>, StoreError> {
+        self.with(|state, changes| state.delete(queue, &receipts, now, changes))
+    }
+
+    async fn change_visibility(
+        &self,
+        queue: QueueId,
+        items: Vec<(Receipt, u64)>,
+        now: EpochMillis,
+    ) -> Result<Vec<ChangeOutcome>, StoreError> {
+        self.with(|state, changes| state.change_visibility(queue, &items, now, changes))
+    }
+
+    async fn purge(&self, queue: QueueId, now: EpochMillis) -> Result<(), StoreError> {
+        self.with(|state, changes| state.purge(queue, now, changes))
+    }
+
+    async fn stats(&self, queue: QueueId, now: EpochMillis) -> Result<QueueStats, StoreError> {
+        self.with(|state, _| state.stats(queue, now))
+    }
+
+    async fn expire(&self, now: EpochMillis) -> Result<u64, StoreError> {
+        Ok(self.with(|state, changes| state.expire(now, changes)))
+    }
+}

@@ -1,0 +1,239 @@
+//! Shared vocabulary of wharf: the identifiers every engine and protocol agrees on.
+//!
+//! Nothing here does IO. Each type with an invariant is a newtype whose constructor checks it,
+//! so a value that exists is valid.
+//!
+//! # Layout
+//! - [`AccountId`], [`Region`]: where a resource lives.
+//! - [`QueueName`], [`QueueKey`]: an SQS queue's name and its full identity.
+//! - [`Clock`], [`SystemClock`], [`ManualClock`]: the time source, replaceable in tests.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A twelve-digit AWS account id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(String);
+
+/// Why a string is not an account id.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("account id must be 12 digits, got {0:?}")]
+pub struct InvalidAccountId(pub String);
+
+impl FromStr for AccountId {
+    type Err = InvalidAccountId;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit()) {
+            Ok(AccountId(text.to_owned()))
+        } else {
+            Err(InvalidAccountId(text.to_owned()))
+        }
+    }
+}
+
+impl AccountId {
+    /// The account string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An AWS region name such as `us-east-1`.
+///
+/// wharf accepts any lower-case name of letters, digits and dashes: users pick regions freely
+/// in their SDK configuration, and the name only partitions resources.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Region(String);
+
+/// Why a string is not a region name.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("region must be 1 to 32 characters of a-z, 0-9 and '-', got {0:?}")]
+pub struct InvalidRegion(pub String);
+
+impl FromStr for Region {
+    type Err = InvalidRegion;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let valid = !text.is_empty()
+            && text.len() <= 32
+            && text
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+        if valid {
+            Ok(Region(text.to_owned()))
+        } else {
+            Err(InvalidRegion(text.to_owned()))
+        }
+    }
+}
+
+impl Region {
+    /// The region string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An SQS queue name: 1 to 80 characters of `[A-Za-z0-9_-]`, with an optional `.fifo` suffix
+/// counted in the 80.
+///
+/// See <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html>.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueName(String);
+
+/// Why a string is not a queue name.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")]
+pub struct InvalidQueueName;
+
+/// The suffix that names a FIFO queue.
+pub const FIFO_SUFFIX: &str = ".fifo";
+
+impl FromStr for QueueName {
+    type Err = InvalidQueueName;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.is_empty() || text.len() > 80 {
+            return Err(InvalidQueueName);
+        }
+        let stem = text.strip_suffix(FIFO_SUFFIX).unwrap_or(text);
+        let valid_stem = !stem.is_empty()
+            && stem
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+        if valid_stem {
+            Ok(QueueName(text.to_owned()))
+        } else {
+            Err(InvalidQueueName)
+        }
+    }
+}
+
+impl QueueName {
+    /// The name string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the name carries the `.fifo` suffix.
+    pub fn is_fifo(&self) -> bool {
+        self.0.ends_with(FIFO_SUFFIX)
+    }
+}
+
+impl fmt::Display for QueueName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The full identity of a queue: queues live per account and region, as on AWS.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QueueKey {
+    /// The owning account.
+    pub account: AccountId,
+    /// The region the queue was created in.
+    pub region: Region,
+    /// The queue's name, unique within account and region.
+    pub name: QueueName,
+}
+
+impl QueueKey {
+    /// The queue's ARN, `arn:aws:sqs:REGION:ACCOUNT:NAME`.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:sqs:{}:{}:{}", self.region, self.account, self.name)
+    }
+}
+
+/// Milliseconds since the Unix epoch, the unit SQS uses for message timestamps.
+pub type EpochMillis = u64;
+
+/// A source of wall-clock time.
+///
+/// Engines read time only through this trait, so tests can move time forward without sleeping.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Now, in milliseconds since the Unix epoch.
+    fn now_millis(&self) -> EpochMillis;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> EpochMillis {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that moves only when told to, for tests.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    /// A clock that reads `start`.
+    pub fn new(start: EpochMillis) -> Self {
+        ManualClock(Arc::new(AtomicU64::new(start)))
+    }
+
+    /// Moves the clock forward by `millis`.
+    pub fn advance(&self, millis: u64) {
+        self.0.fetch_add(millis, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_millis(&self) -> EpochMillis {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_names_follow_the_documented_rules() {
+        for good in ["a", "sqs-test-1", "A_b-9", "orders.fifo", &"x".repeat(80)] {
+            assert!(good.parse::<QueueName>().is_ok(), "{good}");
+        }
+        let long_fifo = format!("{}.fifo", "x".repeat(76));
+        assert!(long_fifo.parse::<QueueName>().is_ok());
+        let too_long_fifo = format!("{}.fifo", "x".repeat(77));
+        for bad in ["", ".fifo", "a.b", "a b", "ü", &"x".repeat(81), &too_long_fifo] {
+            assert!(bad.parse::<QueueName>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!("000000000000".parse::<AccountId>().is_ok());
+        assert!("00000000000".parse::<AccountId>().is_err());
+        assert!("00000000000a".parse::<AccountId>().is_err());
+    }
+
+    #[test]
+    fn arn_names_region_account_and_queue() {
+        let key = QueueKey {
+            account: "123456789012".parse().unwrap(),
+            region: "ap-northeast-2".parse().unwrap(),
+            name: "sqs-test-1".parse().unwrap(),
+        };
+        assert_eq!(key.arn(), "arn:aws:sqs:ap-northeast-2:123456789012:sqs-test-1");
+    }
+}
