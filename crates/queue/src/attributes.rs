@@ -1,0 +1,309 @@
+//! Queue attributes: AWS's names and string values to and from [`QueueSettings`].
+//!
+//! See <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html>
+//! and <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html>.
+
+use crate::QueueError;
+use std::collections::BTreeMap;
+use wharf_store::{QueueRecord, QueueSettings, QueueStats};
+
+/// Attributes that can be written (CreateQueue, SetQueueAttributes).
+pub const WRITABLE: &[&str] = &[
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "Policy",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "RedrivePolicy",
+    "RedriveAllowPolicy",
+    "KmsMasterKeyId",
+    "KmsDataKeyReusePeriodSeconds",
+    "SqsManagedSseEnabled",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+];
+
+/// Attributes that only GetQueueAttributes reports.
+pub const READ_ONLY: &[&str] = &[
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+    "CreatedTimestamp",
+    "LastModifiedTimestamp",
+    "QueueArn",
+];
+
+/// Attributes that exist only on FIFO queues.
+const FIFO_ONLY: &[&str] = &["FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"];
+
+/// Whether this a settings change at creation (`FifoQueue` allowed) or later (not allowed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// CreateQueue.
+    Create,
+    /// SetQueueAttributes.
+    Update,
+}
+
+fn invalid_value(name: &str) -> QueueError {
+    QueueError::InvalidAttributeValue(format!("Invalid value for the parameter {name}."))
+}
+
+fn parse_range(name: &str, value: &str, low: u32, high: u32) -> Result<u32, QueueError> {
+    let valid_digits = !value.is_empty() && value.len() <= 10 && value.bytes().all(|byte| byte.is_ascii_digit());
+    let number: u64 = if valid_digits { value.parse().map_err(|_| invalid_value(name))? } else { return Err(invalid_value(name)) };
+    if number < u64::from(low) || number > u64::from(high) {
+        return Err(invalid_value(name));
+    }
+    Ok(number as u32)
+}
+
+fn parse_bool(name: &str, value: &str) -> Result<bool, QueueError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid_value(name)),
+    }
+}
+
+fn parse_json_object(name: &str, value: &str) -> Result<serde_json::Map<String, serde_json::Value>, QueueError> {
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(object)) => Ok(object),
+        _ => Err(QueueError::InvalidAttributeValue(format!(
+            "Invalid value for the parameter {name}. Reason: the value must be a JSON object."
+        ))),
+    }
+}
+
+/// Applies `attributes` to `settings`, validating every name and value.
+///
+/// `is_fifo_name` tells whether the queue's name ends in `.fifo`.
+pub fn apply(
+    settings: &mut QueueSettings,
+    attributes: &BTreeMap<String, String>,
+    phase: Phase,
+    is_fifo_name: bool,
+) -> Result<(), QueueError> {
+    // FifoQueue first: it decides which other attributes apply.
+    if let Some(value) = attributes.get("FifoQueue") {
+        if phase == Phase::Update {
+            return Err(QueueError::InvalidAttributeName("FifoQueue".into()));
+        }
+        settings.fifo_queue = parse_bool("FifoQueue", value)?;
+    }
+    if phase == Phase::Create && settings.fifo_queue != is_fifo_name {
+        return Err(QueueError::InvalidParameterValue(if is_fifo_name {
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length. \
+             The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, \
+             must end with .fifo suffix and be 1 to 80 in length."
+                .into()
+        } else {
+            "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, \
+             must end with .fifo suffix and be 1 to 80 in length."
+                .into()
+        }));
+    }
+    for (name, value) in attributes {
+        let name = name.as_str();
+        if FIFO_ONLY.contains(&name) && !settings.fifo_queue {
+            return Err(QueueError::InvalidAttributeName(name.into()));
+        }
+        match name {
+            "FifoQueue" => {}
+            "DelaySeconds" => settings.delay_seconds = parse_range(name, value, 0, 900)?,
+            "MaximumMessageSize" => settings.maximum_message_size = parse_range(name, value, 1_024, 1_048_576)?,
+            "MessageRetentionPeriod" => settings.message_retention_period = parse_range(name, value, 60, 1_209_600)?,
+            "ReceiveMessageWaitTimeSeconds" => settings.receive_message_wait_time_seconds = parse_range(name, value, 0, 20)?,
+            "VisibilityTimeout" => settings.visibility_timeout = parse_range(name, value, 0, 43_200)?,
+            "KmsDataKeyReusePeriodSeconds" => {
+                settings.kms_data_key_reuse_period_seconds = parse_range(name, value, 60, 86_400)?
+            }
+            "KmsMasterKeyId" => settings.kms_master_key_id = (!value.is_empty()).then(|| value.clone()),
+            "SqsManagedSseEnabled" => settings.sqs_managed_sse_enabled = parse_bool(name, value)?,
+            "Policy" => {
+                if value.is_empty() {
+                    settings.policy = None;
+                } else {
+                    parse_json_object(name, value)?;
+                    settings.policy = Some(value.clone());
+                }
+            }
+            "RedrivePolicy" | "RedriveAllowPolicy" => {
+                return Err(QueueError::UnsupportedOperation(format!(
+                    "{name} (dead-letter queues) is not available in this wharf version yet"
+                )));
+            }
+            "ContentBasedDeduplication" => settings.content_based_deduplication = parse_bool(name, value)?,
+            "DeduplicationScope" => match value.as_str() {
+                "messageGroup" | "queue" => settings.deduplication_scope = Some(value.clone()),
+                _ => return Err(invalid_value(name)),
+            },
+            "FifoThroughputLimit" => match value.as_str() {
+                "perQueue" | "perMessageGroupId" => settings.fifo_throughput_limit = Some(value.clone()),
+                _ => return Err(invalid_value(name)),
+            },
+            other => return Err(QueueError::InvalidAttributeName(other.into())),
+        }
+    }
+    if settings.kms_master_key_id.is_some() && attributes.contains_key("SqsManagedSseEnabled") && settings.sqs_managed_sse_enabled {
+        return Err(QueueError::InvalidAttributeValue(
+            "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE."
+                .into(),
+        ));
+    }
+    if settings.kms_master_key_id.is_some() {
+        settings.sqs_managed_sse_enabled = false;
+    }
+    if settings.fifo_queue {
+        return Err(QueueError::UnsupportedOperation(
+            "FIFO queues are not available in this wharf version yet".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Every writable attribute of `settings`, as GetQueueAttributes would report it.
+pub fn writable_values(settings: &QueueSettings) -> BTreeMap<&'static str, String> {
+    let mut values = BTreeMap::new();
+    values.insert("DelaySeconds", settings.delay_seconds.to_string());
+    values.insert("MaximumMessageSize", settings.maximum_message_size.to_string());
+    values.insert("MessageRetentionPeriod", settings.message_retention_period.to_string());
+    values.insert("ReceiveMessageWaitTimeSeconds", settings.receive_message_wait_time_seconds.to_string());
+    values.insert("VisibilityTimeout", settings.visibility_timeout.to_string());
+    values.insert("SqsManagedSseEnabled", settings.sqs_managed_sse_enabled.to_string());
+    if let Some(policy) = &settings.policy {
+        values.insert("Policy", policy.clone());
+    }
+    if let Some(redrive) = &settings.redrive_policy {
+        values.insert("RedrivePolicy", redrive.clone());
+    }
+    if let Some(allow) = &settings.redrive_allow_policy {
+        values.insert("RedriveAllowPolicy", allow.clone());
+    }
+    if let Some(key_id) = &settings.kms_master_key_id {
+        values.insert("KmsMasterKeyId", key_id.clone());
+        values.insert("KmsDataKeyReusePeriodSeconds", settings.kms_data_key_reuse_period_seconds.to_string());
+    }
+    if settings.fifo_queue {
+        values.insert("FifoQueue", "true".into());
+        values.insert("ContentBasedDeduplication", settings.content_based_deduplication.to_string());
+        values.insert("DeduplicationScope", settings.deduplication_scope.clone().unwrap_or_else(|| "queue".into()));
+        values.insert(
+            "FifoThroughputLimit",
+            settings.fifo_throughput_limit.clone().unwrap_or_else(|| "perQueue".into()),
+        );
+    }
+    values
+}
+
+/// The first requested attribute whose value differs from the queue's, for CreateQueue's
+/// idempotency rule: only attributes given in the request are compared.
+pub fn first_difference(existing: &QueueSettings, requested: &QueueSettings, names: &BTreeMap<String, String>) -> Option<String> {
+    let have = writable_values(existing);
+    let want = writable_values(requested);
+    names.keys().find(|name| have.get(name.as_str()) != want.get(name.as_str())).cloned()
+}
+
+/// GetQueueAttributes: the requested names (or `All`) resolved against a queue.
+pub fn report(
+    record: &QueueRecord,
+    stats: QueueStats,
+    requested: &[String],
+) -> Result<Vec<(String, String)>, QueueError> {
+    let all = requested.iter().any(|name| name == "All");
+    for name in requested {
+        let known = name == "All" || WRITABLE.contains(&name.as_str()) || READ_ONLY.contains(&name.as_str());
+        let fifo_only_on_standard = FIFO_ONLY.contains(&name.as_str()) && !record.settings.fifo_queue;
+        if !known || fifo_only_on_standard {
+            return Err(QueueError::InvalidAttributeName(name.clone()));
+        }
+    }
+    let mut values: BTreeMap<&str, String> = writable_values(&record.settings);
+    values.insert("ApproximateNumberOfMessages", stats.visible.to_string());
+    values.insert("ApproximateNumberOfMessagesNotVisible", stats.in_flight.to_string());
+    values.insert("ApproximateNumberOfMessagesDelayed", stats.delayed.to_string());
+    values.insert("CreatedTimestamp", (record.created_ms / 1000).to_string());
+    values.insert("LastModifiedTimestamp", (record.modified_ms / 1000).to_string());
+    values.insert("QueueArn", record.key.arn());
+    let selected = values
+        .into_iter()
+        .filter(|(name, _)| all || requested.iter().any(|wanted| wanted == name))
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    Ok(selected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+    }
+
+    #[test]
+    fn ranges_are_enforced() {
+        let mut settings = QueueSettings::default();
+        apply(&mut settings, &map(&[("VisibilityTimeout", "43200"), ("DelaySeconds", "900")]), Phase::Create, false)
+            .expect("in range");
+        assert_eq!(settings.visibility_timeout, 43_200);
+        for (name, value) in [
+            ("VisibilityTimeout", "43201"),
+            ("DelaySeconds", "-1"),
+            ("MessageRetentionPeriod", "59"),
+            ("MaximumMessageSize", "1048577"),
+            ("ReceiveMessageWaitTimeSeconds", "21"),
+            ("VisibilityTimeout", "3.5"),
+            ("VisibilityTimeout", ""),
+        ] {
+            let err = apply(&mut QueueSettings::default(), &map(&[(name, value)]), Phase::Update, false).unwrap_err();
+            assert_eq!(err, invalid_value(name), "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_fifo_only_names_are_rejected_on_standard_queues() {
+        let err = apply(&mut QueueSettings::default(), &map(&[("Colour", "blue")]), Phase::Create, false).unwrap_err();
+        assert_eq!(err, QueueError::InvalidAttributeName("Colour".into()));
+        let err = apply(&mut QueueSettings::default(), &map(&[("ContentBasedDeduplication", "true")]), Phase::Create, false)
+            .unwrap_err();
+        assert_eq!(err, QueueError::InvalidAttributeName("ContentBasedDeduplication".into()));
+    }
+
+    #[test]
+    fn fifo_flag_must_match_the_name() {
+        let err = apply(&mut QueueSettings::default(), &map(&[]), Phase::Create, true).unwrap_err();
+        assert!(matches!(err, QueueError::InvalidParameterValue(_)));
+    }
+
+    #[test]
+    fn all_reports_defaults_and_counts() {
+        let record = QueueRecord {
+            id: wharf_store::QueueId(1),
+            key: wharf_store::conformance::key("q"),
+            settings: QueueSettings::default(),
+            tags: BTreeMap::new(),
+            created_ms: 1_700_000_000_999,
+            modified_ms: 1_700_000_000_999,
+            last_purge_ms: None,
+            version: 1,
+        };
+        let stats = QueueStats { visible: 3, in_flight: 2, delayed: 1 };
+        let reported: BTreeMap<String, String> = report(&record, stats, &["All".into()]).expect("report").into_iter().collect();
+        assert_eq!(reported["VisibilityTimeout"], "30");
+        assert_eq!(reported["MessageRetentionPeriod"], "345600");
+        assert_eq!(reported["MaximumMessageSize"], "1048576");
+        assert_eq!(reported["ApproximateNumberOfMessages"], "3");
+        assert_eq!(reported["ApproximateNumberOfMessagesNotVisible"], "2");
+        assert_eq!(reported["ApproximateNumberOfMessagesDelayed"], "1");
+        assert_eq!(reported["CreatedTimestamp"], "1700000000");
+        assert_eq!(reported["QueueArn"], "arn:aws:sqs:us-east-1:000000000000:q");
+        assert!(!reported.contains_key("FifoQueue"));
+        assert!(!reported.contains_key("Policy"));
+        let err = report(&record, stats, &["FifoQueue".into()]).unwrap_err();
+        assert_eq!(err, QueueError::InvalidAttributeName("FifoQueue".into()));
+    }
+}
