@@ -22,6 +22,7 @@ pub mod receipt;
 
 pub use error::QueueError;
 pub use message::AttributeInput;
+pub use wharf_store::{AttributeValue, MessageAttribute, MessageData};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -158,7 +159,8 @@ fn hex16(bytes: &[u8; 16]) -> String {
     hex::encode(bytes)
 }
 
-fn format_uuid(bytes: &[u8; 16]) -> String {
+/// A message id as SQS prints it, a hyphenated UUID.
+pub fn message_id_text(bytes: &[u8; 16]) -> String {
     uuid::Uuid::from_bytes(*bytes).hyphenated().to_string()
 }
 
@@ -417,7 +419,7 @@ impl Engine {
         let message_id = *uuid::Uuid::new_v4().as_bytes();
         let body_md5 = digest::body_md5(&input.body);
         let sent = Sent {
-            message_id: format_uuid(&message_id),
+            message_id: message_id_text(&message_id),
             body_md5: hex16(&body_md5),
             attributes_md5: attributes.as_ref().map(|attributes| hex16(&attributes.md5)),
             system_attributes_md5: system_attributes.as_ref().map(|attributes| hex16(&attributes.md5)),
@@ -447,18 +449,20 @@ impl Engine {
         Ok(sent)
     }
 
-    /// SendMessageBatch: per-entry outcomes in entry order.
+    /// SendMessageBatch: per-entry outcomes in entry order. An entry the protocol could not
+    /// decode arrives as its error and fails alone; batch-wide rules see every entry.
     pub async fn send_batch(
         &self,
         key: &QueueKey,
         caller: &Caller,
-        entries: Vec<BatchEntry<SendInput>>,
+        entries: Vec<BatchEntry<Result<SendInput, QueueError>>>,
     ) -> Result<Vec<(String, Result<Sent, QueueError>)>, QueueError> {
         check_batch_ids(&entries, "SendMessageBatchRequestEntry")?;
         let record = self.record(key).await?;
         let total: usize = entries
             .iter()
-            .map(|(_, input)| {
+            .filter_map(|(_, input)| input.as_ref().ok())
+            .map(|input| {
                 input.body.len()
                     + input
                         .attributes
@@ -479,7 +483,7 @@ impl Engine {
         let mut outcomes = Vec::with_capacity(entries.len());
         let mut accepted = Vec::new();
         for (id, input) in entries {
-            match self.prepare(&record, caller, input, now) {
+            match input.and_then(|input| self.prepare(&record, caller, input, now)) {
                 Ok((message, sent)) => {
                     accepted.push(message);
                     outcomes.push((id, Ok(sent)));

@@ -134,7 +134,7 @@ async fn purge_is_limited_to_once_a_minute() {
 async fn batch_rules() {
     let (engine, _) = engine();
     engine.create_queue(key("q"), BTreeMap::new(), BTreeMap::new()).await.unwrap();
-    let entry = |id: &str, body: &str| (id.to_string(), send_input(body));
+    let entry = |id: &str, body: &str| (id.to_string(), Ok(send_input(body)));
     assert!(matches!(engine.send_batch(&key("q"), &caller(), vec![]).await, Err(QueueError::EmptyBatchRequest(_))));
     let eleven = (0..11).map(|idx| entry(&format!("e{idx}"), "x")).collect();
     assert_eq!(engine.send_batch(&key("q"), &caller(), eleven).await.unwrap_err(), QueueError::TooManyEntriesInBatchRequest(11));

@@ -1,1 +1,59 @@
-fn main() {}
+//! The `wharf` command: `serve` runs the server, `bench` measures an SQS endpoint.
+
+mod bench;
+mod config;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// wharf: Amazon SQS (and, in time, Lambda, EventBridge and CloudWatch Logs) as one
+/// self-hosted binary.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs the server.
+    Serve(ServeArgs),
+    /// Measures an SQS endpoint (wharf, another implementation, or AWS).
+    Bench(bench::BenchArgs),
+}
+
+/// `wharf serve` flags. Each overrides the configuration file and has an environment variable.
+#[derive(clap::Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Address and port to listen on [default: 127.0.0.1:4566].
+    #[arg(long, env = "WHARF_BIND")]
+    bind: Option<String>,
+    /// Directory of the embedded store [default: ./wharf-data].
+    #[arg(long, env = "WHARF_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep nothing on disk.
+    #[arg(long, env = "WHARF_IN_MEMORY")]
+    in_memory: bool,
+    /// A TOML configuration file.
+    #[arg(long, env = "WHARF_CONFIG")]
+    config: Option<PathBuf>,
+    /// The account id of every resource [default: 000000000000].
+    #[arg(long, env = "WHARF_ACCOUNT_ID")]
+    account_id: Option<String>,
+    /// The region of unsigned requests [default: us-east-1].
+    #[arg(long, env = "WHARF_REGION")]
+    region: Option<String>,
+    /// Log filter [default: info].
+    #[arg(long, env = "WHARF_LOG")]
+    log: Option<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
+    }
+}

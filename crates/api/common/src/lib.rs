@@ -1,1 +1,32 @@
-//! placeholder
+//! The HTTP side every wharf API shares: one accept loop, request ids, error rendering.
+//!
+//! Every AWS protocol wharf speaks plugs into [`server::serve`] through the [`Service`] trait:
+//! the server reads the whole request, hands it over as an [`ApiRequest`] and writes back the
+//! [`ApiResponse`]. Protocol crates never touch sockets; this crate never knows an AWS
+//! operation.
+//!
+//! # Layout
+//! - [`server`]: the accept loop (TCP_NODELAY on every socket, keep-alive, graceful shutdown).
+//! - [`request`]: [`ApiRequest`] and what can be read off any AWS request (credential scope).
+//! - [`response`]: [`ApiResponse`] and the JSON and XML error bodies.
+
+pub mod request;
+pub mod response;
+pub mod server;
+
+pub use request::{ApiRequest, CredentialScope};
+pub use response::{ApiResponse, ErrorBody, Fault};
+
+use async_trait::async_trait;
+
+/// Something that answers requests: an AWS protocol, or the router in front of them.
+#[async_trait]
+pub trait Service: Send + Sync + 'static {
+    /// Answers one request. Never fails: errors are responses.
+    async fn handle(&self, request: ApiRequest) -> ApiResponse;
+}
+
+/// A fresh request id, as AWS returns in `x-amzn-RequestId`.
+pub fn request_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}

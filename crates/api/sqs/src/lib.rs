@@ -1,1 +1,142 @@
-//! placeholder
+//! Amazon SQS on the wire: both protocols, decoded to one [`model::Operation`], handled by the
+//! queue engine, rendered back in the protocol of the request.
+//!
+//! The pipeline of every request is `decode → resolve the caller and queue → engine →
+//! render`. Handlers contain no HTTP and no serde; codecs contain no queue logic.
+//!
+//! # Layout
+//! - [`codec`]: awsJson1_0 ([`codec::json`]) and query ([`codec::query`]).
+//! - [`model`]: operations and inputs with AWS's names.
+//! - [`output`]: results before rendering.
+//! - [`error`]: every SQS error code, and the mapping from engine errors.
+//! - `handlers`: one function per operation.
+
+pub mod codec;
+pub mod error;
+pub mod model;
+pub mod output;
+
+mod handlers;
+
+use codec::Protocol;
+use error::SqsError;
+use http::Method;
+use std::sync::Arc;
+use wharf_api_common::{request_id, ApiRequest, ApiResponse};
+use wharf_queue::{Caller, Engine};
+use wharf_types::{AccountId, Region};
+
+/// The `Content-Type` of form-encoded query requests.
+const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// The SQS API.
+pub struct SqsApi {
+    engine: Arc<Engine>,
+    /// The account of unsigned requests and of every caller until IAM maps keys to accounts.
+    account: AccountId,
+    /// The region of unsigned requests.
+    default_region: Region,
+    /// `host:port` for queue URLs when a request has no `Host` header.
+    default_host: String,
+}
+
+impl std::fmt::Debug for SqsApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqsApi").field("account", &self.account).field("default_region", &self.default_region).finish()
+    }
+}
+
+impl SqsApi {
+    /// An SQS API over `engine`.
+    pub fn new(engine: Arc<Engine>, account: AccountId, default_region: Region, default_host: String) -> Self {
+        SqsApi { engine, account, default_region, default_host }
+    }
+
+    /// Which SQS protocol a request speaks, if it is an SQS request at all.
+    ///
+    /// JSON requests name `AmazonSQS.*` in `X-Amz-Target`. Query requests carry `Action` in a
+    /// form body or query string; this API claims every query request that is not signed for
+    /// another service.
+    pub fn protocol_of(request: &ApiRequest) -> Option<Protocol> {
+        if let Some(target) = request.header(wharf_api_common::request::X_AMZ_TARGET) {
+            return target.starts_with(codec::json::TARGET_PREFIX).then_some(Protocol::Json);
+        }
+        if let Some(scope) = request.credential_scope() {
+            if scope.service != "sqs" {
+                return None;
+            }
+        }
+        let is_form = request.header("content-type").is_some_and(|value| value.starts_with(FORM_CONTENT_TYPE));
+        let query_has_action = request.uri.query().is_some_and(|query| query.split('&').any(|pair| pair.starts_with("Action=")));
+        let body_has_action = is_form && request.body.split(|&byte| byte == b'&').any(|pair| pair.starts_with(b"Action="));
+        (query_has_action || body_has_action).then_some(Protocol::Query)
+    }
+
+    /// Answers one SQS request in its protocol.
+    pub async fn handle(&self, request: ApiRequest, protocol: Protocol) -> ApiResponse {
+        let request_id = request_id();
+        let (action, result) = match self.decode(&request, protocol) {
+            Ok(operation) => {
+                let action = operation.name();
+                let caller = self.caller(&request);
+                let host = request.host().unwrap_or(&self.default_host).to_owned();
+                let context = handlers::Context { engine: &self.engine, caller: &caller, host: &host };
+                (action, handlers::handle(&context, operation).await)
+            }
+            Err(err) => ("Unknown", Err(err)),
+        };
+        match result {
+            Ok(output) => match protocol {
+                Protocol::Json => ApiResponse::ok(codec::json::CONTENT_TYPE, &request_id, codec::json::encode(&output)),
+                Protocol::Query => ApiResponse::ok("text/xml", &request_id, codec::query::encode(action, &output, &request_id)),
+            },
+            Err(err) => {
+                log_error(action, &err);
+                match protocol {
+                    Protocol::Json => ApiResponse::json_error(codec::json::CONTENT_TYPE, &request_id, &err.body()),
+                    Protocol::Query => ApiResponse::xml_error(&request_id, &err.body()),
+                }
+            }
+        }
+    }
+
+    fn decode(&self, request: &ApiRequest, protocol: Protocol) -> Result<model::Operation, SqsError> {
+        match protocol {
+            Protocol::Json => {
+                let target = request.header(wharf_api_common::request::X_AMZ_TARGET).unwrap_or("");
+                let operation = target.strip_prefix(codec::json::TARGET_PREFIX).unwrap_or(target);
+                codec::json::decode(operation, &request.body)
+            }
+            Protocol::Query => {
+                let mut params = Vec::new();
+                if let Some(query) = request.uri.query() {
+                    params.extend(form(query.as_bytes())?);
+                }
+                if request.method == Method::POST {
+                    params.extend(form(&request.body)?);
+                }
+                codec::query::decode(params, handlers::queue_url_of_path(request.uri.path(), request.host().unwrap_or(&self.default_host)))
+            }
+        }
+    }
+
+    fn caller(&self, request: &ApiRequest) -> Caller {
+        let scope = request.credential_scope();
+        let region = scope.as_ref().and_then(|scope| scope.region.parse().ok()).unwrap_or_else(|| self.default_region.clone());
+        let sender_id = scope.map(|scope| scope.access_key).unwrap_or_else(|| self.account.to_string());
+        Caller { account: self.account.clone(), region, sender_id: Arc::from(sender_id) }
+    }
+}
+
+fn form(bytes: &[u8]) -> Result<Vec<(String, String)>, SqsError> {
+    wharf_api_common::request::form_pairs(bytes)
+        .ok_or_else(|| sqs_error!(MalformedQueryString, "The request parameters are not valid UTF-8 after percent-decoding"))
+}
+
+fn log_error(action: &str, err: &SqsError) {
+    if err.code.status().is_server_error() {
+        tracing::warn!(action, code = err.code.query_code(), message = %err.message, "sqs request failed");
+    } else {
+        tracing::info!(action, code = err.code.query_code(), message = %err.message, "sqs request refused");
+    }
+}

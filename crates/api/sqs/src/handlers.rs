@@ -1,0 +1,348 @@
+//! One handler per SQS operation: input → engine call → output.
+
+use crate::error::SqsError;
+use crate::model::*;
+use crate::output::{BatchFailure, Output};
+use crate::sqs_error;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use std::collections::BTreeMap;
+use wharf_queue::{AttributeInput, Caller, Engine, QueueError, ReceiveInput, SendInput};
+use wharf_types::{AccountId, QueueKey, QueueName, Region};
+
+/// What every handler needs besides its input.
+pub(crate) struct Context<'a> {
+    pub engine: &'a Engine,
+    pub caller: &'a Caller,
+    /// `host:port` as the client addressed wharf, for queue URLs.
+    pub host: &'a str,
+}
+
+impl Context<'_> {
+    fn queue_url(&self, key: &QueueKey) -> String {
+        format!("http://{}/{}/{}", self.host, key.account, key.name)
+    }
+
+    /// The queue a URL names: its last two path segments are the account and the name,
+    /// whatever the host (a URL of real AWS works the same as one of wharf).
+    fn queue_key(&self, url: Option<&str>) -> Result<QueueKey, SqsError> {
+        let url = url.filter(|url| !url.is_empty()).ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueUrl."))?;
+        let path = match url.find("://") {
+            Some(idx) => url[idx + 3..].find('/').map_or("", |slash| &url[idx + 3 + slash..]),
+            None => url,
+        };
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let mut segments = path.split('/').filter(|segment| !segment.is_empty()).rev();
+        let (Some(name), Some(account)) = (segments.next(), segments.next()) else {
+            return Err(sqs_error!(InvalidAddress, "The address {url} is not valid for this endpoint."));
+        };
+        let account: AccountId = account.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
+        let name: QueueName = name.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
+        Ok(QueueKey { account, region: self.caller.region.clone(), name })
+    }
+
+    fn queue_of_arn(&self, arn: Option<&str>, parameter: &str) -> Result<QueueKey, SqsError> {
+        let arn = arn.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter {parameter}."))?;
+        let parts: Vec<&str> = arn.split(':').collect();
+        let parsed = match parts.as_slice() {
+            ["arn", _, "sqs", region, account, name] => match (region.parse::<Region>(), account.parse::<AccountId>(), name.parse::<QueueName>()) {
+                (Ok(region), Ok(account), Ok(name)) => Some(QueueKey { account, region, name }),
+                _ => None,
+            },
+            _ => None,
+        };
+        parsed.ok_or_else(|| sqs_error!(InvalidParameterValue, "Value {arn} for parameter {parameter} is invalid. Reason: not a queue ARN."))
+    }
+}
+
+/// The queue URL a query request sent to a queue's path implies (`/ACCOUNT/NAME`).
+pub(crate) fn queue_url_of_path(path: &str, host: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
+    match segments.as_slice() {
+        [account, name] if account.parse::<AccountId>().is_ok() => Some(format!("http://{host}/{account}/{name}")),
+        _ => None,
+    }
+}
+
+fn attribute_inputs(map: BTreeMap<String, MessageAttributeValue>) -> Result<Vec<AttributeInput>, QueueError> {
+    map.into_iter()
+        .map(|(name, value)| {
+            let has_lists = value.string_list_values.as_ref().is_some_and(|list| !list.is_empty())
+                || value.binary_list_values.as_ref().is_some_and(|list| !list.is_empty());
+            if has_lists {
+                return Err(QueueError::InvalidParameterValue(format!(
+                    "Message attribute '{name}' uses list values, which SQS reserves and does not support."
+                )));
+            }
+            let binary_value = match value.binary_value {
+                None => None,
+                Some(text) => Some(STANDARD.decode(text.as_bytes()).map_err(|_| {
+                    QueueError::InvalidParameterValue(format!("Message attribute '{name}' has a BinaryValue that is not valid base64."))
+                })?),
+            };
+            Ok(AttributeInput { name, data_type: value.data_type, string_value: value.string_value, binary_value })
+        })
+        .collect()
+}
+
+fn send_input(
+    message_body: Option<String>,
+    delay_seconds: Option<i64>,
+    message_attributes: MessageAttributeMap,
+    message_system_attributes: MessageAttributeMap,
+    message_deduplication_id: Option<String>,
+    message_group_id: Option<String>,
+) -> Result<SendInput, QueueError> {
+    Ok(SendInput {
+        body: message_body.ok_or_else(|| QueueError::MissingParameter("MessageBody".into()))?,
+        delay_seconds,
+        attributes: attribute_inputs(message_attributes)?,
+        system_attributes: attribute_inputs(message_system_attributes)?,
+        message_group_id,
+        message_deduplication_id,
+    })
+}
+
+fn failure(id: String, err: QueueError) -> BatchFailure {
+    let err = SqsError::from(err);
+    BatchFailure { id, code: err.code.query_code(), sender_fault: err.code.fault() == wharf_api_common::Fault::Sender, message: err.message }
+}
+
+fn split_batch(outcomes: Vec<(String, Result<(), QueueError>)>) -> Output {
+    let mut successful = Vec::new();
+    let mut failed = Vec::new();
+    for (id, outcome) in outcomes {
+        match outcome {
+            Ok(()) => successful.push(id),
+            Err(err) => failed.push(failure(id, err)),
+        }
+    }
+    Output::Batch { successful, failed }
+}
+
+const LIST_TOKEN_PREFIX: &str = "v1:";
+
+fn page_size(max_results: Option<i64>) -> Result<Option<usize>, SqsError> {
+    match max_results {
+        None => Ok(None),
+        Some(size @ 1..=1000) => Ok(Some(size as usize)),
+        Some(other) => Err(sqs_error!(
+            InvalidParameterValue,
+            "Value {other} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000."
+        )),
+    }
+}
+
+/// Runs one operation.
+pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Result<Output, SqsError> {
+    let engine = context.engine;
+    match operation {
+        Operation::CreateQueue(input) => {
+            let name = input.queue_name.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueName."))?;
+            let name: QueueName = name.parse().map_err(|err: wharf_types::InvalidQueueName| sqs_error!(InvalidParameterValue, "{err}"))?;
+            let key = QueueKey { account: context.caller.account.clone(), region: context.caller.region.clone(), name };
+            let record = engine.create_queue(key, input.attributes, input.tags).await?;
+            Ok(Output::QueueUrl(context.queue_url(&record.key)))
+        }
+        Operation::GetQueueUrl(input) => {
+            let name = input.queue_name.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueName."))?;
+            let name: QueueName = name.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
+            let account = match input.queue_owner_aws_account_id {
+                Some(owner) => owner.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?,
+                None => context.caller.account.clone(),
+            };
+            let key = QueueKey { account, region: context.caller.region.clone(), name };
+            let record = engine.get_queue(&key).await?;
+            Ok(Output::QueueUrl(context.queue_url(&record.key)))
+        }
+        Operation::ListQueues(input) => {
+            let size = page_size(input.max_results)?;
+            let after = match input.next_token.as_deref().filter(|token| !token.is_empty()) {
+                None => None,
+                Some(token) => {
+                    let decoded = URL_SAFE_NO_PAD.decode(token).ok().and_then(|bytes| String::from_utf8(bytes).ok());
+                    let name = decoded.and_then(|text| text.strip_prefix(LIST_TOKEN_PREFIX).map(str::to_owned));
+                    Some(name.ok_or_else(|| sqs_error!(InvalidParameterValue, "Invalid NextToken value."))?)
+                }
+            };
+            let prefix = input.queue_name_prefix.unwrap_or_default();
+            let names = engine.list_queues(&context.caller.account, &context.caller.region, &prefix).await?;
+            let remaining: Vec<QueueName> = names.into_iter().filter(|name| after.as_deref().is_none_or(|after| name.as_str() > after)).collect();
+            let (page, next_token) = match size {
+                Some(size) if remaining.len() > size => {
+                    let token = URL_SAFE_NO_PAD.encode(format!("{LIST_TOKEN_PREFIX}{}", remaining[size - 1]));
+                    (&remaining[..size], Some(token))
+                }
+                Some(_) => (&remaining[..], None),
+                None => (&remaining[..remaining.len().min(1000)], None),
+            };
+            let queue_urls = page
+                .iter()
+                .map(|name| context.queue_url(&QueueKey { account: context.caller.account.clone(), region: context.caller.region.clone(), name: name.clone() }))
+                .collect();
+            Ok(Output::QueueUrls { queue_urls, next_token })
+        }
+        Operation::DeleteQueue(input) => {
+            engine.delete_queue(&context.queue_key(input.queue_url.as_deref())?).await?;
+            Ok(Output::Empty)
+        }
+        Operation::GetQueueAttributes(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            Ok(Output::Attributes(engine.get_attributes(&key, &input.attribute_names).await?))
+        }
+        Operation::SetQueueAttributes(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            engine.set_attributes(&key, input.attributes).await?;
+            Ok(Output::Empty)
+        }
+        Operation::SendMessage(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            let send = send_input(
+                input.message_body,
+                input.delay_seconds,
+                input.message_attributes,
+                input.message_system_attributes,
+                input.message_deduplication_id,
+                input.message_group_id,
+            )?;
+            Ok(Output::SendMessage(engine.send(&key, context.caller, send).await?))
+        }
+        Operation::SendMessageBatch(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            let entries = input
+                .entries
+                .into_iter()
+                .map(|entry| {
+                    let send = send_input(
+                        entry.message_body,
+                        entry.delay_seconds,
+                        entry.message_attributes,
+                        entry.message_system_attributes,
+                        entry.message_deduplication_id,
+                        entry.message_group_id,
+                    );
+                    (entry.id.unwrap_or_default(), send)
+                })
+                .collect();
+            let mut successful = Vec::new();
+            let mut failures = Vec::new();
+            for (id, outcome) in engine.send_batch(&key, context.caller, entries).await? {
+                match outcome {
+                    Ok(sent) => successful.push((id, sent)),
+                    Err(err) => failures.push(failure(id, err)),
+                }
+            }
+            Ok(Output::SendMessageBatch { successful, failed: failures })
+        }
+        Operation::ReceiveMessage(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            let mut system_attribute_names = input.attribute_names;
+            system_attribute_names.extend(input.message_system_attribute_names);
+            let receive = ReceiveInput {
+                max_number_of_messages: input.max_number_of_messages,
+                visibility_timeout: input.visibility_timeout,
+                wait_time_seconds: input.wait_time_seconds,
+                system_attribute_names,
+                message_attribute_names: input.message_attribute_names,
+                receive_request_attempt_id: input.receive_request_attempt_id,
+            };
+            Ok(Output::ReceiveMessage(engine.receive(&key, receive).await?))
+        }
+        Operation::DeleteMessage(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            let handle = input.receipt_handle.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter ReceiptHandle."))?;
+            engine.delete(&key, &handle).await?;
+            Ok(Output::Empty)
+        }
+        Operation::DeleteMessageBatch(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            let entries = input.entries.into_iter().map(|entry| (entry.id.unwrap_or_default(), entry.receipt_handle.unwrap_or_default())).collect();
+            Ok(split_batch(engine.delete_batch(&key, entries).await?))
+        }
+        Operation::ChangeMessageVisibility(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            let handle = input.receipt_handle.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter ReceiptHandle."))?;
+            let seconds = input.visibility_timeout.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter VisibilityTimeout."))?;
+            engine.change_visibility(&key, &handle, seconds).await?;
+            Ok(Output::Empty)
+        }
+        Operation::ChangeMessageVisibilityBatch(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            let mut entries = Vec::new();
+            let mut missing = Vec::new();
+            for entry in input.entries {
+                let id = entry.id.unwrap_or_default();
+                match entry.visibility_timeout {
+                    Some(seconds) => entries.push((id, (entry.receipt_handle.unwrap_or_default(), seconds))),
+                    None => missing.push(id),
+                }
+            }
+            let mut outcomes = if entries.is_empty() && !missing.is_empty() {
+                Vec::new()
+            } else {
+                engine.change_visibility_batch(&key, entries, true).await?
+            };
+            outcomes.extend(missing.into_iter().map(|id| (id, Err(QueueError::MissingParameter("VisibilityTimeout".into())))));
+            Ok(split_batch(outcomes))
+        }
+        Operation::PurgeQueue(input) => {
+            engine.purge(&context.queue_key(input.queue_url.as_deref())?).await?;
+            Ok(Output::Empty)
+        }
+        Operation::TagQueue(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            if input.tags.is_empty() {
+                return Err(sqs_error!(MissingParameter, "The request must contain the parameter Tags."));
+            }
+            engine.tag(&key, input.tags).await?;
+            Ok(Output::Empty)
+        }
+        Operation::UntagQueue(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            engine.untag(&key, &input.tag_keys).await?;
+            Ok(Output::Empty)
+        }
+        Operation::ListQueueTags(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            Ok(Output::Tags(engine.tags(&key).await?))
+        }
+        Operation::AddPermission(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            let label = input.label.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter Label."))?;
+            engine.add_permission(&key, &label, &input.aws_account_ids, &input.actions).await?;
+            Ok(Output::Empty)
+        }
+        Operation::RemovePermission(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            let label = input.label.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter Label."))?;
+            engine.remove_permission(&key, &label).await?;
+            Ok(Output::Empty)
+        }
+        Operation::ListDeadLetterSourceQueues(input) => {
+            let key = context.queue_key(input.queue_url.as_deref())?;
+            page_size(input.max_results)?;
+            engine.get_queue(&key).await?;
+            // No queue can name a dead-letter queue yet (RedrivePolicy is refused), so no queue
+            // has sources.
+            Ok(Output::QueueUrls { queue_urls: Vec::new(), next_token: None })
+        }
+        Operation::StartMessageMoveTask(input) => {
+            let key = context.queue_of_arn(input.source_arn.as_deref(), "SourceArn")?;
+            if engine.get_queue(&key).await.is_err() {
+                return Err(sqs_error!(ResourceNotFoundException, "The resource that you specified for the SourceArn parameter doesn't exist."));
+            }
+            Err(sqs_error!(InvalidParameterValue, "Source queue must be configured as a Dead Letter Queue."))
+        }
+        Operation::CancelMessageMoveTask(input) => {
+            input.task_handle.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter TaskHandle."))?;
+            Err(sqs_error!(ResourceNotFoundException, "Task does not exist."))
+        }
+        Operation::ListMessageMoveTasks(input) => {
+            let key = context.queue_of_arn(input.source_arn.as_deref(), "SourceArn")?;
+            if engine.get_queue(&key).await.is_err() {
+                return Err(sqs_error!(ResourceNotFoundException, "The resource that you specified for the SourceArn parameter doesn't exist."));
+            }
+            Ok(Output::MoveTasks(Vec::new()))
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Settings: the embedded default file, an optional user file, then environment and flags.
+//!
+//! The default file (`wharf.default.toml`) documents every key. A user file is merged over it
+//! table by table; unknown keys are an error, so a typo cannot be silently ignored.
+
+use anyhow::{bail, Context as _};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The documented defaults, the base layer of every configuration.
+pub const DEFAULT_CONFIG: &str = include_str!("../wharf.default.toml");
+
+/// Keys that were renamed or removed, with what replaces them.
+const RELOCATED_KEYS: &[(&str, &str)] = &[];
+
+/// wharf's settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listen address.
+    pub bind: String,
+    /// Embedded store directory.
+    pub data_dir: PathBuf,
+    /// Keep nothing on disk.
+    pub in_memory: bool,
+    /// Owner of every resource.
+    pub account_id: String,
+    /// Region of unsigned requests.
+    pub region: String,
+    /// Log filter.
+    pub log: String,
+    /// SQS settings.
+    pub sqs: SqsConfig,
+}
+
+/// The `[sqs]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsConfig {
+    /// Seconds before a deleted queue's name can be reused.
+    pub queue_name_reuse_delay_seconds: u64,
+    /// Seconds between purges of one queue.
+    pub purge_interval_seconds: u64,
+    /// Seconds between retention sweeps.
+    pub retention_sweep_seconds: u64,
+    /// Queues created at start-up.
+    pub queues: Vec<DeclaredQueue>,
+}
+
+/// A queue declared in the configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredQueue {
+    /// Its name.
+    pub name: String,
+    /// Its region; the default region when absent.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// SQS attributes by name.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(overlay_table)) => merge(base_table, overlay_table),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn check_relocated(table: &toml::Table, prefix: &str) -> anyhow::Result<()> {
+    for (key, value) in table {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        if let Some((_, replacement)) = RELOCATED_KEYS.iter().find(|(old, _)| *old == path) {
+            bail!("configuration key `{path}` was replaced by `{replacement}`");
+        }
+        if let toml::Value::Table(inner) = value {
+            check_relocated(inner, &path)?;
+        }
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Loads the defaults and, if given, a user file over them.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut table: toml::Table = DEFAULT_CONFIG.parse().context("the built-in default configuration is invalid")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let overlay: toml::Table = text.parse().with_context(|| format!("parsing {}", path.display()))?;
+            check_relocated(&overlay, "")?;
+            merge(&mut table, overlay);
+        }
+        let config: Config = toml::Value::Table(table).try_into().context("invalid configuration")?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let config = Config::load(None).expect("defaults");
+        assert_eq!(config.bind, "127.0.0.1:4566");
+        assert_eq!(config.account_id, "000000000000");
+        assert!(config.sqs.queues.is_empty());
+    }
+
+    #[test]
+    fn file_overrides_and_declares_queues() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("wharf.toml");
+        std::fs::write(
+            &path,
+            "region = \"eu-west-1\"\n[sqs]\npurge_interval_seconds = 0\n[[sqs.queues]]\nname = \"jobs\"\nattributes = { VisibilityTimeout = \"5\" }\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&path)).expect("loads");
+        assert_eq!(config.region, "eu-west-1");
+        assert_eq!(config.sqs.purge_interval_seconds, 0);
+        assert_eq!(config.sqs.queue_name_reuse_delay_seconds, 60, "untouched keys keep defaults");
+        assert_eq!(config.sqs.queues[0].attributes["VisibilityTimeout"], "5");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("wharf.toml");
+        std::fs::write(&path, "bnid = \"0.0.0.0:1\"\n").expect("write");
+        let err = Config::load(Some(&path)).unwrap_err();
+        assert!(format!("{err:#}").contains("bnid"), "{err:#}");
+    }
+}

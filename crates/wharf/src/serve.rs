@@ -1,0 +1,191 @@
+//! `wharf serve`: wires the store, the engines and the APIs to one listener.
+
+use crate::config::Config;
+use crate::ServeArgs;
+use anyhow::Context as _;
+use router::Router;
+use std::sync::Arc;
+use std::time::Duration;
+use wharf_api_sqs::SqsApi;
+use wharf_queue::{Engine, EngineConfig};
+use wharf_store::QueueStore;
+use wharf_types::{AccountId, Clock, QueueKey, Region, SystemClock};
+
+/// Runs the server until SIGINT or SIGTERM.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(bind) = args.bind {
+        config.bind = bind;
+    }
+    if let Some(data_dir) = args.data_dir {
+        config.data_dir = data_dir;
+    }
+    if args.in_memory {
+        config.in_memory = true;
+    }
+    if let Some(account_id) = args.account_id {
+        config.account_id = account_id;
+    }
+    if let Some(region) = args.region {
+        config.region = region;
+    }
+    if let Some(log) = args.log {
+        config.log = log;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).context("invalid log filter")?)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let account: AccountId = config.account_id.parse().context("account_id")?;
+    let region: Region = config.region.parse().context("region")?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (store, storage): (Arc<dyn QueueStore>, String) = if config.in_memory {
+        (Arc::new(wharf_store::memory::MemoryStore::new()), "memory".into())
+    } else {
+        let store = wharf_store_sqlite::SqliteStore::open(&config.data_dir, clock.now_millis())
+            .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+        (Arc::new(store), format!("sqlite:{}", config.data_dir.join(wharf_store_sqlite::DATABASE_FILE).display()))
+    };
+    let engine_config = EngineConfig {
+        queue_name_reuse_delay: Duration::from_secs(config.sqs.queue_name_reuse_delay_seconds),
+        purge_interval: Duration::from_secs(config.sqs.purge_interval_seconds),
+    };
+    let engine = Arc::new(Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_config));
+    declare_queues(&engine, &config, &account, &region).await?;
+
+    let listener = tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
+    let router = Arc::new(Router { sqs, storage });
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(retention_sweeper(Arc::clone(&engine), Duration::from_secs(config.sqs.retention_sweep_seconds.max(1)), stopped.clone()));
+    // The line tests and scripts wait for: the server accepts requests from here on.
+    println!("wharf: listening on http://{local}");
+    tracing::info!(%local, "listening");
+    let shutdown_engine = Arc::clone(&engine);
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        shutdown_engine.shut_down();
+        let _ = stop.send(true);
+    };
+    wharf_api_common::server::serve(listener, router, shutdown).await;
+    let _ = sweeper.await;
+    Ok(())
+}
+
+async fn declare_queues(engine: &Engine, config: &Config, account: &AccountId, region: &Region) -> anyhow::Result<()> {
+    for declared in &config.sqs.queues {
+        let key = QueueKey {
+            account: account.clone(),
+            region: match &declared.region {
+                Some(region) => region.parse().with_context(|| format!("queue {}: region", declared.name))?,
+                None => region.clone(),
+            },
+            name: declared.name.parse().with_context(|| format!("queue {}: name", declared.name))?,
+        };
+        match engine.create_queue(key.clone(), declared.attributes.clone(), declared.tags.clone()).await {
+            Ok(_) => {}
+            Err(wharf_queue::QueueError::QueueNameExists(_)) => {
+                engine
+                    .set_attributes(&key, declared.attributes.clone())
+                    .await
+                    .with_context(|| format!("queue {}: updating attributes", declared.name))?;
+            }
+            Err(err) => return Err(anyhow::anyhow!("queue {}: {err}", declared.name)),
+        }
+        if !declared.tags.is_empty() {
+            engine.tag(&key, declared.tags.clone()).await.with_context(|| format!("queue {}: tags", declared.name))?;
+        }
+        tracing::info!(queue = %key.name, region = %key.region, "declared queue ready");
+    }
+    Ok(())
+}
+
+/// Drops expired messages every `period` until shutdown.
+async fn retention_sweeper(engine: Arc<Engine>, period: Duration, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        match engine.expire().await {
+            Ok(0) => {}
+            Ok(count) => tracing::debug!(count, "expired messages past retention"),
+            Err(err) => tracing::warn!(error = %err, "retention sweep failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+mod router {
+    //! The router in front of the APIs: wharf's own endpoints, then each AWS service.
+
+    use async_trait::async_trait;
+    use http::{Method, StatusCode};
+    use serde_json::json;
+    use wharf_api_common::{ApiRequest, ApiResponse, Service};
+    use wharf_api_sqs::SqsApi;
+
+    /// Routes a request to the API that speaks its protocol.
+    pub struct Router {
+        /// Amazon SQS.
+        pub sqs: SqsApi,
+        /// Where data lives, for the health answer.
+        pub storage: String,
+    }
+
+    #[async_trait]
+    impl Service for Router {
+        async fn handle(&self, request: ApiRequest) -> ApiResponse {
+            if request.uri.path() == "/_wharf/health" && request.method == Method::GET {
+                return ApiResponse::json(
+                    StatusCode::OK,
+                    &json!({
+                        "status": "ok",
+                        "version": env!("CARGO_PKG_VERSION"),
+                        "storage": self.storage,
+                        "services": { "sqs": "running" },
+                    }),
+                );
+            }
+            if let Some(protocol) = SqsApi::protocol_of(&request) {
+                return self.sqs.handle(request, protocol).await;
+            }
+            let body = json!({
+                "__type": "UnknownOperationException",
+                "message": "wharf cannot tell which AWS service this request is for (no X-Amz-Target, no Action)",
+            });
+            ApiResponse::json(StatusCode::BAD_REQUEST, &body)
+        }
+    }
+}
