@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs the Python black-box suite (tests/python) against the real wharf binary, once per SQS
+# wire protocol:
+#   .venv/json   boto3 1.43.11 + botocore 1.43.11  awsJson1_0 (what current SDKs speak)
+#   .venv/query  boto3 1.34.0 + botocore 1.34.0   the legacy AWS query protocol (form + XML)
+#
+# Usage (from anywhere; it works from the repository root):
+#   scripts/test-python.sh                 both protocols
+#   WHARF_PROTOCOLS=json scripts/test-python.sh -k lifecycle -x   one protocol, extra pytest args
+#
+# Environment:
+#   WHARF_BIN        the binary to test (default target/debug/wharf); it is not built here
+#   WHARF_PROTOCOLS  which runs to do (default "json query")
+#   PYTHON           the interpreter that creates the virtualenvs (default python3)
+#
+# The virtualenvs are created once and reused; a marker file records what was installed, so a
+# change of the pinned versions below recreates them. Exits non-zero if any run fails.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo_root="$(pwd)"
+
+PYTHON="${PYTHON:-python3}"
+WHARF_BIN="${WHARF_BIN:-target/debug/wharf}"
+case "$WHARF_BIN" in
+    /*) ;;
+    *) WHARF_BIN="$repo_root/$WHARF_BIN" ;;
+esac
+export WHARF_BIN
+WHARF_PROTOCOLS="${WHARF_PROTOCOLS:-json query}"
+
+if [[ ! -x "$WHARF_BIN" ]]; then
+    echo "test-python: $WHARF_BIN is missing or not executable; build it first (cargo build)" >&2
+    exit 2
+fi
+
+requirements_for() {
+    case "$1" in
+        json) echo "boto3==1.43.11 botocore==1.43.11 pytest" ;;
+        query) echo "boto3==1.34.0 botocore==1.34.0 pytest" ;;
+        *)
+            echo "test-python: unknown protocol '$1' (json or query)" >&2
+            return 1
+            ;;
+    esac
+}
+
+# Creates .venv/NAME with the given requirements unless the marker says it already has them.
+ensure_venv() {
+    local name="$1" requirements="$2"
+    local venv=".venv/$name"
+    local marker="$venv/.wharf-requirements"
+    if [[ -f "$marker" && "$(cat "$marker")" == "$requirements" && -x "$venv/bin/python" ]]; then
+        return 0
+    fi
+    echo "test-python: creating $venv ($requirements)"
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv"
+    # shellcheck disable=SC2086 # the requirements are a space-separated list on purpose
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check $requirements
+    echo "$requirements" >"$marker"
+}
+
+failed=()
+for protocol in $WHARF_PROTOCOLS; do
+    requirements="$(requirements_for "$protocol")"
+    ensure_venv "$protocol" "$requirements"
+    echo "test-python: running tests/python with WHARF_PROTOCOL=$protocol"
+    if ! WHARF_PROTOCOL="$protocol" ".venv/$protocol/bin/python" -m pytest tests/python -p no:cacheprovider "$@"; then
+        failed+=("$protocol")
+    fi
+done
+
+if ((${#failed[@]})); then
+    echo "test-python: FAILED for protocol(s): ${failed[*]}" >&2
+    exit 1
+fi
+echo "test-python: all runs passed ($WHARF_PROTOCOLS)"
