@@ -1,0 +1,263 @@
+"""Fixtures of the Python black-box suite: the real wharf binary on a free port.
+
+Every test gets its own server (`wharf` fixture) with a fresh data directory: start-up takes a
+few milliseconds, so nothing is shared between tests, neither ports nor data. Tests that need a
+configuration file use `wharf_factory(config=...)`.
+
+Environment:
+    WHARF_BIN       the binary (default: target/debug/wharf relative to the repository root)
+    WHARF_PROTOCOL  json or query: which SQS protocol the installed botocore speaks, asserted by
+                    test_client_speaks_the_protocol_under_test (scripts/test-python.sh sets it)
+    WHARF_LOG       passed through to the server (its logs go to a file per server; a failing
+                    test's report shows their tail)
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_SECONDS = 15.0
+STOP_TIMEOUT_SECONDS = 10.0
+LISTENING_MARKER = "wharf: listening on "
+
+# Every process any fixture started, so none can outlive the session whatever happens.
+_ALL_PROCESSES: list[subprocess.Popen] = []
+
+
+def wharf_binary() -> Path:
+    binary = Path(os.environ.get("WHARF_BIN", "target/debug/wharf"))
+    if not binary.is_absolute():
+        binary = REPO_ROOT / binary
+    return binary
+
+
+def protocol_under_test() -> str | None:
+    """`json` or `query` as scripts/test-python.sh says, or None when run by hand."""
+    return os.environ.get("WHARF_PROTOCOL") or None
+
+
+class WharfServer:
+    """One wharf process on 127.0.0.1 with its own data directory.
+
+    `endpoint` changes only if a restart could not get the old port back; make clients with
+    `client()` after a restart rather than keeping old ones.
+    """
+
+    def __init__(self, binary: Path, data_dir: Path, log_dir: Path, config_file: Path | None = None):
+        self.binary = binary
+        self.data_dir = data_dir
+        self.log_dir = log_dir
+        self.config_file = config_file
+        self.process: subprocess.Popen | None = None
+        self.endpoint: str | None = None
+        self.port: int | None = None
+        self.starts = 0
+        self._log_path: Path | None = None
+
+    # ----- process control -------------------------------------------------------------------
+
+    def start(self, port: int | None = None) -> "WharfServer":
+        """Starts the binary (on `port`, or any free port) and waits for its listening line."""
+        assert self.process is None, "already running"
+        self.starts += 1
+        self._log_path = self.log_dir / f"wharf-{self.starts}.log"
+        args = [str(self.binary), "serve", "--bind", f"127.0.0.1:{port or 0}", "--data-dir", str(self.data_dir)]
+        if self.config_file is not None:
+            args += ["--config", str(self.config_file)]
+        env = dict(os.environ)
+        env.setdefault("NO_COLOR", "1")
+        for inherited in ("WHARF_BIND", "WHARF_DATA_DIR", "WHARF_IN_MEMORY", "WHARF_CONFIG"):
+            env.pop(inherited, None)
+        with open(self._log_path, "wb") as log_file:
+            process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.DEVNULL, env=env)
+        _ALL_PROCESSES.append(process)
+        self.process = process
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump_stdout() -> None:
+            # Reads stdout to the end so the child can never block on a full pipe.
+            assert process.stdout is not None
+            for raw in process.stdout:
+                lines.put(raw.decode("utf-8", "replace"))
+            lines.put(None)
+
+        threading.Thread(target=pump_stdout, name="wharf-stdout", daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        seen: list[str] = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._abort(f"no '{LISTENING_MARKER.strip()}' line within {START_TIMEOUT_SECONDS:.0f} s", seen)
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+                self._abort(f"wharf exited with status {process.returncode} before listening", seen)
+            seen.append(line)
+            if line.startswith(LISTENING_MARKER):
+                self.endpoint = line[len(LISTENING_MARKER):].strip()
+                self.port = int(self.endpoint.rsplit(":", 1)[1])
+                return self
+
+    def _abort(self, reason: str, stdout_lines: list[str]) -> None:
+        self._terminate(signal.SIGKILL)
+        pytest.fail(
+            f"{reason}\ncommand: {self.binary} serve (data dir {self.data_dir})\n"
+            f"stdout:\n{''.join(stdout_lines)}\nstderr:\n{self.log_tail()}",
+            pytrace=False,
+        )
+
+    def _terminate(self, sig: int) -> int | None:
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise AssertionError(f"wharf ignored signal {sig} for {STOP_TIMEOUT_SECONDS} s; killed it")
+        return process.returncode
+
+    def stop(self) -> int | None:
+        """Stops the server with SIGTERM (graceful shutdown) and returns its exit status."""
+        return self._terminate(signal.SIGTERM)
+
+    def kill9(self) -> None:
+        """Kills the server with SIGKILL, as a crash or power loss would; `start()` brings it back."""
+        self._terminate(signal.SIGKILL)
+
+    def restart(self) -> "WharfServer":
+        """SIGTERM, then a new process on the same data directory (and port, if it is free)."""
+        old_port = self.port
+        status = self.stop()
+        assert status == 0, f"graceful shutdown exited with {status}\n{self.log_tail()}"
+        return self.start_again(old_port)
+
+    def start_again(self, port: int | None) -> "WharfServer":
+        """Starts on `port` again, or on any free port if something else took it meanwhile."""
+        try:
+            return self.start(port)
+        except pytest.fail.Exception:
+            if "in use" not in self.log_tail():
+                raise
+            return self.start()
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    # ----- clients ---------------------------------------------------------------------------
+
+    def client(self, region: str = "us-east-1", **config: object):
+        """A boto3 SQS client for this server with dummy credentials and no retries."""
+        assert self.endpoint, "server not started"
+        settings = {"retries": {"total_max_attempts": 1}, "connect_timeout": 5, "read_timeout": 40}
+        settings.update(config)
+        session = boto3.session.Session()
+        return session.client(
+            "sqs",
+            region_name=region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            config=Config(**settings),
+        )
+
+    def log_tail(self, limit: int = 6000) -> str:
+        if self._log_path is None or not self._log_path.exists():
+            return "(no log)"
+        text = self._log_path.read_text("utf-8", "replace")
+        return text[-limit:]
+
+
+@pytest.fixture
+def wharf_factory(tmp_path: Path, request: pytest.FixtureRequest):
+    """Makes and starts servers: `wharf_factory(config="[sqs]\\npurge_interval_seconds = 0")`.
+
+    Every server it made is stopped at the end of the test, passed or failed.
+    """
+    binary = wharf_binary()
+    if not binary.exists():
+        pytest.fail(f"wharf binary not found at {binary}; build it or set WHARF_BIN", pytrace=False)
+    servers: list[WharfServer] = []
+
+    def make(config: str | None = None, start: bool = True) -> WharfServer:
+        index = len(servers)
+        base = tmp_path / f"server-{index}"
+        data_dir = base / "data"
+        log_dir = base / "logs"
+        data_dir.mkdir(parents=True)
+        log_dir.mkdir(parents=True)
+        config_file = None
+        if config is not None:
+            config_file = base / "wharf.toml"
+            config_file.write_text(config, "utf-8")
+        server = WharfServer(binary, data_dir, log_dir, config_file)
+        servers.append(server)
+        if start:
+            server.start()
+        return server
+
+    request.node.wharf_servers = servers
+    yield make
+
+    problems = []
+    for server in servers:
+        try:
+            server.stop()
+        except AssertionError as err:  # it ignored SIGTERM and was killed: worth a failure
+            problems.append(str(err))
+    assert not problems, problems
+
+
+@pytest.fixture
+def wharf(wharf_factory) -> WharfServer:
+    """A running wharf with the default configuration (AWS's delays and limits)."""
+    return wharf_factory()
+
+
+@pytest.fixture
+def sqs(wharf: WharfServer):
+    """A us-east-1 client of the `wharf` server."""
+    return wharf.client()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Adds the tail of every server's log to the report of a failed test."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for index, server in enumerate(getattr(item, "wharf_servers", [])):
+            report.sections.append((f"wharf server {index} log (tail)", server.log_tail()))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes a minute (retention needs the 60 s minimum period)")
+
+
+def pytest_report_header(config):
+    return f"wharf: {wharf_binary()} protocol={protocol_under_test() or 'unset'} boto3={boto3.__version__}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for process in _ALL_PROCESSES:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
