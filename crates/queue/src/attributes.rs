@@ -54,7 +54,8 @@ fn invalid_value(name: &str) -> QueueError {
 
 fn parse_range(name: &str, value: &str, low: u32, high: u32) -> Result<u32, QueueError> {
     let valid_digits = !value.is_empty() && value.len() <= 10 && value.bytes().all(|byte| byte.is_ascii_digit());
-    let number: u64 = if valid_digits { value.parse().map_err(|_| invalid_value(name))? } else { return Err(invalid_value(name)) };
+    let number: u64 =
+        if valid_digits { value.parse().map_err(|_| invalid_value(name))? } else { return Err(invalid_value(name)) };
     if number < u64::from(low) || number > u64::from(high) {
         return Err(invalid_value(name));
     }
@@ -116,7 +117,9 @@ pub fn apply(
             "DelaySeconds" => settings.delay_seconds = parse_range(name, value, 0, 900)?,
             "MaximumMessageSize" => settings.maximum_message_size = parse_range(name, value, 1_024, 1_048_576)?,
             "MessageRetentionPeriod" => settings.message_retention_period = parse_range(name, value, 60, 1_209_600)?,
-            "ReceiveMessageWaitTimeSeconds" => settings.receive_message_wait_time_seconds = parse_range(name, value, 0, 20)?,
+            "ReceiveMessageWaitTimeSeconds" => {
+                settings.receive_message_wait_time_seconds = parse_range(name, value, 0, 20)?
+            }
             "VisibilityTimeout" => settings.visibility_timeout = parse_range(name, value, 0, 43_200)?,
             "KmsDataKeyReusePeriodSeconds" => {
                 settings.kms_data_key_reuse_period_seconds = parse_range(name, value, 60, 86_400)?
@@ -148,7 +151,10 @@ pub fn apply(
             other => return Err(QueueError::InvalidAttributeName(other.into())),
         }
     }
-    if settings.kms_master_key_id.is_some() && attributes.contains_key("SqsManagedSseEnabled") && settings.sqs_managed_sse_enabled {
+    if settings.kms_master_key_id.is_some()
+        && attributes.contains_key("SqsManagedSseEnabled")
+        && settings.sqs_managed_sse_enabled
+    {
         return Err(QueueError::InvalidAttributeValue(
             "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE."
                 .into(),
@@ -158,9 +164,7 @@ pub fn apply(
         settings.sqs_managed_sse_enabled = false;
     }
     if settings.fifo_queue {
-        return Err(QueueError::UnsupportedOperation(
-            "FIFO queues are not available in this wharf version yet".into(),
-        ));
+        return Err(QueueError::UnsupportedOperation("FIFO queues are not available in this wharf version yet".into()));
     }
     Ok(())
 }
@@ -191,17 +195,19 @@ pub fn writable_values(settings: &QueueSettings) -> BTreeMap<&'static str, Strin
         values.insert("FifoQueue", "true".into());
         values.insert("ContentBasedDeduplication", settings.content_based_deduplication.to_string());
         values.insert("DeduplicationScope", settings.deduplication_scope.clone().unwrap_or_else(|| "queue".into()));
-        values.insert(
-            "FifoThroughputLimit",
-            settings.fifo_throughput_limit.clone().unwrap_or_else(|| "perQueue".into()),
-        );
+        values
+            .insert("FifoThroughputLimit", settings.fifo_throughput_limit.clone().unwrap_or_else(|| "perQueue".into()));
     }
     values
 }
 
 /// The first requested attribute whose value differs from the queue's, for CreateQueue's
 /// idempotency rule: only attributes given in the request are compared.
-pub fn first_difference(existing: &QueueSettings, requested: &QueueSettings, names: &BTreeMap<String, String>) -> Option<String> {
+pub fn first_difference(
+    existing: &QueueSettings,
+    requested: &QueueSettings,
+    names: &BTreeMap<String, String>,
+) -> Option<String> {
     let have = writable_values(existing);
     let want = writable_values(requested);
     names.keys().find(|name| have.get(name.as_str()) != want.get(name.as_str())).cloned()
@@ -268,8 +274,9 @@ mod tests {
     fn unknown_and_fifo_only_names_are_rejected_on_standard_queues() {
         let err = apply(&mut QueueSettings::default(), &map(&[("Colour", "blue")]), Phase::Create, false).unwrap_err();
         assert_eq!(err, QueueError::InvalidAttributeName("Colour".into()));
-        let err = apply(&mut QueueSettings::default(), &map(&[("ContentBasedDeduplication", "true")]), Phase::Create, false)
-            .unwrap_err();
+        let err =
+            apply(&mut QueueSettings::default(), &map(&[("ContentBasedDeduplication", "true")]), Phase::Create, false)
+                .unwrap_err();
         assert_eq!(err, QueueError::InvalidAttributeName("ContentBasedDeduplication".into()));
     }
 
@@ -292,7 +299,8 @@ mod tests {
             version: 1,
         };
         let stats = QueueStats { visible: 3, in_flight: 2, delayed: 1 };
-        let reported: BTreeMap<String, String> = report(&record, stats, &["All".into()]).expect("report").into_iter().collect();
+        let reported: BTreeMap<String, String> =
+            report(&record, stats, &["All".into()]).expect("report").into_iter().collect();
         assert_eq!(reported["VisibilityTimeout"], "30");
         assert_eq!(reported["MessageRetentionPeriod"], "345600");
         assert_eq!(reported["MaximumMessageSize"], "1048576");

@@ -11,7 +11,7 @@
 //! - [`digest`]: the MD5 digests SQS returns.
 //! - [`receipt`]: the receipt-handle format.
 //! - [`policy`]: AddPermission and RemovePermission edits of the queue policy.
-//! - [`error`]: [`QueueError`].
+//! - [`error`]: the engine's error type.
 
 pub mod attributes;
 pub mod digest;
@@ -247,10 +247,12 @@ impl Engine {
         let new_queue = NewQueue { key, settings: settings.clone(), tags, now: self.now() };
         match self.store.create_queue(new_queue, reuse_after_ms).await? {
             CreateOutcome::Created(record) => Ok(record),
-            CreateOutcome::Exists(record) => match attributes::first_difference(&record.settings, &settings, &attributes) {
-                None => Ok(record),
-                Some(name) => Err(QueueError::QueueNameExists(name)),
-            },
+            CreateOutcome::Exists(record) => {
+                match attributes::first_difference(&record.settings, &settings, &attributes) {
+                    None => Ok(record),
+                    Some(name) => Err(QueueError::QueueNameExists(name)),
+                }
+            }
             CreateOutcome::DeletedRecently => Err(QueueError::QueueDeletedRecently(reuse_after_ms / 1000)),
         }
     }
@@ -261,7 +263,12 @@ impl Engine {
     }
 
     /// ListQueues: names with `prefix`, sorted.
-    pub async fn list_queues(&self, account: &AccountId, region: &Region, prefix: &str) -> Result<Vec<QueueName>, QueueError> {
+    pub async fn list_queues(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        prefix: &str,
+    ) -> Result<Vec<QueueName>, QueueError> {
         let records = self.store.list_queues(account, region, prefix).await?;
         Ok(records.into_iter().map(|record| record.key.name).collect())
     }
@@ -325,7 +332,9 @@ impl Engine {
         self.update(key, |record| {
             record.tags.extend(tags.clone());
             if record.tags.len() > 50 {
-                return Err(QueueError::InvalidParameterValue("Too many tags added for queue. A queue can have at most 50 tags.".into()));
+                return Err(QueueError::InvalidParameterValue(
+                    "Too many tags added for queue. A queue can have at most 50 tags.".into(),
+                ));
             }
             Ok(())
         })
@@ -354,7 +363,13 @@ impl Engine {
     }
 
     /// AddPermission.
-    pub async fn add_permission(&self, key: &QueueKey, label: &str, account_ids: &[String], actions: &[String]) -> Result<(), QueueError> {
+    pub async fn add_permission(
+        &self,
+        key: &QueueKey,
+        label: &str,
+        account_ids: &[String],
+        actions: &[String],
+    ) -> Result<(), QueueError> {
         self.update(key, |record| {
             let policy = policy::add(record.settings.policy.as_deref(), key, label, account_ids, actions)?;
             record.settings.policy = Some(policy);
@@ -389,7 +404,13 @@ impl Engine {
     }
 
     /// Validates one message and prepares it for the store.
-    fn prepare(&self, record: &QueueRecord, caller: &Caller, input: SendInput, now: EpochMillis) -> Result<(NewMessage, Sent), QueueError> {
+    fn prepare(
+        &self,
+        record: &QueueRecord,
+        caller: &Caller,
+        input: SendInput,
+        now: EpochMillis,
+    ) -> Result<(NewMessage, Sent), QueueError> {
         message::check_body(&input.body)?;
         let delay = match input.delay_seconds {
             Some(delay) => message::check_delay(delay)?,
@@ -524,8 +545,8 @@ impl Engine {
             Some(seconds @ 0..=20) => seconds,
             Some(other) => {
                 return Err(QueueError::InvalidParameterValue(format!(
-                    "Value {other} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided."
-                )))
+                "Value {other} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided."
+            )))
             }
         };
         for name in &input.system_attribute_names {
@@ -582,7 +603,11 @@ impl Engine {
             attributes.push(("ApproximateReceiveCount", delivery.receive_count.to_string()));
         }
         if wants("AWSTraceHeader") {
-            if let Some(trace) = data.system_attributes.as_ref().and_then(|system| system.entries.iter().find(|entry| entry.name == "AWSTraceHeader")) {
+            if let Some(trace) = data
+                .system_attributes
+                .as_ref()
+                .and_then(|system| system.entries.iter().find(|entry| entry.name == "AWSTraceHeader"))
+            {
                 if let AttributeValue::String(text) = &trace.value {
                     attributes.push(("AWSTraceHeader", text.clone()));
                 }
@@ -685,7 +710,8 @@ impl Engine {
 
     /// ChangeMessageVisibility.
     pub async fn change_visibility(&self, key: &QueueKey, handle: &str, seconds: i64) -> Result<(), QueueError> {
-        let outcomes = self.change_visibility_batch(key, vec![(String::new(), (handle.to_owned(), seconds))], false).await?;
+        let outcomes =
+            self.change_visibility_batch(key, vec![(String::new(), (handle.to_owned(), seconds))], false).await?;
         outcomes.into_iter().next().map(|(_, outcome)| outcome).unwrap_or(Ok(()))
     }
 
@@ -706,7 +732,8 @@ impl Engine {
         let mut positions = Vec::new();
         let mut wakes = false;
         for (id, (handle, seconds)) in entries {
-            let checked = Self::decode_handle(&record, &handle).and_then(|receipt| Ok((receipt, Self::check_visibility(seconds)?)));
+            let checked = Self::decode_handle(&record, &handle)
+                .and_then(|receipt| Ok((receipt, Self::check_visibility(seconds)?)));
             match checked {
                 Ok(item) => {
                     wakes |= item.1 == 0;
@@ -751,14 +778,18 @@ fn check_group_id(group_id: &str) -> Result<(), QueueError> {
 
 fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), QueueError> {
     if tags.len() > 50 {
-        return Err(QueueError::InvalidParameterValue("Too many tags added for queue. A queue can have at most 50 tags.".into()));
+        return Err(QueueError::InvalidParameterValue(
+            "Too many tags added for queue. A queue can have at most 50 tags.".into(),
+        ));
     }
     for (key, value) in tags {
         if key.is_empty() || key.chars().count() > 128 {
             return Err(QueueError::InvalidParameterValue(format!("Tag key {key} must be 1 to 128 characters long.")));
         }
         if value.chars().count() > 256 {
-            return Err(QueueError::InvalidParameterValue(format!("Tag value for key {key} must be at most 256 characters long.")));
+            return Err(QueueError::InvalidParameterValue(format!(
+                "Tag value for key {key} must be at most 256 characters long."
+            )));
         }
     }
     Ok(())

@@ -253,17 +253,35 @@ mod tests {
 
     #[test]
     fn numbers_follow_the_documented_limits() {
-        for good in ["0", "-1", "+1.5", "1e10", "0.000001", ".5", "5.", "12345678901234567890123456789012345678", "1e126", "1e-128"] {
+        for good in [
+            "0",
+            "-1",
+            "+1.5",
+            "1e10",
+            "0.000001",
+            ".5",
+            "5.",
+            "12345678901234567890123456789012345678",
+            "1e126",
+            "1e-128",
+        ] {
             assert!(is_sqs_number(good), "{good}");
         }
-        for bad in ["", "abc", "1..2", "1e", "123456789012345678901234567890123456789", "1e127", "1e-129", "--1", "1e1.5"] {
+        for bad in
+            ["", "abc", "1..2", "1e", "123456789012345678901234567890123456789", "1e127", "1e-129", "--1", "1e1.5"]
+        {
             assert!(!is_sqs_number(bad), "{bad}");
         }
     }
 
     #[test]
     fn attribute_rules() {
-        let good = AttributeInput { name: "a.b-c_d".into(), data_type: Some("Number.float".into()), string_value: Some("1.5".into()), binary_value: None };
+        let good = AttributeInput {
+            name: "a.b-c_d".into(),
+            data_type: Some("Number.float".into()),
+            string_value: Some("1.5".into()),
+            binary_value: None,
+        };
         let built = build_attributes(vec![good.clone()], "user").expect("valid").expect("present");
         assert_eq!(built.entries[0].data_type, "Number.float");
         for name in ["", ".a", "a.", "a..b", "AWS.x", "amazon.y", "a b"] {
@@ -274,9 +292,11 @@ mod tests {
         assert!(build_attributes(vec![no_type], "user").is_err());
         let bad_type = AttributeInput { data_type: Some("Text".into()), ..good.clone() };
         assert!(build_attributes(vec![bad_type], "user").is_err());
-        let empty_binary = AttributeInput { data_type: Some("Binary".into()), binary_value: Some(vec![]), ..good.clone() };
+        let empty_binary =
+            AttributeInput { data_type: Some("Binary".into()), binary_value: Some(vec![]), ..good.clone() };
         assert!(build_attributes(vec![empty_binary], "user").is_err());
-        let eleven: Vec<AttributeInput> = (0..11).map(|idx| AttributeInput { name: format!("a{idx}"), ..good.clone() }).collect();
+        let eleven: Vec<AttributeInput> =
+            (0..11).map(|idx| AttributeInput { name: format!("a{idx}"), ..good.clone() }).collect();
         assert!(build_attributes(eleven, "user").is_err());
         assert!(build_attributes(vec![good.clone(), good], "user").is_err(), "repeated names");
     }

@@ -62,7 +62,10 @@ pub fn add(
         && label.len() <= 80
         && label.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
     if !label_ok {
-        return Err(invalid_label(label, "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"));
+        return Err(invalid_label(
+            label,
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+        ));
     }
     if account_ids.is_empty() {
         return Err(QueueError::MissingParameter("AWSAccountIds".into()));
@@ -148,7 +151,14 @@ mod tests {
         assert_eq!(value["Statement"][0]["Resource"], key.arn());
         let err = add(Some(&policy), &key, "share", &["111122223333".into()], &["SendMessage".into()]).unwrap_err();
         assert!(err.to_string().contains("Already exists"));
-        let two = add(Some(&policy), &key, "more", &["111122223333".into()], &["ReceiveMessage".into(), "DeleteMessage".into()]).expect("add");
+        let two = add(
+            Some(&policy),
+            &key,
+            "more",
+            &["111122223333".into()],
+            &["ReceiveMessage".into(), "DeleteMessage".into()],
+        )
+        .expect("add");
         let one = remove(Some(&two), "share").expect("remove").expect("one left");
         assert!(one.contains("\"more\"") && !one.contains("\"share\""));
         assert_eq!(remove(Some(&one), "more").expect("remove"), None);

@@ -13,7 +13,11 @@ fn engine() -> (Arc<Engine>, ManualClock) {
 }
 
 fn caller() -> Caller {
-    Caller { account: "000000000000".parse().unwrap(), region: "us-east-1".parse().unwrap(), sender_id: Arc::from("AIDATEST") }
+    Caller {
+        account: "000000000000".parse().unwrap(),
+        region: "us-east-1".parse().unwrap(),
+        sender_id: Arc::from("AIDATEST"),
+    }
 }
 
 fn key(name: &str) -> QueueKey {
@@ -38,8 +42,20 @@ async fn send_receive_delete_round_trip() {
     let names: Vec<&str> = got[0].attributes.iter().map(|(name, _)| *name).collect();
     assert_eq!(names, ["ApproximateFirstReceiveTimestamp", "ApproximateReceiveCount", "SenderId", "SentTimestamp"]);
     engine.delete(&key("q"), &got[0].receipt_handle).await.unwrap();
-    let stats = engine.get_attributes(&key("q"), &["ApproximateNumberOfMessages".into(), "ApproximateNumberOfMessagesNotVisible".into()]).await.unwrap();
-    assert_eq!(stats, [("ApproximateNumberOfMessages".to_string(), "0".to_string()), ("ApproximateNumberOfMessagesNotVisible".to_string(), "0".to_string())]);
+    let stats = engine
+        .get_attributes(
+            &key("q"),
+            &["ApproximateNumberOfMessages".into(), "ApproximateNumberOfMessagesNotVisible".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stats,
+        [
+            ("ApproximateNumberOfMessages".to_string(), "0".to_string()),
+            ("ApproximateNumberOfMessagesNotVisible".to_string(), "0".to_string())
+        ]
+    );
 }
 
 #[tokio::test]
@@ -52,7 +68,10 @@ async fn create_is_idempotent_only_for_equal_attributes() {
     let other: BTreeMap<String, String> = [("VisibilityTimeout".to_string(), "41".to_string())].into();
     let err = engine.create_queue(key("q"), other, BTreeMap::new()).await.unwrap_err();
     assert_eq!(err, QueueError::QueueNameExists("VisibilityTimeout".into()));
-    engine.create_queue(key("q"), BTreeMap::new(), BTreeMap::new()).await.expect("no attributes given: nothing to differ");
+    engine
+        .create_queue(key("q"), BTreeMap::new(), BTreeMap::new())
+        .await
+        .expect("no attributes given: nothing to differ");
 }
 
 #[tokio::test]
@@ -81,7 +100,9 @@ async fn long_poll_returns_empty_at_shutdown() {
     engine.create_queue(key("q"), BTreeMap::new(), BTreeMap::new()).await.unwrap();
     let receiver = {
         let engine = Arc::clone(&engine);
-        tokio::spawn(async move { engine.receive(&key("q"), ReceiveInput { wait_time_seconds: Some(20), ..ReceiveInput::default() }).await })
+        tokio::spawn(async move {
+            engine.receive(&key("q"), ReceiveInput { wait_time_seconds: Some(20), ..ReceiveInput::default() }).await
+        })
     };
     tokio::time::sleep(Duration::from_millis(20)).await;
     engine.shut_down();
@@ -92,8 +113,16 @@ async fn long_poll_returns_empty_at_shutdown() {
 async fn receive_selects_attributes_and_digests_the_selection() {
     let (engine, _) = engine();
     engine.create_queue(key("q"), BTreeMap::new(), BTreeMap::new()).await.unwrap();
-    let attribute = |name: &str| AttributeInput { name: name.into(), data_type: Some("String".into()), string_value: Some("v".into()), binary_value: None };
-    let input = SendInput { attributes: vec![attribute("app.one"), attribute("app.two"), attribute("other")], ..send_input("x") };
+    let attribute = |name: &str| AttributeInput {
+        name: name.into(),
+        data_type: Some("String".into()),
+        string_value: Some("v".into()),
+        binary_value: None,
+    };
+    let input = SendInput {
+        attributes: vec![attribute("app.one"), attribute("app.two"), attribute("other")],
+        ..send_input("x")
+    };
     let sent = engine.send(&key("q"), &caller(), input).await.unwrap();
     let receive = ReceiveInput { message_attribute_names: vec!["app.*".into()], ..ReceiveInput::default() };
     let got = engine.receive(&key("q"), receive).await.unwrap();
@@ -101,7 +130,11 @@ async fn receive_selects_attributes_and_digests_the_selection() {
     assert_eq!(names, ["app.one", "app.two"]);
     let subset: Vec<MessageAttribute> = got[0].message_attributes().cloned().collect();
     assert_eq!(got[0].selected_attributes_md5, Some(digest::attributes_md5(&subset)));
-    assert_ne!(got[0].selected_attributes_md5.map(|md5| hex::encode(md5)), sent.attributes_md5, "digest covers only the selection");
+    assert_ne!(
+        got[0].selected_attributes_md5.map(hex::encode),
+        sent.attributes_md5,
+        "digest covers only the selection"
+    );
 }
 
 #[tokio::test]
@@ -117,7 +150,10 @@ async fn handles_are_bound_to_their_queue_and_validated() {
     engine.change_visibility(&key("a"), handle, 100).await.unwrap();
     clock.advance(101_000);
     assert_eq!(engine.change_visibility(&key("a"), handle, 5).await, Err(QueueError::MessageNotInflight));
-    assert!(matches!(engine.change_visibility(&key("a"), handle, 43_201).await, Err(QueueError::InvalidParameterValue(_))));
+    assert!(matches!(
+        engine.change_visibility(&key("a"), handle, 43_201).await,
+        Err(QueueError::InvalidParameterValue(_))
+    ));
 }
 
 #[tokio::test]
@@ -137,13 +173,25 @@ async fn batch_rules() {
     let entry = |id: &str, body: &str| (id.to_string(), Ok(send_input(body)));
     assert!(matches!(engine.send_batch(&key("q"), &caller(), vec![]).await, Err(QueueError::EmptyBatchRequest(_))));
     let eleven = (0..11).map(|idx| entry(&format!("e{idx}"), "x")).collect();
-    assert_eq!(engine.send_batch(&key("q"), &caller(), eleven).await.unwrap_err(), QueueError::TooManyEntriesInBatchRequest(11));
+    assert_eq!(
+        engine.send_batch(&key("q"), &caller(), eleven).await.unwrap_err(),
+        QueueError::TooManyEntriesInBatchRequest(11)
+    );
     let twins = vec![entry("a", "x"), entry("a", "y")];
-    assert_eq!(engine.send_batch(&key("q"), &caller(), twins).await.unwrap_err(), QueueError::BatchEntryIdsNotDistinct("a".into()));
-    assert_eq!(engine.send_batch(&key("q"), &caller(), vec![entry("a b", "x")]).await.unwrap_err(), QueueError::InvalidBatchEntryId);
+    assert_eq!(
+        engine.send_batch(&key("q"), &caller(), twins).await.unwrap_err(),
+        QueueError::BatchEntryIdsNotDistinct("a".into())
+    );
+    assert_eq!(
+        engine.send_batch(&key("q"), &caller(), vec![entry("a b", "x")]).await.unwrap_err(),
+        QueueError::InvalidBatchEntryId
+    );
     let big = "x".repeat(600_000);
     let too_long = vec![entry("a", &big), entry("b", &big)];
-    assert!(matches!(engine.send_batch(&key("q"), &caller(), too_long).await, Err(QueueError::BatchRequestTooLong { .. })));
+    assert!(matches!(
+        engine.send_batch(&key("q"), &caller(), too_long).await,
+        Err(QueueError::BatchRequestTooLong { .. })
+    ));
     let mixed = vec![entry("good", "x"), entry("bad", "\u{1}")];
     let outcomes = engine.send_batch(&key("q"), &caller(), mixed).await.unwrap();
     assert!(outcomes[0].1.is_ok());

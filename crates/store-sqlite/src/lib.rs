@@ -80,12 +80,15 @@ impl SqliteStore {
         let path = data_dir.join(DATABASE_FILE);
         let conn = writer::open_connection(&path)?;
         let state = load::load(&conn, now)?;
+        // Sequence numbers from here on are fresh; the writer reserves the next chunk with the
+        // first insert.
+        let reserved_seq = state.next_seq();
         let (sender, receiver) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
         let writer_failed = Arc::clone(&failed);
         std::thread::Builder::new()
             .name("wharf-journal".into())
-            .spawn(move || writer::run(conn, receiver, writer_failed))
+            .spawn(move || writer::run(conn, receiver, writer_failed, reserved_seq))
             .map_err(OpenError::Io)?;
         Ok(SqliteStore { state: Mutex::new(state), journal: Mutex::new(sender), failed })
     }
@@ -142,7 +145,12 @@ impl QueueStore for SqliteStore {
         self.read(|state| Ok(state.queue(key)))
     }
 
-    async fn list_queues(&self, account: &AccountId, region: &Region, prefix: &str) -> Result<Vec<QueueRecord>, StoreError> {
+    async fn list_queues(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        prefix: &str,
+    ) -> Result<Vec<QueueRecord>, StoreError> {
         self.read(|state| Ok(state.list_queues(account, region, prefix)))
     }
 
@@ -154,7 +162,12 @@ impl QueueStore for SqliteStore {
         self.apply(|state, changes| Ok(state.delete_queue(key, now, changes))).await
     }
 
-    async fn send(&self, queue: QueueId, messages: Vec<NewMessage>, now: EpochMillis) -> Result<Vec<MessageSeq>, StoreError> {
+    async fn send(
+        &self,
+        queue: QueueId,
+        messages: Vec<NewMessage>,
+        now: EpochMillis,
+    ) -> Result<Vec<MessageSeq>, StoreError> {
         self.apply(|state, changes| state.send(queue, messages, now, changes)).await
     }
 
@@ -162,7 +175,12 @@ impl QueueStore for SqliteStore {
         self.apply(|state, changes| state.receive(queue, request, &mut || rand_token(), changes)).await
     }
 
-    async fn delete(&self, queue: QueueId, receipts: Vec<Receipt>, now: EpochMillis) -> Result<Vec<DeleteOutcome>, StoreError> {
+    async fn delete(
+        &self,
+        queue: QueueId,
+        receipts: Vec<Receipt>,
+        now: EpochMillis,
+    ) -> Result<Vec<DeleteOutcome>, StoreError> {
         self.apply(|state, changes| state.delete(queue, &receipts, now, changes)).await
     }
 
@@ -244,7 +262,8 @@ mod tests {
         let bodies: Vec<&str> = got.messages.iter().map(|delivery| &*delivery.data.body).collect();
         assert_eq!(bodies, ["b", "c"]);
         assert_eq!(got.messages[0].receive_count, 2, "receive counts survive");
-        let blocked = NewQueue { key: key("dropped"), settings: QueueSettings::default(), tags: Default::default(), now: T0 + 2 };
+        let blocked =
+            NewQueue { key: key("dropped"), settings: QueueSettings::default(), tags: Default::default(), now: T0 + 2 };
         assert!(matches!(store.create_queue(blocked, 60_000).await.expect("create"), CreateOutcome::DeletedRecently));
         let fresh = create(&store, "fresh").await;
         assert!(fresh.id.0 > queue_id.0 + 1, "queue ids are never reused");

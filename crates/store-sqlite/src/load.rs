@@ -47,7 +47,8 @@ pub(crate) fn load(conn: &Connection, now: EpochMillis) -> Result<State, OpenErr
         state.restore_queue(QueueRecord {
             id: QueueId(id as u64),
             key,
-            settings: serde_json::from_str(&settings).map_err(|err| corrupt(&format!("queue {name} settings: {err}")))?,
+            settings: serde_json::from_str(&settings)
+                .map_err(|err| corrupt(&format!("queue {name} settings: {err}")))?,
             tags: serde_json::from_str(&tags).map_err(|err| corrupt(&format!("queue {name} tags: {err}")))?,
             created_ms: created_ms as u64,
             modified_ms: modified_ms as u64,
@@ -121,8 +122,7 @@ fn bytes16(bytes: &[u8], seq: u64) -> Result<[u8; 16], OpenError> {
 }
 
 fn decode_optional<T: serde::de::DeserializeOwned>(text: Option<&str>, seq: u64) -> Result<Option<T>, OpenError> {
-    text.map(|text| serde_json::from_str(text).map_err(|err| corrupt(&format!("message {seq}: {err}"))))
-        .transpose()
+    text.map(|text| serde_json::from_str(text).map_err(|err| corrupt(&format!("message {seq}: {err}")))).transpose()
 }
 
 fn corrupt(what: &str) -> OpenError {

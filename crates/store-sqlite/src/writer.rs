@@ -13,7 +13,12 @@
 //! Instants are epoch milliseconds, so delays, visibility and retention are right after a
 //! restart. `next_seq` and `next_queue_id` are high-water marks: sequence numbers and queue
 //! ids are never reused, so a receipt handle minted before a restart cannot match a newer
-//! message.
+//! message. Sequence numbers are reserved in chunks of [`SEQ_CHUNK`], so the mark is written
+//! once per chunk rather than in every transaction.
+//!
+//! `messages` has no secondary index: every hot statement addresses a row by `seq`, and the
+//! statements that select by queue (PurgeQueue, DeleteQueue) are rare enough to scan. An index
+//! would add a B-tree page to nearly every commit.
 
 use crate::Batch;
 use rusqlite::{params, Connection};
@@ -24,6 +29,9 @@ use wharf_store::memory::Change;
 
 /// The schema this code writes. A database of a newer version is refused at open.
 pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// How many sequence numbers one write of the `next_seq` mark reserves.
+pub(crate) const SEQ_CHUNK: u64 = 1 << 20;
 
 /// The most batches one transaction takes, so one huge burst cannot delay its first
 /// requests' answers without bound.
@@ -66,7 +74,6 @@ CREATE TABLE IF NOT EXISTS messages (
     first_receive_ms INTEGER NOT NULL,
     token INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS messages_by_queue ON messages (queue_id, seq);
 ";
 
 /// Opens the database with durable settings and creates the schema.
@@ -77,10 +84,10 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, crate::OpenErro
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
     conn.execute_batch(SCHEMA)?;
-    let version: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0))
-        .ok();
+    let version: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |row| row.get(0)).ok();
     match version.as_deref().map(str::parse::<i64>) {
         None => {
             conn.execute(
@@ -99,7 +106,12 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, crate::OpenErro
 }
 
 /// The writer thread's loop: ends when every sender is gone.
-pub(crate) fn run(mut conn: Connection, receiver: mpsc::Receiver<Batch>, failed: Arc<AtomicBool>) {
+pub(crate) fn run(
+    mut conn: Connection,
+    receiver: mpsc::Receiver<Batch>,
+    failed: Arc<AtomicBool>,
+    mut reserved_seq: u64,
+) {
     let mut pending: Vec<Batch> = Vec::new();
     while let Ok(first) = receiver.recv() {
         pending.push(first);
@@ -112,7 +124,7 @@ pub(crate) fn run(mut conn: Connection, receiver: mpsc::Receiver<Batch>, failed:
         let result = if failed.load(Ordering::Acquire) {
             Err("the journal failed earlier; restart wharf".to_owned())
         } else {
-            commit(&mut conn, &pending).map_err(|err| err.to_string())
+            commit(&mut conn, &pending, &mut reserved_seq).map_err(|err| err.to_string())
         };
         if let Err(message) = &result {
             tracing::error!(error = %message, "journal commit failed; refusing further changes");
@@ -125,7 +137,7 @@ pub(crate) fn run(mut conn: Connection, receiver: mpsc::Receiver<Batch>, failed:
     }
 }
 
-fn commit(conn: &mut Connection, batches: &[Batch]) -> rusqlite::Result<()> {
+fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     let mut max_seq: Option<u64> = None;
     let mut max_queue_id: Option<u64> = None;
@@ -210,23 +222,30 @@ fn commit(conn: &mut Connection, batches: &[Batch]) -> rusqlite::Result<()> {
             }
         }
     }
-    if let Some(seq) = max_seq {
-        raise_mark(&tx, "next_seq", seq + 1)?;
+    let mut new_reservation = None;
+    if let Some(seq) = max_seq.filter(|&seq| seq >= *reserved_seq) {
+        let reservation = seq + 1 + SEQ_CHUNK;
+        raise_mark(&tx, "next_seq", reservation)?;
+        new_reservation = Some(reservation);
     }
     if let Some(queue_id) = max_queue_id {
         raise_mark(&tx, "next_queue_id", queue_id + 1)?;
     }
-    tx.commit()
+    tx.commit()?;
+    if let Some(reservation) = new_reservation {
+        *reserved_seq = reservation;
+    }
+    Ok(())
 }
 
 /// Raises a high-water mark in `meta`, never lowering it.
 fn raise_mark(tx: &rusqlite::Transaction<'_>, key: &str, value: u64) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value
          WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)",
-        params![key, value.to_string()],
-    )?;
+    )?
+    .execute(params![key, value.to_string()])?;
     Ok(())
 }
 

@@ -50,12 +50,7 @@ fn uuid_like(now: EpochMillis, body: &str) -> Box<[u8; 16]> {
 
 /// Creates a queue with default settings and returns it.
 pub async fn create(store: &dyn QueueStore, name: &str) -> QueueRecord {
-    let new_queue = NewQueue {
-        key: key(name),
-        settings: QueueSettings::default(),
-        tags: BTreeMap::new(),
-        now: T0,
-    };
+    let new_queue = NewQueue { key: key(name), settings: QueueSettings::default(), tags: BTreeMap::new(), now: T0 };
     match store.create_queue(new_queue, 60_000).await.expect("create") {
         CreateOutcome::Created(record) => record,
         other => panic!("expected Created, got {other:?}"),
@@ -108,7 +103,10 @@ async fn queues_are_created_listed_updated_and_deleted(store: &dyn QueueStore) {
     changed.settings.visibility_timeout = 99;
     let stored = store.update_queue(changed.clone()).await.expect("update");
     assert_eq!(stored.version, alpha.version + 1);
-    assert!(matches!(store.update_queue(changed).await, Err(crate::StoreError::Conflict)), "stale update must conflict");
+    assert!(
+        matches!(store.update_queue(changed).await, Err(crate::StoreError::Conflict)),
+        "stale update must conflict"
+    );
     let read = store.queue(&key("alpha")).await.expect("read").expect("exists");
     assert_eq!(read.settings.visibility_timeout, 99);
 
@@ -120,9 +118,11 @@ async fn queues_are_created_listed_updated_and_deleted(store: &dyn QueueStore) {
 async fn deleted_names_wait_before_reuse(store: &dyn QueueStore) {
     create(store, "reuse").await;
     store.delete_queue(&key("reuse"), T0 + 1_000).await.expect("delete");
-    let soon = NewQueue { key: key("reuse"), settings: QueueSettings::default(), tags: BTreeMap::new(), now: T0 + 30_000 };
+    let soon =
+        NewQueue { key: key("reuse"), settings: QueueSettings::default(), tags: BTreeMap::new(), now: T0 + 30_000 };
     assert!(matches!(store.create_queue(soon, 60_000).await.expect("create"), CreateOutcome::DeletedRecently));
-    let later = NewQueue { key: key("reuse"), settings: QueueSettings::default(), tags: BTreeMap::new(), now: T0 + 61_000 };
+    let later =
+        NewQueue { key: key("reuse"), settings: QueueSettings::default(), tags: BTreeMap::new(), now: T0 + 61_000 };
     assert!(matches!(store.create_queue(later, 60_000).await.expect("create"), CreateOutcome::Created(_)));
 }
 
@@ -193,10 +193,8 @@ async fn visibility_changes_need_the_current_receipt(store: &dyn QueueStore) {
     let got = store.receive(queue.id, receive_at(T0, 1, 1_000)).await.expect("receive");
     let receipt = got.messages[0].receipt;
     let wrong = Receipt { seq: receipt.seq, token: receipt.token ^ 2 };
-    let outcome = store
-        .change_visibility(queue.id, vec![(receipt, 10_000), (wrong, 0)], T0 + 500)
-        .await
-        .expect("change");
+    let outcome =
+        store.change_visibility(queue.id, vec![(receipt, 10_000), (wrong, 0)], T0 + 500).await.expect("change");
     assert_eq!(outcome, [ChangeOutcome::Changed, ChangeOutcome::NotInFlight]);
     let hidden = store.receive(queue.id, receive_at(T0 + 5_000, 1, 1_000)).await.expect("receive");
     assert!(hidden.messages.is_empty(), "the timeout counts from the change");

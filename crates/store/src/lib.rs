@@ -45,11 +45,7 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Creates a queue, or reports the existing one of the same key.
     ///
     /// `reuse_after_ms` is how long a deleted queue's name stays blocked.
-    async fn create_queue(
-        &self,
-        new_queue: NewQueue,
-        reuse_after_ms: u64,
-    ) -> Result<CreateOutcome, StoreError>;
+    async fn create_queue(&self, new_queue: NewQueue, reuse_after_ms: u64) -> Result<CreateOutcome, StoreError>;
 
     /// The queue of `key`, if it exists.
     async fn queue(&self, key: &QueueKey) -> Result<Option<QueueRecord>, StoreError>;
@@ -79,11 +75,7 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Claims up to `request.max` visible messages, hiding each until
     /// `request.now + request.visibility_ms` and counting the receive.
-    async fn receive(
-        &self,
-        queue: QueueId,
-        request: ReceiveRequest,
-    ) -> Result<ReceiveOutcome, StoreError>;
+    async fn receive(&self, queue: QueueId, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError>;
 
     /// Deletes messages by receipt; one outcome per receipt, in order.
     async fn delete(
@@ -109,5 +101,4 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Drops every message past its queue's retention period; returns how many.
     async fn expire(&self, now: EpochMillis) -> Result<u64, StoreError>;
-
 }

@@ -20,7 +20,7 @@ use wharf_types::{AccountId, EpochMillis, QueueKey, Region};
 #[derive(Clone, Debug)]
 pub enum Change {
     /// A queue was created or its record replaced.
-    PutQueue(QueueRecord),
+    PutQueue(Box<QueueRecord>),
     /// A queue and its messages were deleted.
     DeleteQueue {
         /// Which queue.
@@ -142,10 +142,8 @@ impl QueueState {
         let Some(slot) = self.messages.get(&seq) else {
             return;
         };
-        if !self.visible.remove(&seq) && self.hidden.remove(&(slot.visible_at_ms, seq)) {
-            if slot.receive_count == 0 {
-                self.n_hidden_unreceived -= 1;
-            }
+        if !self.visible.remove(&seq) && self.hidden.remove(&(slot.visible_at_ms, seq)) && slot.receive_count == 0 {
+            self.n_hidden_unreceived -= 1;
         }
     }
 
@@ -216,16 +214,18 @@ impl State {
         let Some(queue_state) = self.queues.get_mut(&queue) else {
             return;
         };
-        queue_state.messages.insert(
-            seq,
-            Slot { data, visible_at_ms, receive_count, first_receive_ms, token },
-        );
+        queue_state.messages.insert(seq, Slot { data, visible_at_ms, receive_count, first_receive_ms, token });
         queue_state.place(seq, now);
     }
 
     /// Makes sure sequence numbers continue after `seq` (the journal's largest ever).
     pub fn reserve_seq(&mut self, seq: MessageSeq) {
         self.next_seq = self.next_seq.max(seq + 1);
+    }
+
+    /// The sequence number the next message will get.
+    pub fn next_seq(&self) -> MessageSeq {
+        self.next_seq
     }
 
     /// Makes sure queue ids continue after `id` (the journal's largest ever).
@@ -267,7 +267,7 @@ impl State {
         };
         self.by_key.insert(new_queue.key, id);
         self.queues.insert(id, QueueState::new(record.clone()));
-        changes.push(Change::PutQueue(record.clone()));
+        changes.push(Change::PutQueue(Box::new(record.clone())));
         CreateOutcome::Created(record)
     }
 
@@ -283,9 +283,7 @@ impl State {
             .by_key
             .iter()
             .filter(|(key, _)| {
-                &key.account == account
-                    && &key.region == region
-                    && key.name.as_str().starts_with(prefix)
+                &key.account == account && &key.region == region && key.name.as_str().starts_with(prefix)
             })
             .map(|(_, id)| self.queues[id].record.clone())
             .collect();
@@ -305,7 +303,7 @@ impl State {
         }
         record.version += 1;
         queue_state.record = record.clone();
-        changes.push(Change::PutQueue(record.clone()));
+        changes.push(Change::PutQueue(Box::new(record.clone())));
         Ok(record)
     }
 
@@ -483,7 +481,7 @@ impl State {
         queue_state.record.last_purge_ms = Some(now);
         queue_state.record.version += 1;
         changes.push(Change::Purge { queue, max_seq });
-        changes.push(Change::PutQueue(queue_state.record.clone()));
+        changes.push(Change::PutQueue(Box::new(queue_state.record.clone())));
         Ok(())
     }
 
@@ -535,7 +533,12 @@ impl QueueStore for MemoryStore {
         Ok(self.with(|state, _| state.queue(key)))
     }
 
-    async fn list_queues(&self, account: &AccountId, region: &Region, prefix: &str) -> Result<Vec<QueueRecord>, StoreError> {
+    async fn list_queues(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        prefix: &str,
+    ) -> Result<Vec<QueueRecord>, StoreError> {
         Ok(self.with(|state, _| state.list_queues(account, region, prefix)))
     }
 
@@ -547,7 +550,12 @@ impl QueueStore for MemoryStore {
         Ok(self.with(|state, changes| state.delete_queue(key, now, changes)))
     }
 
-    async fn send(&self, queue: QueueId, messages: Vec<NewMessage>, now: EpochMillis) -> Result<Vec<MessageSeq>, StoreError> {
+    async fn send(
+        &self,
+        queue: QueueId,
+        messages: Vec<NewMessage>,
+        now: EpochMillis,
+    ) -> Result<Vec<MessageSeq>, StoreError> {
         self.with(|state, changes| state.send(queue, messages, now, changes))
     }
 
@@ -555,7 +563,12 @@ impl QueueStore for MemoryStore {
         self.with(|state, changes| state.receive(queue, request, &mut || rand::random::<u64>() | 1, changes))
     }
 
-    async fn delete(&self, queue: QueueId, receipts: Vec<Receipt>, now: EpochMillis) -> Result<Vec<DeleteOutcome>, StoreError> {
+    async fn delete(
+        &self,
+        queue: QueueId,
+        receipts: Vec<Receipt>,
+        now: EpochMillis,
+    ) -> Result<Vec<DeleteOutcome>, StoreError> {
         self.with(|state, changes| state.delete(queue, &receipts, now, changes))
     }
 

@@ -63,9 +63,7 @@ impl FromStr for Region {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let valid = !text.is_empty()
             && text.len() <= 32
-            && text
-                .bytes()
-                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+            && text.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
         if valid {
             Ok(Region(text.to_owned()))
         } else {
@@ -109,10 +107,8 @@ impl FromStr for QueueName {
             return Err(InvalidQueueName);
         }
         let stem = text.strip_suffix(FIFO_SUFFIX).unwrap_or(text);
-        let valid_stem = !stem.is_empty()
-            && stem
-                .bytes()
-                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+        let valid_stem =
+            !stem.is_empty() && stem.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
         if valid_stem {
             Ok(QueueName(text.to_owned()))
         } else {

@@ -180,7 +180,10 @@ fn unique_name(prefix: &str) -> String {
 }
 
 fn rand_suffix() -> u32 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|elapsed| elapsed.subsec_nanos() % 1_000_000).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos() % 1_000_000)
+        .unwrap_or(0)
 }
 
 fn percentiles(mut samples: Vec<Duration>) -> Option<(f64, f64, f64)> {
@@ -196,12 +199,21 @@ fn percentiles(mut samples: Vec<Duration>) -> Option<(f64, f64, f64)> {
 }
 
 fn batch_body(queue_url: &str, body: &str, tag: usize) -> Value {
-    let entries: Vec<Value> = (0..10).map(|idx| json!({ "Id": format!("m{idx}"), "MessageBody": format!("{tag}:{idx}:{body}") })).collect();
+    let entries: Vec<Value> =
+        (0..10).map(|idx| json!({ "Id": format!("m{idx}"), "MessageBody": format!("{tag}:{idx}:{body}") })).collect();
     json!({ "QueueUrl": queue_url, "Entries": entries })
 }
 
-async fn throughput(endpoint: &str, connections: usize, duration: Duration, body_size: usize, batched: bool) -> anyhow::Result<Outcome> {
-    let queue_url = create_queue(endpoint, &unique_name("bench-send")).await.unwrap_or_else(|_| format!("{endpoint}/000000000000/null"));
+async fn throughput(
+    endpoint: &str,
+    connections: usize,
+    duration: Duration,
+    body_size: usize,
+    batched: bool,
+) -> anyhow::Result<Outcome> {
+    let queue_url = create_queue(endpoint, &unique_name("bench-send"))
+        .await
+        .unwrap_or_else(|_| format!("{endpoint}/000000000000/null"));
     let body = "x".repeat(body_size);
     let started = Instant::now();
     let deadline = started + duration;
@@ -218,7 +230,9 @@ async fn throughput(endpoint: &str, connections: usize, duration: Duration, body
             while Instant::now() < deadline {
                 let request_started = Instant::now();
                 if batched {
-                    connection.call("SendMessageBatch", &batch_body(&queue_url, &body, worker * 1_000_000 + idx)).await?;
+                    connection
+                        .call("SendMessageBatch", &batch_body(&queue_url, &body, worker * 1_000_000 + idx))
+                        .await?;
                 } else {
                     connection.call("SendMessage", &single).await?;
                 }
@@ -253,7 +267,9 @@ async fn pipeline(endpoint: &str, workers: usize, duration: Duration, body_size:
             let mut acknowledged = Vec::new();
             let mut idx = 0;
             while Instant::now() < deadline {
-                let answer = connection.call("SendMessageBatch", &batch_body(&queue_url, &body, worker * 1_000_000 + idx)).await?;
+                let answer = connection
+                    .call("SendMessageBatch", &batch_body(&queue_url, &body, worker * 1_000_000 + idx))
+                    .await?;
                 for entry in answer["Successful"].as_array().into_iter().flatten() {
                     if let Some(id) = entry["MessageId"].as_str() {
                         acknowledged.push(id.to_owned());
@@ -276,7 +292,10 @@ async fn pipeline(endpoint: &str, workers: usize, duration: Duration, body_size:
             loop {
                 let request_started = Instant::now();
                 let answer = connection
-                    .call("ReceiveMessage", &json!({ "QueueUrl": queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1 }))
+                    .call(
+                        "ReceiveMessage",
+                        &json!({ "QueueUrl": queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1 }),
+                    )
                     .await?;
                 let messages = answer["Messages"].as_array().cloned().unwrap_or_default();
                 if messages.is_empty() {
@@ -315,7 +334,11 @@ async fn pipeline(endpoint: &str, workers: usize, duration: Duration, body_size:
     }
     let elapsed = started.elapsed().as_secs_f64();
     let lost = acknowledged.difference(&received).count();
-    let note = format!("{} sent, {} received, {lost} lost, {duplicates} duplicates (receive+delete p50/p99 above)", acknowledged.len(), received.len());
+    let note = format!(
+        "{} sent, {} received, {lost} lost, {duplicates} duplicates (receive+delete p50/p99 above)",
+        acknowledged.len(),
+        received.len()
+    );
     if lost > 0 {
         bail!("pipeline lost messages: {note}");
     }
@@ -334,7 +357,10 @@ async fn longpoll(endpoint: &str, wakeups: usize) -> anyhow::Result<Outcome> {
             let mut connection = Connection::open(&consumer_endpoint).await?;
             let _ = ready_tx.send(());
             let answer = connection
-                .call("ReceiveMessage", &json!({ "QueueUrl": consumer_url, "MaxNumberOfMessages": 1, "WaitTimeSeconds": 20 }))
+                .call(
+                    "ReceiveMessage",
+                    &json!({ "QueueUrl": consumer_url, "MaxNumberOfMessages": 1, "WaitTimeSeconds": 20 }),
+                )
                 .await?;
             let finished = Instant::now();
             let handle = answer["Messages"][0]["ReceiptHandle"].as_str().map(str::to_owned);
@@ -394,7 +420,14 @@ impl Server {
     fn wharf(in_memory: bool) -> anyhow::Result<Server> {
         let data = tempfile_free::TempDir::new("wharf-bench")?;
         let mut command = Command::new(std::env::current_exe()?);
-        command.arg("serve").arg("--bind").arg("127.0.0.1:0").arg("--data-dir").arg(data.path().join("data")).arg("--log").arg("warn");
+        command
+            .arg("serve")
+            .arg("--bind")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data.path().join("data"))
+            .arg("--log")
+            .arg("warn");
         if in_memory {
             command.arg("--in-memory");
         }
@@ -519,7 +552,9 @@ async fn backlog(server: &Server, count: usize) -> anyhow::Result<(f64, f64, Opt
             let mut latencies = Vec::new();
             for _ in 0..samples {
                 let started = Instant::now();
-                let answer = connection.call("ReceiveMessage", &json!({ "QueueUrl": queue_url, "VisibilityTimeout": 0 })).await?;
+                let answer = connection
+                    .call("ReceiveMessage", &json!({ "QueueUrl": queue_url, "VisibilityTimeout": 0 }))
+                    .await?;
                 latencies.push(started.elapsed());
                 if answer["Messages"].as_array().is_none_or(Vec::is_empty) {
                     bail!("backlog receive came back empty");
@@ -548,21 +583,32 @@ async fn backlog(server: &Server, count: usize) -> anyhow::Result<(f64, f64, Opt
     for task in tasks {
         task.await??;
     }
-    let _ = probe.call("GetQueueAttributes", &json!({ "QueueUrl": queue_url, "AttributeNames": ["ApproximateNumberOfMessages"] })).await?;
+    let _ = probe
+        .call(
+            "GetQueueAttributes",
+            &json!({ "QueueUrl": queue_url, "AttributeNames": ["ApproximateNumberOfMessages"] }),
+        )
+        .await?;
     let after = measure(200).await?;
     Ok((before, after, server.rss_kib()))
 }
 
 async fn suite(args: &BenchArgs) -> anyhow::Result<()> {
     let mut rows: Vec<(String, String, Outcome)> = Vec::new();
-    println!("running the suite: {} s per throughput scenario, {} connections for send/batch", args.seconds, args.connections);
+    println!(
+        "running the suite: {} s per throughput scenario, {} connections for send/batch",
+        args.seconds, args.connections
+    );
     {
         let null = Server::null()?;
-        let outcome = throughput(&null.endpoint, args.connections, Duration::from_secs_f64(args.seconds), args.body_size, false).await?;
+        let outcome =
+            throughput(&null.endpoint, args.connections, Duration::from_secs_f64(args.seconds), args.body_size, false)
+                .await?;
         println!("null server / send: {}", outcome.describe());
         rows.push(("null server (ceiling)".into(), "send".into(), outcome));
     }
-    let mut targets: Vec<(&str, Box<dyn Fn() -> anyhow::Result<Server>>)> = vec![
+    type Start = Box<dyn Fn() -> anyhow::Result<Server>>;
+    let mut targets: Vec<(&str, Start)> = vec![
         ("wharf durable", Box::new(|| Server::wharf(false))),
         ("wharf --in-memory", Box::new(|| Server::wharf(true))),
     ];
@@ -582,13 +628,21 @@ async fn suite(args: &BenchArgs) -> anyhow::Result<()> {
                 }
                 Err(err) => {
                     println!("{label} / {scenario}: failed: {err:#}");
-                    rows.push((label.into(), scenario.into(), Outcome { note: format!("failed: {err:#}"), ..Outcome::default() }));
+                    rows.push((
+                        label.into(),
+                        scenario.into(),
+                        Outcome { note: format!("failed: {err:#}"), ..Outcome::default() },
+                    ));
                 }
             }
         }
     }
     let (startup_time, startup_rss) = startup().await?;
-    println!("wharf start-up to first answer: {:.1} ms, idle RSS {} KiB", startup_time.as_secs_f64() * 1000.0, startup_rss.unwrap_or(0));
+    println!(
+        "wharf start-up to first answer: {:.1} ms, idle RSS {} KiB",
+        startup_time.as_secs_f64() * 1000.0,
+        startup_rss.unwrap_or(0)
+    );
     if args.with_backlog {
         let server = Server::wharf(false)?;
         let (before, after, rss) = backlog(&server, args.backlog).await?;
@@ -650,7 +704,9 @@ async fn null_server(bind: String) -> anyhow::Result<()> {
                     anyhow::Ok(response)
                 }
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), service).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
         });
     }
 }

@@ -5,6 +5,10 @@ mod config;
 mod serve;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc: glibc's allocator fragmented under message churn and showed up at ~13 % of CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 
 /// wharf: Amazon SQS (and, in time, Lambda, EventBridge and CloudWatch Logs) as one

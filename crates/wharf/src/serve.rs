@@ -58,13 +58,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let engine = Arc::new(Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_config));
     declare_queues(&engine, &config, &account, &region).await?;
 
-    let listener = tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+    let listener =
+        tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let local = listener.local_addr().context("reading the bound address")?;
     let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
     let router = Arc::new(Router { sqs, storage });
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(retention_sweeper(Arc::clone(&engine), Duration::from_secs(config.sqs.retention_sweep_seconds.max(1)), stopped.clone()));
+    let sweeper = tokio::spawn(retention_sweeper(
+        Arc::clone(&engine),
+        Duration::from_secs(config.sqs.retention_sweep_seconds.max(1)),
+        stopped.clone(),
+    ));
     // The line tests and scripts wait for: the server accepts requests from here on.
     println!("wharf: listening on http://{local}");
     tracing::info!(%local, "listening");

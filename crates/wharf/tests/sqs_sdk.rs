@@ -2,7 +2,9 @@
 
 mod common;
 
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 use common::Wharf;
 use md5::{Digest, Md5};
 use std::collections::HashSet;
@@ -44,7 +46,12 @@ async fn seed_style_send_receive_delete() {
     assert!(attributes.contains_key(&MessageSystemAttributeName::SentTimestamp));
     assert!(attributes.contains_key(&MessageSystemAttributeName::ApproximateFirstReceiveTimestamp));
 
-    sqs.delete_message().queue_url(queue_url).receipt_handle(message.receipt_handle().expect("handle")).send().await.expect("delete");
+    sqs.delete_message()
+        .queue_url(queue_url)
+        .receipt_handle(message.receipt_handle().expect("handle"))
+        .send()
+        .await
+        .expect("delete");
     let counts = sqs
         .get_queue_attributes()
         .queue_url(queue_url)
@@ -176,7 +183,9 @@ async fn batches_report_per_entry_outcomes() {
     let wharf = Wharf::start();
     let sqs = wharf.sqs("us-east-1");
     let url = queue(&sqs, "batches").await;
-    let entry = |id: &str, body: &str| SendMessageBatchRequestEntry::builder().id(id).message_body(body).build().expect("entry");
+    let entry = |id: &str, body: &str| {
+        SendMessageBatchRequestEntry::builder().id(id).message_body(body).build().expect("entry")
+    };
     let sent = sqs
         .send_message_batch()
         .queue_url(&url)
@@ -191,7 +200,8 @@ async fn batches_report_per_entry_outcomes() {
     assert_eq!(sent.failed()[0].code(), "InvalidMessageContents");
     assert!(sent.failed()[0].sender_fault());
 
-    let duplicate = sqs.send_message_batch().queue_url(&url).entries(entry("a", "x")).entries(entry("a", "y")).send().await;
+    let duplicate =
+        sqs.send_message_batch().queue_url(&url).entries(entry("a", "x")).entries(entry("a", "y")).send().await;
     assert!(duplicate.expect_err("duplicate ids").into_service_error().is_batch_entry_ids_not_distinct());
 }
 

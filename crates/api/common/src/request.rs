@@ -52,7 +52,11 @@ impl CredentialScope {
         if parts.next()? != "aws4_request" || access_key.is_empty() || region.is_empty() {
             return None;
         }
-        Some(CredentialScope { access_key: access_key.to_owned(), region: region.to_owned(), service: service.to_owned() })
+        Some(CredentialScope {
+            access_key: access_key.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+        })
     }
 }
 
@@ -61,10 +65,7 @@ impl ApiRequest {
     pub fn credential_scope(&self) -> Option<CredentialScope> {
         if let Some(header) = self.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()) {
             let rest = header.strip_prefix("AWS4-HMAC-SHA256")?;
-            let credential = rest
-                .split(',')
-                .map(str::trim)
-                .find_map(|part| part.strip_prefix("Credential="))?;
+            let credential = rest.split(',').map(str::trim).find_map(|part| part.strip_prefix("Credential="))?;
             return CredentialScope::parse(credential);
         }
         let query = self.uri.query()?;

@@ -86,7 +86,10 @@ impl ApiResponse {
             (HeaderName::from_static(X_AMZN_REQUEST_ID), header_value(request_id)),
         ];
         if let Some(code) = error.query_code {
-            headers.push((HeaderName::from_static(X_AMZN_QUERY_ERROR), header_value(&format!("{code};{}", error.fault.as_str()))));
+            headers.push((
+                HeaderName::from_static(X_AMZN_QUERY_ERROR),
+                header_value(&format!("{code};{}", error.fault.as_str())),
+            ));
         }
         ApiResponse { status: error.status, headers, body: Bytes::from(body) }
     }

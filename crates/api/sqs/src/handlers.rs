@@ -26,7 +26,9 @@ impl Context<'_> {
     /// The queue a URL names: its last two path segments are the account and the name,
     /// whatever the host (a URL of real AWS works the same as one of wharf).
     fn queue_key(&self, url: Option<&str>) -> Result<QueueKey, SqsError> {
-        let url = url.filter(|url| !url.is_empty()).ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueUrl."))?;
+        let url = url
+            .filter(|url| !url.is_empty())
+            .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueUrl."))?;
         let path = match url.find("://") {
             Some(idx) => url[idx + 3..].find('/').map_or("", |slash| &url[idx + 3 + slash..]),
             None => url,
@@ -42,16 +44,24 @@ impl Context<'_> {
     }
 
     fn queue_of_arn(&self, arn: Option<&str>, parameter: &str) -> Result<QueueKey, SqsError> {
-        let arn = arn.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter {parameter}."))?;
+        let arn =
+            arn.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter {parameter}."))?;
         let parts: Vec<&str> = arn.split(':').collect();
         let parsed = match parts.as_slice() {
-            ["arn", _, "sqs", region, account, name] => match (region.parse::<Region>(), account.parse::<AccountId>(), name.parse::<QueueName>()) {
-                (Ok(region), Ok(account), Ok(name)) => Some(QueueKey { account, region, name }),
-                _ => None,
-            },
+            ["arn", _, "sqs", region, account, name] => {
+                match (region.parse::<Region>(), account.parse::<AccountId>(), name.parse::<QueueName>()) {
+                    (Ok(region), Ok(account), Ok(name)) => Some(QueueKey { account, region, name }),
+                    _ => None,
+                }
+            }
             _ => None,
         };
-        parsed.ok_or_else(|| sqs_error!(InvalidParameterValue, "Value {arn} for parameter {parameter} is invalid. Reason: not a queue ARN."))
+        parsed.ok_or_else(|| {
+            sqs_error!(
+                InvalidParameterValue,
+                "Value {arn} for parameter {parameter} is invalid. Reason: not a queue ARN."
+            )
+        })
     }
 }
 
@@ -77,7 +87,9 @@ fn attribute_inputs(map: BTreeMap<String, MessageAttributeValue>) -> Result<Vec<
             let binary_value = match value.binary_value {
                 None => None,
                 Some(text) => Some(STANDARD.decode(text.as_bytes()).map_err(|_| {
-                    QueueError::InvalidParameterValue(format!("Message attribute '{name}' has a BinaryValue that is not valid base64."))
+                    QueueError::InvalidParameterValue(format!(
+                        "Message attribute '{name}' has a BinaryValue that is not valid base64."
+                    ))
                 })?),
             };
             Ok(AttributeInput { name, data_type: value.data_type, string_value: value.string_value, binary_value })
@@ -105,7 +117,12 @@ fn send_input(
 
 fn failure(id: String, err: QueueError) -> BatchFailure {
     let err = SqsError::from(err);
-    BatchFailure { id, code: err.code.query_code(), sender_fault: err.code.fault() == wharf_api_common::Fault::Sender, message: err.message }
+    BatchFailure {
+        id,
+        code: err.code.query_code(),
+        sender_fault: err.code.fault() == wharf_api_common::Fault::Sender,
+        message: err.message,
+    }
 }
 
 fn split_batch(outcomes: Vec<(String, Result<(), QueueError>)>) -> Output {
@@ -138,14 +155,20 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
     let engine = context.engine;
     match operation {
         Operation::CreateQueue(input) => {
-            let name = input.queue_name.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueName."))?;
-            let name: QueueName = name.parse().map_err(|err: wharf_types::InvalidQueueName| sqs_error!(InvalidParameterValue, "{err}"))?;
+            let name = input
+                .queue_name
+                .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueName."))?;
+            let name: QueueName = name
+                .parse()
+                .map_err(|err: wharf_types::InvalidQueueName| sqs_error!(InvalidParameterValue, "{err}"))?;
             let key = QueueKey { account: context.caller.account.clone(), region: context.caller.region.clone(), name };
             let record = engine.create_queue(key, input.attributes, input.tags).await?;
             Ok(Output::QueueUrl(context.queue_url(&record.key)))
         }
         Operation::GetQueueUrl(input) => {
-            let name = input.queue_name.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueName."))?;
+            let name = input
+                .queue_name
+                .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueName."))?;
             let name: QueueName = name.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
             let account = match input.queue_owner_aws_account_id {
                 Some(owner) => owner.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?,
@@ -167,7 +190,8 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
             };
             let prefix = input.queue_name_prefix.unwrap_or_default();
             let names = engine.list_queues(&context.caller.account, &context.caller.region, &prefix).await?;
-            let remaining: Vec<QueueName> = names.into_iter().filter(|name| after.as_deref().is_none_or(|after| name.as_str() > after)).collect();
+            let remaining: Vec<QueueName> =
+                names.into_iter().filter(|name| after.as_deref().is_none_or(|after| name.as_str() > after)).collect();
             let (page, next_token) = match size {
                 Some(size) if remaining.len() > size => {
                     let token = URL_SAFE_NO_PAD.encode(format!("{LIST_TOKEN_PREFIX}{}", remaining[size - 1]));
@@ -178,7 +202,13 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
             };
             let queue_urls = page
                 .iter()
-                .map(|name| context.queue_url(&QueueKey { account: context.caller.account.clone(), region: context.caller.region.clone(), name: name.clone() }))
+                .map(|name| {
+                    context.queue_url(&QueueKey {
+                        account: context.caller.account.clone(),
+                        region: context.caller.region.clone(),
+                        name: name.clone(),
+                    })
+                })
                 .collect();
             Ok(Output::QueueUrls { queue_urls, next_token })
         }
@@ -250,19 +280,29 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
         }
         Operation::DeleteMessage(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
-            let handle = input.receipt_handle.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter ReceiptHandle."))?;
+            let handle = input
+                .receipt_handle
+                .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter ReceiptHandle."))?;
             engine.delete(&key, &handle).await?;
             Ok(Output::Empty)
         }
         Operation::DeleteMessageBatch(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
-            let entries = input.entries.into_iter().map(|entry| (entry.id.unwrap_or_default(), entry.receipt_handle.unwrap_or_default())).collect();
+            let entries = input
+                .entries
+                .into_iter()
+                .map(|entry| (entry.id.unwrap_or_default(), entry.receipt_handle.unwrap_or_default()))
+                .collect();
             Ok(split_batch(engine.delete_batch(&key, entries).await?))
         }
         Operation::ChangeMessageVisibility(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
-            let handle = input.receipt_handle.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter ReceiptHandle."))?;
-            let seconds = input.visibility_timeout.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter VisibilityTimeout."))?;
+            let handle = input
+                .receipt_handle
+                .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter ReceiptHandle."))?;
+            let seconds = input.visibility_timeout.ok_or_else(|| {
+                sqs_error!(MissingParameter, "The request must contain the parameter VisibilityTimeout.")
+            })?;
             engine.change_visibility(&key, &handle, seconds).await?;
             Ok(Output::Empty)
         }
@@ -282,7 +322,9 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
             } else {
                 engine.change_visibility_batch(&key, entries, true).await?
             };
-            outcomes.extend(missing.into_iter().map(|id| (id, Err(QueueError::MissingParameter("VisibilityTimeout".into())))));
+            outcomes.extend(
+                missing.into_iter().map(|id| (id, Err(QueueError::MissingParameter("VisibilityTimeout".into())))),
+            );
             Ok(split_batch(outcomes))
         }
         Operation::PurgeQueue(input) => {
@@ -308,13 +350,17 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
         }
         Operation::AddPermission(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
-            let label = input.label.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter Label."))?;
+            let label = input
+                .label
+                .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter Label."))?;
             engine.add_permission(&key, &label, &input.aws_account_ids, &input.actions).await?;
             Ok(Output::Empty)
         }
         Operation::RemovePermission(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
-            let label = input.label.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter Label."))?;
+            let label = input
+                .label
+                .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter Label."))?;
             engine.remove_permission(&key, &label).await?;
             Ok(Output::Empty)
         }
@@ -329,18 +375,26 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
         Operation::StartMessageMoveTask(input) => {
             let key = context.queue_of_arn(input.source_arn.as_deref(), "SourceArn")?;
             if engine.get_queue(&key).await.is_err() {
-                return Err(sqs_error!(ResourceNotFoundException, "The resource that you specified for the SourceArn parameter doesn't exist."));
+                return Err(sqs_error!(
+                    ResourceNotFoundException,
+                    "The resource that you specified for the SourceArn parameter doesn't exist."
+                ));
             }
             Err(sqs_error!(InvalidParameterValue, "Source queue must be configured as a Dead Letter Queue."))
         }
         Operation::CancelMessageMoveTask(input) => {
-            input.task_handle.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter TaskHandle."))?;
+            input
+                .task_handle
+                .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter TaskHandle."))?;
             Err(sqs_error!(ResourceNotFoundException, "Task does not exist."))
         }
         Operation::ListMessageMoveTasks(input) => {
             let key = context.queue_of_arn(input.source_arn.as_deref(), "SourceArn")?;
             if engine.get_queue(&key).await.is_err() {
-                return Err(sqs_error!(ResourceNotFoundException, "The resource that you specified for the SourceArn parameter doesn't exist."));
+                return Err(sqs_error!(
+                    ResourceNotFoundException,
+                    "The resource that you specified for the SourceArn parameter doesn't exist."
+                ));
             }
             Ok(Output::MoveTasks(Vec::new()))
         }

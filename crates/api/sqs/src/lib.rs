@@ -67,8 +67,10 @@ impl SqsApi {
             }
         }
         let is_form = request.header("content-type").is_some_and(|value| value.starts_with(FORM_CONTENT_TYPE));
-        let query_has_action = request.uri.query().is_some_and(|query| query.split('&').any(|pair| pair.starts_with("Action=")));
-        let body_has_action = is_form && request.body.split(|&byte| byte == b'&').any(|pair| pair.starts_with(b"Action="));
+        let query_has_action =
+            request.uri.query().is_some_and(|query| query.split('&').any(|pair| pair.starts_with("Action=")));
+        let body_has_action =
+            is_form && request.body.split(|&byte| byte == b'&').any(|pair| pair.starts_with(b"Action="));
         (query_has_action || body_has_action).then_some(Protocol::Query)
     }
 
@@ -88,7 +90,9 @@ impl SqsApi {
         match result {
             Ok(output) => match protocol {
                 Protocol::Json => ApiResponse::ok(codec::json::CONTENT_TYPE, &request_id, codec::json::encode(&output)),
-                Protocol::Query => ApiResponse::ok("text/xml", &request_id, codec::query::encode(action, &output, &request_id)),
+                Protocol::Query => {
+                    ApiResponse::ok("text/xml", &request_id, codec::query::encode(action, &output, &request_id))
+                }
             },
             Err(err) => {
                 log_error(action, &err);
@@ -115,22 +119,27 @@ impl SqsApi {
                 if request.method == Method::POST {
                     params.extend(form(&request.body)?);
                 }
-                codec::query::decode(params, handlers::queue_url_of_path(request.uri.path(), request.host().unwrap_or(&self.default_host)))
+                codec::query::decode(
+                    params,
+                    handlers::queue_url_of_path(request.uri.path(), request.host().unwrap_or(&self.default_host)),
+                )
             }
         }
     }
 
     fn caller(&self, request: &ApiRequest) -> Caller {
         let scope = request.credential_scope();
-        let region = scope.as_ref().and_then(|scope| scope.region.parse().ok()).unwrap_or_else(|| self.default_region.clone());
+        let region =
+            scope.as_ref().and_then(|scope| scope.region.parse().ok()).unwrap_or_else(|| self.default_region.clone());
         let sender_id = scope.map(|scope| scope.access_key).unwrap_or_else(|| self.account.to_string());
         Caller { account: self.account.clone(), region, sender_id: Arc::from(sender_id) }
     }
 }
 
 fn form(bytes: &[u8]) -> Result<Vec<(String, String)>, SqsError> {
-    wharf_api_common::request::form_pairs(bytes)
-        .ok_or_else(|| sqs_error!(MalformedQueryString, "The request parameters are not valid UTF-8 after percent-decoding"))
+    wharf_api_common::request::form_pairs(bytes).ok_or_else(|| {
+        sqs_error!(MalformedQueryString, "The request parameters are not valid UTF-8 after percent-decoding")
+    })
 }
 
 fn log_error(action: &str, err: &SqsError) {

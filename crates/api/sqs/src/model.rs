@@ -350,8 +350,20 @@ pub enum DecodeError {
 impl Operation {
     /// Deserializes the input of operation `name` from a JSON document.
     pub fn from_json(name: &str, value: serde_json::Value) -> Result<Operation, DecodeError> {
-        fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, DecodeError> {
-            serde_json::from_value(value).map_err(|err| DecodeError::Malformed(err.to_string()))
+        Operation::deserialize_input(name, value)
+    }
+
+    /// Deserializes the input of operation `name` from any serde deserializer: a JSON body read
+    /// in place, or the JSON value the query codec builds.
+    pub fn deserialize_input<'de, D: serde::Deserializer<'de>>(name: &str, value: D) -> Result<Operation, DecodeError>
+    where
+        D::Error: std::fmt::Display,
+    {
+        fn parse<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(value: D) -> Result<T, DecodeError>
+        where
+            D::Error: std::fmt::Display,
+        {
+            T::deserialize(value).map_err(|err| DecodeError::Malformed(err.to_string()))
         }
         Ok(match name {
             "CreateQueue" => Operation::CreateQueue(parse(value)?),
@@ -418,7 +430,9 @@ impl Operation {
     /// The queue URL the operation addresses, for operations that take one.
     pub fn queue_url(&self) -> Option<&str> {
         match self {
-            Operation::DeleteQueue(input) | Operation::PurgeQueue(input) | Operation::ListQueueTags(input) => input.queue_url.as_deref(),
+            Operation::DeleteQueue(input) | Operation::PurgeQueue(input) | Operation::ListQueueTags(input) => {
+                input.queue_url.as_deref()
+            }
             Operation::GetQueueAttributes(input) => input.queue_url.as_deref(),
             Operation::SetQueueAttributes(input) => input.queue_url.as_deref(),
             Operation::SendMessage(input) => input.queue_url.as_deref(),

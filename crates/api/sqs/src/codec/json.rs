@@ -16,8 +16,8 @@ use crate::model::{DecodeError, Operation};
 use crate::output::{BatchFailure, Output};
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use wharf_queue::Sent;
 use wharf_queue::AttributeValue;
+use wharf_queue::Sent;
 
 /// The content type of requests and answers.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -26,16 +26,16 @@ pub const TARGET_PREFIX: &str = "AmazonSQS.";
 
 /// Decodes a JSON request whose target names `operation`.
 pub fn decode(operation: &str, body: &[u8]) -> Result<Operation, SqsError> {
-    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_slice(body).map_err(|err| crate::sqs_error!(SerializationException, "{err}"))?
-    };
-    if !value.is_object() {
-        return Err(crate::sqs_error!(SerializationException, "Expected a JSON object as the request body"));
-    }
-    Operation::from_json(operation, value).map_err(|err| match err {
-        DecodeError::UnknownOperation(name) => crate::sqs_error!(UnknownOperation, "Operation {name} is not supported by this service"),
+    let body = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { body };
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let decoded = Operation::deserialize_input(operation, &mut deserializer).and_then(|operation| {
+        deserializer.end().map_err(|err| DecodeError::Malformed(err.to_string()))?;
+        Ok(operation)
+    });
+    decoded.map_err(|err| match err {
+        DecodeError::UnknownOperation(name) => {
+            crate::sqs_error!(UnknownOperation, "Operation {name} is not supported by this service")
+        }
         DecodeError::Malformed(reason) => crate::sqs_error!(SerializationException, "{reason}"),
     })
 }
@@ -85,7 +85,8 @@ pub fn encode(output: &Output) -> Vec<u8> {
             if attributes.is_empty() {
                 json!({})
             } else {
-                let map: Map<String, Value> = attributes.iter().map(|(name, value)| (name.clone(), json!(value))).collect();
+                let map: Map<String, Value> =
+                    attributes.iter().map(|(name, value)| (name.clone(), json!(value))).collect();
                 json!({ "Attributes": map })
             }
         }
@@ -102,13 +103,17 @@ pub fn encode(output: &Output) -> Vec<u8> {
                     .iter()
                     .map(|message| {
                         let mut object = Map::new();
-                        object.insert("MessageId".into(), json!(wharf_queue::message_id_text(&message.data.message_id)));
+                        object
+                            .insert("MessageId".into(), json!(wharf_queue::message_id_text(&message.data.message_id)));
                         object.insert("ReceiptHandle".into(), json!(message.receipt_handle));
                         object.insert("MD5OfBody".into(), json!(hex::encode(message.data.body_md5)));
                         object.insert("Body".into(), json!(&*message.data.body));
                         if !message.attributes.is_empty() {
-                            let attributes: Map<String, Value> =
-                                message.attributes.iter().map(|(name, value)| ((*name).to_owned(), json!(value))).collect();
+                            let attributes: Map<String, Value> = message
+                                .attributes
+                                .iter()
+                                .map(|(name, value)| ((*name).to_owned(), json!(value)))
+                                .collect();
                             object.insert("Attributes".into(), Value::Object(attributes));
                         }
                         if let Some(md5) = message.selected_attributes_md5 {
@@ -117,7 +122,9 @@ pub fn encode(output: &Output) -> Vec<u8> {
                                 .message_attributes()
                                 .map(|attribute| {
                                     let value = match &attribute.value {
-                                        AttributeValue::String(text) => json!({"StringValue": text, "DataType": attribute.data_type}),
+                                        AttributeValue::String(text) => {
+                                            json!({"StringValue": text, "DataType": attribute.data_type})
+                                        }
                                         AttributeValue::Binary(bytes) => json!({
                                             "BinaryValue": base64::engine::general_purpose::STANDARD.encode(bytes),
                                             "DataType": attribute.data_type,
@@ -163,7 +170,10 @@ pub fn encode(output: &Output) -> Vec<u8> {
                     if let Some(rate) = task.max_number_of_messages_per_second {
                         object.insert("MaxNumberOfMessagesPerSecond".into(), json!(rate));
                     }
-                    object.insert("ApproximateNumberOfMessagesMoved".into(), json!(task.approximate_number_of_messages_moved));
+                    object.insert(
+                        "ApproximateNumberOfMessagesMoved".into(),
+                        json!(task.approximate_number_of_messages_moved),
+                    );
                     if let Some(to_move) = task.approximate_number_of_messages_to_move {
                         object.insert("ApproximateNumberOfMessagesToMove".into(), json!(to_move));
                     }
@@ -188,7 +198,9 @@ mod tests {
     fn decodes_model_member_names() {
         let body = br#"{"QueueUrl":"http://h/000000000000/q","MessageBody":"hi","DelaySeconds":5,
             "MessageAttributes":{"a":{"DataType":"String","StringValue":"v"}},"SomeFutureMember":1}"#;
-        let Operation::SendMessage(input) = decode("SendMessage", body).expect("decodes") else { panic!("wrong operation") };
+        let Operation::SendMessage(input) = decode("SendMessage", body).expect("decodes") else {
+            panic!("wrong operation")
+        };
         assert_eq!(input.message_body.as_deref(), Some("hi"));
         assert_eq!(input.delay_seconds, Some(5));
         assert_eq!(input.message_attributes["a"].string_value.as_deref(), Some("v"));

@@ -21,8 +21,8 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use wharf_api_common::response::xml_escape;
-use wharf_queue::Sent;
 use wharf_queue::AttributeValue;
+use wharf_queue::Sent;
 
 /// The XML namespace of SQS answers.
 pub const NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
@@ -47,7 +47,8 @@ enum Member {
 const QUEUE_URL: Member = Member::Text("QueueUrl");
 const ATTRIBUTES: Member = Member::Map { query: "Attribute", json: "Attributes", key: "Name", value: "Value" };
 const MESSAGE_ATTRIBUTES: Member = Member::MessageAttributes { query: "MessageAttribute", json: "MessageAttributes" };
-const SYSTEM_ATTRIBUTES: Member = Member::MessageAttributes { query: "MessageSystemAttribute", json: "MessageSystemAttributes" };
+const SYSTEM_ATTRIBUTES: Member =
+    Member::MessageAttributes { query: "MessageSystemAttribute", json: "MessageSystemAttributes" };
 
 const SEND_ENTRY: &[Member] = &[
     Member::Text("Id"),
@@ -59,12 +60,17 @@ const SEND_ENTRY: &[Member] = &[
     Member::Text("MessageGroupId"),
 ];
 const DELETE_ENTRY: &[Member] = &[Member::Text("Id"), Member::Text("ReceiptHandle")];
-const CHANGE_ENTRY: &[Member] = &[Member::Text("Id"), Member::Text("ReceiptHandle"), Member::Integer("VisibilityTimeout")];
+const CHANGE_ENTRY: &[Member] =
+    &[Member::Text("Id"), Member::Text("ReceiptHandle"), Member::Integer("VisibilityTimeout")];
 
 /// The flattened members of each operation's input.
 fn shape(operation: &str) -> Option<&'static [Member]> {
     Some(match operation {
-        "CreateQueue" => &[Member::Text("QueueName"), ATTRIBUTES, Member::Map { query: "Tag", json: "tags", key: "Key", value: "Value" }],
+        "CreateQueue" => &[
+            Member::Text("QueueName"),
+            ATTRIBUTES,
+            Member::Map { query: "Tag", json: "tags", key: "Key", value: "Value" },
+        ],
         "GetQueueUrl" => &[Member::Text("QueueName"), Member::Text("QueueOwnerAWSAccountId")],
         "ListQueues" => &[Member::Text("QueueNamePrefix"), Member::Text("NextToken"), Member::Integer("MaxResults")],
         "DeleteQueue" | "PurgeQueue" | "ListQueueTags" => &[QUEUE_URL],
@@ -79,7 +85,10 @@ fn shape(operation: &str) -> Option<&'static [Member]> {
             Member::Text("MessageDeduplicationId"),
             Member::Text("MessageGroupId"),
         ],
-        "SendMessageBatch" => &[QUEUE_URL, Member::Entries { query: "SendMessageBatchRequestEntry", json: "Entries", members: SEND_ENTRY }],
+        "SendMessageBatch" => &[
+            QUEUE_URL,
+            Member::Entries { query: "SendMessageBatchRequestEntry", json: "Entries", members: SEND_ENTRY },
+        ],
         "ReceiveMessage" => &[
             QUEUE_URL,
             Member::List { query: "AttributeName", json: "AttributeNames" },
@@ -91,11 +100,18 @@ fn shape(operation: &str) -> Option<&'static [Member]> {
             Member::Text("ReceiveRequestAttemptId"),
         ],
         "DeleteMessage" => &[QUEUE_URL, Member::Text("ReceiptHandle")],
-        "DeleteMessageBatch" => &[QUEUE_URL, Member::Entries { query: "DeleteMessageBatchRequestEntry", json: "Entries", members: DELETE_ENTRY }],
+        "DeleteMessageBatch" => &[
+            QUEUE_URL,
+            Member::Entries { query: "DeleteMessageBatchRequestEntry", json: "Entries", members: DELETE_ENTRY },
+        ],
         "ChangeMessageVisibility" => &[QUEUE_URL, Member::Text("ReceiptHandle"), Member::Integer("VisibilityTimeout")],
         "ChangeMessageVisibilityBatch" => &[
             QUEUE_URL,
-            Member::Entries { query: "ChangeMessageVisibilityBatchRequestEntry", json: "Entries", members: CHANGE_ENTRY },
+            Member::Entries {
+                query: "ChangeMessageVisibilityBatchRequestEntry",
+                json: "Entries",
+                members: CHANGE_ENTRY,
+            },
         ],
         "TagQueue" => &[QUEUE_URL, Member::Map { query: "Tag", json: "Tags", key: "Key", value: "Value" }],
         "UntagQueue" => &[QUEUE_URL, Member::List { query: "TagKey", json: "TagKeys" }],
@@ -107,7 +123,11 @@ fn shape(operation: &str) -> Option<&'static [Member]> {
         ],
         "RemovePermission" => &[QUEUE_URL, Member::Text("Label")],
         "ListDeadLetterSourceQueues" => &[QUEUE_URL, Member::Text("NextToken"), Member::Integer("MaxResults")],
-        "StartMessageMoveTask" => &[Member::Text("SourceArn"), Member::Text("DestinationArn"), Member::Integer("MaxNumberOfMessagesPerSecond")],
+        "StartMessageMoveTask" => &[
+            Member::Text("SourceArn"),
+            Member::Text("DestinationArn"),
+            Member::Integer("MaxNumberOfMessagesPerSecond"),
+        ],
         "CancelMessageMoveTask" => &[Member::Text("TaskHandle")],
         "ListMessageMoveTasks" => &[Member::Text("SourceArn"), Member::Integer("MaxResults")],
         _ => return None,
@@ -115,10 +135,12 @@ fn shape(operation: &str) -> Option<&'static [Member]> {
 }
 
 /// The parameters under `prefix.N.` grouped by N in index order, with the prefix removed.
-fn indexed<'a>(params: &'a BTreeMap<String, String>, prefix: &str) -> BTreeMap<u32, BTreeMap<String, String>> {
+fn indexed(params: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<u32, BTreeMap<String, String>> {
     let mut groups: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
     let dotted = format!("{prefix}.");
-    for (name, value) in params.range::<str, _>((std::ops::Bound::Included(dotted.as_str()), std::ops::Bound::Unbounded)) {
+    for (name, value) in
+        params.range::<str, _>((std::ops::Bound::Included(dotted.as_str()), std::ops::Bound::Unbounded))
+    {
         let Some(rest) = name.strip_prefix(&dotted) else { break };
         let (index, tail) = match rest.split_once('.') {
             Some((index, tail)) => (index, tail),
@@ -132,10 +154,9 @@ fn indexed<'a>(params: &'a BTreeMap<String, String>, prefix: &str) -> BTreeMap<u
 }
 
 fn integer(name: &str, text: &str) -> Result<Value, DecodeError> {
-    text.trim()
-        .parse::<i64>()
-        .map(Value::from)
-        .map_err(|_| DecodeError::Malformed(format!("Value {text} for parameter {name} is invalid. Reason: must be an integer.")))
+    text.trim().parse::<i64>().map(Value::from).map_err(|_| {
+        DecodeError::Malformed(format!("Value {text} for parameter {name} is invalid. Reason: must be an integer."))
+    })
 }
 
 fn unflatten(params: &BTreeMap<String, String>, members: &[Member]) -> Result<Map<String, Value>, DecodeError> {
@@ -179,7 +200,11 @@ fn unflatten(params: &BTreeMap<String, String>, members: &[Member]) -> Result<Ma
                 for (_, group) in indexed(params, query) {
                     let Some(name) = group.get("Name") else { continue };
                     let mut value = Map::new();
-                    for (field, wire) in [("DataType", "Value.DataType"), ("StringValue", "Value.StringValue"), ("BinaryValue", "Value.BinaryValue")] {
+                    for (field, wire) in [
+                        ("DataType", "Value.DataType"),
+                        ("StringValue", "Value.StringValue"),
+                        ("BinaryValue", "Value.BinaryValue"),
+                    ] {
                         if let Some(text) = group.get(wire) {
                             value.insert(field.into(), Value::String(text.clone()));
                         }
@@ -210,8 +235,11 @@ fn unflatten(params: &BTreeMap<String, String>, members: &[Member]) -> Result<Ma
 /// request sent to a queue's path, used when `QueueUrl` is absent.
 pub fn decode(params: Vec<(String, String)>, path_queue_url: Option<String>) -> Result<Operation, SqsError> {
     let mut params: BTreeMap<String, String> = params.into_iter().collect();
-    let action = params.remove("Action").ok_or_else(|| crate::sqs_error!(MissingParameter, "The request must contain the parameter Action."))?;
-    let members = shape(&action).ok_or_else(|| crate::sqs_error!(InvalidAction, "The action {action} is not valid for this endpoint."))?;
+    let action = params
+        .remove("Action")
+        .ok_or_else(|| crate::sqs_error!(MissingParameter, "The request must contain the parameter Action."))?;
+    let members = shape(&action)
+        .ok_or_else(|| crate::sqs_error!(InvalidAction, "The action {action} is not valid for this endpoint."))?;
     if !params.contains_key("QueueUrl") {
         if let Some(url) = path_queue_url {
             params.insert("QueueUrl".into(), url);
@@ -219,11 +247,15 @@ pub fn decode(params: Vec<(String, String)>, path_queue_url: Option<String>) -> 
     }
     let object = unflatten(&params, members).map_err(|err| match err {
         DecodeError::Malformed(reason) => crate::sqs_error!(InvalidParameterValue, "{reason}"),
-        DecodeError::UnknownOperation(name) => crate::sqs_error!(InvalidAction, "The action {name} is not valid for this endpoint."),
+        DecodeError::UnknownOperation(name) => {
+            crate::sqs_error!(InvalidAction, "The action {name} is not valid for this endpoint.")
+        }
     })?;
     Operation::from_json(&action, Value::Object(object)).map_err(|err| match err {
         DecodeError::Malformed(reason) => crate::sqs_error!(InvalidParameterValue, "{reason}"),
-        DecodeError::UnknownOperation(name) => crate::sqs_error!(InvalidAction, "The action {name} is not valid for this endpoint."),
+        DecodeError::UnknownOperation(name) => {
+            crate::sqs_error!(InvalidAction, "The action {name} is not valid for this endpoint.")
+        }
     })
 }
 
@@ -314,9 +346,11 @@ pub fn encode(action: &str, output: &Output, request_id: &str) -> Vec<u8> {
                         xml.push_str("<Value>");
                         match &attribute.value {
                             AttributeValue::String(text) => element(&mut xml, "StringValue", text),
-                            AttributeValue::Binary(bytes) => {
-                                element(&mut xml, "BinaryValue", &base64::engine::general_purpose::STANDARD.encode(bytes))
-                            }
+                            AttributeValue::Binary(bytes) => element(
+                                &mut xml,
+                                "BinaryValue",
+                                &base64::engine::general_purpose::STANDARD.encode(bytes),
+                            ),
                         }
                         element(&mut xml, "DataType", &attribute.data_type);
                         xml.push_str("</Value></MessageAttribute>");
@@ -358,7 +392,11 @@ pub fn encode(action: &str, output: &Output, request_id: &str) -> Vec<u8> {
                 if let Some(rate) = task.max_number_of_messages_per_second {
                     element(&mut xml, "MaxNumberOfMessagesPerSecond", &rate.to_string());
                 }
-                element(&mut xml, "ApproximateNumberOfMessagesMoved", &task.approximate_number_of_messages_moved.to_string());
+                element(
+                    &mut xml,
+                    "ApproximateNumberOfMessagesMoved",
+                    &task.approximate_number_of_messages_moved.to_string(),
+                );
                 if let Some(to_move) = task.approximate_number_of_messages_to_move {
                     element(&mut xml, "ApproximateNumberOfMessagesToMove", &to_move.to_string());
                 }
@@ -373,7 +411,11 @@ pub fn encode(action: &str, output: &Output, request_id: &str) -> Vec<u8> {
     if has_result {
         let _ = write!(xml, "</{action}Result>");
     }
-    let _ = write!(xml, "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>", xml_escape(request_id));
+    let _ = write!(
+        xml,
+        "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
+        xml_escape(request_id)
+    );
     xml.into_bytes()
 }
 
@@ -452,7 +494,8 @@ mod tests {
 
     #[test]
     fn xml_answer_shape() {
-        let xml = String::from_utf8(encode("GetQueueUrl", &Output::QueueUrl("http://h/0/q&x".into()), "rid")).expect("utf-8");
+        let xml =
+            String::from_utf8(encode("GetQueueUrl", &Output::QueueUrl("http://h/0/q&x".into()), "rid")).expect("utf-8");
         assert_eq!(
             xml,
             "<?xml version=\"1.0\"?><GetQueueUrlResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><GetQueueUrlResult>\
