@@ -18,6 +18,7 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -33,6 +34,17 @@ LISTENING_MARKER = "wharf: listening on "
 
 # Every process any fixture started, so none can outlive the session whatever happens.
 _ALL_PROCESSES: list[subprocess.Popen] = []
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, SIGKILL it if the test runner dies first (even
+    of a SIGKILL, where no cleanup code of ours would run)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def wharf_binary() -> Path:
@@ -80,7 +92,14 @@ class WharfServer:
         for inherited in ("WHARF_BIND", "WHARF_DATA_DIR", "WHARF_IN_MEMORY", "WHARF_CONFIG"):
             env.pop(inherited, None)
         with open(self._log_path, "wb") as log_file:
-            process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log_file, stdin=subprocess.DEVNULL, env=env)
+            process = subprocess.Popen(
+                args,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
         _ALL_PROCESSES.append(process)
         self.process = process
         lines: queue.Queue[str | None] = queue.Queue()
@@ -179,11 +198,15 @@ class WharfServer:
             config=Config(**settings),
         )
 
-    def log_tail(self, limit: int = 6000) -> str:
+    def log_tail(self, limit: int = 8000) -> str:
+        """The current process's log: all of it when short, else its start and its end."""
         if self._log_path is None or not self._log_path.exists():
             return "(no log)"
         text = self._log_path.read_text("utf-8", "replace")
-        return text[-limit:]
+        if len(text) <= limit:
+            return text
+        half = limit // 2
+        return f"{text[:half]}\n[... {len(text) - limit} characters left out ...]\n{text[-half:]}"
 
 
 @pytest.fixture

@@ -169,3 +169,28 @@ def test_sigkill_mid_stream_loses_no_acknowledged_message(wharf):
     for message_id, body in acked.items():
         assert received[message_id] == body
     assert queue_counts(sqs, queue_url) == {"visible": 0, "in_flight": 0, "delayed": 0}
+
+
+def test_sigkill_keeps_acknowledged_deletes_deleted(wharf):
+    sqs = wharf.client()
+    queue_url = create_queue(sqs, "deletes")
+    for batch in range(5):
+        sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": f"m{index}", "MessageBody": f"{batch}-{index}"} for index in range(10)])
+    deleted = set()
+    while len(deleted) < 25:
+        for message in receive(sqs, queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0):
+            if len(deleted) < 25 and message["MessageId"] not in deleted:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                deleted.add(message["MessageId"])
+    wharf.kill9()
+    wharf.start_again(wharf.port)
+    sqs = wharf.client()
+    assert queue_counts(sqs, queue_url) == {"visible": 25, "in_flight": 0, "delayed": 0}
+    remaining = set()
+    while True:
+        messages = receive(sqs, queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60)
+        if not messages:
+            break
+        remaining |= {message["MessageId"] for message in messages}
+    assert len(remaining) == 25
+    assert not remaining & deleted, "a message whose delete was acknowledged came back after a crash"

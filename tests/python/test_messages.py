@@ -12,7 +12,7 @@ ATTRIBUTES = {
     "app.count": {"DataType": "Number", "StringValue": "42"},
     "app.ratio": {"DataType": "Number.float", "StringValue": "3.14"},
     "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01\xfe\xff binary"},
-    "label": {"DataType": "String.custom", "StringValue": "hello <&> world"},
+    "label": {"DataType": "String.custom", "StringValue": "hello\r\n<&> world"},
     "korean": {"DataType": "String", "StringValue": "메시지 내용"},
     "image": {"DataType": "Binary.gif", "BinaryValue": b"GIF89a"},
 }
@@ -314,3 +314,27 @@ def test_receive_returns_at_most_ten_and_every_message_once(sqs):
     bodies = [message["Body"] for message in first + rest]
     assert sorted(bodies) == sorted(f"{batch}-{index}" for batch in range(2) for index in range(10))
     assert len({message["ReceiptHandle"] for message in first + rest}) == 20
+
+
+def test_dot_star_pattern_selects_every_attribute(sqs):
+    queue_url = create_queue(sqs, "attributes")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="all of them", MessageAttributes=ATTRIBUTES)
+    [message] = receive(sqs, queue_url, MessageAttributeNames=[".*"])
+    assert message["MessageAttributes"] == ATTRIBUTES
+    assert message["MD5OfMessageAttributes"] == message_attributes_md5(ATTRIBUTES)
+
+
+def test_message_group_id_is_accepted_on_a_standard_queue(sqs):
+    """Fair queues (2025): a standard queue takes MessageGroupId as the tenant of a message."""
+    queue_url = create_queue(sqs, "fair")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="tenant message", MessageGroupId="tenant-1")
+    [message] = receive(sqs, queue_url, AttributeNames=["All"])
+    assert message["Body"] == "tenant message"
+    assert message["Attributes"].get("MessageGroupId", "tenant-1") == "tenant-1"
+
+
+def test_message_deduplication_id_is_refused_on_a_standard_queue(sqs):
+    queue_url = create_queue(sqs, "standard")
+    with aws_error("InvalidParameterValue", status=400):
+        sqs.send_message(QueueUrl=queue_url, MessageBody="x", MessageDeduplicationId="dedup-1")
+    assert queue_counts(sqs, queue_url)["visible"] == 0

@@ -350,3 +350,31 @@ def test_permission_label_rules(sqs):
         sqs.add_permission(QueueUrl=queue_url, Label="once", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
     with aws_error("InvalidParameterValue", status=400):
         sqs.remove_permission(QueueUrl=queue_url, Label="never-added")
+
+
+def test_policy_attribute_can_be_set_and_cleared(sqs):
+    queue_url = create_queue(sqs, "policed")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "all", "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": "*"}],
+    }
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+    stored = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    assert json.loads(stored) == policy
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": ""})
+    assert statements_of(sqs, queue_url) == []
+
+
+def test_add_permission_with_more_than_seven_actions_is_over_limit(sqs):
+    queue_url = create_queue(sqs, "limited")
+    actions = ["SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes", "GetQueueUrl", "PurgeQueue", "ListQueueTags"]
+    with aws_error("OverLimit", status=403) as error:
+        sqs.add_permission(QueueUrl=queue_url, Label="too-many", AWSAccountIds=["111122223333"], Actions=actions)
+    assert isinstance(error.value, sqs.exceptions.OverLimit)
+    assert statements_of(sqs, queue_url) == []
+
+
+def test_get_queue_url_of_another_account_is_queue_does_not_exist(sqs):
+    create_queue(sqs, "mine")
+    with aws_error(NON_EXISTENT_QUEUE):
+        sqs.get_queue_url(QueueName="mine", QueueOwnerAWSAccountId="111122223333")

@@ -226,3 +226,16 @@ def test_json_success_shape_and_unique_request_ids(wharf):
         assert set(answer.json()) == {"MessageId", "MD5OfMessageBody"}
         request_ids.add(answer.headers["x-amzn-requestid"])
     assert len(request_ids) == 6
+
+
+def test_health_endpoint(wharf):
+    connection = http.client.HTTPConnection("127.0.0.1", wharf.port, timeout=10)
+    try:
+        connection.request("GET", "/_wharf/health")
+        response = connection.getresponse()
+        body = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert body["status"] == "ok"
+    assert body["services"]["sqs"] == "running"

@@ -179,6 +179,15 @@ def test_queue_delay_seconds_applies_to_every_message_unless_overridden(sqs):
     assert queue_counts(sqs, queue_url) == {"visible": 0, "in_flight": 2, "delayed": 0}
 
 
+def test_changing_queue_delay_seconds_does_not_delay_messages_already_sent(sqs):
+    queue_url = create_queue(sqs, "delay-change")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="before")
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"DelaySeconds": "60"})
+    sqs.send_message(QueueUrl=queue_url, MessageBody="after")
+    assert queue_counts(sqs, queue_url) == {"visible": 1, "in_flight": 0, "delayed": 1}
+    assert [message["Body"] for message in receive(sqs, queue_url, MaxNumberOfMessages=10)] == ["before"]
+
+
 # ----- retention -------------------------------------------------------------------------------
 
 
@@ -186,16 +195,19 @@ def test_queue_delay_seconds_applies_to_every_message_unless_overridden(sqs):
 def test_messages_past_the_retention_period_are_deleted(sqs):
     """SLOW (about 61 s): 60 s is the smallest MessageRetentionPeriod SQS allows.
 
-    Both a message never received and one in flight past the retention period are dropped.
+    The period is lowered after the first send: a reduction applies to messages already in the
+    queue (SetQueueAttributes documentation). A message never received and one in flight past
+    the period are both dropped.
     """
-    queue_url = create_queue(sqs, "retention", MessageRetentionPeriod=60)
+    queue_url = create_queue(sqs, "retention")
     sent_at = time.monotonic()
-    sqs.send_message(QueueUrl=queue_url, MessageBody="expires")
-    sqs.send_message(QueueUrl=queue_url, MessageBody="expires in flight")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="sent under the default retention")
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"MessageRetentionPeriod": "60"})
+    sqs.send_message(QueueUrl=queue_url, MessageBody="sent under 60 s retention")
     assert len(receive(sqs, queue_url, VisibilityTimeout=120)) == 1
     assert queue_counts(sqs, queue_url) == {"visible": 1, "in_flight": 1, "delayed": 0}
     time.sleep(max(0.0, sent_at + 55 - time.monotonic()))
-    assert queue_counts(sqs, queue_url)["visible"] == 1, "still there shortly before the period ends"
+    assert queue_counts(sqs, queue_url) == {"visible": 1, "in_flight": 1, "delayed": 0}, "kept until the period ends"
     deadline = sent_at + 64
     while time.monotonic() < deadline and queue_counts(sqs, queue_url) != {"visible": 0, "in_flight": 0, "delayed": 0}:
         time.sleep(0.25)
@@ -315,3 +327,65 @@ def test_long_poll_wakes_when_a_message_is_released_by_change_visibility(wharf):
     thread.join(timeout=12)
     assert [message["Body"] for message in result["messages"]] == ["held"]
     assert result["returned_at"] - released_at < 0.5
+
+
+# ----- concurrent consumers --------------------------------------------------------------------
+
+
+def test_concurrent_consumers_never_share_an_in_flight_message(wharf):
+    sqs = wharf.client()
+    queue_url = create_queue(sqs, "shared-work")
+    sent = set()
+    for batch in range(20):
+        response = sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": f"m{index}", "MessageBody": f"{batch}-{index}"} for index in range(10)])
+        sent |= {entry["MessageId"] for entry in response["Successful"]}
+    assert len(sent) == 200
+    received: list[list[str]] = [[] for _ in range(4)]
+
+    def consume(slot: int):
+        client = wharf.client()
+        while True:
+            messages = receive(client, queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60)
+            if not messages:
+                return
+            received[slot] += [message["MessageId"] for message in messages]
+
+    threads = [threading.Thread(target=consume, args=(slot,)) for slot in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    every = [message_id for slot in received for message_id in slot]
+    assert len(every) == len(set(every)), "a message was handed to two consumers within its visibility timeout"
+    assert set(every) == sent
+    assert queue_counts(sqs, queue_url) == {"visible": 0, "in_flight": 200, "delayed": 0}
+
+
+def test_one_message_wakes_exactly_one_of_two_long_polls(wharf):
+    sqs = wharf.client()
+    queue_url = create_queue(sqs, "one-for-two")
+    results: list[list[dict]] = []
+    lock = threading.Lock()
+
+    def poll():
+        messages = receive(wharf.client(), queue_url, WaitTimeSeconds=2, VisibilityTimeout=60)
+        with lock:
+            results.append(messages)
+
+    threads = [threading.Thread(target=poll) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    sqs.send_message(QueueUrl=queue_url, MessageBody="only one")
+    for thread in threads:
+        thread.join(timeout=5)
+    assert sorted(len(messages) for messages in results) == [0, 1]
+
+
+def test_receive_request_attempt_id_is_accepted_and_ignored_on_a_standard_queue(sqs):
+    queue_url = create_queue(sqs, "attempts")
+    sqs.send_message_batch(QueueUrl=queue_url, Entries=[{"Id": "a", "MessageBody": "a"}, {"Id": "b", "MessageBody": "b"}])
+    first = receive(sqs, queue_url, ReceiveRequestAttemptId="attempt-1")
+    second = receive(sqs, queue_url, ReceiveRequestAttemptId="attempt-1")
+    assert len(first) == len(second) == 1
+    assert first[0]["MessageId"] != second[0]["MessageId"], "deduplication of receive attempts is FIFO-only"

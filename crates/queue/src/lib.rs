@@ -568,7 +568,12 @@ impl Engine {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let now = self.now();
-            let outcome = self.store.receive(record.id, ReceiveRequest { max, visibility_ms, now }).await?;
+            // Standard queues answer receives without waiting for their commit (see
+            // ARCHITECTURE.md, "what must be durable"); FIFO queues will wait, since a forgotten
+            // receive would let a group's next message overtake one still being processed.
+            let wait_durable = record.settings.fifo_queue;
+            let request = ReceiveRequest { max, visibility_ms, now, wait_durable };
+            let outcome = self.store.receive(record.id, request).await?;
             if !outcome.messages.is_empty() {
                 return Ok(outcome
                     .messages

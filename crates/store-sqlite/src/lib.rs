@@ -34,10 +34,10 @@ use wharf_types::{AccountId, EpochMillis, QueueKey, Region};
 /// The file name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "wharf.sqlite3";
 
-/// One request's changes and the way to tell it they are durable.
+/// One request's changes and, if it waits, the way to tell it they are durable.
 struct Batch {
     changes: Vec<Change>,
-    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+    done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
 }
 
 /// The durable embedded store.
@@ -99,10 +99,20 @@ impl SqliteStore {
         &self,
         operation: impl FnOnce(&mut State, &mut Vec<Change>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.apply_then(true, operation).await
+    }
+
+    /// [`SqliteStore::apply`], or when `wait` is false, journal without waiting for the commit.
+    async fn apply_then<T>(
+        &self,
+        wait: bool,
+        operation: impl FnOnce(&mut State, &mut Vec<Change>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if self.failed.load(Ordering::Acquire) {
             return Err(unavailable());
         }
         let (done, durable) = tokio::sync::oneshot::channel();
+        let done = wait.then_some(done);
         let output = {
             let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut changes = Vec::new();
@@ -112,6 +122,9 @@ impl SqliteStore {
             }
             let journal = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             journal.send(Batch { changes, done }).map_err(|_| unavailable())?;
+            if !wait {
+                return Ok(output);
+            }
             output
         };
         match durable.await {
@@ -172,7 +185,8 @@ impl QueueStore for SqliteStore {
     }
 
     async fn receive(&self, queue: QueueId, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
-        self.apply(|state, changes| state.receive(queue, request, &mut || rand_token(), changes)).await
+        self.apply_then(request.wait_durable, |state, changes| state.receive(queue, request, &mut rand_token, changes))
+            .await
     }
 
     async fn delete(
@@ -241,7 +255,7 @@ mod tests {
             let batch = vec![message("a", T0, 0), message("b", T0, 0), message("c", T0, 10_000)];
             store.send(queue.id, batch, T0).await.expect("send");
             let got = store
-                .receive(queue.id, ReceiveRequest { max: 2, visibility_ms: 5_000, now: T0 })
+                .receive(queue.id, ReceiveRequest { max: 2, visibility_ms: 5_000, now: T0, wait_durable: false })
                 .await
                 .expect("receive");
             store.delete(queue.id, vec![got.messages[0].receipt], T0).await.expect("delete");
@@ -256,7 +270,7 @@ mod tests {
         let stats = store.stats(queue_id, T0 + 1).await.expect("stats");
         assert_eq!(stats, QueueStats { visible: 0, in_flight: 1, delayed: 1 });
         let got = store
-            .receive(queue_id, ReceiveRequest { max: 10, visibility_ms: 5_000, now: T0 + 10_000 })
+            .receive(queue_id, ReceiveRequest { max: 10, visibility_ms: 5_000, now: T0 + 10_000, wait_durable: true })
             .await
             .expect("receive");
         let bodies: Vec<&str> = got.messages.iter().map(|delivery| &*delivery.data.body).collect();

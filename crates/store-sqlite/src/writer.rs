@@ -22,10 +22,12 @@
 
 use crate::Batch;
 use rusqlite::{params, Connection};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use wharf_store::memory::Change;
+use wharf_store::MessageData;
 
 /// The schema this code writes. A database of a newer version is refused at open.
 pub(crate) const SCHEMA_VERSION: i64 = 1;
@@ -132,32 +134,115 @@ pub(crate) fn run(
         }
         for batch in pending.drain(..) {
             // A requester that gave up (client went away) is not an error.
-            let _ = batch.done.send(result.clone());
+            if let Some(done) = batch.done {
+                let _ = done.send(result.clone());
+            }
         }
     }
 }
 
+/// One row operation of a commit, after coalescing.
+enum Step<'a> {
+    /// Insert a message with its current delivery state.
+    Insert { queue: u64, seq: u64, data: &'a MessageData, delivery: Delivery },
+    /// Update a message's delivery state.
+    Update { seq: u64, delivery: Delivery },
+    /// Delete a message.
+    Delete { seq: u64 },
+    /// A queue-level change, applied as it is.
+    Other(&'a Change),
+    /// Cancelled by a later change of the same commit.
+    Skip,
+}
+
+/// A message's mutable columns.
+#[derive(Clone, Copy)]
+struct Delivery {
+    visible_at_ms: u64,
+    receive_count: u32,
+    first_receive_ms: u64,
+    token: u64,
+}
+
+/// Folds the changes of one commit: a later update of a message replaces an earlier insert's
+/// or update's values, and a delete cancels them (an insert and a delete in one commit write
+/// nothing). Queue-level changes are barriers that nothing is folded across.
+fn plan<'a>(changes: impl Iterator<Item = &'a Change>) -> Vec<Step<'a>> {
+    let mut steps: Vec<Step<'a>> = Vec::new();
+    let mut latest: HashMap<u64, usize> = HashMap::new();
+    for change in changes {
+        match change {
+            Change::InsertMessage { queue, seq, data, visible_at_ms } => {
+                latest.insert(*seq, steps.len());
+                let delivery =
+                    Delivery { visible_at_ms: *visible_at_ms, receive_count: 0, first_receive_ms: 0, token: 0 };
+                steps.push(Step::Insert { queue: queue.0, seq: *seq, data, delivery });
+            }
+            Change::UpdateMessage { seq, visible_at_ms, receive_count, first_receive_ms, token } => {
+                let update = Delivery {
+                    visible_at_ms: *visible_at_ms,
+                    receive_count: *receive_count,
+                    first_receive_ms: *first_receive_ms,
+                    token: *token,
+                };
+                match latest.get(seq).map(|&idx| &mut steps[idx]) {
+                    Some(Step::Insert { delivery, .. } | Step::Update { delivery, .. }) => *delivery = update,
+                    _ => {
+                        latest.insert(*seq, steps.len());
+                        steps.push(Step::Update { seq: *seq, delivery: update });
+                    }
+                }
+            }
+            Change::DeleteMessage { seq } => {
+                let inserted_here = match latest.remove(seq) {
+                    Some(idx) => {
+                        let inserted_here = matches!(steps[idx], Step::Insert { .. });
+                        steps[idx] = Step::Skip;
+                        inserted_here
+                    }
+                    None => false,
+                };
+                if !inserted_here {
+                    steps.push(Step::Delete { seq: *seq });
+                }
+            }
+            other => {
+                latest.clear();
+                steps.push(Step::Other(other));
+            }
+        }
+    }
+    steps
+}
+
 fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    let mut max_seq: Option<u64> = None;
+    let max_seq: Option<u64> = batches
+        .iter()
+        .flat_map(|batch| batch.changes.iter())
+        .filter_map(|change| match change {
+            Change::InsertMessage { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .max();
     let mut max_queue_id: Option<u64> = None;
     {
         let mut insert_message = tx.prepare_cached(
             "INSERT INTO messages (seq, queue_id, message_id, body, body_md5, attributes, system_attributes,
                 sender_id, sent_ms, group_fields, visible_at_ms, receive_count, first_receive_ms, token)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0, 0)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         let mut update_message = tx.prepare_cached(
             "UPDATE messages SET visible_at_ms = ?2, receive_count = ?3, first_receive_ms = ?4, token = ?5 WHERE seq = ?1",
         )?;
         let mut delete_message = tx.prepare_cached("DELETE FROM messages WHERE seq = ?1")?;
-        for change in batches.iter().flat_map(|batch| batch.changes.iter()) {
-            match change {
-                Change::InsertMessage { queue, seq, data, visible_at_ms } => {
-                    max_seq = max_seq.max(Some(*seq));
+        for step in plan(batches.iter().flat_map(|batch| batch.changes.iter())) {
+            let change = match step {
+                Step::Skip => continue,
+                Step::Insert { queue, seq, data, delivery } => {
                     insert_message.execute(params![
-                        *seq as i64,
-                        queue.0 as i64,
+                        seq as i64,
+                        queue as i64,
                         &data.message_id[..],
                         &*data.body,
                         &data.body_md5[..],
@@ -166,20 +251,33 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
                         &*data.sender_id,
                         data.sent_ms as i64,
                         data.group.as_ref().map(|group| json(&**group)),
-                        *visible_at_ms as i64,
+                        delivery.visible_at_ms as i64,
+                        i64::from(delivery.receive_count),
+                        delivery.first_receive_ms as i64,
+                        delivery.token as i64,
                     ])?;
+                    continue;
                 }
-                Change::UpdateMessage { seq, visible_at_ms, receive_count, first_receive_ms, token } => {
+                Step::Update { seq, delivery } => {
                     update_message.execute(params![
-                        *seq as i64,
-                        *visible_at_ms as i64,
-                        i64::from(*receive_count),
-                        *first_receive_ms as i64,
-                        *token as i64,
+                        seq as i64,
+                        delivery.visible_at_ms as i64,
+                        i64::from(delivery.receive_count),
+                        delivery.first_receive_ms as i64,
+                        delivery.token as i64,
                     ])?;
+                    continue;
                 }
-                Change::DeleteMessage { seq } => {
-                    delete_message.execute(params![*seq as i64])?;
+                Step::Delete { seq } => {
+                    delete_message.execute(params![seq as i64])?;
+                    continue;
+                }
+                Step::Other(change) => change,
+            };
+            match change {
+                // `plan` turns every message change into a step; none reaches here.
+                Change::InsertMessage { .. } | Change::UpdateMessage { .. } | Change::DeleteMessage { .. } => {
+                    debug_assert!(false, "message changes are planned as steps");
                 }
                 Change::Purge { queue, max_seq: purge_max } => {
                     tx.execute(
@@ -252,4 +350,64 @@ fn raise_mark(tx: &rusqlite::Transaction<'_>, key: &str, value: u64) -> rusqlite
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     // Serializing plain data structs to a String cannot fail.
     serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use wharf_store::QueueId;
+
+    fn insert(seq: u64) -> Change {
+        let data = wharf_store::conformance::message("x", 1, 0).data;
+        Change::InsertMessage { queue: QueueId(1), seq, data: Arc::clone(&data), visible_at_ms: 1 }
+    }
+
+    fn update(seq: u64, receive_count: u32) -> Change {
+        Change::UpdateMessage { seq, visible_at_ms: 9, receive_count, first_receive_ms: 5, token: 7 }
+    }
+
+    fn shape(steps: &[Step<'_>]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|step| match step {
+                Step::Insert { seq, delivery, .. } => format!("insert {seq} rc={}", delivery.receive_count),
+                Step::Update { seq, delivery } => format!("update {seq} rc={}", delivery.receive_count),
+                Step::Delete { seq } => format!("delete {seq}"),
+                Step::Other(_) => "other".to_owned(),
+                Step::Skip => "skip".to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn changes_of_one_commit_fold() {
+        let purge = Change::Purge { queue: QueueId(1), max_seq: 100 };
+        let changes = vec![
+            insert(1),
+            update(1, 1),
+            insert(2),
+            update(2, 1),
+            Change::DeleteMessage { seq: 2 },
+            update(3, 4),
+            update(3, 5),
+            update(4, 1),
+            Change::DeleteMessage { seq: 4 },
+            purge,
+            update(1, 2),
+        ];
+        let steps = plan(changes.iter());
+        assert_eq!(
+            shape(&steps),
+            [
+                "insert 1 rc=1", // the receive folded into the insert
+                "skip",          // message 2 was inserted and deleted: nothing to write
+                "update 3 rc=5", // the later update wins
+                "skip",
+                "delete 4", // the update before the delete is dropped
+                "other",
+                "update 1 rc=2", // nothing folds across a queue-level change
+            ]
+        );
+    }
 }

@@ -62,7 +62,7 @@ fn bodies(outcome: &ReceiveOutcome) -> Vec<String> {
 }
 
 fn receive_at(now: EpochMillis, max: usize, visibility_ms: u64) -> ReceiveRequest {
-    ReceiveRequest { max, visibility_ms, now }
+    ReceiveRequest { max, visibility_ms, now, wait_durable: true }
 }
 
 /// Runs every check, each on a store from `make`.

@@ -204,6 +204,10 @@ pub struct ReceiveRequest {
     pub visibility_ms: u64,
     /// The receive's instant.
     pub now: EpochMillis,
+    /// Whether the answer must wait until the receive is durable. When false, a durable store
+    /// still journals the receive in order but answers at once: a crash right after may forget
+    /// the receive (the message is visible again sooner, its receive count one lower).
+    pub wait_durable: bool,
 }
 
 /// Identifies one receive of one message: the content of a receipt handle.

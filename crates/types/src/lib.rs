@@ -208,9 +208,9 @@ mod tests {
         for good in ["a", "sqs-test-1", "A_b-9", "orders.fifo", &"x".repeat(80)] {
             assert!(good.parse::<QueueName>().is_ok(), "{good}");
         }
-        let long_fifo = format!("{}.fifo", "x".repeat(76));
+        let long_fifo = format!("{}.fifo", "x".repeat(75));
         assert!(long_fifo.parse::<QueueName>().is_ok());
-        let too_long_fifo = format!("{}.fifo", "x".repeat(77));
+        let too_long_fifo = format!("{}.fifo", "x".repeat(76));
         for bad in ["", ".fifo", "a.b", "a b", "ü", &"x".repeat(81), &too_long_fifo] {
             assert!(bad.parse::<QueueName>().is_err(), "{bad}");
         }
