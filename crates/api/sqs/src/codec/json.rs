@@ -218,4 +218,20 @@ mod tests {
         assert_eq!(err.code, crate::error::SqsErrorCode::SerializationException);
         assert!(decode("ListQueues", b"").is_ok(), "an empty body is an empty input");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            for operation in crate::model::OPERATION_NAMES {
+                let _ = decode(operation, &body);
+            }
+        }
+
+        #[test]
+        fn decoding_json_shaped_input_never_panics(body in r#"\{("[A-Za-z]{1,12}":("[^"]{0,8}"|-?[0-9]{1,20}|\[\]|\{\}|null|true),?){0,6}\}"#) {
+            for operation in crate::model::OPERATION_NAMES {
+                let _ = decode(operation, body.as_bytes());
+            }
+        }
+    }
 }
