@@ -35,6 +35,11 @@ LISTENING_MARKER = "wharf: listening on "
 # Every process any fixture started, so none can outlive the session whatever happens.
 _ALL_PROCESSES: list[subprocess.Popen] = []
 
+# One boto3 session makes every client: it loads the SQS model once (a fresh session per client
+# costs ~50 ms). Sessions are not thread-safe, so client creation holds a lock; clients are.
+_BOTO3_SESSION = boto3.session.Session()
+_BOTO3_SESSION_LOCK = threading.Lock()
+
 
 def _die_with_parent() -> None:
     """Runs in the child before exec: on Linux, SIGKILL it if the test runner dies first (even
@@ -188,15 +193,15 @@ class WharfServer:
         assert self.endpoint, "server not started"
         settings = {"retries": {"total_max_attempts": 1}, "connect_timeout": 5, "read_timeout": 40}
         settings.update(config)
-        session = boto3.session.Session()
-        return session.client(
-            "sqs",
-            region_name=region,
-            endpoint_url=self.endpoint,
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-            config=Config(**settings),
-        )
+        with _BOTO3_SESSION_LOCK:
+            return _BOTO3_SESSION.client(
+                "sqs",
+                region_name=region,
+                endpoint_url=self.endpoint,
+                aws_access_key_id="x",
+                aws_secret_access_key="x",
+                config=Config(**settings),
+            )
 
     def log_tail(self, limit: int = 8000) -> str:
         """The current process's log: all of it when short, else its start and its end."""

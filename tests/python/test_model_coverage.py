@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-from pathlib import Path
 
 import botocore.session
 import pytest

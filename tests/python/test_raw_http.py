@@ -5,6 +5,7 @@ These do not depend on the installed botocore, so under scripts/test-python.sh t
 virtualenvs; they are cheap.
 """
 
+import hashlib
 import http.client
 import json
 import urllib.parse
@@ -184,7 +185,7 @@ def test_query_get_send_message_to_an_aws_queue_url(wharf):
     answer = call(wharf, "GET", "/?" + urllib.parse.urlencode(params))
     assert answer.status == 200, answer
     result = find(answer.xml(), "SendMessageResult")
-    assert find(result, "MD5OfMessageBody").text == __import__("hashlib").md5("메시지 내용 <&>".encode()).hexdigest()
+    assert find(result, "MD5OfMessageBody").text == hashlib.md5("메시지 내용 <&>".encode()).hexdigest()
 
 
 def test_query_request_posted_to_the_queue_path_without_queue_url(wharf):

@@ -102,8 +102,8 @@ def test_korean_and_markup_bodies_round_trip_byte_for_byte(wharf_factory):
         assert message["Body"] == body
         assert message["Body"].encode("utf-8") == body.encode("utf-8")
         assert message["MD5OfBody"] == md5_hex(body)
-        worker_body = sqs_client.delete_message(QueueUrl=QUEUE_URL, ReceiptHandle=message["ReceiptHandle"])
-        assert worker_body["ResponseMetadata"]["HTTPStatusCode"] == 200
+        deleted = sqs_client.delete_message(QueueUrl=QUEUE_URL, ReceiptHandle=message["ReceiptHandle"])
+        assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
 def test_declared_queue_is_reachable_by_local_and_aws_urls(wharf_factory):

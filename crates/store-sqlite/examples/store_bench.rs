@@ -14,7 +14,7 @@ async fn main() {
     let tasks: usize = args.next().and_then(|text| text.parse().ok()).unwrap_or(16);
     let seconds: f64 = args.next().and_then(|text| text.parse().ok()).unwrap_or(3.0);
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteStore::open(dir.path(), 0).expect("open"));
+    let store = Arc::new(SqliteStore::open(dir.path(), 0, 64 << 20).expect("open"));
     let queue = create(&*store, "bench").await;
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();

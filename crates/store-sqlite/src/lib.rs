@@ -31,8 +31,25 @@ use wharf_store::memory::{Change, State};
 use wharf_store::*;
 use wharf_types::{AccountId, EpochMillis, QueueKey, Region};
 
+/// How many messages one read-ahead brings back into memory.
+const READAHEAD_MESSAGES: usize = 512;
+
 /// The file name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "wharf.sqlite3";
+
+/// Work for the journal thread, done in queue order.
+enum Job {
+    /// Changes to commit.
+    Write(Batch),
+    /// Message content to read back.
+    Load(Load),
+}
+
+/// A read of evicted message content.
+struct Load {
+    seqs: Vec<MessageSeq>,
+    reply: tokio::sync::oneshot::Sender<Result<Vec<(MessageSeq, Arc<MessageData>)>, String>>,
+}
 
 /// One request's changes and, if it waits, the way to tell it they are durable.
 struct Batch {
@@ -44,10 +61,10 @@ struct Batch {
 pub struct SqliteStore {
     /// The index. One lock for all queues: each operation holds it for microseconds and never
     /// across an await, and it also orders the journal.
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     /// Feeds the writer thread; sends happen under `state`'s lock, so the journal order is the
     /// state machine's order.
-    journal: Mutex<mpsc::Sender<Batch>>,
+    journal: Mutex<mpsc::Sender<Job>>,
     /// Set once a commit failed: memory and disk may differ, so every later call fails.
     failed: Arc<AtomicBool>,
 }
@@ -74,12 +91,13 @@ pub enum OpenError {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir` and loads it; `now` decides which
-    /// messages are visible.
-    pub fn open(data_dir: &Path, now: EpochMillis) -> Result<Self, OpenError> {
+    /// messages are visible. At most `cache_bytes` of message content stay in memory; older
+    /// content is read back from disk when received.
+    pub fn open(data_dir: &Path, now: EpochMillis, cache_bytes: usize) -> Result<Self, OpenError> {
         std::fs::create_dir_all(data_dir).map_err(OpenError::Io)?;
         let path = data_dir.join(DATABASE_FILE);
         let conn = writer::open_connection(&path)?;
-        let state = load::load(&conn, now)?;
+        let state = load::load(&conn, now, cache_bytes)?;
         // Sequence numbers from here on are fresh; the writer reserves the next chunk with the
         // first insert.
         let reserved_seq = state.next_seq();
@@ -90,7 +108,7 @@ impl SqliteStore {
             .name("wharf-journal".into())
             .spawn(move || writer::run(conn, receiver, writer_failed, reserved_seq))
             .map_err(OpenError::Io)?;
-        Ok(SqliteStore { state: Mutex::new(state), journal: Mutex::new(sender), failed })
+        Ok(SqliteStore { state: Arc::new(Mutex::new(state)), journal: Mutex::new(sender), failed })
     }
 
     /// Applies an operation to the index, journals its changes and waits until they are
@@ -121,7 +139,7 @@ impl SqliteStore {
                 return Ok(output);
             }
             let journal = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            journal.send(Batch { changes, done }).map_err(|_| unavailable())?;
+            journal.send(Job::Write(Batch { changes, done })).map_err(|_| unavailable())?;
             if !wait {
                 return Ok(output);
             }
@@ -132,6 +150,46 @@ impl SqliteStore {
             Ok(Err(message)) => Err(StoreError::Unavailable(message)),
             Err(_) => Err(unavailable()),
         }
+    }
+
+    /// Reads evicted message content through the journal thread, after every write queued
+    /// before it.
+    async fn load(&self, seqs: Vec<MessageSeq>) -> Result<Vec<(MessageSeq, Arc<MessageData>)>, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        {
+            let journal = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            journal.send(Job::Load(Load { seqs, reply })).map_err(|_| unavailable())?;
+        }
+        match answer.await {
+            Ok(Ok(found)) => Ok(found),
+            Ok(Err(message)) => Err(StoreError::Unavailable(message)),
+            Err(_) => Err(unavailable()),
+        }
+    }
+
+    /// Reads content of `queue`'s next messages back into memory in the background, so receives
+    /// of a deep backlog do not each wait for the disk.
+    fn read_ahead(&self, queue: QueueId, seqs: Vec<MessageSeq>) {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sent = {
+            let journal = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            journal.send(Job::Load(Load { seqs, reply })).is_ok()
+        };
+        let state = Arc::clone(&self.state);
+        let finish = move |loaded: Option<Vec<(MessageSeq, Arc<MessageData>)>>| {
+            let mut state = state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match loaded {
+                Some(loaded) => state.attach(queue, loaded),
+                None => state.readahead_failed(queue),
+            }
+        };
+        if !sent {
+            finish(None);
+            return;
+        }
+        tokio::spawn(async move {
+            finish(answer.await.ok().and_then(Result::ok));
+        });
     }
 
     /// Runs a read-only query against the index.
@@ -185,8 +243,40 @@ impl QueueStore for SqliteStore {
     }
 
     async fn receive(&self, queue: QueueId, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
-        self.apply_then(request.wait_durable, |state, changes| state.receive(queue, request, &mut rand_token, changes))
-            .await
+        let (claims, readahead) = self
+            .apply_then(request.wait_durable, |state, changes| {
+                let claims = state.receive(queue, request, &mut rand_token, changes)?;
+                Ok((claims, state.readahead_candidates(queue, READAHEAD_MESSAGES)))
+            })
+            .await?;
+        if !readahead.is_empty() {
+            self.read_ahead(queue, readahead);
+        }
+        let missing: Vec<MessageSeq> =
+            claims.claimed.iter().filter(|claimed| claimed.data.is_none()).map(|claimed| claimed.receipt.seq).collect();
+        let mut loaded = if missing.is_empty() { Vec::new() } else { self.load(missing).await? };
+        let mut messages = Vec::with_capacity(claims.claimed.len());
+        for claimed in claims.claimed {
+            let data = match claimed.data {
+                Some(data) => data,
+                None => match loaded.iter().position(|(seq, _)| *seq == claimed.receipt.seq) {
+                    Some(idx) => loaded.swap_remove(idx).1,
+                    None => {
+                        return Err(StoreError::Unavailable(format!(
+                            "message {} is in the index but not in the database",
+                            claimed.receipt.seq
+                        )))
+                    }
+                },
+            };
+            messages.push(Delivery {
+                data,
+                receipt: claimed.receipt,
+                receive_count: claimed.receive_count,
+                first_receive_ms: claimed.first_receive_ms,
+            });
+        }
+        Ok(ReceiveOutcome { messages, next_visible_at: claims.next_visible_at })
     }
 
     async fn delete(
@@ -234,11 +324,52 @@ mod tests {
         let dirs = Mutex::new(Vec::new());
         wharf_store::conformance::run_all(|| {
             let dir = tempfile::tempdir().expect("tempdir");
-            let store = SqliteStore::open(dir.path(), wharf_store::conformance::T0).expect("open");
+            let store = SqliteStore::open(dir.path(), wharf_store::conformance::T0, usize::MAX).expect("open");
             dirs.lock().expect("lock").push(dir);
             store
         })
         .await;
+    }
+
+    /// The same suite with no content cache: every message is evicted as soon as it is sent
+    /// and every receive reads it back from disk.
+    #[tokio::test]
+    async fn sqlite_store_conforms_with_everything_evicted() {
+        let dirs = Mutex::new(Vec::new());
+        wharf_store::conformance::run_all(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = SqliteStore::open(dir.path(), wharf_store::conformance::T0, 0).expect("open");
+            dirs.lock().expect("lock").push(dir);
+            store
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn evicted_content_reads_back_after_reopening_with_a_small_cache() {
+        use wharf_store::conformance::{create, message, T0};
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = SqliteStore::open(dir.path(), T0, usize::MAX).expect("open");
+            let queue = create(&store, "big").await;
+            let batch = (0..50).map(|idx| message(&format!("body-{idx}"), T0, 0)).collect();
+            store.send(queue.id, batch, T0).await.expect("send");
+        }
+        // Room for a few messages only: the rest stays on disk.
+        let store = SqliteStore::open(dir.path(), T0, 2_000).expect("reopen");
+        let queue = store.queue(&wharf_store::conformance::key("big")).await.expect("read").expect("exists");
+        let mut bodies = Vec::new();
+        loop {
+            let request = ReceiveRequest { max: 10, visibility_ms: 60_000, now: T0, wait_durable: true };
+            let got = store.receive(queue.id, request).await.expect("receive");
+            if got.messages.is_empty() {
+                break;
+            }
+            bodies.extend(got.messages.iter().map(|delivery| delivery.data.body.to_string()));
+        }
+        let expected: Vec<String> = (0..50).map(|idx| format!("body-{idx}")).collect();
+        assert_eq!(bodies, expected);
+        assert!(store.read(|state| Ok(state.resident_bytes())).expect("read") <= 2_000);
     }
 
     #[tokio::test]
@@ -247,7 +378,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let queue_id;
         {
-            let store = SqliteStore::open(dir.path(), T0).expect("open");
+            let store = SqliteStore::open(dir.path(), T0, usize::MAX).expect("open");
             let mut queue = create(&store, "kept").await;
             queue.tags.insert("team".into(), "core".into());
             let queue = store.update_queue(queue).await.expect("update");
@@ -263,7 +394,7 @@ mod tests {
             store.delete_queue(&key("dropped"), T0).await.expect("delete queue");
         }
         // The writer thread ends when the store is dropped; reopening waits for nothing else.
-        let store = SqliteStore::open(dir.path(), T0 + 1).expect("reopen");
+        let store = SqliteStore::open(dir.path(), T0 + 1, usize::MAX).expect("reopen");
         let record = store.queue(&key("kept")).await.expect("read").expect("exists");
         assert_eq!(record.tags.get("team").map(String::as_str), Some("core"));
         assert_eq!(record.id, queue_id);

@@ -8,9 +8,10 @@ use wharf_store::memory::State;
 use wharf_store::*;
 use wharf_types::{EpochMillis, QueueKey};
 
-/// Loads every queue, tombstone and message; `now` decides visibility.
-pub(crate) fn load(conn: &Connection, now: EpochMillis) -> Result<State, OpenError> {
-    let mut state = State::new();
+/// Loads every queue, tombstone and message; `now` decides visibility. Message content is
+/// kept in memory, oldest first, while it fits `cache_budget` bytes; the rest stays on disk.
+pub(crate) fn load(conn: &Connection, now: EpochMillis, cache_budget: usize) -> Result<State, OpenError> {
+    let mut state = State::with_cache_budget(cache_budget);
     let mut marks = conn.prepare("SELECT key, value FROM meta WHERE key IN ('next_seq', 'next_queue_id')")?;
     let rows = marks.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
     for row in rows {
@@ -68,45 +69,69 @@ pub(crate) fn load(conn: &Connection, now: EpochMillis) -> Result<State, OpenErr
 
     // Senders are few; share one allocation per distinct sender id.
     let mut senders: HashMap<String, Arc<str>> = HashMap::new();
-    let mut messages = conn.prepare(
-        "SELECT seq, queue_id, message_id, body, body_md5, attributes, system_attributes, sender_id, sent_ms,
-                group_fields, visible_at_ms, receive_count, first_receive_ms, token
-         FROM messages ORDER BY seq",
-    )?;
+    let mut messages = conn.prepare(&format!(
+        "SELECT seq, queue_id, sent_ms, visible_at_ms, receive_count, first_receive_ms, token, {DATA_COLUMNS}
+         FROM messages ORDER BY seq"
+    ))?;
     let mut rows = messages.query([])?;
     while let Some(row) = rows.next()? {
         let seq = row.get::<_, i64>(0)? as u64;
         let queue = QueueId(row.get::<_, i64>(1)? as u64);
-        let message_id: Vec<u8> = row.get(2)?;
-        let body: String = row.get(3)?;
-        let body_md5: Vec<u8> = row.get(4)?;
-        let attributes: Option<String> = row.get(5)?;
-        let system_attributes: Option<String> = row.get(6)?;
-        let sender_id: String = row.get(7)?;
-        let group_fields: Option<String> = row.get(9)?;
-        let sender_id = Arc::clone(senders.entry(sender_id.clone()).or_insert_with(|| Arc::from(sender_id.as_str())));
-        let data = MessageData {
-            message_id: bytes16(&message_id, seq)?,
-            body: body.into_boxed_str(),
-            body_md5: bytes16(&body_md5, seq)?,
-            attributes: decode_optional(attributes.as_deref(), seq)?.map(Box::new),
-            system_attributes: decode_optional(system_attributes.as_deref(), seq)?.map(Box::new),
-            sender_id,
-            sent_ms: row.get::<_, i64>(8)? as u64,
-            group: decode_optional(group_fields.as_deref(), seq)?.map(Box::new),
-        };
+        let sent_ms = row.get::<_, i64>(2)? as u64;
+        let data =
+            if state.has_room() { Some(Arc::new(message_data(row, 7, seq, sent_ms, &mut senders)?)) } else { None };
         state.restore_message(
             queue,
             seq,
-            Arc::new(data),
-            row.get::<_, i64>(10)? as u64,
-            row.get::<_, i64>(11)? as u32,
-            row.get::<_, i64>(12)? as u64,
-            row.get::<_, i64>(13)? as u64,
+            data,
+            sent_ms,
+            row.get::<_, i64>(3)? as u64,
+            row.get::<_, i64>(4)? as u32,
+            row.get::<_, i64>(5)? as u64,
+            row.get::<_, i64>(6)? as u64,
             now,
         );
     }
     Ok(state)
+}
+
+/// The content columns of `messages`, in the order [`message_data`] reads them.
+pub(crate) const DATA_COLUMNS: &str =
+    "message_id, body, body_md5, attributes, system_attributes, sender_id, group_fields";
+
+/// Decodes a message's content from a row holding [`DATA_COLUMNS`] from column `first` on.
+pub(crate) fn message_data(
+    row: &rusqlite::Row<'_>,
+    first: usize,
+    seq: u64,
+    sent_ms: u64,
+    senders: &mut HashMap<String, Arc<str>>,
+) -> Result<MessageData, OpenError> {
+    let message_id: Vec<u8> = row.get(first)?;
+    let body: String = row.get(first + 1)?;
+    let body_md5: Vec<u8> = row.get(first + 2)?;
+    let attributes: Option<String> = row.get(first + 3)?;
+    let system_attributes: Option<String> = row.get(first + 4)?;
+    let sender_id: String = row.get(first + 5)?;
+    let group_fields: Option<String> = row.get(first + 6)?;
+    let sender_id = match senders.get(&sender_id) {
+        Some(shared) => Arc::clone(shared),
+        None => {
+            let shared: Arc<str> = Arc::from(sender_id.as_str());
+            senders.insert(sender_id, Arc::clone(&shared));
+            shared
+        }
+    };
+    Ok(MessageData {
+        message_id: bytes16(&message_id, seq)?,
+        body: body.into_boxed_str(),
+        body_md5: bytes16(&body_md5, seq)?,
+        attributes: decode_optional(attributes.as_deref(), seq)?.map(Box::new),
+        system_attributes: decode_optional(system_attributes.as_deref(), seq)?.map(Box::new),
+        sender_id,
+        sent_ms,
+        group: decode_optional(group_fields.as_deref(), seq)?.map(Box::new),
+    })
 }
 
 fn queue_key(account: &str, region: &str, name: &str) -> Result<QueueKey, OpenError> {

@@ -20,7 +20,7 @@
 //! statements that select by queue (PurgeQueue, DeleteQueue) are rare enough to scan. An index
 //! would add a B-tree page to nearly every commit.
 
-use crate::Batch;
+use crate::{Batch, Job};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use std::path::Path;
@@ -108,37 +108,77 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, crate::OpenErro
 }
 
 /// The writer thread's loop: ends when every sender is gone.
-pub(crate) fn run(
-    mut conn: Connection,
-    receiver: mpsc::Receiver<Batch>,
-    failed: Arc<AtomicBool>,
-    mut reserved_seq: u64,
-) {
+///
+/// Jobs run in the order they were queued. Consecutive writes share one transaction; a load
+/// first commits the writes queued before it, so it reads everything they wrote.
+pub(crate) fn run(mut conn: Connection, receiver: mpsc::Receiver<Job>, failed: Arc<AtomicBool>, mut reserved_seq: u64) {
     let mut pending: Vec<Batch> = Vec::new();
+    let mut senders: HashMap<String, Arc<str>> = HashMap::new();
     while let Ok(first) = receiver.recv() {
-        pending.push(first);
-        while pending.len() < MAX_BATCHES_PER_COMMIT {
-            match receiver.try_recv() {
-                Ok(batch) => pending.push(batch),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Write(batch) => pending.push(batch),
+                Job::Load(load) => {
+                    flush(&mut conn, &mut pending, &failed, &mut reserved_seq);
+                    let result = if failed.load(Ordering::Acquire) {
+                        Err("the journal failed earlier; restart wharf".to_owned())
+                    } else {
+                        read_messages(&conn, &load.seqs, &mut senders)
+                    };
+                    let _ = load.reply.send(result);
+                }
+            }
+            if pending.len() < MAX_BATCHES_PER_COMMIT {
+                next = receiver.try_recv().ok();
             }
         }
-        let result = if failed.load(Ordering::Acquire) {
-            Err("the journal failed earlier; restart wharf".to_owned())
-        } else {
-            commit(&mut conn, &pending, &mut reserved_seq).map_err(|err| err.to_string())
-        };
-        if let Err(message) = &result {
-            tracing::error!(error = %message, "journal commit failed; refusing further changes");
-            failed.store(true, Ordering::Release);
-        }
-        for batch in pending.drain(..) {
-            // A requester that gave up (client went away) is not an error.
-            if let Some(done) = batch.done {
-                let _ = done.send(result.clone());
-            }
+        flush(&mut conn, &mut pending, &failed, &mut reserved_seq);
+    }
+}
+
+/// Commits the pending batches and tells their requesters.
+fn flush(conn: &mut Connection, pending: &mut Vec<Batch>, failed: &AtomicBool, reserved_seq: &mut u64) {
+    if pending.is_empty() {
+        return;
+    }
+    let result = if failed.load(Ordering::Acquire) {
+        Err("the journal failed earlier; restart wharf".to_owned())
+    } else {
+        commit(conn, pending, reserved_seq).map_err(|err| err.to_string())
+    };
+    if let Err(message) = &result {
+        tracing::error!(error = %message, "journal commit failed; refusing further changes");
+        failed.store(true, Ordering::Release);
+    }
+    for batch in pending.drain(..) {
+        // A requester that gave up (client went away) is not an error.
+        if let Some(done) = batch.done {
+            let _ = done.send(result.clone());
         }
     }
+}
+
+/// Reads the content of messages evicted from memory.
+fn read_messages(
+    conn: &Connection,
+    seqs: &[u64],
+    senders: &mut HashMap<String, Arc<str>>,
+) -> Result<Vec<(u64, Arc<MessageData>)>, String> {
+    let mut statement = conn
+        .prepare_cached(&format!("SELECT seq, sent_ms, {} FROM messages WHERE seq = ?1", crate::load::DATA_COLUMNS))
+        .map_err(|err| err.to_string())?;
+    let mut found = Vec::with_capacity(seqs.len());
+    for &seq in seqs {
+        let mut rows = statement.query(params![seq as i64]).map_err(|err| err.to_string())?;
+        let Some(row) = rows.next().map_err(|err| err.to_string())? else {
+            continue;
+        };
+        let sent_ms = row.get::<_, i64>(1).map_err(|err| err.to_string())? as u64;
+        let data = crate::load::message_data(row, 2, seq, sent_ms, senders).map_err(|err| err.to_string())?;
+        found.push((seq, Arc::new(data)));
+    }
+    Ok(found)
 }
 
 /// One row operation of a commit, after coalescing.

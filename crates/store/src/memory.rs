@@ -71,7 +71,10 @@ pub enum Change {
 /// A stored message's mutable delivery state.
 #[derive(Clone, Debug)]
 struct Slot {
-    data: Arc<MessageData>,
+    /// The content, or `None` once evicted from memory (a durable store reads it back).
+    data: Option<Arc<MessageData>>,
+    /// Kept here too, for retention, when the content is evicted.
+    sent_ms: EpochMillis,
     visible_at_ms: EpochMillis,
     receive_count: u32,
     first_receive_ms: EpochMillis,
@@ -89,6 +92,12 @@ struct QueueState {
     hidden: BTreeSet<(EpochMillis, MessageSeq)>,
     /// Of `hidden`, those never received (delayed).
     n_hidden_unreceived: u64,
+    /// Where the next read-ahead starts looking for content that is only on disk. Resident
+    /// content is the oldest, so the cursor only moves forward; a message whose content was
+    /// read for a receive but not kept is read again if it is received again.
+    readahead_cursor: MessageSeq,
+    /// A read-ahead for this queue is under way.
+    readahead_pending: bool,
 }
 
 impl QueueState {
@@ -99,6 +108,8 @@ impl QueueState {
             visible: BTreeSet::new(),
             hidden: BTreeSet::new(),
             n_hidden_unreceived: 0,
+            readahead_cursor: 0,
+            readahead_pending: false,
         }
     }
 
@@ -153,14 +164,16 @@ impl QueueState {
     }
 
     /// Drops messages past retention at the front of the queue.
-    fn expire(&mut self, now: EpochMillis, changes: &mut Vec<Change>) -> u64 {
+    fn expire(&mut self, now: EpochMillis, changes: &mut Vec<Change>, freed: &mut Vec<Slot>) -> u64 {
         let retention_ms = self.retention_ms();
         let mut n_expired = 0;
         while let Some((&seq, slot)) = self.messages.first_key_value() {
-            if slot.data.sent_ms.saturating_add(retention_ms) > now {
+            if slot.sent_ms.saturating_add(retention_ms) > now {
                 break;
             }
-            self.remove(seq);
+            if let Some(slot) = self.remove(seq) {
+                freed.push(slot);
+            }
             changes.push(Change::DeleteMessage { seq });
             n_expired += 1;
         }
@@ -168,8 +181,55 @@ impl QueueState {
     }
 }
 
+/// A message claimed by a receive; `data` is `None` when it was evicted from memory and the
+/// store must read it back.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    /// The message's content, if resident.
+    pub data: Option<Arc<MessageData>>,
+    /// This receive's receipt.
+    pub receipt: Receipt,
+    /// Receives so far, this one included.
+    pub receive_count: u32,
+    /// The first receive's instant.
+    pub first_receive_ms: EpochMillis,
+}
+
+/// What [`State::receive`] claimed.
+#[derive(Clone, Debug, Default)]
+pub struct Claims {
+    /// Oldest first.
+    pub claimed: Vec<Claimed>,
+    /// When the next hidden message becomes visible.
+    pub next_visible_at: Option<EpochMillis>,
+}
+
+/// Roughly what a resident message costs besides its body and attributes: the shared content
+/// record and its allocation.
+const RESIDENT_OVERHEAD: usize = 128;
+
+fn resident_size(data: &MessageData) -> usize {
+    let attributes = |set: &Option<Box<Attributes>>| {
+        set.as_ref().map_or(0, |set| {
+            set.entries
+                .iter()
+                .map(|entry| {
+                    entry.name.len()
+                        + entry.data_type.len()
+                        + match &entry.value {
+                            AttributeValue::String(text) => text.len(),
+                            AttributeValue::Binary(bytes) => bytes.len(),
+                        }
+                        + 64
+                })
+                .sum::<usize>()
+        })
+    };
+    RESIDENT_OVERHEAD + data.body.len() + attributes(&data.attributes) + attributes(&data.system_attributes)
+}
+
 /// Every queue and message, with no IO.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct State {
     next_queue_id: u64,
     next_seq: MessageSeq,
@@ -177,12 +237,108 @@ pub struct State {
     queues: HashMap<QueueId, QueueState>,
     /// Deleted queue keys and when, for the name-reuse delay.
     deleted: HashMap<QueueKey, EpochMillis>,
+    /// Most bytes of message content to keep in memory (only a store that can read content
+    /// back sets a finite budget). Receives take the oldest messages first, so the oldest
+    /// content stays: a message sent while the budget is full keeps its content only on disk,
+    /// and read-ahead brings content back as receives and deletes make room.
+    cache_budget: usize,
+    /// Bytes of message content in memory now.
+    resident_bytes: usize,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::with_cache_budget(usize::MAX)
+    }
 }
 
 impl State {
-    /// An empty state.
+    /// An empty state that keeps all content in memory.
     pub fn new() -> Self {
         State::default()
+    }
+
+    /// An empty state that keeps at most `cache_budget` bytes of content in memory.
+    pub fn with_cache_budget(cache_budget: usize) -> Self {
+        State {
+            next_queue_id: 0,
+            next_seq: 0,
+            by_key: HashMap::new(),
+            queues: HashMap::new(),
+            deleted: HashMap::new(),
+            cache_budget,
+            resident_bytes: 0,
+        }
+    }
+
+    /// Bytes of message content in memory.
+    pub fn resident_bytes(&self) -> usize {
+        self.resident_bytes
+    }
+
+    /// Accounts for slots that left the state.
+    fn release(&mut self, freed: impl IntoIterator<Item = Slot>) {
+        for slot in freed {
+            if let Some(data) = &slot.data {
+                self.resident_bytes = self.resident_bytes.saturating_sub(resident_size(data));
+            }
+        }
+    }
+
+    /// Messages of `queue` worth reading back from disk, oldest first, at most `max`; empty
+    /// unless the cache has a quarter of its budget free. Marks a read-ahead as under way until
+    /// [`State::attach`] or [`State::readahead_failed`].
+    pub fn readahead_candidates(&mut self, queue: QueueId, max: usize) -> Vec<MessageSeq> {
+        let room = self.cache_budget > 0 && self.resident_bytes <= self.cache_budget / 4 * 3;
+        let Some(queue_state) = self.queues.get_mut(&queue) else {
+            return Vec::new();
+        };
+        if !room || queue_state.readahead_pending {
+            return Vec::new();
+        }
+        let mut candidates = Vec::new();
+        let mut next_cursor = queue_state.readahead_cursor;
+        // Bounded, so one call never walks a long resident stretch in one go.
+        for (&seq, slot) in queue_state.messages.range(queue_state.readahead_cursor..).take(max * 8) {
+            next_cursor = seq + 1;
+            if slot.data.is_none() {
+                candidates.push(seq);
+                if candidates.len() == max {
+                    break;
+                }
+            }
+        }
+        queue_state.readahead_cursor = next_cursor;
+        queue_state.readahead_pending = !candidates.is_empty();
+        candidates
+    }
+
+    /// Puts content read back from disk into memory, as far as the budget allows.
+    pub fn attach(&mut self, queue: QueueId, loaded: Vec<(MessageSeq, Arc<MessageData>)>) {
+        let Some(queue_state) = self.queues.get_mut(&queue) else {
+            return;
+        };
+        queue_state.readahead_pending = false;
+        for (seq, data) in loaded {
+            let size = resident_size(&data);
+            let fits = self.cache_budget == usize::MAX || self.resident_bytes.saturating_add(size) <= self.cache_budget;
+            if !fits {
+                break;
+            }
+            if let Some(slot) = queue_state.messages.get_mut(&seq) {
+                if slot.data.is_none() {
+                    slot.data = Some(data);
+                    self.resident_bytes += size;
+                }
+            }
+        }
+    }
+
+    /// Ends a read-ahead that could not read.
+    pub fn readahead_failed(&mut self, queue: QueueId) {
+        if let Some(queue_state) = self.queues.get_mut(&queue) {
+            queue_state.readahead_pending = false;
+        }
     }
 
     /// Reloads a stored queue.
@@ -203,7 +359,8 @@ impl State {
         &mut self,
         queue: QueueId,
         seq: MessageSeq,
-        data: Arc<MessageData>,
+        data: Option<Arc<MessageData>>,
+        sent_ms: EpochMillis,
         visible_at_ms: EpochMillis,
         receive_count: u32,
         first_receive_ms: EpochMillis,
@@ -214,8 +371,19 @@ impl State {
         let Some(queue_state) = self.queues.get_mut(&queue) else {
             return;
         };
-        queue_state.messages.insert(seq, Slot { data, visible_at_ms, receive_count, first_receive_ms, token });
+        let size = data.as_deref().map_or(0, resident_size);
+        let fits = self.cache_budget == usize::MAX || self.resident_bytes.saturating_add(size) <= self.cache_budget;
+        let data = data.filter(|_| fits);
+        if data.is_some() {
+            self.resident_bytes += size;
+        }
+        queue_state.messages.insert(seq, Slot { data, sent_ms, visible_at_ms, receive_count, first_receive_ms, token });
         queue_state.place(seq, now);
+    }
+
+    /// Whether restoring one more message's content may fit the cache budget.
+    pub fn has_room(&self) -> bool {
+        self.resident_bytes < self.cache_budget
     }
 
     /// Makes sure sequence numbers continue after `seq` (the journal's largest ever).
@@ -312,7 +480,9 @@ impl State {
         let Some(id) = self.by_key.remove(key) else {
             return false;
         };
-        self.queues.remove(&id);
+        if let Some(queue_state) = self.queues.remove(&id) {
+            self.release(queue_state.messages.into_values());
+        }
         self.deleted.insert(key.clone(), now);
         changes.push(Change::DeleteQueue { id, key: key.clone(), deleted_ms: now });
         true
@@ -337,10 +507,21 @@ impl State {
                 data: Arc::clone(&message.data),
                 visible_at_ms: message.visible_at_ms,
             });
+            let sent_ms = message.data.sent_ms;
+            let size = resident_size(&message.data);
+            let fits = self.cache_budget == usize::MAX || self.resident_bytes.saturating_add(size) <= self.cache_budget;
+            let data = if fits {
+                self.resident_bytes += size;
+                Some(message.data)
+            } else {
+                // Journalled above; a receive or a read-ahead reads it back after that commit.
+                None
+            };
             queue_state.messages.insert(
                 seq,
                 Slot {
-                    data: message.data,
+                    sent_ms,
+                    data,
                     visible_at_ms: message.visible_at_ms,
                     receive_count: 0,
                     first_receive_ms: 0,
@@ -361,13 +542,14 @@ impl State {
         request: ReceiveRequest,
         draw_token: &mut dyn FnMut() -> u64,
         changes: &mut Vec<Change>,
-    ) -> Result<ReceiveOutcome, StoreError> {
-        let queue_state = self.queue_mut(queue)?;
+    ) -> Result<Claims, StoreError> {
+        let queue_state = self.queues.get_mut(&queue).ok_or(StoreError::QueueGone(queue))?;
         let now = request.now;
         queue_state.promote(now);
         let retention_ms = queue_state.retention_ms();
         let hidden_until = now.saturating_add(request.visibility_ms);
         let mut messages = Vec::with_capacity(request.max.min(10));
+        let mut freed = Vec::new();
         while messages.len() < request.max {
             let Some(seq) = queue_state.visible.pop_first() else {
                 break;
@@ -375,8 +557,8 @@ impl State {
             let Some(slot) = queue_state.messages.get_mut(&seq) else {
                 continue;
             };
-            if slot.data.sent_ms.saturating_add(retention_ms) <= now {
-                queue_state.messages.remove(&seq);
+            if slot.sent_ms.saturating_add(retention_ms) <= now {
+                freed.extend(queue_state.messages.remove(&seq));
                 changes.push(Change::DeleteMessage { seq });
                 continue;
             }
@@ -393,8 +575,8 @@ impl State {
                 first_receive_ms: slot.first_receive_ms,
                 token: slot.token,
             });
-            messages.push(Delivery {
-                data: Arc::clone(&slot.data),
+            messages.push(Claimed {
+                data: slot.data.clone(),
                 receipt: Receipt { seq, token: slot.token },
                 receive_count: slot.receive_count,
                 first_receive_ms: slot.first_receive_ms,
@@ -402,7 +584,8 @@ impl State {
             queue_state.place(seq, now);
         }
         let next_visible_at = queue_state.hidden.first().map(|&(visible_at, _)| visible_at);
-        Ok(ReceiveOutcome { messages, next_visible_at })
+        self.release(freed);
+        Ok(Claims { claimed: messages, next_visible_at })
     }
 
     /// See [`QueueStore::delete`].
@@ -413,8 +596,9 @@ impl State {
         now: EpochMillis,
         changes: &mut Vec<Change>,
     ) -> Result<Vec<DeleteOutcome>, StoreError> {
-        let queue_state = self.queue_mut(queue)?;
+        let queue_state = self.queues.get_mut(&queue).ok_or(StoreError::QueueGone(queue))?;
         let mut outcomes = Vec::with_capacity(receipts.len());
+        let mut freed = Vec::new();
         for receipt in receipts {
             let outcome = match queue_state.messages.get(&receipt.seq) {
                 None => DeleteOutcome::Gone,
@@ -422,13 +606,14 @@ impl State {
                     DeleteOutcome::HeldByAnother
                 }
                 Some(_) => {
-                    queue_state.remove(receipt.seq);
+                    freed.extend(queue_state.remove(receipt.seq));
                     changes.push(Change::DeleteMessage { seq: receipt.seq });
                     DeleteOutcome::Deleted
                 }
             };
             outcomes.push(outcome);
         }
+        self.release(freed);
         Ok(outcomes)
     }
 
@@ -473,15 +658,17 @@ impl State {
     /// See [`QueueStore::purge`].
     pub fn purge(&mut self, queue: QueueId, now: EpochMillis, changes: &mut Vec<Change>) -> Result<(), StoreError> {
         let max_seq = self.next_seq;
-        let queue_state = self.queue_mut(queue)?;
-        queue_state.messages.clear();
+        let queue_state = self.queues.get_mut(&queue).ok_or(StoreError::QueueGone(queue))?;
+        let freed = std::mem::take(&mut queue_state.messages);
         queue_state.visible.clear();
         queue_state.hidden.clear();
         queue_state.n_hidden_unreceived = 0;
+        queue_state.readahead_cursor = 0;
         queue_state.record.last_purge_ms = Some(now);
         queue_state.record.version += 1;
         changes.push(Change::Purge { queue, max_seq });
         changes.push(Change::PutQueue(Box::new(queue_state.record.clone())));
+        self.release(freed.into_values());
         Ok(())
     }
 
@@ -499,7 +686,10 @@ impl State {
 
     /// See [`QueueStore::expire`].
     pub fn expire(&mut self, now: EpochMillis, changes: &mut Vec<Change>) -> u64 {
-        self.queues.values_mut().map(|queue_state| queue_state.expire(now, changes)).sum()
+        let mut freed = Vec::new();
+        let count = self.queues.values_mut().map(|queue_state| queue_state.expire(now, changes, &mut freed)).sum();
+        self.release(freed);
+        count
     }
 }
 
@@ -560,7 +750,22 @@ impl QueueStore for MemoryStore {
     }
 
     async fn receive(&self, queue: QueueId, request: ReceiveRequest) -> Result<ReceiveOutcome, StoreError> {
-        self.with(|state, changes| state.receive(queue, request, &mut || rand::random::<u64>() | 1, changes))
+        let claims =
+            self.with(|state, changes| state.receive(queue, request, &mut || rand::random::<u64>() | 1, changes))?;
+        // This store never evicts content, so every claim has its data.
+        let messages = claims
+            .claimed
+            .into_iter()
+            .filter_map(|claimed| {
+                Some(Delivery {
+                    data: claimed.data?,
+                    receipt: claimed.receipt,
+                    receive_count: claimed.receive_count,
+                    first_receive_ms: claimed.first_receive_ms,
+                })
+            })
+            .collect();
+        Ok(ReceiveOutcome { messages, next_visible_at: claims.next_visible_at })
     }
 
     async fn delete(

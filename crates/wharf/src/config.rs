@@ -30,6 +30,8 @@ pub struct Config {
     pub region: String,
     /// Log filter.
     pub log: String,
+    /// MiB of message content the durable store keeps in memory.
+    pub message_cache_mb: u64,
     /// SQS settings.
     pub sqs: SqsConfig,
 }

@@ -47,7 +47,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (store, storage): (Arc<dyn QueueStore>, String) = if config.in_memory {
         (Arc::new(wharf_store::memory::MemoryStore::new()), "memory".into())
     } else {
-        let store = wharf_store_sqlite::SqliteStore::open(&config.data_dir, clock.now_millis())
+        let cache_bytes = usize::try_from(config.message_cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        let store = wharf_store_sqlite::SqliteStore::open(&config.data_dir, clock.now_millis(), cache_bytes)
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
         (Arc::new(store), format!("sqlite:{}", config.data_dir.join(wharf_store_sqlite::DATABASE_FILE).display()))
     };
@@ -158,7 +159,7 @@ mod router {
     use async_trait::async_trait;
     use http::{Method, StatusCode};
     use serde_json::json;
-    use wharf_api_common::{ApiRequest, ApiResponse, Service};
+    use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody, Fault, Service};
     use wharf_api_sqs::SqsApi;
 
     /// Routes a request to the API that speaks its protocol.
@@ -186,11 +187,33 @@ mod router {
             if let Some(protocol) = SqsApi::protocol_of(&request) {
                 return self.sqs.handle(request, protocol).await;
             }
-            let body = json!({
-                "__type": "UnknownOperationException",
-                "message": "wharf cannot tell which AWS service this request is for (no X-Amz-Target, no Action)",
-            });
-            ApiResponse::json(StatusCode::BAD_REQUEST, &body)
+            // No service claimed it: a form request without `Action` gets the query protocol's
+            // MissingAction, anything else a JSON UnknownOperationException.
+            let request_id = wharf_api_common::request_id();
+            let is_form = request
+                .header("content-type")
+                .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+            let (json_type, query_code, message) = if is_form || request.method == Method::GET {
+                ("MissingAction", "MissingAction", "The request must contain the parameter Action.")
+            } else {
+                (
+                    "UnknownOperationException",
+                    "UnknownOperationException",
+                    "wharf cannot tell which AWS service this request is for (no X-Amz-Target, no Action)",
+                )
+            };
+            let error = ErrorBody {
+                status: StatusCode::BAD_REQUEST,
+                json_type,
+                query_code: Some(query_code),
+                fault: Fault::Sender,
+                message,
+            };
+            if is_form || request.method == Method::GET {
+                ApiResponse::xml_error(&request_id, &error)
+            } else {
+                ApiResponse::json_error("application/x-amz-json-1.0", &request_id, &error)
+            }
         }
     }
 }

@@ -77,8 +77,14 @@ async fn handle(
             } else {
                 (http::StatusCode::BAD_REQUEST, format!("Could not read the request body: {err}"))
             };
-            let value = serde_json::json!({ "__type": "RequestEntityTooLarge", "message": message });
-            return Ok(into_hyper(ApiResponse::json(status, &value)));
+            let error = crate::ErrorBody {
+                status,
+                json_type: "RequestEntityTooLarge",
+                query_code: Some("RequestEntityTooLarge"),
+                fault: crate::Fault::Sender,
+                message: &message,
+            };
+            return Ok(into_hyper(ApiResponse::json_error("application/json", &crate::request_id(), &error)));
         }
     };
     let request = ApiRequest { method: head.method, uri: head.uri, headers: head.headers, body, peer: Some(peer) };
