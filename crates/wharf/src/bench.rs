@@ -131,22 +131,34 @@ async fn run_scenario(scenario: &str, endpoint: &str, args: &BenchArgs) -> anyho
     }
 }
 
-/// One keep-alive HTTP/1.1 connection speaking SQS JSON.
+/// The credential scope every bench request carries. The signature is a placeholder: servers
+/// that route by the scope (moto) need the header, and wharf does not verify signatures yet.
+const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIDWHARFBENCH/20260101/us-east-1/sqs/aws4_request, \
+     SignedHeaders=host;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One keep-alive HTTP/1.1 connection speaking SQS JSON; reopened when the server closes it
+/// after an answer (servers without keep-alive, such as moto's).
 struct Connection {
     sender: SendRequest<Full<Bytes>>,
     host: String,
+    closed: bool,
 }
 
 impl Connection {
     async fn open(endpoint: &str) -> anyhow::Result<Connection> {
         let host = endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned();
-        let stream = tokio::net::TcpStream::connect(&host).await.with_context(|| format!("connecting to {host}"))?;
+        let sender = Self::connect(&host).await?;
+        Ok(Connection { sender, host, closed: false })
+    }
+
+    async fn connect(host: &str) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+        let stream = tokio::net::TcpStream::connect(host).await.with_context(|| format!("connecting to {host}"))?;
         stream.set_nodelay(true)?;
         let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
-        Ok(Connection { sender, host })
+        Ok(sender)
     }
 
     async fn call(&mut self, operation: &str, body: &Value) -> anyhow::Result<Value> {
@@ -154,9 +166,18 @@ impl Connection {
             .header("host", &self.host)
             .header("content-type", "application/x-amz-json-1.0")
             .header("x-amz-target", format!("AmazonSQS.{operation}"))
+            .header("authorization", AUTHORIZATION)
             .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
-        self.sender.ready().await?;
+        if self.closed || self.sender.ready().await.is_err() {
+            self.sender = Self::connect(&self.host).await?;
+            self.closed = false;
+        }
         let response = self.sender.send_request(request).await?;
+        self.closed = response
+            .headers()
+            .get(http::header::CONNECTION)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.eq_ignore_ascii_case("close"));
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
         if !status.is_success() {
