@@ -5,7 +5,7 @@
 
 use crate::QueueError;
 use std::collections::BTreeMap;
-use wharf_store::{QueueRecord, QueueSettings, QueueStats};
+use wharf_store::{DeadLetter, QueueRecord, QueueSettings, QueueStats};
 
 /// Attributes that can be written (CreateQueue, SetQueueAttributes).
 pub const WRITABLE: &[&str] = &[
@@ -79,6 +79,124 @@ fn parse_json_object(name: &str, value: &str) -> Result<serde_json::Map<String, 
     }
 }
 
+fn invalid_redrive(name: &str, value: &str, reason: &str) -> QueueError {
+    QueueError::InvalidParameterValue(format!("Value {value} for parameter {name} is invalid. Reason: {reason}"))
+}
+
+/// Parses a `RedrivePolicy`: `{"deadLetterTargetArn": ARN, "maxReceiveCount": 1..=1000}`, the
+/// count as a number or a numeric string. Whether the target exists is the engine's check.
+///
+/// See <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>.
+pub fn parse_redrive_policy(value: &str) -> Result<DeadLetter, QueueError> {
+    let name = "RedrivePolicy";
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str::<serde_json::Value>(value) else {
+        return Err(invalid_redrive(name, value, "Redrive policy is not a valid JSON map."));
+    };
+    if let Some(unknown) = object.keys().find(|key| *key != "deadLetterTargetArn" && *key != "maxReceiveCount") {
+        return Err(invalid_redrive(
+            name,
+            value,
+            &format!("Only deadLetterTargetArn and maxReceiveCount are allowed, found {unknown}."),
+        ));
+    }
+    let target_arn = match object.get("deadLetterTargetArn") {
+        Some(serde_json::Value::String(arn)) if !arn.is_empty() => arn.clone(),
+        _ => {
+            return Err(invalid_redrive(
+                name,
+                value,
+                "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.",
+            ))
+        }
+    };
+    let count = match object.get("maxReceiveCount") {
+        Some(serde_json::Value::Number(number)) => number.as_i64(),
+        Some(serde_json::Value::String(text)) => text.trim().parse::<i64>().ok(),
+        None => {
+            return Err(invalid_redrive(
+                name,
+                value,
+                "Redrive policy does not contain mandatory attribute: maxReceiveCount.",
+            ))
+        }
+        Some(_) => None,
+    };
+    match count {
+        Some(count @ 1..=1000) => Ok(DeadLetter { target_arn, max_receive_count: count as u32 }),
+        _ => Err(invalid_redrive(
+            name,
+            value,
+            "Invalid value for maxReceiveCount, valid values are from 1 to 1000 both inclusive.",
+        )),
+    }
+}
+
+/// A parsed `RedriveAllowPolicy`: which source queues may use this queue as a dead-letter queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedriveAllow {
+    /// Any queue (the default).
+    AllowAll,
+    /// No queue.
+    DenyAll,
+    /// The listed source queue ARNs (1 to 10).
+    ByQueue(Vec<String>),
+}
+
+impl RedriveAllow {
+    /// Parses `{"redrivePermission": "allowAll"|"denyAll"|"byQueue", "sourceQueueArns": [...]}`.
+    pub fn parse(value: &str) -> Result<RedriveAllow, QueueError> {
+        let name = "RedriveAllowPolicy";
+        let Ok(serde_json::Value::Object(object)) = serde_json::from_str::<serde_json::Value>(value) else {
+            return Err(invalid_redrive(name, value, "Redrive allow policy is not a valid JSON map."));
+        };
+        let sources: Option<Vec<String>> = match object.get("sourceQueueArns") {
+            None => None,
+            Some(serde_json::Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<String>>>()
+                    .ok_or_else(|| invalid_redrive(name, value, "sourceQueueArns must be a list of queue ARNs."))?,
+            ),
+            Some(_) => return Err(invalid_redrive(name, value, "sourceQueueArns must be a list of queue ARNs.")),
+        };
+        match (object.get("redrivePermission").and_then(serde_json::Value::as_str), sources) {
+            (Some("allowAll"), None) => Ok(RedriveAllow::AllowAll),
+            (Some("denyAll"), None) => Ok(RedriveAllow::DenyAll),
+            (Some("allowAll" | "denyAll"), Some(_)) => Err(invalid_redrive(
+                name,
+                value,
+                "sourceQueueArns may be given only when redrivePermission is byQueue.",
+            )),
+            (Some("byQueue"), Some(sources)) if (1..=10).contains(&sources.len()) => Ok(RedriveAllow::ByQueue(sources)),
+            (Some("byQueue"), _) => {
+                Err(invalid_redrive(name, value, "byQueue needs between 1 and 10 sourceQueueArns."))
+            }
+            _ => Err(invalid_redrive(name, value, "redrivePermission must be allowAll, denyAll or byQueue.")),
+        }
+    }
+
+    /// Whether a queue of `source_arn` may use the queue with this policy as its dead-letter queue.
+    pub fn allows(&self, source_arn: &str) -> bool {
+        match self {
+            RedriveAllow::AllowAll => true,
+            RedriveAllow::DenyAll => false,
+            RedriveAllow::ByQueue(sources) => sources.iter().any(|arn| arn == source_arn),
+        }
+    }
+
+    fn to_json(&self) -> String {
+        match self {
+            RedriveAllow::AllowAll => serde_json::json!({ "redrivePermission": "allowAll" }),
+            RedriveAllow::DenyAll => serde_json::json!({ "redrivePermission": "denyAll" }),
+            RedriveAllow::ByQueue(sources) => {
+                serde_json::json!({ "redrivePermission": "byQueue", "sourceQueueArns": sources })
+            }
+        }
+        .to_string()
+    }
+}
+
 /// Applies `attributes` to `settings`, validating every name and value.
 ///
 /// `is_fifo_name` tells whether the queue's name ends in `.fifo`.
@@ -134,10 +252,25 @@ pub fn apply(
                     settings.policy = Some(value.clone());
                 }
             }
-            "RedrivePolicy" | "RedriveAllowPolicy" => {
-                return Err(QueueError::UnsupportedOperation(format!(
-                    "{name} (dead-letter queues) is not available in this wharf version yet"
-                )));
+            "RedrivePolicy" => {
+                if value.is_empty() {
+                    settings.redrive_policy = None;
+                    settings.dead_letter = None;
+                } else {
+                    let dead_letter = parse_redrive_policy(value)?;
+                    settings.redrive_policy = Some(
+                        serde_json::json!({
+                            "deadLetterTargetArn": dead_letter.target_arn,
+                            "maxReceiveCount": dead_letter.max_receive_count,
+                        })
+                        .to_string(),
+                    );
+                    settings.dead_letter = Some(dead_letter);
+                }
+            }
+            "RedriveAllowPolicy" => {
+                settings.redrive_allow_policy =
+                    if value.is_empty() { None } else { Some(RedriveAllow::parse(value)?.to_json()) };
             }
             "ContentBasedDeduplication" => settings.content_based_deduplication = parse_bool(name, value)?,
             "DeduplicationScope" => match value.as_str() {
@@ -278,6 +411,34 @@ mod tests {
             apply(&mut QueueSettings::default(), &map(&[("ContentBasedDeduplication", "true")]), Phase::Create, false)
                 .unwrap_err();
         assert_eq!(err, QueueError::InvalidAttributeName("ContentBasedDeduplication".into()));
+    }
+
+    #[test]
+    fn redrive_policies_parse_and_validate() {
+        let parsed = parse_redrive_policy(
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"5"}"#,
+        )
+        .expect("valid");
+        assert_eq!(parsed.max_receive_count, 5);
+        for bad in [
+            "not json",
+            r#"{"maxReceiveCount":5}"#,
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq"}"#,
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":0}"#,
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":1001}"#,
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":5,"x":1}"#,
+        ] {
+            assert!(parse_redrive_policy(bad).is_err(), "{bad}");
+        }
+        let by_queue =
+            RedriveAllow::parse(r#"{"redrivePermission":"byQueue","sourceQueueArns":["arn:a"]}"#).expect("valid");
+        assert!(by_queue.allows("arn:a") && !by_queue.allows("arn:b"));
+        assert!(!RedriveAllow::parse(r#"{"redrivePermission":"denyAll"}"#).expect("valid").allows("arn:a"));
+        assert!(RedriveAllow::parse(r#"{"redrivePermission":"byQueue"}"#).is_err());
+        assert!(RedriveAllow::parse(r#"{"redrivePermission":"allowAll","sourceQueueArns":["arn:a"]}"#).is_err());
+        let eleven: Vec<String> = (0..11).map(|idx| format!("arn:{idx}")).collect();
+        let too_many = serde_json::json!({"redrivePermission": "byQueue", "sourceQueueArns": eleven}).to_string();
+        assert!(RedriveAllow::parse(&too_many).is_err());
     }
 
     #[test]

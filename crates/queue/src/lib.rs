@@ -243,6 +243,7 @@ impl Engine {
         let mut settings = QueueSettings::default();
         attributes::apply(&mut settings, &attributes, attributes::Phase::Create, key.name.is_fifo())?;
         check_tags(&tags)?;
+        self.check_dead_letter_target(&key, &settings).await?;
         let reuse_after_ms = self.config.queue_name_reuse_delay.as_millis() as u64;
         let new_queue = NewQueue { key, settings: settings.clone(), tags, now: self.now() };
         match self.store.create_queue(new_queue, reuse_after_ms).await? {
@@ -313,10 +314,60 @@ impl Engine {
         Err(QueueError::Storage("queue record kept changing; retry".into()))
     }
 
+    /// Checks that a dead-letter policy names an existing queue of the same type, in the same
+    /// account and region, that allows `source` to use it.
+    async fn check_dead_letter_target(&self, source: &QueueKey, settings: &QueueSettings) -> Result<(), QueueError> {
+        let Some(dead_letter) = &settings.dead_letter else {
+            return Ok(());
+        };
+        let invalid = |reason: &str| {
+            QueueError::InvalidParameterValue(format!(
+                "Value {} for parameter RedrivePolicy is invalid. Reason: {reason}",
+                settings.redrive_policy.as_deref().unwrap_or_default()
+            ))
+        };
+        let target = QueueKey::from_arn(&dead_letter.target_arn)
+            .filter(|target| target.account == source.account && target.region == source.region)
+            .ok_or_else(|| invalid("Dead letter target does not exist."))?;
+        if &target == source {
+            return Err(invalid("A queue cannot be its own dead-letter queue."));
+        }
+        let target = self.store.queue(&target).await?.ok_or_else(|| invalid("Dead letter target does not exist."))?;
+        if target.settings.fifo_queue != settings.fifo_queue {
+            return Err(invalid("Dead-letter queue must be same type of queue as the source."));
+        }
+        if let Some(allow) = &target.settings.redrive_allow_policy {
+            if !attributes::RedriveAllow::parse(allow)?.allows(&source.arn()) {
+                return Err(invalid(
+                    "Queue does not allow this queue to use it as a dead-letter queue (RedriveAllowPolicy).",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// ListDeadLetterSourceQueues: names of the queues whose dead-letter policy targets `key`,
+    /// sorted.
+    pub async fn dead_letter_sources(&self, key: &QueueKey) -> Result<Vec<QueueName>, QueueError> {
+        let record = self.record(key).await?;
+        let arn = record.key.arn();
+        let records = self.store.list_queues(&key.account, &key.region, "").await?;
+        Ok(records
+            .into_iter()
+            .filter(|candidate| candidate.settings.dead_letter.as_ref().is_some_and(|policy| policy.target_arn == arn))
+            .map(|candidate| candidate.key.name)
+            .collect())
+    }
+
     /// SetQueueAttributes.
     pub async fn set_attributes(&self, key: &QueueKey, attributes: BTreeMap<String, String>) -> Result<(), QueueError> {
         let now = self.now();
         let is_fifo = key.name.is_fifo();
+        if attributes.contains_key("RedrivePolicy") {
+            let mut settings = self.record(key).await?.settings;
+            attributes::apply(&mut settings, &attributes, attributes::Phase::Update, is_fifo)?;
+            self.check_dead_letter_target(key, &settings).await?;
+        }
         self.update(key, |record| {
             attributes::apply(&mut record.settings, &attributes, attributes::Phase::Update, is_fifo)?;
             record.modified_ms = now;
@@ -455,6 +506,7 @@ impl Engine {
             sender_id: Arc::clone(&caller.sender_id),
             sent_ms: now,
             group,
+            dead_letter_source: None,
         };
         let visible_at_ms = now + u64::from(delay) * 1000;
         Ok((NewMessage { data: Arc::new(data), visible_at_ms }, sent))
@@ -574,6 +626,9 @@ impl Engine {
             let wait_durable = record.settings.fifo_queue;
             let request = ReceiveRequest { max, visibility_ms, now, wait_durable };
             let outcome = self.store.receive(record.id, request).await?;
+            if let Some(dead_letter_queue) = outcome.dead_lettered_to {
+                self.wake(dead_letter_queue);
+            }
             if !outcome.messages.is_empty() {
                 return Ok(outcome
                     .messages
@@ -616,6 +671,11 @@ impl Engine {
                 if let AttributeValue::String(text) = &trace.value {
                     attributes.push(("AWSTraceHeader", text.clone()));
                 }
+            }
+        }
+        if wants("DeadLetterQueueSourceArn") {
+            if let Some(source) = &data.dead_letter_source {
+                attributes.push(("DeadLetterQueueSourceArn", source.to_string()));
             }
         }
         if wants("MessageGroupId") {

@@ -276,7 +276,11 @@ impl QueueStore for SqliteStore {
                 first_receive_ms: claimed.first_receive_ms,
             });
         }
-        Ok(ReceiveOutcome { messages, next_visible_at: claims.next_visible_at })
+        Ok(ReceiveOutcome {
+            messages,
+            next_visible_at: claims.next_visible_at,
+            dead_lettered_to: claims.dead_lettered_to,
+        })
     }
 
     async fn delete(

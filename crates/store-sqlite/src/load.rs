@@ -97,7 +97,7 @@ pub(crate) fn load(conn: &Connection, now: EpochMillis, cache_budget: usize) -> 
 
 /// The content columns of `messages`, in the order [`message_data`] reads them.
 pub(crate) const DATA_COLUMNS: &str =
-    "message_id, body, body_md5, attributes, system_attributes, sender_id, group_fields";
+    "message_id, body, body_md5, attributes, system_attributes, sender_id, group_fields, dead_letter_source";
 
 /// Decodes a message's content from a row holding [`DATA_COLUMNS`] from column `first` on.
 pub(crate) fn message_data(
@@ -114,6 +114,7 @@ pub(crate) fn message_data(
     let system_attributes: Option<String> = row.get(first + 4)?;
     let sender_id: String = row.get(first + 5)?;
     let group_fields: Option<String> = row.get(first + 6)?;
+    let dead_letter_source: Option<String> = row.get(first + 7)?;
     let sender_id = match senders.get(&sender_id) {
         Some(shared) => Arc::clone(shared),
         None => {
@@ -131,6 +132,7 @@ pub(crate) fn message_data(
         sender_id,
         sent_ms,
         group: decode_optional(group_fields.as_deref(), seq)?.map(Box::new),
+        dead_letter_source: dead_letter_source.map(String::into_boxed_str),
     })
 }
 

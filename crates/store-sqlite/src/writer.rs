@@ -8,7 +8,7 @@
 //! deleted_queues(account, region, name, deleted_ms)  name-reuse delay
 //! messages(seq INTEGER PRIMARY KEY, queue_id, message_id BLOB, body TEXT, body_md5 BLOB,
 //!          attributes JSON, system_attributes JSON, sender_id, sent_ms, group_fields JSON,
-//!          visible_at_ms, receive_count, first_receive_ms, token)
+//!          dead_letter_source, visible_at_ms, receive_count, first_receive_ms, token)
 //! ```
 //! Instants are epoch milliseconds, so delays, visibility and retention are right after a
 //! restart. `next_seq` and `next_queue_id` are high-water marks: sequence numbers and queue
@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS messages (
     sender_id TEXT NOT NULL,
     sent_ms INTEGER NOT NULL,
     group_fields TEXT,
+    dead_letter_source TEXT,
     visible_at_ms INTEGER NOT NULL,
     receive_count INTEGER NOT NULL,
     first_receive_ms INTEGER NOT NULL,
@@ -262,6 +263,7 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
         .flat_map(|batch| batch.changes.iter())
         .filter_map(|change| match change {
             Change::InsertMessage { seq, .. } => Some(*seq),
+            Change::MoveMessage { new_seq, .. } => Some(*new_seq),
             _ => None,
         })
         .max();
@@ -269,8 +271,8 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
     {
         let mut insert_message = tx.prepare_cached(
             "INSERT INTO messages (seq, queue_id, message_id, body, body_md5, attributes, system_attributes,
-                sender_id, sent_ms, group_fields, visible_at_ms, receive_count, first_receive_ms, token)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                sender_id, sent_ms, group_fields, visible_at_ms, receive_count, first_receive_ms, token, dead_letter_source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut update_message = tx.prepare_cached(
             "UPDATE messages SET visible_at_ms = ?2, receive_count = ?3, first_receive_ms = ?4, token = ?5 WHERE seq = ?1",
@@ -295,6 +297,7 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
                         i64::from(delivery.receive_count),
                         delivery.first_receive_ms as i64,
                         delivery.token as i64,
+                        data.dead_letter_source.as_deref(),
                     ])?;
                     continue;
                 }
@@ -318,6 +321,20 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
                 // `plan` turns every message change into a step; none reaches here.
                 Change::InsertMessage { .. } | Change::UpdateMessage { .. } | Change::DeleteMessage { .. } => {
                     debug_assert!(false, "message changes are planned as steps");
+                }
+                Change::MoveMessage { seq, to_queue, new_seq, sent_ms, visible_at_ms, source_arn } => {
+                    tx.prepare_cached(
+                        "UPDATE messages SET seq = ?2, queue_id = ?3, sent_ms = ?4, visible_at_ms = ?5, receive_count = 0,
+                            first_receive_ms = 0, token = 0, dead_letter_source = ?6 WHERE seq = ?1",
+                    )?
+                    .execute(params![
+                        *seq as i64,
+                        *new_seq as i64,
+                        to_queue.0 as i64,
+                        *sent_ms as i64,
+                        *visible_at_ms as i64,
+                        &**source_arn
+                    ])?;
                 }
                 Change::Purge { queue, max_seq: purge_max } => {
                     tx.execute(

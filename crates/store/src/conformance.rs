@@ -34,6 +34,7 @@ pub fn message(body: &str, now: EpochMillis, delay_ms: u64) -> NewMessage {
             sender_id: Arc::from("000000000000"),
             sent_ms: now,
             group: None,
+            dead_letter_source: None,
         }),
         visible_at_ms: now + delay_ms,
     }
@@ -77,6 +78,7 @@ pub async fn run_all<S: QueueStore>(make: impl Fn() -> S) {
     purge_removes_everything(&make()).await;
     retention_drops_old_messages(&make()).await;
     operations_on_deleted_queues_fail(&make()).await;
+    dead_letter_moves_after_max_receives(&make()).await;
 }
 
 async fn queues_are_created_listed_updated_and_deleted(store: &dyn QueueStore) {
@@ -229,6 +231,28 @@ async fn retention_drops_old_messages(store: &dyn QueueStore) {
     assert_eq!(bodies(&got), ["new"], "a message past retention is never delivered");
     assert_eq!(store.expire(T0 + 90_000).await.expect("expire"), 1);
     assert_eq!(store.stats(queue.id, T0 + 90_000).await.expect("stats"), QueueStats::default());
+}
+
+async fn dead_letter_moves_after_max_receives(store: &dyn QueueStore) {
+    let dead = create(store, "dead").await;
+    let mut source = create(store, "source").await;
+    source.settings.dead_letter = Some(DeadLetter { target_arn: dead.key.arn(), max_receive_count: 2 });
+    let source = store.update_queue(source).await.expect("update");
+    store.send(source.id, vec![message("poison", T0, 0)], T0).await.expect("send");
+    let first = store.receive(source.id, receive_at(T0, 1, 0)).await.expect("receive");
+    let second = store.receive(source.id, receive_at(T0 + 1, 1, 0)).await.expect("receive");
+    assert_eq!(second.messages[0].receive_count, 2, "delivered up to maxReceiveCount times");
+    let third = store.receive(source.id, receive_at(T0 + 2, 1, 0)).await.expect("receive");
+    assert!(third.messages.is_empty(), "the next receive moves it instead");
+    assert_eq!(third.dead_lettered_to, Some(dead.id));
+    assert_eq!(store.stats(source.id, T0 + 2).await.expect("stats"), QueueStats::default());
+    let moved = store.receive(dead.id, receive_at(T0 + 3, 1, 1_000)).await.expect("receive");
+    let delivery = &moved.messages[0];
+    assert_eq!(delivery.data.body.as_ref(), "poison");
+    assert_eq!(delivery.data.message_id, first.messages[0].data.message_id, "same message id");
+    assert_eq!(delivery.receive_count, 1, "the count starts again in the dead-letter queue");
+    assert_eq!(delivery.data.sent_ms, T0, "a standard queue keeps the enqueue time");
+    assert_eq!(delivery.data.dead_letter_source.as_deref(), Some(source.key.arn().as_str()));
 }
 
 async fn operations_on_deleted_queues_fail(store: &dyn QueueStore) {

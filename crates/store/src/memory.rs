@@ -59,6 +59,22 @@ pub enum Change {
         /// Which message.
         seq: MessageSeq,
     },
+    /// A message moved to a dead-letter queue under a new sequence number, its delivery state
+    /// reset.
+    MoveMessage {
+        /// Its sequence number in the source queue.
+        seq: MessageSeq,
+        /// The dead-letter queue.
+        to_queue: QueueId,
+        /// Its sequence number in the dead-letter queue.
+        new_seq: MessageSeq,
+        /// Its enqueue instant from now on (kept for standard queues, reset for FIFO).
+        sent_ms: EpochMillis,
+        /// When it becomes visible in the dead-letter queue.
+        visible_at_ms: EpochMillis,
+        /// The source queue's ARN, reported as `DeadLetterQueueSourceArn`.
+        source_arn: Box<str>,
+    },
     /// Every message of a queue up to `max_seq` was deleted.
     Purge {
         /// Which queue.
@@ -202,6 +218,8 @@ pub struct Claims {
     pub claimed: Vec<Claimed>,
     /// When the next hidden message becomes visible.
     pub next_visible_at: Option<EpochMillis>,
+    /// The dead-letter queue that received messages, if any.
+    pub dead_lettered_to: Option<QueueId>,
 }
 
 /// Roughly what a resident message costs besides its body and attributes: the shared content
@@ -536,6 +554,9 @@ impl State {
     }
 
     /// See [`QueueStore::receive`]. `draw_token` supplies receipt tokens.
+    ///
+    /// A message already received as many times as the queue's dead-letter policy allows is
+    /// moved to the dead-letter queue instead of being delivered (if that queue exists).
     pub fn receive(
         &mut self,
         queue: QueueId,
@@ -543,13 +564,23 @@ impl State {
         draw_token: &mut dyn FnMut() -> u64,
         changes: &mut Vec<Change>,
     ) -> Result<Claims, StoreError> {
+        let dead_letter = {
+            let queue_state = self.queues.get(&queue).ok_or(StoreError::QueueGone(queue))?;
+            queue_state.record.settings.dead_letter.as_ref().and_then(|policy| {
+                let target = QueueKey::from_arn(&policy.target_arn)?;
+                let target_id = *self.by_key.get(&target)?;
+                (target_id != queue).then(|| (target_id, policy.max_receive_count, queue_state.record.key.arn()))
+            })
+        };
         let queue_state = self.queues.get_mut(&queue).ok_or(StoreError::QueueGone(queue))?;
         let now = request.now;
         queue_state.promote(now);
         let retention_ms = queue_state.retention_ms();
         let hidden_until = now.saturating_add(request.visibility_ms);
+        let resets_enqueue_time = queue_state.record.settings.fifo_queue;
         let mut messages = Vec::with_capacity(request.max.min(10));
         let mut freed = Vec::new();
+        let mut moving = Vec::new();
         while messages.len() < request.max {
             let Some(seq) = queue_state.visible.pop_first() else {
                 break;
@@ -561,6 +592,14 @@ impl State {
                 freed.extend(queue_state.messages.remove(&seq));
                 changes.push(Change::DeleteMessage { seq });
                 continue;
+            }
+            if let Some((_, max_receive_count, _)) = &dead_letter {
+                if slot.receive_count >= *max_receive_count {
+                    if let Some(slot) = queue_state.messages.remove(&seq) {
+                        moving.push((seq, slot));
+                    }
+                    continue;
+                }
             }
             slot.receive_count = slot.receive_count.saturating_add(1);
             if slot.first_receive_ms == 0 {
@@ -585,7 +624,35 @@ impl State {
         }
         let next_visible_at = queue_state.hidden.first().map(|&(visible_at, _)| visible_at);
         self.release(freed);
-        Ok(Claims { claimed: messages, next_visible_at })
+        let mut dead_lettered_to = None;
+        if let (Some((target, _, source_arn)), false) = (&dead_letter, moving.is_empty()) {
+            dead_lettered_to = Some(*target);
+            for (seq, slot) in moving {
+                let new_seq = self.next_seq;
+                self.next_seq += 1;
+                let sent_ms = if resets_enqueue_time { now } else { slot.sent_ms };
+                let data = slot.data.map(|data| {
+                    let mut moved = MessageData::clone(&data);
+                    moved.dead_letter_source = Some(source_arn.clone().into_boxed_str());
+                    Arc::new(moved)
+                });
+                changes.push(Change::MoveMessage {
+                    seq,
+                    to_queue: *target,
+                    new_seq,
+                    sent_ms,
+                    visible_at_ms: now,
+                    source_arn: source_arn.clone().into_boxed_str(),
+                });
+                if let Some(target_state) = self.queues.get_mut(target) {
+                    let moved =
+                        Slot { data, sent_ms, visible_at_ms: now, receive_count: 0, first_receive_ms: 0, token: 0 };
+                    target_state.messages.insert(new_seq, moved);
+                    target_state.place(new_seq, now);
+                }
+            }
+        }
+        Ok(Claims { claimed: messages, next_visible_at, dead_lettered_to })
     }
 
     /// See [`QueueStore::delete`].
@@ -765,7 +832,11 @@ impl QueueStore for MemoryStore {
                 })
             })
             .collect();
-        Ok(ReceiveOutcome { messages, next_visible_at: claims.next_visible_at })
+        Ok(ReceiveOutcome {
+            messages,
+            next_visible_at: claims.next_visible_at,
+            dead_lettered_to: claims.dead_lettered_to,
+        })
     }
 
     async fn delete(

@@ -42,6 +42,8 @@ pub struct QueueSettings {
     pub policy: Option<String>,
     /// The dead-letter policy, as JSON text.
     pub redrive_policy: Option<String>,
+    /// The dead-letter policy, parsed by the engine from `redrive_policy`.
+    pub dead_letter: Option<DeadLetter>,
     /// Which queues may use this one as a dead-letter queue, as JSON text.
     pub redrive_allow_policy: Option<String>,
     /// A FIFO queue; fixed at creation.
@@ -70,6 +72,7 @@ impl Default for QueueSettings {
             receive_message_wait_time_seconds: 0,
             policy: None,
             redrive_policy: None,
+            dead_letter: None,
             redrive_allow_policy: None,
             fifo_queue: false,
             content_based_deduplication: false,
@@ -80,6 +83,15 @@ impl Default for QueueSettings {
             sqs_managed_sse_enabled: true,
         }
     }
+}
+
+/// Where a queue's messages go after too many receives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The dead-letter queue's ARN.
+    pub target_arn: String,
+    /// A message received this many times moves at its next receive.
+    pub max_receive_count: u32,
 }
 
 /// A queue as stored.
@@ -184,6 +196,8 @@ pub struct MessageData {
     pub sent_ms: EpochMillis,
     /// Group and deduplication ids, when sent.
     pub group: Option<Box<GroupFields>>,
+    /// The ARN of the queue this message was dead-lettered from, if it was.
+    pub dead_letter_source: Option<Box<str>>,
 }
 
 /// A message to append.
@@ -240,6 +254,8 @@ pub struct ReceiveOutcome {
     /// When the next hidden message becomes visible, if any: a waiting receiver sleeps until
     /// then at most.
     pub next_visible_at: Option<EpochMillis>,
+    /// The dead-letter queue that received messages during this receive, if any.
+    pub dead_lettered_to: Option<QueueId>,
 }
 
 /// What became of one delete.

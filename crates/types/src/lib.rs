@@ -151,6 +151,17 @@ impl QueueKey {
     pub fn arn(&self) -> String {
         format!("arn:aws:sqs:{}:{}:{}", self.region, self.account, self.name)
     }
+
+    /// The queue an ARN names, if it is a well-formed SQS queue ARN (any partition).
+    pub fn from_arn(arn: &str) -> Option<QueueKey> {
+        let mut parts = arn.split(':');
+        let (Some("arn"), Some(_partition), Some("sqs"), Some(region), Some(account), Some(name), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        Some(QueueKey { account: account.parse().ok()?, region: region.parse().ok()?, name: name.parse().ok()? })
+    }
 }
 
 /// Milliseconds since the Unix epoch, the unit SQS uses for message timestamps.
@@ -231,5 +242,8 @@ mod tests {
             name: "sqs-test-1".parse().unwrap(),
         };
         assert_eq!(key.arn(), "arn:aws:sqs:ap-northeast-2:123456789012:sqs-test-1");
+        assert_eq!(QueueKey::from_arn(&key.arn()), Some(key));
+        assert_eq!(QueueKey::from_arn("arn:aws:sns:us-east-1:123456789012:topic"), None);
+        assert_eq!(QueueKey::from_arn("arn:aws:sqs:us-east-1:123456789012:q:extra"), None);
     }
 }

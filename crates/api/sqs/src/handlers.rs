@@ -8,7 +8,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use std::collections::BTreeMap;
 use wharf_queue::{AttributeInput, Caller, Engine, QueueError, ReceiveInput, SendInput};
-use wharf_types::{AccountId, QueueKey, QueueName, Region};
+use wharf_types::{AccountId, QueueKey, QueueName};
 
 /// What every handler needs besides its input.
 pub(crate) struct Context<'a> {
@@ -19,6 +19,10 @@ pub(crate) struct Context<'a> {
 }
 
 impl Context<'_> {
+    fn key_of(&self, name: &QueueName) -> QueueKey {
+        QueueKey { account: self.caller.account.clone(), region: self.caller.region.clone(), name: name.clone() }
+    }
+
     fn queue_url(&self, key: &QueueKey) -> String {
         format!("http://{}/{}/{}", self.host, key.account, key.name)
     }
@@ -46,17 +50,7 @@ impl Context<'_> {
     fn queue_of_arn(&self, arn: Option<&str>, parameter: &str) -> Result<QueueKey, SqsError> {
         let arn =
             arn.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter {parameter}."))?;
-        let parts: Vec<&str> = arn.split(':').collect();
-        let parsed = match parts.as_slice() {
-            ["arn", _, "sqs", region, account, name] => {
-                match (region.parse::<Region>(), account.parse::<AccountId>(), name.parse::<QueueName>()) {
-                    (Ok(region), Ok(account), Ok(name)) => Some(QueueKey { account, region, name }),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        parsed.ok_or_else(|| {
+        QueueKey::from_arn(arn).ok_or_else(|| {
             sqs_error!(
                 InvalidParameterValue,
                 "Value {arn} for parameter {parameter} is invalid. Reason: not a queue ARN."
@@ -139,6 +133,38 @@ fn split_batch(outcomes: Vec<(String, Result<(), QueueError>)>) -> Output {
 
 const LIST_TOKEN_PREFIX: &str = "v1:";
 
+/// One page of sorted names after the token's name: up to `max_results` with a token for the
+/// rest, or without `max_results` up to 1,000 and no token (as ListQueues behaves).
+fn paginate(
+    names: Vec<QueueName>,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+) -> Result<(Vec<QueueName>, Option<String>), SqsError> {
+    let size = page_size(max_results)?;
+    let after = match next_token.filter(|token| !token.is_empty()) {
+        None => None,
+        Some(token) => {
+            let decoded = URL_SAFE_NO_PAD.decode(token).ok().and_then(|bytes| String::from_utf8(bytes).ok());
+            let name = decoded.and_then(|text| text.strip_prefix(LIST_TOKEN_PREFIX).map(str::to_owned));
+            Some(name.ok_or_else(|| sqs_error!(InvalidParameterValue, "Invalid NextToken value."))?)
+        }
+    };
+    let mut remaining: Vec<QueueName> =
+        names.into_iter().filter(|name| after.as_deref().is_none_or(|after| name.as_str() > after)).collect();
+    match size {
+        Some(size) if remaining.len() > size => {
+            let token = URL_SAFE_NO_PAD.encode(format!("{LIST_TOKEN_PREFIX}{}", remaining[size - 1]));
+            remaining.truncate(size);
+            Ok((remaining, Some(token)))
+        }
+        Some(_) => Ok((remaining, None)),
+        None => {
+            remaining.truncate(1000);
+            Ok((remaining, None))
+        }
+    }
+}
+
 fn page_size(max_results: Option<i64>) -> Result<Option<usize>, SqsError> {
     match max_results {
         None => Ok(None),
@@ -179,38 +205,11 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
             Ok(Output::QueueUrl(context.queue_url(&record.key)))
         }
         Operation::ListQueues(input) => {
-            let size = page_size(input.max_results)?;
-            let after = match input.next_token.as_deref().filter(|token| !token.is_empty()) {
-                None => None,
-                Some(token) => {
-                    let decoded = URL_SAFE_NO_PAD.decode(token).ok().and_then(|bytes| String::from_utf8(bytes).ok());
-                    let name = decoded.and_then(|text| text.strip_prefix(LIST_TOKEN_PREFIX).map(str::to_owned));
-                    Some(name.ok_or_else(|| sqs_error!(InvalidParameterValue, "Invalid NextToken value."))?)
-                }
-            };
             let prefix = input.queue_name_prefix.unwrap_or_default();
             let names = engine.list_queues(&context.caller.account, &context.caller.region, &prefix).await?;
-            let remaining: Vec<QueueName> =
-                names.into_iter().filter(|name| after.as_deref().is_none_or(|after| name.as_str() > after)).collect();
-            let (page, next_token) = match size {
-                Some(size) if remaining.len() > size => {
-                    let token = URL_SAFE_NO_PAD.encode(format!("{LIST_TOKEN_PREFIX}{}", remaining[size - 1]));
-                    (&remaining[..size], Some(token))
-                }
-                Some(_) => (&remaining[..], None),
-                None => (&remaining[..remaining.len().min(1000)], None),
-            };
-            let queue_urls = page
-                .iter()
-                .map(|name| {
-                    context.queue_url(&QueueKey {
-                        account: context.caller.account.clone(),
-                        region: context.caller.region.clone(),
-                        name: name.clone(),
-                    })
-                })
-                .collect();
-            Ok(Output::QueueUrls { queue_urls, next_token })
+            let (page, next_token) = paginate(names, input.max_results, input.next_token.as_deref())?;
+            let queue_urls = page.iter().map(|name| context.queue_url(&context.key_of(name))).collect();
+            Ok(Output::QueueUrls { json_member: "QueueUrls", queue_urls, next_token })
         }
         Operation::DeleteQueue(input) => {
             engine.delete_queue(&context.queue_key(input.queue_url.as_deref())?).await?;
@@ -366,11 +365,10 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
         }
         Operation::ListDeadLetterSourceQueues(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
-            page_size(input.max_results)?;
-            engine.get_queue(&key).await?;
-            // No queue can name a dead-letter queue yet (RedrivePolicy is refused), so no queue
-            // has sources.
-            Ok(Output::QueueUrls { queue_urls: Vec::new(), next_token: None })
+            let names = engine.dead_letter_sources(&key).await?;
+            let (page, next_token) = paginate(names, input.max_results, input.next_token.as_deref())?;
+            let queue_urls = page.iter().map(|name| context.queue_url(&context.key_of(name))).collect();
+            Ok(Output::QueueUrls { json_member: "queueUrls", queue_urls, next_token })
         }
         Operation::StartMessageMoveTask(input) => {
             let key = context.queue_of_arn(input.source_arn.as_deref(), "SourceArn")?;

@@ -46,6 +46,9 @@ pub enum Output {
     QueueUrl(String),
     /// ListQueues and ListDeadLetterSourceQueues.
     QueueUrls {
+        /// The JSON member: `QueueUrls` (ListQueues, omitted when empty) or `queueUrls`
+        /// (ListDeadLetterSourceQueues, always present); both are `QueueUrl` elements in XML.
+        json_member: &'static str,
         /// The page.
         queue_urls: Vec<String>,
         /// The next page's token.

@@ -70,10 +70,10 @@ fn failures(failed: &[BatchFailure]) -> Value {
 pub fn encode(output: &Output) -> Vec<u8> {
     let value = match output {
         Output::QueueUrl(url) => json!({ "QueueUrl": url }),
-        Output::QueueUrls { queue_urls, next_token } => {
+        Output::QueueUrls { json_member, queue_urls, next_token } => {
             let mut object = Map::new();
-            if !queue_urls.is_empty() {
-                object.insert("QueueUrls".into(), json!(queue_urls));
+            if !queue_urls.is_empty() || *json_member == "queueUrls" {
+                object.insert((*json_member).into(), json!(queue_urls));
             }
             if let Some(token) = next_token {
                 object.insert("NextToken".into(), json!(token));

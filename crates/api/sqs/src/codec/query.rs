@@ -298,7 +298,7 @@ pub fn encode(action: &str, output: &Output, request_id: &str) -> Vec<u8> {
     }
     match output {
         Output::QueueUrl(url) => element(&mut xml, "QueueUrl", url),
-        Output::QueueUrls { queue_urls, next_token } => {
+        Output::QueueUrls { queue_urls, next_token, .. } => {
             for url in queue_urls {
                 element(&mut xml, "QueueUrl", url);
             }
