@@ -238,7 +238,7 @@ impl QueueStore for SqliteStore {
         queue: QueueId,
         messages: Vec<NewMessage>,
         now: EpochMillis,
-    ) -> Result<Vec<MessageSeq>, StoreError> {
+    ) -> Result<Vec<SendOutcome>, StoreError> {
         self.apply(|state, changes| state.send(queue, messages, now, changes)).await
     }
 

@@ -67,6 +67,26 @@ pub(crate) fn load(conn: &Connection, now: EpochMillis, cache_budget: usize) -> 
         state.restore_tombstone(queue_key(&account, &region, &name)?, deleted_ms as u64);
     }
 
+    let mut dedup = conn.prepare("SELECT queue_id, key, message_id, seq, expires_ms FROM dedup")?;
+    let rows = dedup.query_map([], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, Vec<u8>>(2)?,
+            row.get::<_, i64>(3)?,
+            row.get::<_, i64>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (queue, key, message_id, seq, expires_ms) = row?;
+        let entry = DedupEntry {
+            message_id: bytes16(&message_id, seq as u64)?,
+            seq: seq as u64,
+            expires_ms: expires_ms as u64,
+        };
+        state.restore_dedup(QueueId(queue as u64), key, entry);
+    }
+
     // Senders are few; share one allocation per distinct sender id.
     let mut senders: HashMap<String, Arc<str>> = HashMap::new();
     let mut messages = conn.prepare(&format!(
@@ -80,10 +100,14 @@ pub(crate) fn load(conn: &Connection, now: EpochMillis, cache_budget: usize) -> 
         let sent_ms = row.get::<_, i64>(2)? as u64;
         let data =
             if state.has_room() { Some(Arc::new(message_data(row, 7, seq, sent_ms, &mut senders)?)) } else { None };
+        // The group is needed for FIFO order even when the content stays on disk.
+        let group_fields: Option<String> = row.get(13)?;
+        let group: Option<GroupFields> = decode_optional(group_fields.as_deref(), seq)?;
         state.restore_message(
             queue,
             seq,
             data,
+            group.as_ref().map(|group| group.group_id.as_str()),
             sent_ms,
             row.get::<_, i64>(3)? as u64,
             row.get::<_, i64>(4)? as u32,

@@ -6,6 +6,7 @@
 //! queues(id INTEGER PRIMARY KEY, account, region, name, settings JSON, tags JSON,
 //!        created_ms, modified_ms, last_purge_ms, version)
 //! deleted_queues(account, region, name, deleted_ms)  name-reuse delay
+//! dedup(queue_id, key, message_id, seq, expires_ms)  FIFO deduplication ids within the window
 //! messages(seq INTEGER PRIMARY KEY, queue_id, message_id BLOB, body TEXT, body_md5 BLOB,
 //!          attributes JSON, system_attributes JSON, sender_id, sent_ms, group_fields JSON,
 //!          dead_letter_source, visible_at_ms, receive_count, first_receive_ms, token)
@@ -59,6 +60,14 @@ CREATE TABLE IF NOT EXISTS deleted_queues (
     name TEXT NOT NULL,
     deleted_ms INTEGER NOT NULL,
     PRIMARY KEY (account, region, name)
+);
+CREATE TABLE IF NOT EXISTS dedup (
+    queue_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    message_id BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (queue_id, key)
 );
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY,
@@ -247,6 +256,9 @@ fn plan<'a>(changes: impl Iterator<Item = &'a Change>) -> Vec<Step<'a>> {
                     steps.push(Step::Delete { seq: *seq });
                 }
             }
+            // Deduplication rows live in their own table: nothing folds across them, and they
+            // do not stop folding around them.
+            other @ (Change::Dedup { .. } | Change::ExpireDedup { .. }) => steps.push(Step::Other(other)),
             other => {
                 latest.clear();
                 steps.push(Step::Other(other));
@@ -336,6 +348,21 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
                         &**source_arn
                     ])?;
                 }
+                Change::Dedup { queue, key, entry } => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO dedup (queue_id, key, message_id, seq, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![
+                        queue.0 as i64,
+                        key,
+                        &entry.message_id[..],
+                        entry.seq as i64,
+                        entry.expires_ms as i64
+                    ])?;
+                }
+                Change::ExpireDedup { now } => {
+                    tx.prepare_cached("DELETE FROM dedup WHERE expires_ms <= ?1")?.execute(params![*now as i64])?;
+                }
                 Change::Purge { queue, max_seq: purge_max } => {
                     tx.execute(
                         "DELETE FROM messages WHERE queue_id = ?1 AND seq < ?2",
@@ -368,6 +395,7 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
                 }
                 Change::DeleteQueue { id, key, deleted_ms } => {
                     tx.execute("DELETE FROM messages WHERE queue_id = ?1", params![id.0 as i64])?;
+                    tx.execute("DELETE FROM dedup WHERE queue_id = ?1", params![id.0 as i64])?;
                     tx.execute("DELETE FROM queues WHERE id = ?1", params![id.0 as i64])?;
                     tx.execute(
                         "INSERT OR REPLACE INTO deleted_queues (account, region, name, deleted_ms) VALUES (?1, ?2, ?3, ?4)",

@@ -79,6 +79,29 @@ pub async fn run_all<S: QueueStore>(make: impl Fn() -> S) {
     retention_drops_old_messages(&make()).await;
     operations_on_deleted_queues_fail(&make()).await;
     dead_letter_moves_after_max_receives(&make()).await;
+    fifo_groups_deliver_in_order_and_block_while_in_flight(&make()).await;
+    fifo_deduplication_within_the_window(&make()).await;
+}
+
+/// A FIFO message of `group` with deduplication id `dedup`.
+pub fn fifo_message(body: &str, group: &str, dedup: &str, now: EpochMillis) -> NewMessage {
+    let mut new_message = message(body, now, 0);
+    let mut data = MessageData::clone(&new_message.data);
+    data.message_id = *uuid_like(now, &format!("{group}{dedup}{body}"));
+    data.group = Some(Box::new(GroupFields { group_id: group.into(), deduplication_id: Some(dedup.into()) }));
+    new_message.data = Arc::new(data);
+    new_message
+}
+
+/// Creates a FIFO queue `name` (which must end in `.fifo`).
+pub async fn create_fifo(store: &dyn QueueStore, name: &str, scope: Option<&str>) -> QueueRecord {
+    let settings =
+        QueueSettings { fifo_queue: true, deduplication_scope: scope.map(str::to_owned), ..QueueSettings::default() };
+    let new_queue = NewQueue { key: key(name), settings, tags: BTreeMap::new(), now: T0 };
+    match store.create_queue(new_queue, 60_000).await.expect("create") {
+        CreateOutcome::Created(record) => record,
+        other => panic!("expected Created, got {other:?}"),
+    }
 }
 
 async fn queues_are_created_listed_updated_and_deleted(store: &dyn QueueStore) {
@@ -131,7 +154,8 @@ async fn deleted_names_wait_before_reuse(store: &dyn QueueStore) {
 async fn messages_come_back_oldest_first_and_hide_while_in_flight(store: &dyn QueueStore) {
     let queue = create(store, "order").await;
     let batch = (0..5).map(|idx| message(&format!("m{idx}"), T0, 0)).collect();
-    let seqs = store.send(queue.id, batch, T0).await.expect("send");
+    let outcomes = store.send(queue.id, batch, T0).await.expect("send");
+    let seqs: Vec<MessageSeq> = outcomes.iter().map(|outcome| outcome.seq()).collect();
     assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "sequence numbers increase");
     let first = store.receive(queue.id, receive_at(T0, 3, 30_000)).await.expect("receive");
     assert_eq!(bodies(&first), ["m0", "m1", "m2"]);
@@ -253,6 +277,53 @@ async fn dead_letter_moves_after_max_receives(store: &dyn QueueStore) {
     assert_eq!(delivery.receive_count, 1, "the count starts again in the dead-letter queue");
     assert_eq!(delivery.data.sent_ms, T0, "a standard queue keeps the enqueue time");
     assert_eq!(delivery.data.dead_letter_source.as_deref(), Some(source.key.arn().as_str()));
+}
+
+async fn fifo_groups_deliver_in_order_and_block_while_in_flight(store: &dyn QueueStore) {
+    let queue = create_fifo(store, "orders.fifo", None).await;
+    let batch = vec![
+        fifo_message("a1", "A", "1", T0),
+        fifo_message("a2", "A", "2", T0),
+        fifo_message("b1", "B", "3", T0),
+        fifo_message("a3", "A", "4", T0),
+    ];
+    store.send(queue.id, batch, T0).await.expect("send");
+    let first = store.receive(queue.id, receive_at(T0, 10, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&first), ["a1", "a2", "a3", "b1"], "one group as far as it goes, then the next");
+    let receipt =
+        |body: &str| first.messages.iter().find(|delivery| &*delivery.data.body == body).expect("claimed").receipt;
+    assert!(store.receive(queue.id, receive_at(T0 + 1, 10, 1_000)).await.expect("receive").messages.is_empty());
+
+    store.delete(queue.id, vec![receipt("a1")], T0 + 2).await.expect("delete");
+    store.change_visibility(queue.id, vec![(receipt("a2"), 0)], T0 + 2).await.expect("change");
+    let blocked = store.receive(queue.id, receive_at(T0 + 3, 10, 1_000)).await.expect("receive");
+    assert!(blocked.messages.is_empty(), "a3 is still in flight, so a2 waits");
+    store.delete(queue.id, vec![receipt("a3")], T0 + 4).await.expect("delete");
+    let again = store.receive(queue.id, receive_at(T0 + 5, 10, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&again), ["a2"]);
+    let expired = store.receive(queue.id, receive_at(T0 + 1_000, 10, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&expired), ["b1"], "b1's visibility ended; a2 is still in flight");
+    assert_eq!(expired.messages[0].receive_count, 2);
+}
+
+async fn fifo_deduplication_within_the_window(store: &dyn QueueStore) {
+    let queue = create_fifo(store, "dedup.fifo", None).await;
+    let outcomes = store
+        .send(queue.id, vec![fifo_message("x", "G", "same", T0), fifo_message("y", "H", "same", T0)], T0)
+        .await
+        .expect("send");
+    let SendOutcome::Enqueued(seq) = outcomes[0] else { panic!("first is enqueued: {outcomes:?}") };
+    assert!(matches!(outcomes[1], SendOutcome::Duplicate { seq: original, .. } if original == seq), "{outcomes:?}");
+    let later = T0 + DEDUPLICATION_WINDOW_MS;
+    let after = store.send(queue.id, vec![fifo_message("z", "G", "same", later)], later).await.expect("send");
+    assert!(matches!(after[0], SendOutcome::Enqueued(_)), "the window is over");
+
+    let scoped = create_fifo(store, "scoped.fifo", Some("messageGroup")).await;
+    let outcomes = store
+        .send(scoped.id, vec![fifo_message("x", "G", "same", T0), fifo_message("y", "H", "same", T0)], T0)
+        .await
+        .expect("send");
+    assert!(outcomes.iter().all(|outcome| matches!(outcome, SendOutcome::Enqueued(_))), "per-group scope");
 }
 
 async fn operations_on_deleted_queues_fail(store: &dyn QueueStore) {

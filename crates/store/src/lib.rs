@@ -65,13 +65,14 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Deletes a queue and its messages; false if it did not exist.
     async fn delete_queue(&self, key: &QueueKey, now: EpochMillis) -> Result<bool, StoreError>;
 
-    /// Appends messages in order; returns each message's sequence number.
+    /// Appends messages in order; on FIFO queues a message whose deduplication id was seen
+    /// within the window is not appended. One outcome per message.
     async fn send(
         &self,
         queue: QueueId,
         messages: Vec<NewMessage>,
         now: EpochMillis,
-    ) -> Result<Vec<MessageSeq>, StoreError>;
+    ) -> Result<Vec<SendOutcome>, StoreError>;
 
     /// Claims up to `request.max` visible messages, hiding each until
     /// `request.now + request.visibility_ms` and counting the receive.

@@ -75,6 +75,20 @@ pub enum Change {
         /// The source queue's ARN, reported as `DeadLetterQueueSourceArn`.
         source_arn: Box<str>,
     },
+    /// A FIFO deduplication id was recorded.
+    Dedup {
+        /// Its queue.
+        queue: QueueId,
+        /// The scoped id (`group` + newline + id under message-group scope).
+        key: String,
+        /// What it resolves to until it expires.
+        entry: DedupEntry,
+    },
+    /// Deduplication ids that expired by `now` were forgotten.
+    ExpireDedup {
+        /// The sweep's instant.
+        now: EpochMillis,
+    },
     /// Every message of a queue up to `max_seq` was deleted.
     Purge {
         /// Which queue.
@@ -93,8 +107,77 @@ struct Slot {
     sent_ms: EpochMillis,
     visible_at_ms: EpochMillis,
     receive_count: u32,
+    /// The FIFO message group (an id of [`FifoState`]), 0 for none.
+    group: u32,
     first_receive_ms: EpochMillis,
     token: u64,
+}
+
+/// One FIFO message group.
+#[derive(Debug, Default)]
+struct Group {
+    /// Its messages, oldest first.
+    members: BTreeSet<MessageSeq>,
+    /// Members received and not yet deleted or visible again: while any is, the group is
+    /// blocked.
+    in_flight: u32,
+    /// The head under which the group sits in [`FifoState::ready`], if it does.
+    ready_at: Option<MessageSeq>,
+}
+
+/// The bookkeeping of a FIFO queue: groups and deduplication.
+#[derive(Debug, Default)]
+struct FifoState {
+    /// Group names by id; ids start at 1 and are not reused while the process lives.
+    names: HashMap<u32, Arc<str>>,
+    /// Group ids by name.
+    ids: HashMap<Arc<str>, u32>,
+    next_group: u32,
+    groups: HashMap<u32, Group>,
+    /// Groups that can deliver now (nothing in flight, head visible), by head: a receive takes
+    /// the group with the oldest head first.
+    ready: BTreeSet<(MessageSeq, u32)>,
+    /// Deduplication ids seen within the window.
+    dedup: HashMap<String, DedupEntry>,
+}
+
+impl FifoState {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        self.next_group += 1;
+        let id = self.next_group;
+        let name: Arc<str> = Arc::from(name);
+        self.names.insert(id, Arc::clone(&name));
+        self.ids.insert(name, id);
+        id
+    }
+
+    /// Recomputes whether group `id` is ready, and forgets it when it is empty.
+    fn refresh(&mut self, id: u32, visible: &BTreeSet<MessageSeq>) {
+        let Some(group) = self.groups.get_mut(&id) else {
+            return;
+        };
+        if let Some(head) = group.ready_at.take() {
+            self.ready.remove(&(head, id));
+        }
+        if group.in_flight == 0 {
+            match group.members.first() {
+                Some(&head) if visible.contains(&head) => {
+                    self.ready.insert((head, id));
+                    group.ready_at = Some(head);
+                }
+                Some(_) => {}
+                None => {
+                    self.groups.remove(&id);
+                    if let Some(name) = self.names.remove(&id) {
+                        self.ids.remove(&name);
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -114,11 +197,15 @@ struct QueueState {
     readahead_cursor: MessageSeq,
     /// A read-ahead for this queue is under way.
     readahead_pending: bool,
+    /// Groups and deduplication, for FIFO queues.
+    fifo: Option<Box<FifoState>>,
 }
 
 impl QueueState {
     fn new(record: QueueRecord) -> Self {
+        let fifo = record.settings.fifo_queue.then(Box::default);
         QueueState {
+            fifo,
             record,
             messages: BTreeMap::new(),
             visible: BTreeSet::new(),
@@ -145,6 +232,23 @@ impl QueueState {
                     self.n_hidden_unreceived -= 1;
                 }
                 self.visible.insert(seq);
+                if let Some(fifo) = &mut self.fifo {
+                    if let Some(group) = fifo.groups.get_mut(&slot.group) {
+                        if slot.receive_count > 0 {
+                            group.in_flight = group.in_flight.saturating_sub(1);
+                        }
+                    }
+                    fifo.refresh(slot.group, &self.visible);
+                }
+            }
+        }
+    }
+
+    /// Adds a message that was just inserted into `messages` to its FIFO group.
+    fn join_group(&mut self, seq: MessageSeq) {
+        if let (Some(fifo), Some(slot)) = (&mut self.fifo, self.messages.get(&seq)) {
+            if slot.group != 0 {
+                fifo.groups.entry(slot.group).or_default().members.insert(seq);
             }
         }
     }
@@ -154,6 +258,7 @@ impl QueueState {
         let Some(slot) = self.messages.get(&seq) else {
             return;
         };
+        let in_flight = slot.visible_at_ms > now && slot.receive_count > 0;
         if slot.visible_at_ms <= now {
             self.visible.insert(seq);
         } else {
@@ -162,6 +267,14 @@ impl QueueState {
             }
             self.hidden.insert((slot.visible_at_ms, seq));
         }
+        if let Some(fifo) = &mut self.fifo {
+            if let Some(group) = fifo.groups.get_mut(&slot.group) {
+                if in_flight {
+                    group.in_flight += 1;
+                }
+            }
+            fifo.refresh(slot.group, &self.visible);
+        }
     }
 
     /// Takes a message out of whichever set holds it.
@@ -169,14 +282,49 @@ impl QueueState {
         let Some(slot) = self.messages.get(&seq) else {
             return;
         };
-        if !self.visible.remove(&seq) && self.hidden.remove(&(slot.visible_at_ms, seq)) && slot.receive_count == 0 {
+        let was_hidden = !self.visible.remove(&seq) && self.hidden.remove(&(slot.visible_at_ms, seq));
+        if was_hidden && slot.receive_count == 0 {
             self.n_hidden_unreceived -= 1;
+        }
+        if let Some(fifo) = &mut self.fifo {
+            if let Some(group) = fifo.groups.get_mut(&slot.group) {
+                if was_hidden && slot.receive_count > 0 {
+                    group.in_flight = group.in_flight.saturating_sub(1);
+                }
+            }
+            fifo.refresh(slot.group, &self.visible);
         }
     }
 
     fn remove(&mut self, seq: MessageSeq) -> Option<Slot> {
         self.unplace(seq);
-        self.messages.remove(&seq)
+        let slot = self.messages.remove(&seq)?;
+        if let Some(fifo) = &mut self.fifo {
+            if let Some(group) = fifo.groups.get_mut(&slot.group) {
+                group.members.remove(&seq);
+            }
+            fifo.refresh(slot.group, &self.visible);
+        }
+        Some(slot)
+    }
+
+    /// The next message a receive should consider: on standard queues the oldest visible one;
+    /// on FIFO queues the next visible member of the group being drained (`cursor`), else the
+    /// head of the ready group with the oldest head.
+    fn next_candidate(&self, cursor: &mut Option<(u32, MessageSeq)>) -> Option<MessageSeq> {
+        let Some(fifo) = &self.fifo else {
+            return self.visible.first().copied();
+        };
+        if let Some((group_id, last)) = *cursor {
+            let next = fifo.groups.get(&group_id).and_then(|group| group.members.range(last + 1..).next().copied());
+            if let Some(next) = next.filter(|next| self.visible.contains(next)) {
+                *cursor = Some((group_id, next));
+                return Some(next);
+            }
+        }
+        let &(head, group_id) = fifo.ready.first()?;
+        *cursor = Some((group_id, head));
+        Some(head)
     }
 
     /// Drops messages past retention at the front of the queue.
@@ -366,6 +514,13 @@ impl State {
         self.queues.insert(record.id, QueueState::new(record));
     }
 
+    /// Reloads a remembered FIFO deduplication id.
+    pub fn restore_dedup(&mut self, queue: QueueId, key: String, entry: DedupEntry) {
+        if let Some(fifo) = self.queues.get_mut(&queue).and_then(|queue_state| queue_state.fifo.as_mut()) {
+            fifo.dedup.insert(key, entry);
+        }
+    }
+
     /// Reloads a deleted queue's tombstone.
     pub fn restore_tombstone(&mut self, key: QueueKey, deleted_ms: EpochMillis) {
         self.deleted.insert(key, deleted_ms);
@@ -378,6 +533,7 @@ impl State {
         queue: QueueId,
         seq: MessageSeq,
         data: Option<Arc<MessageData>>,
+        group_id: Option<&str>,
         sent_ms: EpochMillis,
         visible_at_ms: EpochMillis,
         receive_count: u32,
@@ -395,7 +551,13 @@ impl State {
         if data.is_some() {
             self.resident_bytes += size;
         }
-        queue_state.messages.insert(seq, Slot { data, sent_ms, visible_at_ms, receive_count, first_receive_ms, token });
+        let group = match (&mut queue_state.fifo, group_id) {
+            (Some(fifo), Some(name)) => fifo.intern(name),
+            _ => 0,
+        };
+        let slot = Slot { data, sent_ms, visible_at_ms, receive_count, group, first_receive_ms, token };
+        queue_state.messages.insert(seq, slot);
+        queue_state.join_group(seq);
         queue_state.place(seq, now);
     }
 
@@ -513,12 +675,35 @@ impl State {
         messages: Vec<NewMessage>,
         now: EpochMillis,
         changes: &mut Vec<Change>,
-    ) -> Result<Vec<MessageSeq>, StoreError> {
-        let first_seq = self.next_seq;
+    ) -> Result<Vec<SendOutcome>, StoreError> {
         let queue_state = self.queues.get_mut(&queue).ok_or(StoreError::QueueGone(queue))?;
-        let mut seqs = Vec::with_capacity(messages.len());
-        for (idx, message) in messages.into_iter().enumerate() {
-            let seq = first_seq + idx as u64;
+        let group_scope = queue_state.record.settings.deduplication_scope.as_deref() == Some("messageGroup");
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for message in messages {
+            let seq = self.next_seq;
+            let mut group = 0;
+            if let (Some(fifo), Some(fields)) = (&mut queue_state.fifo, &message.data.group) {
+                if let Some(dedup_id) = &fields.deduplication_id {
+                    let key = if group_scope { format!("{}\n{dedup_id}", fields.group_id) } else { dedup_id.clone() };
+                    match fifo.dedup.get(&key) {
+                        Some(entry) if entry.expires_ms > now => {
+                            outcomes.push(SendOutcome::Duplicate { message_id: entry.message_id, seq: entry.seq });
+                            continue;
+                        }
+                        _ => {
+                            let entry = DedupEntry {
+                                message_id: message.data.message_id,
+                                seq,
+                                expires_ms: now + DEDUPLICATION_WINDOW_MS,
+                            };
+                            changes.push(Change::Dedup { queue, key: key.clone(), entry: entry.clone() });
+                            fifo.dedup.insert(key, entry);
+                        }
+                    }
+                }
+                group = fifo.intern(&fields.group_id);
+            }
+            self.next_seq += 1;
             changes.push(Change::InsertMessage {
                 queue,
                 seq,
@@ -535,22 +720,21 @@ impl State {
                 // Journalled above; a receive or a read-ahead reads it back after that commit.
                 None
             };
-            queue_state.messages.insert(
-                seq,
-                Slot {
-                    sent_ms,
-                    data,
-                    visible_at_ms: message.visible_at_ms,
-                    receive_count: 0,
-                    first_receive_ms: 0,
-                    token: 0,
-                },
-            );
+            let slot = Slot {
+                data,
+                sent_ms,
+                visible_at_ms: message.visible_at_ms,
+                receive_count: 0,
+                group,
+                first_receive_ms: 0,
+                token: 0,
+            };
+            queue_state.messages.insert(seq, slot);
+            queue_state.join_group(seq);
             queue_state.place(seq, now);
-            seqs.push(seq);
+            outcomes.push(SendOutcome::Enqueued(seq));
         }
-        self.next_seq = first_seq + seqs.len() as u64;
-        Ok(seqs)
+        Ok(outcomes)
     }
 
     /// See [`QueueStore::receive`]. `draw_token` supplies receipt tokens.
@@ -581,26 +765,33 @@ impl State {
         let mut messages = Vec::with_capacity(request.max.min(10));
         let mut freed = Vec::new();
         let mut moving = Vec::new();
+        let mut cursor = None;
         while messages.len() < request.max {
-            let Some(seq) = queue_state.visible.pop_first() else {
+            let Some(seq) = queue_state.next_candidate(&mut cursor) else {
                 break;
             };
-            let Some(slot) = queue_state.messages.get_mut(&seq) else {
+            let Some(slot) = queue_state.messages.get(&seq) else {
+                queue_state.visible.remove(&seq);
                 continue;
             };
             if slot.sent_ms.saturating_add(retention_ms) <= now {
-                freed.extend(queue_state.messages.remove(&seq));
+                freed.extend(queue_state.remove(seq));
                 changes.push(Change::DeleteMessage { seq });
                 continue;
             }
             if let Some((_, max_receive_count, _)) = &dead_letter {
                 if slot.receive_count >= *max_receive_count {
-                    if let Some(slot) = queue_state.messages.remove(&seq) {
-                        moving.push((seq, slot));
+                    let group_name = queue_state.fifo.as_ref().and_then(|fifo| fifo.names.get(&slot.group).cloned());
+                    if let Some(slot) = queue_state.remove(seq) {
+                        moving.push((seq, slot, group_name));
                     }
                     continue;
                 }
             }
+            queue_state.unplace(seq);
+            let Some(slot) = queue_state.messages.get_mut(&seq) else {
+                continue;
+            };
             slot.receive_count = slot.receive_count.saturating_add(1);
             if slot.first_receive_ms == 0 {
                 slot.first_receive_ms = now;
@@ -627,7 +818,7 @@ impl State {
         let mut dead_lettered_to = None;
         if let (Some((target, _, source_arn)), false) = (&dead_letter, moving.is_empty()) {
             dead_lettered_to = Some(*target);
-            for (seq, slot) in moving {
+            for (seq, slot, group_name) in moving {
                 let new_seq = self.next_seq;
                 self.next_seq += 1;
                 let sent_ms = if resets_enqueue_time { now } else { slot.sent_ms };
@@ -645,9 +836,21 @@ impl State {
                     source_arn: source_arn.clone().into_boxed_str(),
                 });
                 if let Some(target_state) = self.queues.get_mut(target) {
-                    let moved =
-                        Slot { data, sent_ms, visible_at_ms: now, receive_count: 0, first_receive_ms: 0, token: 0 };
+                    let group = match (&mut target_state.fifo, group_name) {
+                        (Some(fifo), Some(name)) => fifo.intern(&name),
+                        _ => 0,
+                    };
+                    let moved = Slot {
+                        data,
+                        sent_ms,
+                        visible_at_ms: now,
+                        receive_count: 0,
+                        group,
+                        first_receive_ms: 0,
+                        token: 0,
+                    };
                     target_state.messages.insert(new_seq, moved);
+                    target_state.join_group(new_seq);
                     target_state.place(new_seq, now);
                 }
             }
@@ -731,6 +934,13 @@ impl State {
         queue_state.hidden.clear();
         queue_state.n_hidden_unreceived = 0;
         queue_state.readahead_cursor = 0;
+        if let Some(fifo) = &mut queue_state.fifo {
+            // Deduplication ids outlive a purge; the groups were emptied.
+            fifo.groups.clear();
+            fifo.ready.clear();
+            fifo.names.clear();
+            fifo.ids.clear();
+        }
         queue_state.record.last_purge_ms = Some(now);
         queue_state.record.version += 1;
         changes.push(Change::Purge { queue, max_seq });
@@ -756,6 +966,15 @@ impl State {
         let mut freed = Vec::new();
         let count = self.queues.values_mut().map(|queue_state| queue_state.expire(now, changes, &mut freed)).sum();
         self.release(freed);
+        let mut any_dedup_expired = false;
+        for fifo in self.queues.values_mut().filter_map(|queue_state| queue_state.fifo.as_mut()) {
+            let before = fifo.dedup.len();
+            fifo.dedup.retain(|_, entry| entry.expires_ms > now);
+            any_dedup_expired |= fifo.dedup.len() != before;
+        }
+        if any_dedup_expired {
+            changes.push(Change::ExpireDedup { now });
+        }
         count
     }
 }
@@ -812,7 +1031,7 @@ impl QueueStore for MemoryStore {
         queue: QueueId,
         messages: Vec<NewMessage>,
         now: EpochMillis,
-    ) -> Result<Vec<MessageSeq>, StoreError> {
+    ) -> Result<Vec<SendOutcome>, StoreError> {
         self.with(|state, changes| state.send(queue, messages, now, changes))
     }
 

@@ -209,6 +209,44 @@ pub struct NewMessage {
     pub visible_at_ms: EpochMillis,
 }
 
+/// What became of one sent message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Appended under this sequence number.
+    Enqueued(MessageSeq),
+    /// A FIFO duplicate within the deduplication window: not appended; the original's id and
+    /// sequence number.
+    Duplicate {
+        /// The original message's id.
+        message_id: [u8; 16],
+        /// The original message's sequence number.
+        seq: MessageSeq,
+    },
+}
+
+impl SendOutcome {
+    /// The sequence number of the message that holds the content.
+    pub fn seq(self) -> MessageSeq {
+        match self {
+            SendOutcome::Enqueued(seq) | SendOutcome::Duplicate { seq, .. } => seq,
+        }
+    }
+}
+
+/// How long a FIFO deduplication id is remembered.
+pub const DEDUPLICATION_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// A remembered FIFO deduplication id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DedupEntry {
+    /// The first message's id.
+    pub message_id: [u8; 16],
+    /// The first message's sequence number.
+    pub seq: MessageSeq,
+    /// When the id may be used again.
+    pub expires_ms: EpochMillis,
+}
+
 /// A receive's parameters.
 #[derive(Clone, Copy, Debug)]
 pub struct ReceiveRequest {
