@@ -296,8 +296,11 @@ pub fn apply(
     if settings.kms_master_key_id.is_some() {
         settings.sqs_managed_sse_enabled = false;
     }
-    if settings.fifo_queue {
-        return Err(QueueError::UnsupportedOperation("FIFO queues are not available in this wharf version yet".into()));
+    let per_group_throughput = settings.fifo_throughput_limit.as_deref() == Some("perMessageGroupId");
+    if per_group_throughput && settings.deduplication_scope.as_deref() != Some("messageGroup") {
+        return Err(QueueError::InvalidAttributeValue(
+            "The FifoThroughputLimit perMessageGroupId requires DeduplicationScope messageGroup.".into(),
+        ));
     }
     Ok(())
 }

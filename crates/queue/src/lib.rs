@@ -24,6 +24,7 @@ pub use error::QueueError;
 pub use message::AttributeInput;
 pub use wharf_store::{AttributeValue, MessageAttribute, MessageData};
 
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -147,7 +148,16 @@ pub struct Engine {
     waiters: Mutex<HashMap<QueueId, Arc<Notify>>>,
     /// Flips to true at shutdown, ending every long poll early.
     shutdown: watch::Sender<bool>,
+    /// FIFO receives by `ReceiveRequestAttemptId`, for retries within five minutes. Kept in
+    /// memory only: after a restart a retry is a new receive.
+    attempts: Mutex<HashMap<(QueueId, String), Attempt>>,
 }
+
+/// A FIFO receive remembered by its attempt id: until when, and what it returned.
+type Attempt = (tokio::time::Instant, Vec<ReceivedMessage>);
+
+/// How long a `ReceiveRequestAttemptId` can be retried.
+const ATTEMPT_WINDOW: Duration = Duration::from_secs(300);
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -204,7 +214,14 @@ impl Engine {
     /// An engine over `store`.
     pub fn new(store: Arc<dyn QueueStore>, clock: Arc<dyn Clock>, config: EngineConfig) -> Self {
         let (shutdown, _) = watch::channel(false);
-        Engine { store, clock, config, waiters: Mutex::new(HashMap::new()), shutdown }
+        Engine {
+            store,
+            clock,
+            config,
+            waiters: Mutex::new(HashMap::new()),
+            shutdown,
+            attempts: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Ends every long poll now and makes new ones return at once.
@@ -463,9 +480,16 @@ impl Engine {
         now: EpochMillis,
     ) -> Result<(NewMessage, Sent), QueueError> {
         message::check_body(&input.body)?;
+        let fifo = record.settings.fifo_queue;
         let delay = match input.delay_seconds {
-            Some(delay) => message::check_delay(delay)?,
-            None => record.settings.delay_seconds,
+            // FIFO queues take delays only at the queue level.
+            Some(delay) if fifo && delay != 0 => {
+                return Err(QueueError::InvalidParameterValue(format!(
+                    "Value {delay} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type."
+                )))
+            }
+            Some(delay) if !fifo => message::check_delay(delay)?,
+            _ => record.settings.delay_seconds,
         };
         let attributes = message::build_attributes(input.attributes, "user")?;
         let system_attributes = message::build_system_attributes(input.system_attributes)?;
@@ -476,16 +500,38 @@ impl Engine {
                 "One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
             )));
         }
-        if input.message_deduplication_id.is_some() {
-            return Err(QueueError::InvalidParameterValue(
-                "The request include parameter MessageDeduplicationId which is not valid for this queue type".into(),
-            ));
-        }
-        let group = match input.message_group_id {
-            None => None,
-            Some(group_id) => {
-                check_group_id(&group_id)?;
-                Some(Box::new(GroupFields { group_id, deduplication_id: None }))
+        let group = if fifo {
+            let group_id =
+                input.message_group_id.ok_or_else(|| QueueError::MissingParameter("MessageGroupId".into()))?;
+            check_group_id(&group_id)?;
+            let deduplication_id = match input.message_deduplication_id {
+                Some(id) => {
+                    check_deduplication_id(&id)?;
+                    id
+                }
+                None if record.settings.content_based_deduplication => hex::encode(Sha256::digest(input.body.as_bytes())),
+                None => {
+                    return Err(QueueError::InvalidParameterValue(
+                        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"
+                            .into(),
+                    ))
+                }
+            };
+            Some(Box::new(GroupFields { group_id, deduplication_id: Some(deduplication_id) }))
+        } else {
+            if input.message_deduplication_id.is_some() {
+                return Err(QueueError::InvalidParameterValue(
+                    "The request include parameter MessageDeduplicationId which is not valid for this queue type"
+                        .into(),
+                ));
+            }
+            // A group id on a standard queue marks a fair-queue tenant: kept and reported.
+            match input.message_group_id {
+                None => None,
+                Some(group_id) => {
+                    check_group_id(&group_id)?;
+                    Some(Box::new(GroupFields { group_id, deduplication_id: None }))
+                }
             }
         };
         let message_id = *uuid::Uuid::new_v4().as_bytes();
@@ -516,8 +562,11 @@ impl Engine {
     pub async fn send(&self, key: &QueueKey, caller: &Caller, input: SendInput) -> Result<Sent, QueueError> {
         let record = self.record(key).await?;
         let now = self.now();
-        let (message, sent) = self.prepare(&record, caller, input, now)?;
-        self.store.send(record.id, vec![message], now).await?;
+        let (message, mut sent) = self.prepare(&record, caller, input, now)?;
+        let outcomes = self.store.send(record.id, vec![message], now).await?;
+        if let Some(&outcome) = outcomes.first() {
+            apply_outcome(&mut sent, outcome, record.settings.fifo_queue);
+        }
         self.wake(record.id);
         Ok(sent)
     }
@@ -565,7 +614,15 @@ impl Engine {
             }
         }
         if !accepted.is_empty() {
-            self.store.send(record.id, accepted, now).await?;
+            let stored = self.store.send(record.id, accepted, now).await?;
+            let mut stored = stored.into_iter();
+            for (_, result) in outcomes.iter_mut() {
+                if let Ok(sent) = result {
+                    if let Some(outcome) = stored.next() {
+                        apply_outcome(sent, outcome, record.settings.fifo_queue);
+                    }
+                }
+            }
             self.wake(record.id);
         }
         Ok(outcomes)
@@ -609,8 +666,70 @@ impl Engine {
                 return Err(QueueError::InvalidAttributeName(name.clone()));
             }
         }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait_seconds as u64);
         let visibility_ms = visibility_seconds as u64 * 1000;
+        let attempt = match (&input.receive_request_attempt_id, record.settings.fifo_queue) {
+            (Some(id), true) => {
+                check_attempt_id(id)?;
+                Some((record.id, id.clone()))
+            }
+            _ => None,
+        };
+        if let Some(attempt) = &attempt {
+            if let Some(repeated) = self.repeat_attempt(&record, attempt, visibility_ms).await? {
+                return Ok(repeated);
+            }
+        }
+        let received = self.receive_waiting(&record, &input, max, visibility_ms, wait_seconds).await?;
+        if let Some(attempt) = attempt {
+            if !received.is_empty() {
+                let mut attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let now = tokio::time::Instant::now();
+                attempts.retain(|_, (expires, _)| *expires > now);
+                attempts.insert(attempt, (now + ATTEMPT_WINDOW, received.clone()));
+            }
+        }
+        Ok(received)
+    }
+
+    /// A retried FIFO receive: the same messages and handles again, their visibility reset, if
+    /// all are still in flight under those handles.
+    async fn repeat_attempt(
+        &self,
+        record: &QueueRecord,
+        attempt: &(QueueId, String),
+        visibility_ms: u64,
+    ) -> Result<Option<Vec<ReceivedMessage>>, QueueError> {
+        let cached = {
+            let attempts = self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            match attempts.get(attempt) {
+                Some((expires, messages)) if *expires > tokio::time::Instant::now() => messages.clone(),
+                _ => return Ok(None),
+            }
+        };
+        let receipts: Vec<(Receipt, u64)> = cached
+            .iter()
+            .filter_map(|message| receipt::decode(&message.receipt_handle).map(|(_, receipt)| (receipt, visibility_ms)))
+            .collect();
+        let outcomes = self.store.change_visibility(record.id, receipts, self.now()).await?;
+        if outcomes.iter().all(|outcome| *outcome == ChangeOutcome::Changed) {
+            Ok(Some(cached))
+        } else {
+            self.attempts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(attempt);
+            Ok(None)
+        }
+    }
+
+    /// The receive loop: claims messages, or waits for a notification, the next visibility
+    /// instant or the deadline.
+    async fn receive_waiting(
+        &self,
+        record: &QueueRecord,
+        input: &ReceiveInput,
+        max: usize,
+        visibility_ms: u64,
+        wait_seconds: i64,
+    ) -> Result<Vec<ReceivedMessage>, QueueError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait_seconds as u64);
         let mut shutdown = self.shutdown.subscribe();
         let notify = self.notifier(record.id);
         loop {
@@ -621,7 +740,7 @@ impl Engine {
             notified.as_mut().enable();
             let now = self.now();
             // Standard queues answer receives without waiting for their commit (see
-            // ARCHITECTURE.md, "what must be durable"); FIFO queues will wait, since a forgotten
+            // ARCHITECTURE.md, "what must be durable"); FIFO queues wait, since a forgotten
             // receive would let a group's next message overtake one still being processed.
             let wait_durable = record.settings.fifo_queue;
             let request = ReceiveRequest { max, visibility_ms, now, wait_durable };
@@ -633,7 +752,7 @@ impl Engine {
                 return Ok(outcome
                     .messages
                     .into_iter()
-                    .map(|delivery| self.render_delivery(&record, delivery, &input))
+                    .map(|delivery| self.render_delivery(record, delivery, input))
                     .collect());
             }
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -678,6 +797,11 @@ impl Engine {
                 attributes.push(("DeadLetterQueueSourceArn", source.to_string()));
             }
         }
+        if wants("MessageDeduplicationId") {
+            if let Some(id) = data.group.as_ref().and_then(|group| group.deduplication_id.as_ref()) {
+                attributes.push(("MessageDeduplicationId", id.clone()));
+            }
+        }
         if wants("MessageGroupId") {
             if let Some(group) = &data.group {
                 attributes.push(("MessageGroupId", group.group_id.clone()));
@@ -688,6 +812,9 @@ impl Engine {
         }
         if wants("SentTimestamp") {
             attributes.push(("SentTimestamp", data.sent_ms.to_string()));
+        }
+        if wants("SequenceNumber") && record.settings.fifo_queue {
+            attributes.push(("SequenceNumber", sequence_number(delivery.receipt.seq)));
         }
         let entries = data.attributes.as_ref().map(|attributes| &attributes.entries[..]).unwrap_or(&[]);
         let selected: Vec<usize> = entries
@@ -735,6 +862,10 @@ impl Engine {
         let record = self.record(key).await?;
         let receipt = Self::decode_handle(&record, handle)?;
         self.store.delete(record.id, vec![receipt], self.now()).await?;
+        if record.settings.fifo_queue {
+            // A delete can unblock the message's group for a waiting receiver.
+            self.wake(record.id);
+        }
         Ok(())
     }
 
@@ -759,6 +890,9 @@ impl Engine {
         }
         if !receipts.is_empty() {
             self.store.delete(record.id, receipts, self.now()).await?;
+            if record.settings.fifo_queue {
+                self.wake(record.id);
+            }
         }
         Ok(outcomes)
     }
@@ -826,6 +960,46 @@ impl Engine {
     /// Drops messages past retention in every queue; run periodically.
     pub async fn expire(&self) -> Result<u64, QueueError> {
         Ok(self.store.expire(self.now()).await?)
+    }
+}
+
+/// Fills a send's answer from the store's outcome: the sequence number on FIFO queues, and for
+/// a duplicate the original message's id.
+fn apply_outcome(sent: &mut Sent, outcome: SendOutcome, fifo: bool) {
+    if let SendOutcome::Duplicate { message_id, .. } = outcome {
+        sent.message_id = message_id_text(&message_id);
+    }
+    if fifo {
+        sent.sequence_number = Some(sequence_number(outcome.seq()));
+    }
+}
+
+/// A FIFO sequence number as SQS prints it: a decimal string, here 20 digits, increasing with
+/// every message of the queue.
+pub fn sequence_number(seq: MessageSeq) -> String {
+    format!("{seq:020}")
+}
+
+fn check_attempt_id(id: &str) -> Result<(), QueueError> {
+    let valid = !id.is_empty() && id.len() <= 128 && id.bytes().all(|byte| byte.is_ascii_graphic());
+    if valid {
+        Ok(())
+    } else {
+        Err(QueueError::InvalidParameterValue(format!(
+            "Value {id} for parameter ReceiveRequestAttemptId is invalid. Reason: 1 to 128 alphanumeric and punctuation characters."
+        )))
+    }
+}
+
+fn check_deduplication_id(id: &str) -> Result<(), QueueError> {
+    let valid = !id.is_empty() && id.len() <= 128 && id.bytes().all(|byte| byte.is_ascii_graphic());
+    if valid {
+        Ok(())
+    } else {
+        Err(QueueError::InvalidParameterValue(format!(
+            "Value {id} for parameter MessageDeduplicationId is invalid. Reason: MessageDeduplicationId can only include \
+             alphanumeric and punctuation characters. 1 to 128 in length."
+        )))
     }
 }
 

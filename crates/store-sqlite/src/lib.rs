@@ -45,10 +45,13 @@ enum Job {
     Load(Load),
 }
 
+/// Message content read back from disk, by sequence number.
+type Loaded = Vec<(MessageSeq, Arc<MessageData>)>;
+
 /// A read of evicted message content.
 struct Load {
     seqs: Vec<MessageSeq>,
-    reply: tokio::sync::oneshot::Sender<Result<Vec<(MessageSeq, Arc<MessageData>)>, String>>,
+    reply: tokio::sync::oneshot::Sender<Result<Loaded, String>>,
 }
 
 /// One request's changes and, if it waits, the way to tell it they are durable.
