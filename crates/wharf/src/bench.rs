@@ -9,6 +9,8 @@
 //! - `pipeline`: producers send batches of ten while consumers receive ten at a time and delete
 //!   them in batches; then the queue is drained and every acknowledged message must have been
 //!   received (no loss).
+//! - `fifo-one-group`, `fifo-many-groups`: the pipeline on a FIFO queue, all messages in one
+//!   group (strict order lets one batch be in flight at a time) or spread over 64 groups.
 //! - `longpoll`: a consumer waits in a long poll; the time from the start of a send to the
 //!   consumer's answer is the wake-up latency.
 //! - `startup`: spawn `wharf serve` and time it to the first answered request; read its idle RSS.
@@ -35,8 +37,9 @@ pub struct BenchArgs {
     /// The endpoint to measure; without it (and without --suite) a fresh durable wharf is started.
     #[arg(long)]
     endpoint: Option<String>,
-    /// Scenarios to run, comma-separated: send, batch, pipeline, longpoll.
-    #[arg(long, default_value = "send,batch,pipeline,longpoll")]
+    /// Scenarios to run, comma-separated: send, batch, pipeline, longpoll, fifo-one-group,
+    /// fifo-many-groups.
+    #[arg(long, default_value = "send,batch,pipeline,longpoll,fifo-one-group,fifo-many-groups")]
     scenarios: String,
     /// Connections for `send` and `batch`.
     #[arg(long, default_value_t = 16)]
@@ -125,7 +128,9 @@ async fn run_scenario(scenario: &str, endpoint: &str, args: &BenchArgs) -> anyho
     match scenario {
         "send" => throughput(endpoint, args.connections, duration, args.body_size, false).await,
         "batch" => throughput(endpoint, args.connections, duration, args.body_size, true).await,
-        "pipeline" => pipeline(endpoint, args.pipeline_workers, duration, args.body_size).await,
+        "pipeline" => pipeline(endpoint, args.pipeline_workers, duration, args.body_size, None).await,
+        "fifo-one-group" => pipeline(endpoint, args.pipeline_workers, duration, args.body_size, Some(1)).await,
+        "fifo-many-groups" => pipeline(endpoint, args.pipeline_workers, duration, args.body_size, Some(64)).await,
         "longpoll" => longpoll(endpoint, args.wakeups).await,
         other => bail!("unknown scenario {other}"),
     }
@@ -272,8 +277,29 @@ async fn throughput(
     Ok(Outcome { rate: messages as f64 / elapsed, latency_ms: percentiles(latencies), note: String::new() })
 }
 
-async fn pipeline(endpoint: &str, workers: usize, duration: Duration, body_size: usize) -> anyhow::Result<Outcome> {
-    let queue_url = create_queue(endpoint, &unique_name("bench-pipeline")).await?;
+/// `fifo_groups`: `None` for a standard queue, or a FIFO queue with messages spread over that
+/// many groups.
+async fn pipeline(
+    endpoint: &str,
+    workers: usize,
+    duration: Duration,
+    body_size: usize,
+    fifo_groups: Option<usize>,
+) -> anyhow::Result<Outcome> {
+    let queue_url = match fifo_groups {
+        None => create_queue(endpoint, &unique_name("bench-pipeline")).await?,
+        Some(_) => {
+            let mut connection = Connection::open(endpoint).await?;
+            let name = format!("{}.fifo", unique_name("bench-fifo"));
+            let answer = connection
+                .call("CreateQueue", &json!({ "QueueName": name, "Attributes": { "FifoQueue": "true" } }))
+                .await?;
+            answer["QueueUrl"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow!("CreateQueue returned no QueueUrl: {answer}"))?
+        }
+    };
     let body = "x".repeat(body_size);
     let started = Instant::now();
     let deadline = started + duration;
@@ -288,9 +314,15 @@ async fn pipeline(endpoint: &str, workers: usize, duration: Duration, body_size:
             let mut acknowledged = Vec::new();
             let mut idx = 0;
             while Instant::now() < deadline {
-                let answer = connection
-                    .call("SendMessageBatch", &batch_body(&queue_url, &body, worker * 1_000_000 + idx))
-                    .await?;
+                let mut request = batch_body(&queue_url, &body, worker * 1_000_000 + idx);
+                if let Some(groups) = fifo_groups {
+                    for (entry_idx, entry) in request["Entries"].as_array_mut().into_iter().flatten().enumerate() {
+                        let message_idx = (worker * 1_000_000 + idx) * 10 + entry_idx;
+                        entry["MessageGroupId"] = json!(format!("g{}", message_idx % groups));
+                        entry["MessageDeduplicationId"] = json!(format!("d{message_idx}"));
+                    }
+                }
+                let answer = connection.call("SendMessageBatch", &request).await?;
                 for entry in answer["Successful"].as_array().into_iter().flatten() {
                     if let Some(id) = entry["MessageId"].as_str() {
                         acknowledged.push(id.to_owned());
