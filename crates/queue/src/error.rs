@@ -61,6 +61,9 @@ pub enum QueueError {
         /// What was sent.
         size: usize,
     },
+    /// A move task or its source does not exist.
+    #[error("{0}")]
+    ResourceNotFound(String),
     /// A feature this wharf version does not provide yet.
     #[error("{0}")]
     UnsupportedOperation(String),

@@ -11,18 +11,20 @@
 //! - [`digest`]: the MD5 digests SQS returns.
 //! - [`receipt`]: the receipt-handle format.
 //! - [`policy`]: AddPermission and RemovePermission edits of the queue policy.
+//! - [`move_task`]: message move tasks out of dead-letter queues.
 //! - [`error`]: the engine's error type.
 
 pub mod attributes;
 pub mod digest;
 pub mod error;
 pub mod message;
+pub mod move_task;
 pub mod policy;
 pub mod receipt;
 
 pub use error::QueueError;
 pub use message::AttributeInput;
-pub use wharf_store::{AttributeValue, MessageAttribute, MessageData};
+pub use wharf_store::{AttributeValue, MessageAttribute, MessageData, MoveTask};
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};

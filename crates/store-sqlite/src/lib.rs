@@ -228,6 +228,10 @@ impl QueueStore for SqliteStore {
         self.read(|state| Ok(state.list_queues(account, region, prefix)))
     }
 
+    async fn all_queues(&self) -> Result<Vec<QueueRecord>, StoreError> {
+        self.read(|state| Ok(state.all_queues()))
+    }
+
     async fn update_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError> {
         self.apply(|state, changes| state.update_queue(record, changes)).await
     }

@@ -58,6 +58,9 @@ pub trait QueueStore: Send + Sync + 'static {
         prefix: &str,
     ) -> Result<Vec<QueueRecord>, StoreError>;
 
+    /// Every queue of every account and region, for start-up work such as resuming tasks.
+    async fn all_queues(&self) -> Result<Vec<QueueRecord>, StoreError>;
+
     /// Replaces a queue's settings and tags if its `version` is still `record.version`;
     /// returns the stored record with the next version.
     async fn update_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError>;

@@ -639,6 +639,11 @@ impl State {
         records
     }
 
+    /// See [`QueueStore::all_queues`].
+    pub fn all_queues(&self) -> Vec<QueueRecord> {
+        self.queues.values().map(|queue_state| queue_state.record.clone()).collect()
+    }
+
     /// See [`QueueStore::update_queue`].
     pub fn update_queue(
         &mut self,
@@ -1016,6 +1021,10 @@ impl QueueStore for MemoryStore {
         prefix: &str,
     ) -> Result<Vec<QueueRecord>, StoreError> {
         Ok(self.with(|state, _| state.list_queues(account, region, prefix)))
+    }
+
+    async fn all_queues(&self) -> Result<Vec<QueueRecord>, StoreError> {
+        Ok(self.with(|state, _| state.all_queues()))
     }
 
     async fn update_queue(&self, record: QueueRecord) -> Result<QueueRecord, StoreError> {

@@ -60,6 +60,33 @@ pub struct QueueSettings {
     pub kms_data_key_reuse_period_seconds: u32,
     /// SSE with SQS-owned keys.
     pub sqs_managed_sse_enabled: bool,
+    /// The most recent message move tasks out of this queue (as a dead-letter queue), newest
+    /// last, at most ten. Queue state rather than a setting, kept here so it is written with
+    /// the queue record and survives restarts.
+    pub move_tasks: Vec<MoveTask>,
+}
+
+/// A message move task (StartMessageMoveTask) and its progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveTask {
+    /// The handle clients use to cancel it.
+    pub handle: String,
+    /// RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED.
+    pub status: String,
+    /// The dead-letter queue messages move out of.
+    pub source_arn: String,
+    /// Where they move; their original source queues when absent.
+    pub destination_arn: Option<String>,
+    /// The rate limit, if one was set.
+    pub max_per_second: Option<u32>,
+    /// Moved so far.
+    pub moved: u64,
+    /// Messages in the queue when the task started.
+    pub to_move: u64,
+    /// Why the task failed.
+    pub failure_reason: Option<String>,
+    /// When it started.
+    pub started_ms: EpochMillis,
 }
 
 impl Default for QueueSettings {
@@ -81,6 +108,7 @@ impl Default for QueueSettings {
             kms_master_key_id: None,
             kms_data_key_reuse_period_seconds: 300,
             sqs_managed_sse_enabled: true,
+            move_tasks: Vec::new(),
         }
     }
 }

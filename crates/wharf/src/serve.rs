@@ -58,6 +58,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let engine = Arc::new(Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_config));
     declare_queues(&engine, &config, &account, &region).await?;
+    let resumed = engine.resume_move_tasks().await.map_err(|err| anyhow::anyhow!("resuming move tasks: {err}"))?;
+    if resumed > 0 {
+        tracing::info!(resumed, "resumed message move tasks");
+    }
 
     let listener =
         tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;

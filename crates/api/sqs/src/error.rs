@@ -218,6 +218,7 @@ impl From<QueueError> for SqsError {
             QueueError::BatchEntryIdsNotDistinct(_) => SqsErrorCode::BatchEntryIdsNotDistinct,
             QueueError::InvalidBatchEntryId => SqsErrorCode::InvalidBatchEntryId,
             QueueError::BatchRequestTooLong { .. } => SqsErrorCode::BatchRequestTooLong,
+            QueueError::ResourceNotFound(_) => SqsErrorCode::ResourceNotFoundException,
             QueueError::UnsupportedOperation(_) => SqsErrorCode::UnsupportedOperation,
             QueueError::Storage(_) => SqsErrorCode::InternalFailure,
         };

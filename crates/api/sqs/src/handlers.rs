@@ -2,7 +2,7 @@
 
 use crate::error::SqsError;
 use crate::model::*;
-use crate::output::{BatchFailure, Output};
+use crate::output::{BatchFailure, MoveTaskSummary, Output};
 use crate::sqs_error;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -12,7 +12,7 @@ use wharf_types::{AccountId, QueueKey, QueueName};
 
 /// What every handler needs besides its input.
 pub(crate) struct Context<'a> {
-    pub engine: &'a Engine,
+    pub engine: &'a std::sync::Arc<Engine>,
     pub caller: &'a Caller,
     /// `host:port` as the client addressed wharf, for queue URLs.
     pub host: &'a str,
@@ -45,17 +45,6 @@ impl Context<'_> {
         let account: AccountId = account.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
         let name: QueueName = name.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
         Ok(QueueKey { account, region: self.caller.region.clone(), name })
-    }
-
-    fn queue_of_arn(&self, arn: Option<&str>, parameter: &str) -> Result<QueueKey, SqsError> {
-        let arn =
-            arn.ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter {parameter}."))?;
-        QueueKey::from_arn(arn).ok_or_else(|| {
-            sqs_error!(
-                InvalidParameterValue,
-                "Value {arn} for parameter {parameter} is invalid. Reason: not a queue ARN."
-            )
-        })
     }
 }
 
@@ -371,30 +360,39 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
             Ok(Output::QueueUrls { json_member: "queueUrls", queue_urls, next_token })
         }
         Operation::StartMessageMoveTask(input) => {
-            let key = context.queue_of_arn(input.source_arn.as_deref(), "SourceArn")?;
-            if engine.get_queue(&key).await.is_err() {
-                return Err(sqs_error!(
-                    ResourceNotFoundException,
-                    "The resource that you specified for the SourceArn parameter doesn't exist."
-                ));
-            }
-            Err(sqs_error!(InvalidParameterValue, "Source queue must be configured as a Dead Letter Queue."))
+            let source = input
+                .source_arn
+                .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter SourceArn."))?;
+            let handle =
+                engine.start_move_task(&source, input.destination_arn, input.max_number_of_messages_per_second).await?;
+            Ok(Output::TaskHandle(handle))
         }
         Operation::CancelMessageMoveTask(input) => {
-            input
+            let handle = input
                 .task_handle
                 .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter TaskHandle."))?;
-            Err(sqs_error!(ResourceNotFoundException, "Task does not exist."))
+            Ok(Output::MessagesMoved(engine.cancel_move_task(&handle).await? as i64))
         }
         Operation::ListMessageMoveTasks(input) => {
-            let key = context.queue_of_arn(input.source_arn.as_deref(), "SourceArn")?;
-            if engine.get_queue(&key).await.is_err() {
-                return Err(sqs_error!(
-                    ResourceNotFoundException,
-                    "The resource that you specified for the SourceArn parameter doesn't exist."
-                ));
-            }
-            Ok(Output::MoveTasks(Vec::new()))
+            let source = input
+                .source_arn
+                .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter SourceArn."))?;
+            let tasks = engine.list_move_tasks(&source, input.max_results).await?;
+            let summaries = tasks
+                .into_iter()
+                .map(|task| MoveTaskSummary {
+                    task_handle: (task.status == wharf_queue::move_task::RUNNING).then_some(task.handle),
+                    status: task.status,
+                    source_arn: task.source_arn,
+                    destination_arn: task.destination_arn,
+                    max_number_of_messages_per_second: task.max_per_second.map(i64::from),
+                    approximate_number_of_messages_moved: task.moved as i64,
+                    approximate_number_of_messages_to_move: Some(task.to_move as i64),
+                    failure_reason: task.failure_reason,
+                    started_timestamp: task.started_ms as i64,
+                })
+                .collect();
+            Ok(Output::MoveTasks(summaries))
         }
     }
 }

@@ -1,0 +1,299 @@
+//! Message move tasks: StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask.
+//!
+//! A task moves the messages of a dead-letter queue back to the queues they came from (their
+//! `DeadLetterQueueSourceArn`) or to a named destination, at most `MaxNumberOfMessagesPerSecond`
+//! a second. Each step receives up to ten messages from the dead-letter queue, sends each to its
+//! destination and then deletes it: a crash between the send and the delete can move a message
+//! twice, never lose one. The task's state lives in the source queue's record, so a running task
+//! resumes after a restart. See
+//! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html>.
+
+use crate::{AttributeInput, Caller, Engine, QueueError, ReceiveInput, SendInput};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use std::sync::Arc;
+use std::time::Duration;
+use wharf_store::{AttributeValue, MoveTask};
+use wharf_types::QueueKey;
+
+/// Status of a task that is moving messages.
+pub const RUNNING: &str = "RUNNING";
+const CANCELLING: &str = "CANCELLING";
+const CANCELLED: &str = "CANCELLED";
+const COMPLETED: &str = "COMPLETED";
+const FAILED: &str = "FAILED";
+
+/// How many finished tasks a queue remembers (AWS lists up to ten).
+const KEPT_TASKS: usize = 10;
+
+/// Encodes a task handle: `base64url("v1:" + source ARN + "|" + task id)`.
+fn encode_handle(source_arn: &str, task_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{source_arn}|{task_id}"))
+}
+
+/// The source queue a task handle names.
+fn source_of_handle(handle: &str) -> Option<QueueKey> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(handle).ok()?).ok()?;
+    let (arn, _) = text.strip_prefix("v1:")?.split_once('|')?;
+    QueueKey::from_arn(arn)
+}
+
+fn not_found(what: &str) -> QueueError {
+    QueueError::ResourceNotFound(format!("The resource that you specified for the {what} parameter doesn't exist."))
+}
+
+impl Engine {
+    /// StartMessageMoveTask.
+    pub async fn start_move_task(
+        self: &Arc<Self>,
+        source_arn: &str,
+        destination_arn: Option<String>,
+        max_per_second: Option<i64>,
+    ) -> Result<String, QueueError> {
+        let max_per_second = match max_per_second {
+            None => None,
+            Some(rate @ 1..=500) => Some(rate as u32),
+            Some(other) => {
+                return Err(QueueError::InvalidParameterValue(format!(
+                    "Value {other} for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: must be between 1 and 500."
+                )))
+            }
+        };
+        let source = QueueKey::from_arn(source_arn).ok_or_else(|| not_found("SourceArn"))?;
+        let record = self.store.queue(&source).await?.ok_or_else(|| not_found("SourceArn"))?;
+        if self.dead_letter_sources(&source).await?.is_empty() {
+            return Err(QueueError::InvalidParameterValue(
+                "Source queue must be configured as a Dead Letter Queue.".into(),
+            ));
+        }
+        if let Some(destination) = &destination_arn {
+            let key = QueueKey::from_arn(destination).ok_or_else(|| not_found("DestinationArn"))?;
+            let destination_record = self.store.queue(&key).await?.ok_or_else(|| not_found("DestinationArn"))?;
+            if destination_record.settings.fifo_queue != record.settings.fifo_queue {
+                return Err(QueueError::InvalidParameterValue(
+                    "The destination queue must be of the same type as the source queue.".into(),
+                ));
+            }
+        }
+        let stats = self.store.stats(record.id, self.now()).await?;
+        let handle = encode_handle(&source.arn(), &uuid::Uuid::new_v4().simple().to_string());
+        let task = MoveTask {
+            handle: handle.clone(),
+            status: RUNNING.into(),
+            source_arn: source.arn(),
+            destination_arn,
+            max_per_second,
+            moved: 0,
+            to_move: stats.visible + stats.delayed,
+            failure_reason: None,
+            started_ms: self.now(),
+        };
+        self.update(&source, |record| {
+            if record.settings.move_tasks.iter().any(|task| task.status == RUNNING || task.status == CANCELLING) {
+                return Err(QueueError::InvalidParameterValue(
+                    "There is already a task running. Only one active task is allowed for a source queue arn at a given time."
+                        .into(),
+                ));
+            }
+            record.settings.move_tasks.push(task.clone());
+            let excess = record.settings.move_tasks.len().saturating_sub(KEPT_TASKS);
+            record.settings.move_tasks.drain(..excess);
+            Ok(())
+        })
+        .await?;
+        tokio::spawn(Arc::clone(self).run_move_task(source, handle.clone()));
+        Ok(handle)
+    }
+
+    /// ListMessageMoveTasks: the most recent tasks of a source queue, newest first.
+    pub async fn list_move_tasks(
+        &self,
+        source_arn: &str,
+        max_results: Option<i64>,
+    ) -> Result<Vec<MoveTask>, QueueError> {
+        let max = match max_results {
+            None => 1,
+            Some(max @ 1..=10) => max as usize,
+            Some(other) => {
+                return Err(QueueError::InvalidParameterValue(format!(
+                    "Value {other} for parameter MaxResults is invalid. Reason: must be between 1 and 10."
+                )))
+            }
+        };
+        let source = QueueKey::from_arn(source_arn).ok_or_else(|| not_found("SourceArn"))?;
+        let record = self.store.queue(&source).await?.ok_or_else(|| not_found("SourceArn"))?;
+        Ok(record.settings.move_tasks.iter().rev().take(max).cloned().collect())
+    }
+
+    /// CancelMessageMoveTask: returns how many messages moved so far.
+    pub async fn cancel_move_task(&self, handle: &str) -> Result<u64, QueueError> {
+        let missing = || QueueError::ResourceNotFound("Task does not exist.".into());
+        let source = source_of_handle(handle).ok_or_else(missing)?;
+        let mut moved = 0;
+        self.update(&source, |record| {
+            let task = record.settings.move_tasks.iter_mut().find(|task| task.handle == handle).ok_or_else(missing)?;
+            if task.status != RUNNING {
+                return Err(QueueError::InvalidParameterValue("Only a running task can be cancelled.".into()));
+            }
+            task.status = CANCELLING.into();
+            moved = task.moved;
+            Ok(())
+        })
+        .await
+        .map_err(|err| if err == QueueError::QueueDoesNotExist { missing() } else { err })?;
+        Ok(moved)
+    }
+
+    /// Restarts the workers of tasks that were running when wharf stopped.
+    pub async fn resume_move_tasks(self: &Arc<Self>) -> Result<usize, QueueError> {
+        let mut resumed = 0;
+        for record in self.store.all_queues().await? {
+            for task in &record.settings.move_tasks {
+                if task.status == RUNNING || task.status == CANCELLING {
+                    tokio::spawn(Arc::clone(self).run_move_task(record.key.clone(), task.handle.clone()));
+                    resumed += 1;
+                }
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Changes the task `handle` of `source` with `change`; returns its state afterwards.
+    async fn update_task(
+        &self,
+        source: &QueueKey,
+        handle: &str,
+        change: impl Fn(&mut MoveTask),
+    ) -> Result<Option<MoveTask>, QueueError> {
+        let mut found = None;
+        self.update(source, |record| {
+            found = record.settings.move_tasks.iter_mut().find(|task| task.handle == handle).map(|task| {
+                change(task);
+                task.clone()
+            });
+            Ok(())
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// The worker of one task: runs until the source is empty, the task is cancelled or a move
+    /// fails.
+    async fn run_move_task(self: Arc<Self>, source: QueueKey, handle: String) {
+        if let Err(err) = self.move_until_done(&source, &handle).await {
+            let reason = err.to_string();
+            let _ = self
+                .update_task(&source, &handle, |task| {
+                    task.status = FAILED.into();
+                    task.failure_reason = Some(reason.clone());
+                })
+                .await;
+        }
+    }
+
+    async fn move_until_done(&self, source: &QueueKey, handle: &str) -> Result<(), QueueError> {
+        let mut shutdown = self.shutdown.subscribe();
+        loop {
+            if *shutdown.borrow() {
+                // Still RUNNING on disk: the next start resumes it.
+                return Ok(());
+            }
+            let Some(task) = self.update_task(source, handle, |_| {}).await? else {
+                return Ok(());
+            };
+            if task.status == CANCELLING {
+                self.update_task(source, handle, |task| task.status = CANCELLED.into()).await?;
+                return Ok(());
+            }
+            if task.status != RUNNING {
+                return Ok(());
+            }
+            let batch = task.max_per_second.map_or(10, |rate| rate.clamp(1, 10) as i64);
+            let input = ReceiveInput {
+                max_number_of_messages: Some(batch),
+                visibility_timeout: Some(60),
+                wait_time_seconds: Some(0),
+                system_attribute_names: vec!["All".into()],
+                message_attribute_names: vec!["All".into()],
+                receive_request_attempt_id: None,
+            };
+            let started = tokio::time::Instant::now();
+            let messages = self.receive(source, input).await?;
+            if messages.is_empty() {
+                self.update_task(source, handle, |task| task.status = COMPLETED.into()).await?;
+                return Ok(());
+            }
+            let count = messages.len();
+            for message in messages {
+                let destination_arn = match &task.destination_arn {
+                    Some(arn) => arn.clone(),
+                    None => message.data.dead_letter_source.as_deref().map(str::to_owned).ok_or_else(|| {
+                        QueueError::InvalidParameterValue(
+                            "A message has no DeadLetterQueueSourceArn to return to; name a DestinationArn".into(),
+                        )
+                    })?,
+                };
+                let destination = QueueKey::from_arn(&destination_arn).ok_or_else(|| not_found("DestinationArn"))?;
+                let data = &message.data;
+                let attributes = message
+                    .message_attributes()
+                    .map(|attribute| {
+                        let (string_value, binary_value) = match &attribute.value {
+                            AttributeValue::String(text) => (Some(text.clone()), None),
+                            AttributeValue::Binary(bytes) => (None, Some(bytes.clone())),
+                        };
+                        AttributeInput {
+                            name: attribute.name.clone(),
+                            data_type: Some(attribute.data_type.clone()),
+                            string_value,
+                            binary_value,
+                        }
+                    })
+                    .collect();
+                let input = SendInput {
+                    body: data.body.to_string(),
+                    delay_seconds: None,
+                    attributes,
+                    system_attributes: Vec::new(),
+                    message_group_id: data.group.as_ref().map(|group| group.group_id.clone()),
+                    message_deduplication_id: data.group.as_ref().and_then(|group| group.deduplication_id.clone()),
+                };
+                let caller = Caller {
+                    account: destination.account.clone(),
+                    region: destination.region.clone(),
+                    sender_id: Arc::clone(&data.sender_id),
+                };
+                if let Err(err) = self.send(&destination, &caller, input).await {
+                    // Leave the message where it was, visible again.
+                    let _ = self.change_visibility(source, &message.receipt_handle, 0).await;
+                    return Err(match err {
+                        QueueError::QueueDoesNotExist => not_found("DestinationArn"),
+                        other => other,
+                    });
+                }
+                self.delete(source, &message.receipt_handle).await?;
+            }
+            self.update_task(source, handle, |task| task.moved += count as u64).await?;
+            if let Some(rate) = task.max_per_second {
+                let pace = Duration::from_secs_f64(count as f64 / f64::from(rate.max(1)));
+                tokio::select! {
+                    _ = tokio::time::sleep_until(started + pace) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_name_their_source() {
+        let handle = encode_handle("arn:aws:sqs:us-east-1:000000000000:dlq", "abc");
+        let source = source_of_handle(&handle).expect("decodes");
+        assert_eq!(source.name.as_str(), "dlq");
+        assert!(source_of_handle("garbage").is_none());
+    }
+}
