@@ -192,20 +192,7 @@ pub fn build_attributes(inputs: Vec<AttributeInput>, kind: &str) -> Result<Optio
 
 /// The bytes an attribute set counts toward the message size limit.
 pub fn attributes_size(attributes: Option<&Attributes>) -> usize {
-    attributes.map_or(0, |attributes| {
-        attributes
-            .entries
-            .iter()
-            .map(|entry| {
-                entry.name.len()
-                    + entry.data_type.len()
-                    + match &entry.value {
-                        AttributeValue::String(text) => text.len(),
-                        AttributeValue::Binary(bytes) => bytes.len(),
-                    }
-            })
-            .sum()
-    })
+    attributes.map_or(0, Attributes::payload_size)
 }
 
 /// Validates the system attributes of a send: only `AWSTraceHeader`, a string.

@@ -375,22 +375,9 @@ pub struct Claims {
 const RESIDENT_OVERHEAD: usize = 128;
 
 fn resident_size(data: &MessageData) -> usize {
-    let attributes = |set: &Option<Box<Attributes>>| {
-        set.as_ref().map_or(0, |set| {
-            set.entries
-                .iter()
-                .map(|entry| {
-                    entry.name.len()
-                        + entry.data_type.len()
-                        + match &entry.value {
-                            AttributeValue::String(text) => text.len(),
-                            AttributeValue::Binary(bytes) => bytes.len(),
-                        }
-                        + 64
-                })
-                .sum::<usize>()
-        })
-    };
+    // Each entry also costs its three allocations.
+    let attributes =
+        |set: &Option<Box<Attributes>>| set.as_ref().map_or(0, |set| set.payload_size() + 64 * set.entries.len());
     RESIDENT_OVERHEAD + data.body.len() + attributes(&data.attributes) + attributes(&data.system_attributes)
 }
 

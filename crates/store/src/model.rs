@@ -196,6 +196,24 @@ pub struct Attributes {
     pub md5: [u8; 16],
 }
 
+impl Attributes {
+    /// The bytes the attributes count toward a message's size limit: names, data types and
+    /// values.
+    pub fn payload_size(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|entry| {
+                entry.name.len()
+                    + entry.data_type.len()
+                    + match &entry.value {
+                        AttributeValue::String(text) => text.len(),
+                        AttributeValue::Binary(bytes) => bytes.len(),
+                    }
+            })
+            .sum()
+    }
+}
+
 /// FIFO fields of a message, absent on standard queues without a group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupFields {
