@@ -198,7 +198,8 @@ impl Engine {
                 // Still RUNNING on disk: the next start resumes it.
                 return Ok(());
             }
-            let Some(task) = self.update_task(source, handle, |_| {}).await? else {
+            let record = self.record(source).await?;
+            let Some(task) = record.settings.move_tasks.iter().find(|task| task.handle == handle).cloned() else {
                 return Ok(());
             };
             if task.status == CANCELLING {
