@@ -710,7 +710,9 @@ impl Engine {
         };
         let receipts: Vec<(Receipt, u64)> = cached
             .iter()
-            .filter_map(|message| receipt::decode(&message.receipt_handle).map(|(_, receipt)| (receipt, visibility_ms)))
+            .filter_map(|message| {
+                receipt::decode(&message.receipt_handle).map(|handle| (handle.receipt, visibility_ms))
+            })
             .collect();
         let outcomes = self.store.change_visibility(record.id, receipts, self.now()).await?;
         if outcomes.iter().all(|outcome| *outcome == ChangeOutcome::Changed) {
@@ -754,7 +756,7 @@ impl Engine {
                 return Ok(outcome
                     .messages
                     .into_iter()
-                    .map(|delivery| self.render_delivery(record, delivery, input))
+                    .map(|delivery| self.render_delivery(record, delivery, input, now))
                     .collect());
             }
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -773,7 +775,13 @@ impl Engine {
         }
     }
 
-    fn render_delivery(&self, record: &QueueRecord, delivery: Delivery, input: &ReceiveInput) -> ReceivedMessage {
+    fn render_delivery(
+        &self,
+        record: &QueueRecord,
+        delivery: Delivery,
+        input: &ReceiveInput,
+        received_ms: EpochMillis,
+    ) -> ReceivedMessage {
         let data = delivery.data;
         let wants = |name: &str| input.system_attribute_names.iter().any(|wanted| wanted == "All" || wanted == name);
         let mut attributes: Vec<(&'static str, String)> = Vec::new();
@@ -841,7 +849,7 @@ impl Engine {
             Some(digest::attributes_md5(selected.iter().map(|&idx| &entries[idx])))
         };
         ReceivedMessage {
-            receipt_handle: receipt::encode(record.id, delivery.receipt),
+            receipt_handle: receipt::encode(record.id, delivery.receipt, received_ms),
             data,
             attributes,
             selected_attributes: selected,
@@ -850,11 +858,15 @@ impl Engine {
     }
 
     fn decode_handle(record: &QueueRecord, handle: &str) -> Result<Receipt, QueueError> {
+        Self::decode_full_handle(record, handle).map(|decoded| decoded.receipt)
+    }
+
+    fn decode_full_handle(record: &QueueRecord, handle: &str) -> Result<receipt::Handle, QueueError> {
         if handle.is_empty() {
             return Err(QueueError::MissingParameter("ReceiptHandle".into()));
         }
         match receipt::decode(handle) {
-            Some((queue, receipt)) if queue == record.id => Ok(receipt),
+            Some(decoded) if decoded.queue == record.id => Ok(decoded),
             _ => Err(QueueError::ReceiptHandleIsInvalid(handle.to_owned())),
         }
     }
@@ -932,9 +944,21 @@ impl Engine {
         let mut items = Vec::new();
         let mut positions = Vec::new();
         let mut wakes = false;
+        let now = self.now();
         for (id, (handle, seconds)) in entries {
-            let checked = Self::decode_handle(&record, &handle)
-                .and_then(|receipt| Ok((receipt, Self::check_visibility(seconds)?)));
+            let checked = Self::decode_full_handle(&record, &handle).and_then(|decoded| {
+                let visibility_ms = Self::check_visibility(seconds)?;
+                // The 12-hour limit counts from the receive, not from this change.
+                if let Some(received_ms) = decoded.received_ms {
+                    let limit_ms = MAX_VISIBILITY_SECONDS as u64 * 1000;
+                    if now.saturating_add(visibility_ms) > received_ms.saturating_add(limit_ms) {
+                        return Err(QueueError::InvalidParameterValue(format!(
+                            "Value {seconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [{MAX_VISIBILITY_SECONDS} seconds]"
+                        )));
+                    }
+                }
+                Ok((decoded.receipt, visibility_ms))
+            });
             match checked {
                 Ok(item) => {
                     wakes |= item.1 == 0;
@@ -946,7 +970,7 @@ impl Engine {
             }
         }
         if !items.is_empty() {
-            let results = self.store.change_visibility(record.id, items, self.now()).await?;
+            let results = self.store.change_visibility(record.id, items, now).await?;
             for (position, result) in positions.into_iter().zip(results) {
                 if result != ChangeOutcome::Changed {
                     outcomes[position].1 = Err(QueueError::MessageNotInflight);

@@ -157,6 +157,20 @@ async fn handles_are_bound_to_their_queue_and_validated() {
 }
 
 #[tokio::test]
+async fn visibility_changes_stop_twelve_hours_after_the_receive() {
+    let (engine, clock) = engine();
+    engine.create_queue(key("q"), BTreeMap::new(), BTreeMap::new()).await.unwrap();
+    engine.send(&key("q"), &caller(), send_input("x")).await.unwrap();
+    let input = ReceiveInput { visibility_timeout: Some(43_200), ..ReceiveInput::default() };
+    let got = engine.receive(&key("q"), input).await.unwrap();
+    let handle = &got[0].receipt_handle;
+    clock.advance(3_600_000);
+    engine.change_visibility(&key("q"), handle, 39_600).await.expect("exactly 12 hours after the receive");
+    let err = engine.change_visibility(&key("q"), handle, 39_601).await.unwrap_err();
+    assert!(err.to_string().contains("Total VisibilityTimeout"), "{err}");
+}
+
+#[tokio::test]
 async fn purge_is_limited_to_once_a_minute() {
     let (engine, clock) = engine();
     engine.create_queue(key("q"), BTreeMap::new(), BTreeMap::new()).await.unwrap();
