@@ -1,0 +1,105 @@
+// wharf's SQS driven by the AWS SDK for JavaScript v3, which speaks awsJson1_0, checks the MD5
+// digests of what it sends and receives, maps errors through x-amzn-query-error, and sends
+// requests to the queue URL's host.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  SQSClient,
+  CreateQueueCommand,
+  SendMessageCommand,
+  SendMessageBatchCommand,
+  ReceiveMessageCommand,
+  DeleteMessageCommand,
+  GetQueueUrlCommand,
+  QueueDoesNotExist,
+} from "@aws-sdk/client-sqs";
+
+const binary = process.env.WHARF_BIN ?? new URL("../../target/debug/wharf", import.meta.url).pathname;
+let server;
+let endpoint;
+
+before(async () => {
+  const dataDir = join(mkdtempSync(join(tmpdir(), "wharf-node-")), "data");
+  server = spawn(binary, ["serve", "--bind", "127.0.0.1:0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "ignore"] });
+  endpoint = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("wharf did not start")), 15000);
+    server.stdout.on("data", (chunk) => {
+      const match = /wharf: listening on (\S+)/.exec(chunk.toString());
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+});
+
+after(() => server?.kill("SIGKILL"));
+
+const client = () =>
+  new SQSClient({ endpoint, region: "eu-west-1", credentials: { accessKeyId: "AKIDNODE", secretAccessKey: "secret" } });
+
+test("send, receive and delete with attributes whose digests the SDK verifies", async () => {
+  const sqs = client();
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "node-jobs" }));
+  const sent = await sqs.send(
+    new SendMessageCommand({
+      QueueUrl,
+      MessageBody: "héllo from node",
+      MessageAttributes: {
+        count: { DataType: "Number", StringValue: "3" },
+        blob: { DataType: "Binary", BinaryValue: new Uint8Array([0, 1, 254]) },
+      },
+    }),
+  );
+  assert.ok(sent.MessageId);
+  const got = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl, MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["All"] }),
+  );
+  assert.equal(got.Messages.length, 1);
+  const [message] = got.Messages;
+  assert.equal(message.Body, "héllo from node");
+  assert.equal(message.MessageAttributes.count.StringValue, "3");
+  assert.deepEqual([...message.MessageAttributes.blob.BinaryValue], [0, 1, 254]);
+  assert.equal(message.Attributes.SenderId, "AKIDNODE");
+  await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
+});
+
+test("batches report per-entry failures", async () => {
+  const sqs = client();
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "node-batch" }));
+  const result = await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl,
+      Entries: [
+        { Id: "ok", MessageBody: "fine" },
+        { Id: "bad", MessageBody: "bell \u0007" },
+      ],
+    }),
+  );
+  assert.deepEqual(result.Successful.map((entry) => entry.Id), ["ok"]);
+  assert.equal(result.Failed[0].Id, "bad");
+  assert.equal(result.Failed[0].Code, "InvalidMessageContents");
+});
+
+test("errors map to modeled exceptions with the legacy code", async () => {
+  const sqs = client();
+  await assert.rejects(sqs.send(new GetQueueUrlCommand({ QueueName: "missing" })), (error) => {
+    assert.ok(error instanceof QueueDoesNotExist, error.name);
+    assert.equal(error.Code, "AWS.SimpleQueueService.NonExistentQueue");
+    assert.equal(error.$metadata.httpStatusCode, 400);
+    return true;
+  });
+});
+
+test("a queue URL with a real AWS host reaches the queue", async () => {
+  const sqs = client();
+  await sqs.send(new CreateQueueCommand({ QueueName: "node-aws-url" }));
+  const QueueUrl = "https://sqs.eu-west-1.amazonaws.com/000000000000/node-aws-url";
+  await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "routed by path" }));
+  const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl }));
+  assert.equal(got.Messages[0].Body, "routed by path");
+});
