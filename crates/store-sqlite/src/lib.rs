@@ -261,33 +261,10 @@ impl QueueStore for SqliteStore {
         }
         let missing: Vec<MessageSeq> =
             claims.claimed.iter().filter(|claimed| claimed.data.is_none()).map(|claimed| claimed.receipt.seq).collect();
-        let mut loaded = if missing.is_empty() { Vec::new() } else { self.load(missing).await? };
-        let mut messages = Vec::with_capacity(claims.claimed.len());
-        for claimed in claims.claimed {
-            let data = match claimed.data {
-                Some(data) => data,
-                None => match loaded.iter().position(|(seq, _)| *seq == claimed.receipt.seq) {
-                    Some(idx) => loaded.swap_remove(idx).1,
-                    None => {
-                        return Err(StoreError::Unavailable(format!(
-                            "message {} is in the index but not in the database",
-                            claimed.receipt.seq
-                        )))
-                    }
-                },
-            };
-            messages.push(Delivery {
-                data,
-                receipt: claimed.receipt,
-                receive_count: claimed.receive_count,
-                first_receive_ms: claimed.first_receive_ms,
-            });
-        }
-        Ok(ReceiveOutcome {
-            messages,
-            next_visible_at: claims.next_visible_at,
-            dead_lettered_to: claims.dead_lettered_to,
-        })
+        let loaded = if missing.is_empty() { Vec::new() } else { self.load(missing).await? };
+        claims
+            .into_outcome(loaded)
+            .map_err(|seq| StoreError::Unavailable(format!("message {seq} is in the index but not in the database")))
     }
 
     async fn delete(

@@ -244,6 +244,13 @@ impl QueueState {
         }
     }
 
+    /// Adds a new message: its slot, its FIFO group, and its place by visibility at `now`.
+    fn insert(&mut self, seq: MessageSeq, slot: Slot, now: EpochMillis) {
+        self.messages.insert(seq, slot);
+        self.join_group(seq);
+        self.place(seq, now);
+    }
+
     /// Adds a message that was just inserted into `messages` to its FIFO group.
     fn join_group(&mut self, seq: MessageSeq) {
         if let (Some(fifo), Some(slot)) = (&mut self.fifo, self.messages.get(&seq)) {
@@ -368,6 +375,30 @@ pub struct Claims {
     pub next_visible_at: Option<EpochMillis>,
     /// The dead-letter queue that received messages, if any.
     pub dead_lettered_to: Option<QueueId>,
+}
+
+impl Claims {
+    /// The receive's outcome, with the content of evicted claims taken from `loaded`; `Err`
+    /// names a claim whose content is neither resident nor loaded.
+    pub fn into_outcome(self, mut loaded: Vec<(MessageSeq, Arc<MessageData>)>) -> Result<ReceiveOutcome, MessageSeq> {
+        let mut messages = Vec::with_capacity(self.claimed.len());
+        for claimed in self.claimed {
+            let data = match claimed.data {
+                Some(data) => data,
+                None => match loaded.iter().position(|(seq, _)| *seq == claimed.receipt.seq) {
+                    Some(idx) => loaded.swap_remove(idx).1,
+                    None => return Err(claimed.receipt.seq),
+                },
+            };
+            messages.push(Delivery {
+                data,
+                receipt: claimed.receipt,
+                receive_count: claimed.receive_count,
+                first_receive_ms: claimed.first_receive_ms,
+            });
+        }
+        Ok(ReceiveOutcome { messages, next_visible_at: self.next_visible_at, dead_lettered_to: self.dead_lettered_to })
+    }
 }
 
 /// Roughly what a resident message costs besides its body and attributes: the shared content
@@ -543,9 +574,7 @@ impl State {
             _ => 0,
         };
         let slot = Slot { data, sent_ms, visible_at_ms, receive_count, group, first_receive_ms, token };
-        queue_state.messages.insert(seq, slot);
-        queue_state.join_group(seq);
-        queue_state.place(seq, now);
+        queue_state.insert(seq, slot, now);
     }
 
     /// Whether restoring one more message's content may fit the cache budget.
@@ -721,9 +750,7 @@ impl State {
                 first_receive_ms: 0,
                 token: 0,
             };
-            queue_state.messages.insert(seq, slot);
-            queue_state.join_group(seq);
-            queue_state.place(seq, now);
+            queue_state.insert(seq, slot, now);
             outcomes.push(SendOutcome::Enqueued(seq));
         }
         Ok(outcomes)
@@ -841,9 +868,7 @@ impl State {
                         first_receive_ms: 0,
                         token: 0,
                     };
-                    target_state.messages.insert(new_seq, moved);
-                    target_state.join_group(new_seq);
-                    target_state.place(new_seq, now);
+                    target_state.insert(new_seq, moved, now);
                 }
             }
         }
@@ -1035,23 +1060,7 @@ impl QueueStore for MemoryStore {
         let claims =
             self.with(|state, changes| state.receive(queue, request, &mut || rand::random::<u64>() | 1, changes))?;
         // This store never evicts content, so every claim has its data.
-        let messages = claims
-            .claimed
-            .into_iter()
-            .filter_map(|claimed| {
-                Some(Delivery {
-                    data: claimed.data?,
-                    receipt: claimed.receipt,
-                    receive_count: claimed.receive_count,
-                    first_receive_ms: claimed.first_receive_ms,
-                })
-            })
-            .collect();
-        Ok(ReceiveOutcome {
-            messages,
-            next_visible_at: claims.next_visible_at,
-            dead_lettered_to: claims.dead_lettered_to,
-        })
+        claims.into_outcome(Vec::new()).map_err(|seq| StoreError::Unavailable(format!("message {seq} has no content")))
     }
 
     async fn delete(
