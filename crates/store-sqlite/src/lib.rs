@@ -360,6 +360,41 @@ mod tests {
         assert!(store.read(|state| Ok(state.resident_bytes())).expect("read") <= 2_000);
     }
 
+    /// Receives and deletes make room in the cache; the read-ahead then brings the next
+    /// messages' content back from disk without a receive asking for it.
+    #[tokio::test]
+    async fn read_ahead_refills_the_cache_as_the_head_is_consumed() {
+        use wharf_store::conformance::{create, message, T0};
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Room for about ten 100-byte messages.
+        let store = SqliteStore::open(dir.path(), T0, 2_500).expect("open");
+        let queue = create(&store, "backlog").await;
+        let batch = (0..100).map(|idx| message(&format!("{idx:0>100}"), T0, 0)).collect();
+        store.send(queue.id, batch, T0).await.expect("send");
+        let full = store.read(|state| Ok(state.resident_bytes())).expect("read");
+        assert!(full > 1_500 && full <= 2_500, "the oldest content fills the cache: {full}");
+        let request = ReceiveRequest { max: 10, visibility_ms: 60_000, now: T0, wait_durable: true };
+        let got = store.receive(queue.id, request).await.expect("receive");
+        let receipts = got.messages.iter().map(|delivery| delivery.receipt).collect();
+        store.delete(queue.id, receipts, T0).await.expect("delete");
+        assert!(
+            store.read(|state| Ok(state.resident_bytes())).expect("read") < 500,
+            "the consumed head left the cache"
+        );
+        // This receive finds the next head on disk and starts a read-ahead behind it.
+        let request = ReceiveRequest { max: 1, visibility_ms: 60_000, now: T0, wait_durable: true };
+        store.receive(queue.id, request).await.expect("receive");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let resident = store.read(|state| Ok(state.resident_bytes())).expect("read");
+            if resident > 1_500 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "read-ahead did not refill the cache: {resident}");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     #[tokio::test]
     async fn state_survives_reopening() {
         use wharf_store::conformance::{create, key, message, T0};

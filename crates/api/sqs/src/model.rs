@@ -421,38 +421,4 @@ impl Operation {
             Operation::ListMessageMoveTasks(_) => "ListMessageMoveTasks",
         }
     }
-
-    /// The IAM action this operation needs, for the authorization layer.
-    pub fn iam_action(&self) -> String {
-        format!("sqs:{}", self.name())
-    }
-
-    /// The queue URL the operation addresses, for operations that take one.
-    pub fn queue_url(&self) -> Option<&str> {
-        match self {
-            Operation::DeleteQueue(input) | Operation::PurgeQueue(input) | Operation::ListQueueTags(input) => {
-                input.queue_url.as_deref()
-            }
-            Operation::GetQueueAttributes(input) => input.queue_url.as_deref(),
-            Operation::SetQueueAttributes(input) => input.queue_url.as_deref(),
-            Operation::SendMessage(input) => input.queue_url.as_deref(),
-            Operation::SendMessageBatch(input) => input.queue_url.as_deref(),
-            Operation::ReceiveMessage(input) => input.queue_url.as_deref(),
-            Operation::DeleteMessage(input) => input.queue_url.as_deref(),
-            Operation::DeleteMessageBatch(input) => input.queue_url.as_deref(),
-            Operation::ChangeMessageVisibility(input) => input.queue_url.as_deref(),
-            Operation::ChangeMessageVisibilityBatch(input) => input.queue_url.as_deref(),
-            Operation::TagQueue(input) => input.queue_url.as_deref(),
-            Operation::UntagQueue(input) => input.queue_url.as_deref(),
-            Operation::AddPermission(input) => input.queue_url.as_deref(),
-            Operation::RemovePermission(input) => input.queue_url.as_deref(),
-            Operation::ListDeadLetterSourceQueues(input) => input.queue_url.as_deref(),
-            Operation::CreateQueue(_)
-            | Operation::GetQueueUrl(_)
-            | Operation::ListQueues(_)
-            | Operation::StartMessageMoveTask(_)
-            | Operation::CancelMessageMoveTask(_)
-            | Operation::ListMessageMoveTasks(_) => None,
-        }
-    }
 }
