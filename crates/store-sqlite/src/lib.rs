@@ -20,7 +20,9 @@
 //! - `writer`: the journal thread and the SQL that applies changes.
 //! - `load`: reading the database back at start-up.
 
+pub mod functions;
 mod load;
+pub mod logs;
 mod writer;
 
 use async_trait::async_trait;

@@ -13,6 +13,8 @@
 //! - [`conformance`]: the suite every backend runs.
 
 pub mod conformance;
+pub mod functions;
+pub mod logs;
 pub mod memory;
 pub mod model;
 

@@ -1,0 +1,1 @@
+//! AWS Lambda control-plane and Invoke wire protocol (REST-JSON) for wharf

@@ -1,0 +1,1 @@
+//! CloudWatch Logs wire protocol (awsJson1_1) for wharf

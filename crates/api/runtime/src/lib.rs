@@ -1,0 +1,1 @@
+//! The Lambda Runtime API (2018-06-01) that function processes call

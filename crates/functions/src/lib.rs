@@ -1,0 +1,1 @@
+//! The wharf Lambda engine: registry, versions and aliases, invocations, process supervisor

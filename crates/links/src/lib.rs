@@ -1,0 +1,1 @@
+//! Cross-engine glue: log capture, async-invoke destinations, queue-backed invocation queue

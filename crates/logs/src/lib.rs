@@ -1,0 +1,1 @@
+//! The wharf CloudWatch Logs engine: groups, streams, events, retention

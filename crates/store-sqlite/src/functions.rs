@@ -1,0 +1,1 @@
+//! The Lambda function registry on SQLite.

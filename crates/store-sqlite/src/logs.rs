@@ -1,0 +1,1 @@
+//! The CloudWatch Logs store on SQLite.

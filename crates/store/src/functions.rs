@@ -1,0 +1,1 @@
+//! Storage of Lambda functions (their configuration, versions and aliases).

@@ -1,0 +1,1 @@
+//! Storage of CloudWatch Logs groups, streams and events.
