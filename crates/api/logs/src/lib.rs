@@ -1,1 +1,172 @@
-//! CloudWatch Logs wire protocol (awsJson1_1) for wharf
+//! CloudWatch Logs on the wire (awsJson1_1): decoded to one [`model::Operation`], handled by
+//! the logs engine, rendered back as JSON.
+//!
+//! The pipeline of every request is `decode → resolve the caller → engine → render`.
+//! Handlers contain no HTTP and no serde; the codec contains no logs logic.
+//!
+//! # Layout
+//! - [`codec`]: the awsJson1_1 decoder and encoder.
+//! - [`model`]: operations and inputs with AWS's names.
+//! - [`handlers`]: one function per operation, producing [`handlers::Output`].
+//! - [`token`]: the paging tokens wharf mints.
+//! - [`error`]: every CloudWatch Logs error code, and the mapping from engine errors.
+
+pub mod codec;
+pub mod error;
+pub mod handlers;
+pub mod model;
+pub mod token;
+
+use error::LogsApiError;
+use std::sync::Arc;
+use wharf_api_common::{request_id, ApiRequest, ApiResponse};
+use wharf_logs::Logs;
+use wharf_types::{AccountId, Region};
+
+/// The CloudWatch Logs API.
+pub struct LogsApi {
+    logs: Arc<Logs>,
+    /// The account of every caller until IAM maps keys to accounts.
+    account: AccountId,
+    /// The region of unsigned requests.
+    default_region: Region,
+}
+
+impl std::fmt::Debug for LogsApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogsApi").field("account", &self.account).field("default_region", &self.default_region).finish()
+    }
+}
+
+impl LogsApi {
+    /// A CloudWatch Logs API over `logs`.
+    pub fn new(logs: Arc<Logs>, account: AccountId, default_region: Region) -> Self {
+        LogsApi { logs, account, default_region }
+    }
+
+    /// Whether a request is a CloudWatch Logs request (`X-Amz-Target: Logs_20140328.*`).
+    pub fn claims(request: &ApiRequest) -> bool {
+        request
+            .header(wharf_api_common::request::X_AMZ_TARGET)
+            .is_some_and(|target| target.starts_with(codec::TARGET_PREFIX))
+    }
+
+    /// Answers one CloudWatch Logs request.
+    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        let request_id = request_id();
+        let target = request.header(wharf_api_common::request::X_AMZ_TARGET).unwrap_or("");
+        let operation_name = target.strip_prefix(codec::TARGET_PREFIX).unwrap_or(target).to_owned();
+        let result = match codec::decode(&operation_name, &request.body) {
+            Ok(operation) => {
+                let region = request
+                    .credential_scope()
+                    .and_then(|scope| scope.region.parse().ok())
+                    .unwrap_or_else(|| self.default_region.clone());
+                let context = handlers::Context { logs: &self.logs, account: &self.account, region: &region };
+                handlers::handle(&context, operation).await
+            }
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(output) => ApiResponse::ok(codec::CONTENT_TYPE, &request_id, codec::encode(&output)),
+            Err(err) => {
+                log_error(&operation_name, &err);
+                ApiResponse::json_error(codec::CONTENT_TYPE, &request_id, &err.body())
+            }
+        }
+    }
+}
+
+fn log_error(action: &str, err: &LogsApiError) {
+    if err.code.status().is_server_error() {
+        tracing::warn!(action, code = err.code.json_type(), message = %err.message, "logs request failed");
+    } else {
+        tracing::info!(action, code = err.code.json_type(), message = %err.message, "logs request refused");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+    use wharf_store::logs::MemoryLogStore;
+    use wharf_types::SystemClock;
+
+    fn api() -> LogsApi {
+        let logs = Arc::new(Logs::new(Arc::new(MemoryLogStore::new()), Arc::new(SystemClock)));
+        LogsApi::new(logs, "123456789012".parse().expect("account"), "us-east-1".parse().expect("region"))
+    }
+
+    async fn call(api: &LogsApi, operation: &str, body: Value) -> (u16, Value) {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-amz-target", format!("Logs_20140328.{operation}").parse().expect("header"));
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/logs/aws4_request, SignedHeaders=host, Signature=x"
+                .parse()
+                .expect("header"),
+        );
+        let request = ApiRequest {
+            method: http::Method::POST,
+            uri: "/".parse().expect("uri"),
+            headers,
+            body: bytes::Bytes::from(body.to_string()),
+            peer: None,
+        };
+        let response = api.handle(request).await;
+        (response.status.as_u16(), serde_json::from_slice(&response.body).expect("json body"))
+    }
+
+    #[tokio::test]
+    async fn lifecycle_and_errors() {
+        let api = api();
+        let (status, _) = call(&api, "CreateLogGroup", json!({"logGroupName": "/app"})).await;
+        assert_eq!(status, 200);
+        let (status, body) = call(&api, "CreateLogGroup", json!({"logGroupName": "/app"})).await;
+        assert_eq!((status, body["__type"].as_str()), (400, Some("ResourceAlreadyExistsException")));
+        let (_, body) = call(&api, "DescribeLogGroups", json!({})).await;
+        assert_eq!(body["logGroups"][0]["arn"], "arn:aws:logs:eu-west-1:123456789012:log-group:/app:*");
+        assert_eq!(body["logGroups"][0]["logGroupArn"], "arn:aws:logs:eu-west-1:123456789012:log-group:/app");
+        let (_, body) = call(&api, "DeleteLogGroup", json!({"logGroupName": "/nope"})).await;
+        assert_eq!(body["__type"], "ResourceNotFoundException");
+        assert_eq!(body["message"], "The specified log group does not exist.");
+        let (_, body) = call(&api, "PutRetentionPolicy", json!({"logGroupName": "/app", "retentionInDays": 2})).await;
+        assert_eq!(body["__type"], "InvalidParameterException");
+        let (_, body) = call(&api, "Frobnicate", json!({})).await;
+        assert_eq!(body["__type"], "UnknownOperationException");
+        let (_, body) = call(&api, "CreateLogGroup", json!({"logGroupName": "/x", "bogus": 1})).await;
+        assert_eq!(body["__type"], "SerializationException");
+        let (_, body) = call(&api, "CreateLogGroup", json!({"logGroupName": "bad name"})).await;
+        assert_eq!(body["__type"], "InvalidParameterException");
+    }
+
+    #[tokio::test]
+    async fn put_get_filter() {
+        let api = api();
+        call(&api, "CreateLogGroup", json!({"logGroupName": "/app"})).await;
+        call(&api, "CreateLogStream", json!({"logGroupName": "/app", "logStreamName": "s"})).await;
+        let now = wharf_types::Clock::now_millis(&SystemClock) as i64;
+        let events: Vec<Value> =
+            (0..5).map(|idx| json!({"timestamp": now + idx, "message": format!("line {idx}")})).collect();
+        let (status, _) =
+            call(&api, "PutLogEvents", json!({"logGroupName": "/app", "logStreamName": "s", "logEvents": events}))
+                .await;
+        assert_eq!(status, 200);
+        let (_, body) = call(&api, "GetLogEvents", json!({"logGroupName": "/app", "logStreamName": "s"})).await;
+        assert_eq!(body["events"].as_array().map(Vec::len), Some(5));
+        let forward = body["nextForwardToken"].clone();
+        let (_, again) =
+            call(&api, "GetLogEvents", json!({"logGroupName": "/app", "logStreamName": "s", "nextToken": forward}))
+                .await;
+        assert_eq!(again["nextForwardToken"], forward, "the same token back at the end");
+        let (_, body) = call(
+            &api,
+            "FilterLogEvents",
+            json!({"logGroupIdentifier": "arn:aws:logs:eu-west-1:123456789012:log-group:/app:*", "filterPattern": "\"line 3\""}),
+        )
+        .await;
+        assert_eq!(body["events"][0]["message"], "line 3");
+        assert!(body.get("nextToken").is_none());
+        assert_eq!(body["searchedLogStreams"][0]["logStreamName"], "s");
+    }
+}

@@ -1,0 +1,156 @@
+//! awsJson1_1, the CloudWatch Logs wire protocol.
+//!
+//! # Wire
+//! ```text
+//! POST / HTTP/1.1
+//! X-Amz-Target: Logs_20140328.PutLogEvents
+//! Content-Type: application/x-amz-json-1.1
+//!
+//! {"logGroupName":"/app","logStreamName":"s","logEvents":[{"timestamp":1700000000000,"message":"hi"}]}
+//! ```
+//! Answers carry `Content-Type: application/x-amz-json-1.1` and the model's member names.
+
+use crate::error::LogsApiError;
+use crate::handlers::{group_arn, Output};
+use crate::logs_error;
+use crate::model::{self, DecodeError, Operation};
+use crate::token;
+use serde_json::{json, Map, Value};
+use wharf_logs::{LogGroupRecord, LogStreamRecord};
+
+/// The content type of requests and answers.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// The `X-Amz-Target` prefix of CloudWatch Logs operations.
+pub const TARGET_PREFIX: &str = "Logs_20140328.";
+
+/// Decodes a request whose target names `operation`.
+pub fn decode(operation: &str, body: &[u8]) -> Result<Operation, LogsApiError> {
+    model::decode(operation, body).map_err(|err| match err {
+        DecodeError::UnknownOperation(name) => {
+            logs_error!(UnknownOperationException, "Operation {name} is not supported by wharf")
+        }
+        DecodeError::Malformed(reason) => logs_error!(SerializationException, "{reason}"),
+    })
+}
+
+fn group(record: &LogGroupRecord) -> Value {
+    let arn = group_arn(&record.key);
+    let mut object = Map::new();
+    object.insert("logGroupName".into(), json!(record.key.name));
+    object.insert("creationTime".into(), json!(record.created_ms));
+    if let Some(days) = record.retention_days {
+        object.insert("retentionInDays".into(), json!(days));
+    }
+    object.insert("metricFilterCount".into(), json!(0));
+    object.insert("arn".into(), json!(format!("{arn}:*")));
+    object.insert("storedBytes".into(), json!(record.stored_bytes));
+    object.insert("logGroupClass".into(), json!("STANDARD"));
+    object.insert("logGroupArn".into(), json!(arn));
+    Value::Object(object)
+}
+
+fn stream(group_arn: &str, record: &LogStreamRecord) -> Value {
+    let mut object = Map::new();
+    object.insert("logStreamName".into(), json!(record.name));
+    object.insert("creationTime".into(), json!(record.created_ms));
+    if let Some(first) = record.first_event_ms {
+        object.insert("firstEventTimestamp".into(), json!(first));
+    }
+    if let Some(last) = record.last_event_ms {
+        object.insert("lastEventTimestamp".into(), json!(last));
+    }
+    if let Some(ingestion) = record.last_ingestion_ms {
+        object.insert("lastIngestionTime".into(), json!(ingestion));
+    }
+    object.insert("arn".into(), json!(format!("{group_arn}:log-stream:{}", record.name)));
+    object.insert("storedBytes".into(), json!(record.stored_bytes));
+    Value::Object(object)
+}
+
+/// Renders an output as the JSON body.
+pub fn encode(output: &Output) -> Vec<u8> {
+    let value = match output {
+        Output::Empty => json!({}),
+        Output::Groups { groups, next_token } => {
+            let mut object = Map::new();
+            object.insert("logGroups".into(), groups.iter().map(group).collect());
+            if let Some(token) = next_token {
+                object.insert("nextToken".into(), json!(token));
+            }
+            Value::Object(object)
+        }
+        Output::Streams { group, streams, next_token } => {
+            let arn = group_arn(group);
+            let mut object = Map::new();
+            object.insert("logStreams".into(), streams.iter().map(|record| stream(&arn, record)).collect());
+            if let Some(token) = next_token {
+                object.insert("nextToken".into(), json!(token));
+            }
+            Value::Object(object)
+        }
+        Output::Put(outcome) => {
+            let mut object = Map::new();
+            object.insert("nextSequenceToken".into(), json!(format!("{:056}", outcome.last_seq)));
+            let mut rejected = Map::new();
+            if let Some(idx) = outcome.rejected.too_new_start {
+                rejected.insert("tooNewLogEventStartIndex".into(), json!(idx));
+            }
+            if let Some(idx) = outcome.rejected.too_old_end {
+                rejected.insert("tooOldLogEventEndIndex".into(), json!(idx));
+            }
+            if let Some(idx) = outcome.rejected.expired_end {
+                rejected.insert("expiredLogEventEndIndex".into(), json!(idx));
+            }
+            if !rejected.is_empty() {
+                object.insert("rejectedLogEventsInfo".into(), Value::Object(rejected));
+            }
+            Value::Object(object)
+        }
+        Output::Get(page) => json!({
+            "events": page.events.iter().map(|event| json!({
+                "timestamp": event.timestamp,
+                "message": event.message,
+                "ingestionTime": event.ingestion_ms,
+            })).collect::<Vec<_>>(),
+            "nextForwardToken": token::get_token(page.next_forward),
+            "nextBackwardToken": token::get_token(page.next_backward),
+        }),
+        Output::Filter(page) => {
+            let searched_completely = page.next.is_none();
+            let mut object = Map::new();
+            object.insert(
+                "events".into(),
+                page.events
+                    .iter()
+                    .map(|event| {
+                        json!({
+                            "logStreamName": event.stream,
+                            "timestamp": event.timestamp,
+                            "message": event.message,
+                            "ingestionTime": event.ingestion_ms,
+                            "eventId": event_id(event.timestamp, event.seq),
+                        })
+                    })
+                    .collect(),
+            );
+            object.insert(
+                "searchedLogStreams".into(),
+                page.searched_streams
+                    .iter()
+                    .map(|name| json!({"logStreamName": name, "searchedCompletely": searched_completely}))
+                    .collect(),
+            );
+            if let Some(position) = page.next {
+                object.insert("nextToken".into(), json!(token::filter_token(position)));
+            }
+            Value::Object(object)
+        }
+        Output::Tags(tags) => json!({ "tags": tags }),
+    };
+    serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec())
+}
+
+/// The `eventId` of an event: digits, like AWS's, stable because `seq` is never reused.
+pub fn event_id(timestamp: u64, seq: u64) -> String {
+    format!("{timestamp:020}{seq:020}")
+}

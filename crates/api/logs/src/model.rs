@@ -1,0 +1,324 @@
+//! CloudWatch Logs operations and their inputs, with the model's member names.
+//!
+//! Every input lists all members of the botocore shape, including those wharf ignores
+//! (`kmsKeyId`, `unmask`, `entity`, ...), and refuses unknown ones.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One decoded request.
+#[derive(Debug)]
+pub enum Operation {
+    /// CreateLogGroup.
+    CreateLogGroup(CreateLogGroupInput),
+    /// DeleteLogGroup.
+    DeleteLogGroup(GroupNameInput),
+    /// DescribeLogGroups.
+    DescribeLogGroups(DescribeLogGroupsInput),
+    /// CreateLogStream.
+    CreateLogStream(StreamNameInput),
+    /// DeleteLogStream.
+    DeleteLogStream(StreamNameInput),
+    /// DescribeLogStreams.
+    DescribeLogStreams(DescribeLogStreamsInput),
+    /// PutLogEvents.
+    PutLogEvents(PutLogEventsInput),
+    /// GetLogEvents.
+    GetLogEvents(GetLogEventsInput),
+    /// FilterLogEvents.
+    FilterLogEvents(FilterLogEventsInput),
+    /// PutRetentionPolicy.
+    PutRetentionPolicy(PutRetentionPolicyInput),
+    /// DeleteRetentionPolicy.
+    DeleteRetentionPolicy(GroupNameInput),
+    /// TagLogGroup.
+    TagLogGroup(TagLogGroupInput),
+    /// UntagLogGroup.
+    UntagLogGroup(UntagLogGroupInput),
+    /// ListTagsLogGroup.
+    ListTagsLogGroup(GroupNameInput),
+    /// TagResource.
+    TagResource(TagResourceInput),
+    /// UntagResource.
+    UntagResource(UntagResourceInput),
+    /// ListTagsForResource.
+    ListTagsForResource(ResourceInput),
+}
+
+impl Operation {
+    /// The operation's AWS name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::CreateLogGroup(_) => "CreateLogGroup",
+            Operation::DeleteLogGroup(_) => "DeleteLogGroup",
+            Operation::DescribeLogGroups(_) => "DescribeLogGroups",
+            Operation::CreateLogStream(_) => "CreateLogStream",
+            Operation::DeleteLogStream(_) => "DeleteLogStream",
+            Operation::DescribeLogStreams(_) => "DescribeLogStreams",
+            Operation::PutLogEvents(_) => "PutLogEvents",
+            Operation::GetLogEvents(_) => "GetLogEvents",
+            Operation::FilterLogEvents(_) => "FilterLogEvents",
+            Operation::PutRetentionPolicy(_) => "PutRetentionPolicy",
+            Operation::DeleteRetentionPolicy(_) => "DeleteRetentionPolicy",
+            Operation::TagLogGroup(_) => "TagLogGroup",
+            Operation::UntagLogGroup(_) => "UntagLogGroup",
+            Operation::ListTagsLogGroup(_) => "ListTagsLogGroup",
+            Operation::TagResource(_) => "TagResource",
+            Operation::UntagResource(_) => "UntagResource",
+            Operation::ListTagsForResource(_) => "ListTagsForResource",
+        }
+    }
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug)]
+pub enum DecodeError {
+    /// No operation of this name.
+    UnknownOperation(String),
+    /// The body does not fit the shape.
+    Malformed(String),
+}
+
+fn input<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Result<T, DecodeError> {
+    serde_json::from_slice(body).map_err(|err| DecodeError::Malformed(err.to_string()))
+}
+
+/// Decodes the body of the operation `name`.
+pub fn decode(name: &str, body: &[u8]) -> Result<Operation, DecodeError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { body };
+    Ok(match name {
+        "CreateLogGroup" => Operation::CreateLogGroup(input(body)?),
+        "DeleteLogGroup" => Operation::DeleteLogGroup(input(body)?),
+        "DescribeLogGroups" => Operation::DescribeLogGroups(input(body)?),
+        "CreateLogStream" => Operation::CreateLogStream(input(body)?),
+        "DeleteLogStream" => Operation::DeleteLogStream(input(body)?),
+        "DescribeLogStreams" => Operation::DescribeLogStreams(input(body)?),
+        "PutLogEvents" => Operation::PutLogEvents(input(body)?),
+        "GetLogEvents" => Operation::GetLogEvents(input(body)?),
+        "FilterLogEvents" => Operation::FilterLogEvents(input(body)?),
+        "PutRetentionPolicy" => Operation::PutRetentionPolicy(input(body)?),
+        "DeleteRetentionPolicy" => Operation::DeleteRetentionPolicy(input(body)?),
+        "TagLogGroup" => Operation::TagLogGroup(input(body)?),
+        "UntagLogGroup" => Operation::UntagLogGroup(input(body)?),
+        "ListTagsLogGroup" => Operation::ListTagsLogGroup(input(body)?),
+        "TagResource" => Operation::TagResource(input(body)?),
+        "UntagResource" => Operation::UntagResource(input(body)?),
+        "ListTagsForResource" => Operation::ListTagsForResource(input(body)?),
+        other => return Err(DecodeError::UnknownOperation(other.to_owned())),
+    })
+}
+
+/// Members wharf accepts and ignores.
+type Ignored = Option<serde_json::Value>;
+
+/// CreateLogGroup.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateLogGroupInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+    /// Tags.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Ignored.
+    pub kms_key_id: Ignored,
+    /// Ignored.
+    pub log_group_class: Ignored,
+    /// Ignored.
+    pub deletion_protection_enabled: Ignored,
+}
+
+/// Operations that name only a group.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GroupNameInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+}
+
+/// DescribeLogGroups.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DescribeLogGroupsInput {
+    /// Name prefix.
+    pub log_group_name_prefix: Option<String>,
+    /// Case-insensitive substring.
+    pub log_group_name_pattern: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 50.
+    pub limit: Option<i64>,
+    /// Ignored.
+    pub account_identifiers: Ignored,
+    /// Ignored.
+    pub include_linked_accounts: Ignored,
+    /// Ignored.
+    pub log_group_class: Ignored,
+    /// Exact names or ARNs to describe.
+    pub log_group_identifiers: Option<Vec<String>>,
+}
+
+/// CreateLogStream and DeleteLogStream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StreamNameInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+    /// Required.
+    pub log_stream_name: Option<String>,
+}
+
+/// DescribeLogStreams.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DescribeLogStreamsInput {
+    /// The group by name.
+    pub log_group_name: Option<String>,
+    /// The group by name or ARN.
+    pub log_group_identifier: Option<String>,
+    /// Name prefix.
+    pub log_stream_name_prefix: Option<String>,
+    /// `LogStreamName` or `LastEventTime`.
+    pub order_by: Option<String>,
+    /// Reverse order.
+    pub descending: Option<bool>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 50.
+    pub limit: Option<i64>,
+}
+
+/// One event of PutLogEvents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InputLogEvent {
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    /// The text.
+    pub message: String,
+}
+
+/// PutLogEvents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PutLogEventsInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+    /// Required.
+    pub log_stream_name: Option<String>,
+    /// Required.
+    pub log_events: Option<Vec<InputLogEvent>>,
+    /// Ignored, as AWS now does.
+    pub sequence_token: Ignored,
+    /// Ignored.
+    pub entity: Ignored,
+}
+
+/// GetLogEvents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GetLogEventsInput {
+    /// The group by name.
+    pub log_group_name: Option<String>,
+    /// The group by name or ARN.
+    pub log_group_identifier: Option<String>,
+    /// Required.
+    pub log_stream_name: Option<String>,
+    /// Inclusive.
+    pub start_time: Option<i64>,
+    /// Exclusive.
+    pub end_time: Option<i64>,
+    /// `f/...` or `b/...`.
+    pub next_token: Option<String>,
+    /// 1 to 10,000.
+    pub limit: Option<i64>,
+    /// Oldest first when no token.
+    pub start_from_head: Option<bool>,
+    /// Ignored.
+    pub unmask: Ignored,
+}
+
+/// FilterLogEvents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FilterLogEventsInput {
+    /// The group by name.
+    pub log_group_name: Option<String>,
+    /// The group by name or ARN.
+    pub log_group_identifier: Option<String>,
+    /// Exactly these streams.
+    pub log_stream_names: Option<Vec<String>>,
+    /// Streams with this prefix.
+    pub log_stream_name_prefix: Option<String>,
+    /// Inclusive.
+    pub start_time: Option<i64>,
+    /// Inclusive.
+    pub end_time: Option<i64>,
+    /// The pattern.
+    pub filter_pattern: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 10,000.
+    pub limit: Option<i64>,
+    /// Ignored: results are always interleaved.
+    pub interleaved: Ignored,
+    /// Ignored.
+    pub unmask: Ignored,
+}
+
+/// PutRetentionPolicy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PutRetentionPolicyInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+    /// Required; one of the allowed values.
+    pub retention_in_days: Option<i64>,
+}
+
+/// TagLogGroup.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TagLogGroupInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+    /// Required.
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// UntagLogGroup.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UntagLogGroupInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+    /// Required: tag keys.
+    pub tags: Option<Vec<String>>,
+}
+
+/// TagResource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TagResourceInput {
+    /// Required.
+    pub resource_arn: Option<String>,
+    /// Required.
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// UntagResource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UntagResourceInput {
+    /// Required.
+    pub resource_arn: Option<String>,
+    /// Required.
+    pub tag_keys: Option<Vec<String>>,
+}
+
+/// ListTagsForResource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourceInput {
+    /// Required.
+    pub resource_arn: Option<String>,
+}
