@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use router::Router;
 use std::sync::Arc;
 use std::time::Duration;
+use wharf_api_logs::LogsApi;
 use wharf_api_sqs::SqsApi;
 use wharf_queue::{Engine, EngineConfig};
 use wharf_store::QueueStore;
@@ -57,6 +58,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         purge_interval: Duration::from_secs(config.sqs.purge_interval_seconds),
     };
     let engine = Arc::new(Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_config));
+    let logs = Arc::new(open_logs(&config, Arc::clone(&clock))?);
     declare_queues(&engine, &config, &account, &region).await?;
     let resumed = engine.resume_move_tasks().await.map_err(|err| anyhow::anyhow!("resuming move tasks: {err}"))?;
     if resumed > 0 {
@@ -66,12 +68,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let local = listener.local_addr().context("reading the bound address")?;
+    let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
     let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
-    let router = Arc::new(Router { sqs, storage });
+    let router = Arc::new(Router { sqs, logs: logs_api, storage });
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(retention_sweeper(
         Arc::clone(&engine),
+        Duration::from_secs(config.sqs.retention_sweep_seconds.max(1)),
+        stopped.clone(),
+    ));
+    let logs_sweeper = tokio::spawn(logs_retention_sweeper(
+        Arc::clone(&logs),
         Duration::from_secs(config.sqs.retention_sweep_seconds.max(1)),
         stopped.clone(),
     ));
@@ -87,6 +95,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     wharf_api_common::server::serve(listener, router, shutdown).await;
     let _ = sweeper.await;
+    let _ = logs_sweeper.await;
     Ok(())
 }
 
@@ -135,6 +144,40 @@ async fn retention_sweeper(engine: Arc<Engine>, period: Duration, mut stopped: t
     }
 }
 
+/// Opens the CloudWatch Logs store (its own `logs.sqlite3`, or memory) and its engine.
+fn open_logs(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<wharf_logs::Logs> {
+    let store: Arc<dyn wharf_store::logs::LogStore> = if config.in_memory {
+        Arc::new(wharf_store::logs::MemoryLogStore::new())
+    } else {
+        Arc::new(
+            wharf_store_sqlite::logs::SqliteLogStore::open(&config.data_dir)
+                .with_context(|| format!("opening the logs store in {}", config.data_dir.display()))?,
+        )
+    };
+    Ok(wharf_logs::Logs::new(store, clock))
+}
+
+/// Drops log events past their group's retention every `period` until shutdown.
+async fn logs_retention_sweeper(
+    logs: Arc<wharf_logs::Logs>,
+    period: Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        match logs.expire().await {
+            Ok(0) => {}
+            Ok(count) => tracing::debug!(count, "expired log events past retention"),
+            Err(err) => tracing::warn!(error = %err, "log retention sweep failed"),
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -164,12 +207,15 @@ mod router {
     use http::{Method, StatusCode};
     use serde_json::json;
     use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody, Fault, Service};
+    use wharf_api_logs::LogsApi;
     use wharf_api_sqs::SqsApi;
 
     /// Routes a request to the API that speaks its protocol.
     pub struct Router {
         /// Amazon SQS.
         pub sqs: SqsApi,
+        /// CloudWatch Logs.
+        pub logs: LogsApi,
         /// Where data lives, for the health answer.
         pub storage: String,
     }
@@ -184,9 +230,12 @@ mod router {
                         "status": "ok",
                         "version": env!("CARGO_PKG_VERSION"),
                         "storage": self.storage,
-                        "services": { "sqs": "running" },
+                        "services": { "sqs": "running", "logs": "running" },
                     }),
                 );
+            }
+            if LogsApi::claims(&request) {
+                return self.logs.handle(request).await;
             }
             if let Some(protocol) = SqsApi::protocol_of(&request) {
                 return self.sqs.handle(request, protocol).await;
