@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //! - [`Logs`]: one method per operation.
-//! - [`error`]: [`LogsError`].
+//! - [`error`]: the engine's failures, [`LogsError`].
 //! - [`pattern`]: filter patterns ([`FilterPattern`]), text and JSON.
 //! - [`json`]: the small JSON reader JSON patterns evaluate against.
 
