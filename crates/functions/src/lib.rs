@@ -1,1 +1,207 @@
-//! The wharf Lambda engine: registry, versions and aliases, invocations, process supervisor
+//! The wharf Lambda engine: the function registry, versions and aliases, invocations and the
+//! supervisor of execution environments (local processes speaking the Runtime API).
+//!
+//! The engine knows nothing of HTTP or JSON: `wharf-api-lambda` decodes the Lambda API into the
+//! calls below, `wharf-api-runtime` serves each environment's Runtime API over a
+//! [`session::RuntimeSession`], and `wharf-links` connects logs, the asynchronous-invocation
+//! queue and destinations through the traits in [`ports`].
+//!
+//! # Layout
+//! - [`name`]: function names and references (`name`, `name:qualifier`, ARNs).
+//! - [`registry`]: create, update, publish, aliases, permissions, tags, concurrency and
+//!   asynchronous settings; every change is stored before it is answered.
+//! - [`invoke`]: synchronous and asynchronous invocation, retries and destinations.
+//! - [`supervisor`]: environment pools and concurrency limits.
+//! - [`environment`]: one process, its Runtime API server and its log pump.
+//! - [`session`]: the Runtime API state machine of one environment.
+//! - [`runtimes`]: runtime identifiers to command lines; the Python SDK for functions.
+//! - [`code`]: content-addressed code packages.
+//! - [`ports`]: the traits the wiring implements.
+//! - [`error`]: [`FunctionError`].
+
+pub mod code;
+pub mod environment;
+pub mod error;
+pub mod invoke;
+pub mod name;
+pub mod ports;
+pub mod registry;
+pub mod runtimes;
+pub mod session;
+pub mod supervisor;
+
+pub use error::FunctionError;
+pub use invoke::{InvokeRequest, InvokeResult};
+pub use name::{FunctionName, FunctionRef};
+pub use registry::{FunctionUpdate, NewFunction, Resolved};
+pub use session::Outcome;
+
+use ports::{Destinations, InvocationQueue, LogSink, RuntimeHost};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+use wharf_store::functions::{FunctionRow, FunctionStore};
+use wharf_types::Clock;
+
+/// Settings of the functions engine.
+#[derive(Clone, Debug)]
+pub struct FunctionsConfig {
+    /// Environments the whole account may run at once (Lambda's account concurrency).
+    pub account_concurrency: usize,
+    /// How long an idle environment is kept warm.
+    pub idle_timeout: Duration,
+    /// How long a function's initialization may take.
+    pub init_timeout: Duration,
+    /// Seconds before the first retry of a failed asynchronous invocation; the second waits
+    /// twice as long (Lambda: about one and two minutes).
+    pub async_retry_delay_seconds: u32,
+    /// Where function packages are kept.
+    pub code_dir: PathBuf,
+    /// Where wharf writes its runtime bootstraps.
+    pub runtime_dir: PathBuf,
+    /// Runtime interpreters and the Python SDK.
+    pub runtimes: runtimes::RuntimeSettings,
+    /// The URL functions reach wharf at (`AWS_ENDPOINT_URL`).
+    pub endpoint_url: String,
+}
+
+/// Registry key of a function: account, region and name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FunctionKey {
+    /// Owner account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Name.
+    pub name: String,
+}
+
+impl FunctionKey {
+    /// The unqualified function ARN.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:lambda:{}:{}:function:{}", self.region, self.account, self.name)
+    }
+
+    fn pool_name(&self) -> String {
+        format!("{}/{}/{}", self.account, self.region, self.name)
+    }
+}
+
+/// The functions engine.
+pub struct Functions {
+    store: Arc<dyn FunctionStore>,
+    clock: Arc<dyn Clock>,
+    config: FunctionsConfig,
+    code: code::CodeStore,
+    /// Every function; the store is the truth, this is its copy for reads. Changes take
+    /// `changes` first, then write the store, then this map.
+    registry: RwLock<HashMap<FunctionKey, FunctionRow>>,
+    /// Serializes control-plane changes so read-modify-write of a record cannot interleave.
+    changes: tokio::sync::Mutex<()>,
+    supervisor: supervisor::Supervisor,
+    python_sdk: runtimes::PythonSdk,
+    host: Arc<dyn RuntimeHost>,
+    logs: Arc<dyn LogSink>,
+    /// Set once by the wiring; asynchronous invocations fail until then.
+    queue: OnceLock<Arc<dyn InvocationQueue>>,
+    /// Set once by the wiring; destination records are dropped (with a warning) until then.
+    destinations: OnceLock<Arc<dyn Destinations>>,
+    /// Whether `setpriv --pdeathsig` can tie function processes to wharf's life.
+    setpriv: bool,
+}
+
+impl Functions {
+    /// Loads every stored function and writes the runtime bootstraps.
+    pub async fn open(
+        store: Arc<dyn FunctionStore>,
+        clock: Arc<dyn Clock>,
+        config: FunctionsConfig,
+        host: Arc<dyn RuntimeHost>,
+        logs: Arc<dyn LogSink>,
+    ) -> Result<Arc<Functions>, FunctionError> {
+        let rows = store.load_all().await?;
+        let code = code::CodeStore::open(config.code_dir.clone()).map_err(|err| FunctionError::Host(err.to_string()))?;
+        write_bootstraps(&config.runtime_dir).map_err(|err| FunctionError::Host(err.to_string()))?;
+        let registry = rows
+            .into_iter()
+            .map(|row| {
+                (FunctionKey { account: row.account.clone(), region: row.region.clone(), name: row.name.clone() }, row)
+            })
+            .collect();
+        Ok(Arc::new(Functions {
+            store,
+            clock,
+            supervisor: supervisor::Supervisor::new(config.account_concurrency),
+            config,
+            code,
+            registry: RwLock::new(registry),
+            changes: tokio::sync::Mutex::new(()),
+            python_sdk: runtimes::PythonSdk::default(),
+            host,
+            logs,
+            queue: OnceLock::new(),
+            destinations: OnceLock::new(),
+            setpriv: find_on_path("setpriv"),
+        }))
+    }
+
+    /// Connects the asynchronous-invocation queue.
+    pub fn set_queue(&self, queue: Arc<dyn InvocationQueue>) {
+        let _ = self.queue.set(queue);
+    }
+
+    /// Connects destinations and dead-letter queues.
+    pub fn set_destinations(&self, destinations: Arc<dyn Destinations>) {
+        let _ = self.destinations.set(destinations);
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &FunctionsConfig {
+        &self.config
+    }
+
+    /// Stops idle environments past the idle timeout; returns how many.
+    pub fn reap_idle(&self) -> usize {
+        self.supervisor.reap(self.config.idle_timeout)
+    }
+
+    /// Stops every idle environment and waits (briefly) for their processes to exit.
+    pub async fn shut_down(&self) {
+        let stopped = self.supervisor.stop_all();
+        for environment in stopped {
+            let _ = tokio::time::timeout(Duration::from_secs(2), environment.wait_exit()).await;
+        }
+    }
+
+    fn read_registry(&self) -> std::sync::RwLockReadGuard<'_, HashMap<FunctionKey, FunctionRow>> {
+        self.registry.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_registry(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<FunctionKey, FunctionRow>> {
+        self.registry.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Writes wharf's bootstraps for Python and Node.js under `dir`.
+fn write_bootstraps(dir: &std::path::Path) -> std::io::Result<()> {
+    for (sub, file, text) in [
+        ("python", "bootstrap.py", runtimes::PYTHON_BOOTSTRAP),
+        ("node", "bootstrap.js", runtimes::NODE_BOOTSTRAP),
+    ] {
+        let target = dir.join(sub);
+        std::fs::create_dir_all(&target)?;
+        let path = target.join(file);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            let temporary = target.join(format!(".{file}.tmp"));
+            std::fs::write(&temporary, text)?;
+            std::fs::rename(&temporary, &path)?;
+        }
+    }
+    Ok(())
+}
+
+fn find_on_path(program: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+}

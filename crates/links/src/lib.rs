@@ -1,1 +1,246 @@
-//! Cross-engine glue: log capture, async-invoke destinations, queue-backed invocation queue
+//! Cross-engine glue: the functions engine's ports implemented on the other engines.
+//!
+//! - [`LogCapture`]: function output into CloudWatch Logs ([`wharf_logs::Logs`]).
+//! - [`QueuedInvocations`]: the durable queue of asynchronous invocations, an SQS queue of a
+//!   private queue engine (its own store file, invisible to SQS clients).
+//! - [`QueueDestinations`]: destination records and dead letters into SQS queues, and records
+//!   for Lambda destinations as asynchronous invocations.
+//!
+//! Engines never import each other; this crate is the only place they meet.
+//!
+//! # Layout
+//! Everything is in this file: three small adapters.
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock, Weak};
+use wharf_functions::ports::{AsyncEvent, DestinationRecord, Destinations, InvocationQueue, LogLine, LogSink};
+use wharf_functions::{FunctionRef, Functions, InvokeRequest};
+use wharf_logs::{Logs, NewLogEvent};
+use wharf_queue::{AttributeInput, Caller, Engine, ReceiveInput, SendInput};
+use wharf_types::{AccountId, QueueKey, Region, UtcDateTime};
+
+/// Function output into CloudWatch Logs.
+pub struct LogCapture {
+    /// The logs engine.
+    pub logs: Arc<Logs>,
+}
+
+#[async_trait]
+impl LogSink for LogCapture {
+    async fn append(&self, account: &AccountId, region: &Region, group: &str, stream: &str, lines: Vec<LogLine>) {
+        let events = lines.into_iter().map(|line| NewLogEvent { timestamp: line.timestamp, message: line.message }).collect();
+        if let Err(err) = self.logs.append(account, region, group, stream, events).await {
+            tracing::warn!(error = %err, group, stream, "could not store function output");
+        }
+    }
+}
+
+/// How long a pulled invocation stays hidden: longer than the longest function timeout (15
+/// minutes) plus start-up, so only a crash of wharf makes an event run twice.
+const PULL_VISIBILITY_SECONDS: i64 = 960;
+
+/// The queue of asynchronous invocations, kept in an SQS queue of a private engine.
+///
+/// # Wire
+/// Each event is one message: the body is the payload; metadata rides in message attributes
+/// (`account`, `region`, `function`, `qualifier`, `request_id`, `attempts`, `enqueued_at`).
+pub struct QueuedInvocations {
+    engine: Arc<Engine>,
+    queue: QueueKey,
+    caller: Caller,
+}
+
+impl QueuedInvocations {
+    /// Uses (creating) the queue `wharf-async-invocations` in `engine`.
+    pub async fn open(engine: Arc<Engine>, account: AccountId, region: Region) -> Result<Self, String> {
+        let queue = QueueKey {
+            account: account.clone(),
+            region: region.clone(),
+            name: "wharf-async-invocations".parse().map_err(|err| format!("{err}"))?,
+        };
+        let attributes = BTreeMap::from([
+            ("MaximumMessageSize".to_owned(), "1048576".to_owned()),
+            ("MessageRetentionPeriod".to_owned(), "1209600".to_owned()),
+        ]);
+        match engine.create_queue(queue.clone(), attributes.clone(), BTreeMap::new()).await {
+            Ok(_) => {}
+            Err(wharf_queue::QueueError::QueueNameExists(_)) => {
+                engine.set_attributes(&queue, attributes).await.map_err(|err| err.to_string())?;
+            }
+            Err(err) => return Err(err.to_string()),
+        }
+        let caller = Caller { account, region, sender_id: Arc::from("wharf") };
+        Ok(QueuedInvocations { engine, queue, caller })
+    }
+}
+
+fn text_attribute(name: &str, value: String) -> AttributeInput {
+    AttributeInput { name: name.into(), data_type: Some("String".into()), string_value: Some(value), binary_value: None }
+}
+
+#[async_trait]
+impl InvocationQueue for QueuedInvocations {
+    async fn push(&self, event: AsyncEvent, delay_seconds: u32) -> Result<(), String> {
+        let body = String::from_utf8(event.payload.to_vec()).map_err(|_| "payload is not UTF-8".to_owned())?;
+        let mut attributes = vec![
+            text_attribute("account", event.account),
+            text_attribute("region", event.region),
+            text_attribute("function", event.function),
+            text_attribute("request_id", event.request_id),
+            text_attribute("attempts", event.attempts.to_string()),
+            text_attribute("enqueued_at", event.enqueued_at.to_string()),
+        ];
+        if let Some(qualifier) = event.qualifier {
+            attributes.push(text_attribute("qualifier", qualifier));
+        }
+        let input = SendInput {
+            body,
+            delay_seconds: Some(i64::from(delay_seconds)),
+            attributes,
+            ..SendInput::default()
+        };
+        self.engine.send(&self.queue, &self.caller, input).await.map(|_| ()).map_err(|err| err.to_string())
+    }
+
+    async fn pull(&self, max: usize) -> Result<Vec<(String, AsyncEvent)>, String> {
+        let input = ReceiveInput {
+            max_number_of_messages: Some(max.clamp(1, 10) as i64),
+            visibility_timeout: Some(PULL_VISIBILITY_SECONDS),
+            wait_time_seconds: Some(20),
+            system_attribute_names: Vec::new(),
+            message_attribute_names: vec!["All".into()],
+            receive_request_attempt_id: None,
+        };
+        let received = self.engine.receive(&self.queue, input).await.map_err(|err| err.to_string())?;
+        let mut events = Vec::with_capacity(received.len());
+        for message in received {
+            let mut fields: BTreeMap<&str, String> = BTreeMap::new();
+            for attribute in message.message_attributes() {
+                if let wharf_queue::AttributeValue::String(text) = &attribute.value {
+                    fields.insert(attribute.name.as_str(), text.to_string());
+                }
+            }
+            let field = |name: &str| fields.get(name).cloned().unwrap_or_default();
+            let event = AsyncEvent {
+                account: field("account"),
+                region: field("region"),
+                function: field("function"),
+                qualifier: fields.get("qualifier").cloned(),
+                request_id: field("request_id"),
+                payload: Bytes::from(message.data.body.to_string()),
+                attempts: field("attempts").parse().unwrap_or(0),
+                enqueued_at: field("enqueued_at").parse().unwrap_or(0),
+            };
+            events.push((message.receipt_handle.clone(), event));
+        }
+        Ok(events)
+    }
+
+    async fn done(&self, ticket: String) -> Result<(), String> {
+        self.engine.delete(&self.queue, &ticket).await.map_err(|err| err.to_string())
+    }
+}
+
+/// Destination records and dead letters: SQS queues of the SQS engine, and functions.
+pub struct QueueDestinations {
+    /// The user-facing SQS engine.
+    pub sqs: Arc<Engine>,
+    /// The functions engine, for Lambda destinations; set after both exist.
+    pub functions: OnceLock<Weak<Functions>>,
+}
+
+impl QueueDestinations {
+    fn caller(key: &QueueKey) -> Caller {
+        Caller { account: key.account.clone(), region: key.region.clone(), sender_id: Arc::from("AIDAWHARFLAMBDA") }
+    }
+}
+
+/// Renders a record as Lambda writes it to destinations.
+pub fn record_json(record: &DestinationRecord) -> serde_json::Value {
+    let payload = |bytes: &Bytes| {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    };
+    let mut response_context = serde_json::Map::new();
+    if let Some(version) = &record.executed_version {
+        response_context.insert("statusCode".into(), serde_json::Value::from(200));
+        response_context.insert("executedVersion".into(), serde_json::Value::from(version.clone()));
+    }
+    if let Some(error) = &record.function_error {
+        response_context.insert("functionError".into(), serde_json::Value::from(error.clone()));
+    }
+    let mut out = serde_json::json!({
+        "version": "1.0",
+        "timestamp": UtcDateTime::from_epoch_millis(record.timestamp).iso8601_millis(),
+        "requestContext": {
+            "requestId": record.request_id,
+            "functionArn": record.function_arn,
+            "condition": record.condition.as_str(),
+            "approximateInvokeCount": record.approximate_invoke_count,
+        },
+        "requestPayload": payload(&record.request_payload),
+        "responseContext": serde_json::Value::Object(response_context),
+    });
+    if let Some(response) = &record.response_payload {
+        out["responsePayload"] = payload(response);
+    }
+    out
+}
+
+#[async_trait]
+impl Destinations for QueueDestinations {
+    async fn deliver(&self, destination_arn: &str, record: DestinationRecord) -> Result<(), String> {
+        let body = record_json(&record).to_string();
+        if let Some(key) = QueueKey::from_arn(destination_arn) {
+            let input = SendInput { body, ..SendInput::default() };
+            return self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(|err| err.to_string());
+        }
+        if destination_arn.starts_with("arn:aws:lambda:") {
+            let functions = self.functions.get().and_then(Weak::upgrade).ok_or("functions are not running")?;
+            let reference: FunctionRef = destination_arn.parse().map_err(|err| format!("{err}"))?;
+            let request = InvokeRequest {
+                account: reference.account.clone().unwrap_or_default(),
+                region: reference.region.clone().unwrap_or_default(),
+                function: reference,
+                qualifier: None,
+                payload: Bytes::from(body),
+                client_context: None,
+                want_tail: false,
+            };
+            return functions.invoke_async(request).await.map(|_| ()).map_err(|err| err.to_string());
+        }
+        Err(format!("unsupported destination {destination_arn}"))
+    }
+
+    async fn dead_letter(
+        &self,
+        target_arn: &str,
+        payload: Bytes,
+        request_id: &str,
+        error_code: u16,
+        error_message: &str,
+    ) -> Result<(), String> {
+        let key = QueueKey::from_arn(target_arn).ok_or_else(|| format!("unsupported dead-letter target {target_arn}"))?;
+        let body = String::from_utf8(payload.to_vec()).unwrap_or_else(|err| {
+            base64::engine::general_purpose::STANDARD.encode(err.as_bytes())
+        });
+        let input = SendInput {
+            body,
+            attributes: vec![
+                text_attribute("RequestID", request_id.to_owned()),
+                AttributeInput {
+                    name: "ErrorCode".into(),
+                    data_type: Some("Number".into()),
+                    string_value: Some(error_code.to_string()),
+                    binary_value: None,
+                },
+                text_attribute("ErrorMessage", error_message.chars().take(1024).collect()),
+            ],
+            ..SendInput::default()
+        };
+        self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(|err| err.to_string())
+    }
+}

@@ -247,3 +247,70 @@ mod tests {
         assert_eq!(QueueKey::from_arn("arn:aws:sqs:us-east-1:123456789012:q:extra"), None);
     }
 }
+
+/// Calendar date and time of an instant, in UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UtcDateTime {
+    /// Year.
+    pub year: i64,
+    /// Month, 1–12.
+    pub month: u32,
+    /// Day of month, 1–31.
+    pub day: u32,
+    /// Hour, 0–23.
+    pub hour: u32,
+    /// Minute, 0–59.
+    pub minute: u32,
+    /// Second, 0–59.
+    pub second: u32,
+    /// Millisecond, 0–999.
+    pub millis: u32,
+}
+
+impl UtcDateTime {
+    /// The calendar form of `millis` since the Unix epoch (proleptic Gregorian calendar).
+    pub fn from_epoch_millis(millis: EpochMillis) -> Self {
+        let seconds = millis / 1000;
+        let days = (seconds / 86_400) as i64;
+        let of_day = seconds % 86_400;
+        // Howard Hinnant's days-to-civil algorithm.
+        let shifted = days + 719_468;
+        let era = shifted.div_euclid(146_097);
+        let day_of_era = shifted.rem_euclid(146_097);
+        let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_index = (5 * day_of_year + 2) / 153;
+        let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+        let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        UtcDateTime {
+            year,
+            month,
+            day,
+            hour: (of_day / 3600) as u32,
+            minute: (of_day % 3600 / 60) as u32,
+            second: (of_day % 60) as u32,
+            millis: (millis % 1000) as u32,
+        }
+    }
+
+    /// `2026-11-25T11:38:48.123Z`.
+    pub fn iso8601_millis(&self) -> String {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second, self.millis
+        )
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::UtcDateTime;
+
+    #[test]
+    fn known_instants() {
+        assert_eq!(UtcDateTime::from_epoch_millis(0).iso8601_millis(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(UtcDateTime::from_epoch_millis(951_782_400_000).iso8601_millis(), "2000-02-29T00:00:00.000Z");
+        assert_eq!(UtcDateTime::from_epoch_millis(1_795_606_728_123).iso8601_millis(), "2026-11-25T11:38:48.123Z");
+    }
+}

@@ -1,1 +1,803 @@
-//! AWS Lambda control-plane and Invoke wire protocol (REST-JSON) for wharf
+//! The AWS Lambda API (REST-JSON, API version 2015-03-31 and its dated siblings) for wharf.
+//!
+//! Requests are told apart by method and path, as the botocore `lambda` model lays them out;
+//! each path segment is percent-decoded before use (botocore encodes the `:` of ARNs and
+//! qualifiers). Handlers decode the JSON body into the engine's domain types, call
+//! `wharf_functions::Functions`, and render the output shape.
+//!
+//! # Wire
+//! ```text
+//! POST   /2015-03-31/functions                                CreateFunction (201)
+//! GET    /2015-03-31/functions/                               ListFunctions
+//! GET    /2015-03-31/functions/{name}                         GetFunction
+//! DELETE /2015-03-31/functions/{name}?Qualifier=              DeleteFunction (204)
+//! GET|PUT /2015-03-31/functions/{name}/configuration          Get/UpdateFunctionConfiguration
+//! PUT    /2015-03-31/functions/{name}/code                    UpdateFunctionCode
+//! POST   /2015-03-31/functions/{name}/invocations             Invoke (200, 202 Event, 204 DryRun)
+//! POST|GET /2015-03-31/functions/{name}/versions              PublishVersion (201), ListVersionsByFunction
+//! POST|GET /2015-03-31/functions/{name}/aliases[/{alias}]     aliases
+//! POST|GET|DELETE /2015-03-31/functions/{name}/policy[/{sid}] AddPermission (201), GetPolicy, RemovePermission
+//! PUT|DELETE /2017-10-31/functions/{name}/concurrency         Put/DeleteFunctionConcurrency
+//! GET    /2019-09-30/functions/{name}/concurrency             GetFunctionConcurrency
+//! PUT|GET|POST|DELETE /2019-09-25/functions/{name}/event-invoke-config[/list]
+//! POST|GET|DELETE /2017-03-31/tags/{arn}                      TagResource, ListTags, UntagResource
+//! GET    /2016-08-19/account-settings                         GetAccountSettings
+//! ```
+//!
+//! # Layout
+//! - [`LambdaApi`]: routing and handlers.
+//! - [`error`]: the one place Lambda error codes are chosen.
+//! - [`output`]: output shapes.
+
+pub mod error;
+pub mod output;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use error::LambdaError;
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use wharf_api_common::{ApiRequest, ApiResponse};
+use wharf_functions::registry::CodeSource;
+use wharf_functions::{FunctionKey, FunctionRef, FunctionUpdate, Functions, InvokeRequest, NewFunction, Outcome};
+use wharf_store::functions::{AliasRow, EventInvokeConfigRow, PermissionRow};
+
+/// The path prefixes Lambda uses; a request with one of them is Lambda's.
+const PREFIXES: &[&str] = &["/2015-03-31/", "/2017-10-31/", "/2019-09-30/", "/2019-09-25/", "/2017-03-31/tags/", "/2016-08-19/"];
+
+/// The Lambda API.
+pub struct LambdaApi {
+    functions: Arc<Functions>,
+    account: String,
+    default_region: String,
+}
+
+/// Who is asking, and where.
+struct Caller {
+    account: String,
+    region: String,
+}
+
+type Answer = Result<ApiResponse, LambdaError>;
+
+fn json_response(status: StatusCode, value: &Value) -> ApiResponse {
+    ApiResponse {
+        status,
+        headers: vec![(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body: Bytes::from(value.to_string()),
+    }
+}
+
+fn empty(status: StatusCode) -> ApiResponse {
+    ApiResponse { status, headers: Vec::new(), body: Bytes::new() }
+}
+
+fn body_json(request: &ApiRequest) -> Result<Value, LambdaError> {
+    if request.body.is_empty() {
+        return Ok(json!({}));
+    }
+    match serde_json::from_slice::<Value>(&request.body) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        _ => Err(LambdaError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContentException",
+            "Could not parse request body into json",
+        )),
+    }
+}
+
+fn string(body: &Value, member: &str) -> Result<Option<String>, LambdaError> {
+    match body.get(member) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(LambdaError::invalid_parameter(format!("{member} must be a string"))),
+    }
+}
+
+fn required(body: &Value, member: &str) -> Result<String, LambdaError> {
+    string(body, member)?.ok_or_else(|| {
+        LambdaError::validation(format!(
+            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+            lower_first(member)
+        ))
+    })
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+fn integer(body: &Value, member: &str) -> Result<Option<u32>, LambdaError> {
+    match body.get(member) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .and_then(|number| u32::try_from(number).ok())
+            .map(Some)
+            .ok_or_else(|| LambdaError::invalid_parameter(format!("{member} must be a non-negative integer"))),
+    }
+}
+
+fn boolean(body: &Value, member: &str) -> bool {
+    body.get(member).and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn string_map(value: Option<&Value>, member: &str) -> Result<Option<BTreeMap<String, String>>, LambdaError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(key, value)| match value {
+                Value::String(text) => Ok((key.clone(), text.clone())),
+                _ => Err(LambdaError::invalid_parameter(format!("{member} values must be strings"))),
+            })
+            .collect::<Result<BTreeMap<_, _>, _>>()
+            .map(Some),
+        Some(_) => Err(LambdaError::invalid_parameter(format!("{member} must be a map"))),
+    }
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn query(request: &ApiRequest) -> BTreeMap<String, String> {
+    form_urlencoded::parse(request.uri.query().unwrap_or("").as_bytes()).into_owned().collect()
+}
+
+fn query_all(request: &ApiRequest, name: &str) -> Vec<String> {
+    form_urlencoded::parse(request.uri.query().unwrap_or("").as_bytes())
+        .filter(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .collect()
+}
+
+fn decode_segment(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned()
+}
+
+fn parse_ref(text: &str) -> Result<FunctionRef, LambdaError> {
+    text.parse::<FunctionRef>().map_err(|_| {
+        LambdaError::validation(format!(
+            "1 validation error detected: Value '{text}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+        ))
+    })
+}
+
+fn code_source(code: Option<&Value>) -> Result<CodeSource, LambdaError> {
+    let code = code.ok_or_else(|| {
+        LambdaError::validation(
+            "1 validation error detected: Value null at 'code' failed to satisfy constraint: Member must not be null",
+        )
+    })?;
+    if let Some(zip) = code.get("ZipFile").and_then(Value::as_str) {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(zip)
+            .map_err(|_| LambdaError::invalid_parameter("ZipFile must be base64"))?;
+        return Ok(CodeSource::Zip(bytes));
+    }
+    if code.get("S3Bucket").is_some() || code.get("ImageUri").is_some() {
+        return Err(LambdaError::invalid_parameter(
+            "wharf takes function code as ZipFile (S3 and container images are not supported)",
+        ));
+    }
+    Err(LambdaError::invalid_parameter("Please provide a source for function code."))
+}
+
+impl LambdaApi {
+    /// The API over `functions`, for `account`; requests without a SigV4 scope are in
+    /// `default_region`.
+    pub fn new(functions: Arc<Functions>, account: String, default_region: String) -> Self {
+        LambdaApi { functions, account, default_region }
+    }
+
+    /// Whether `request` is a Lambda request.
+    pub fn claims(request: &ApiRequest) -> bool {
+        let path = request.uri.path();
+        PREFIXES.iter().any(|prefix| path.starts_with(prefix)) || path == "/2015-03-31/functions"
+    }
+
+    /// Answers a Lambda request.
+    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        let request_id = wharf_api_common::request_id();
+        let caller = Caller {
+            account: self.account.clone(),
+            region: request.credential_scope().map(|scope| scope.region).unwrap_or_else(|| self.default_region.clone()),
+        };
+        let mut response = match self.route(&caller, &request).await {
+            Ok(response) => response,
+            Err(err) => err.into_response(&request_id),
+        };
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers.push((HeaderName::from_static("x-amzn-requestid"), value));
+        }
+        response
+    }
+
+    async fn route(&self, caller: &Caller, request: &ApiRequest) -> Answer {
+        let path = request.uri.path().to_owned();
+        let segments: Vec<String> = path.trim_start_matches('/').split('/').map(decode_segment).collect();
+        let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let method = request.method.clone();
+        match (parts.as_slice(), method) {
+            (["2015-03-31", "functions"] | ["2015-03-31", "functions", ""], Method::POST) => {
+                self.create_function(caller, request).await
+            }
+            (["2015-03-31", "functions"] | ["2015-03-31", "functions", ""], Method::GET) => {
+                self.list_functions(caller, request)
+            }
+            (["2015-03-31", "functions", name], Method::GET) => self.get_function(caller, request, name),
+            (["2015-03-31", "functions", name], Method::DELETE) => self.delete_function(caller, request, name).await,
+            (["2015-03-31", "functions", name, "configuration"], Method::GET) => {
+                self.get_configuration(caller, request, name)
+            }
+            (["2015-03-31", "functions", name, "configuration"], Method::PUT) => {
+                self.update_configuration(caller, request, name).await
+            }
+            (["2015-03-31", "functions", name, "code"], Method::PUT) => self.update_code(caller, request, name).await,
+            (["2015-03-31", "functions", name, "invocations"], Method::POST) => {
+                self.invoke(caller, request, name).await
+            }
+            (["2015-03-31", "functions", name, "versions"], Method::POST) => {
+                self.publish_version(caller, request, name).await
+            }
+            (["2015-03-31", "functions", name, "versions"], Method::GET) => self.list_versions(caller, request, name),
+            (["2015-03-31", "functions", name, "aliases"], Method::POST) => {
+                self.create_alias(caller, request, name).await
+            }
+            (["2015-03-31", "functions", name, "aliases"], Method::GET) => self.list_aliases(caller, request, name),
+            (["2015-03-31", "functions", name, "aliases", alias], Method::GET) => {
+                self.get_alias(caller, name, alias)
+            }
+            (["2015-03-31", "functions", name, "aliases", alias], Method::PUT) => {
+                self.update_alias(caller, request, name, alias).await
+            }
+            (["2015-03-31", "functions", name, "aliases", alias], Method::DELETE) => {
+                let key = self.key(caller, name)?;
+                self.functions.resolve(&key, None)?;
+                self.functions.delete_alias(&key, alias).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            (["2015-03-31", "functions", name, "policy"], Method::POST) => {
+                self.add_permission(caller, request, name).await
+            }
+            (["2015-03-31", "functions", name, "policy"], Method::GET) => self.get_policy(caller, request, name),
+            (["2015-03-31", "functions", name, "policy", statement], Method::DELETE) => {
+                let key = self.key(caller, name)?;
+                let qualifier = query(request).get("Qualifier").cloned();
+                self.functions.remove_permission(&key, statement, qualifier.as_deref()).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            (["2017-10-31", "functions", name, "concurrency"], Method::PUT) => {
+                let key = self.key(caller, name)?;
+                let body = body_json(request)?;
+                let reserved = integer(&body, "ReservedConcurrentExecutions")?.ok_or_else(|| {
+                    LambdaError::validation("1 validation error detected: Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
+                })?;
+                let reserved = self.functions.put_concurrency(&key, reserved).await?;
+                Ok(json_response(StatusCode::OK, &json!({ "ReservedConcurrentExecutions": reserved })))
+            }
+            (["2017-10-31", "functions", name, "concurrency"], Method::DELETE) => {
+                let key = self.key(caller, name)?;
+                self.functions.delete_concurrency(&key).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            (["2019-09-30", "functions", name, "concurrency"], Method::GET) => {
+                let key = self.key(caller, name)?;
+                let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
+                let body = match row.reserved_concurrency {
+                    Some(reserved) => json!({ "ReservedConcurrentExecutions": reserved }),
+                    None => json!({}),
+                };
+                Ok(json_response(StatusCode::OK, &body))
+            }
+            (["2019-09-25", "functions", name, "event-invoke-config"], method) => {
+                self.event_invoke_config(caller, request, name, method).await
+            }
+            (["2019-09-25", "functions", name, "event-invoke-config", "list"], Method::GET) => {
+                let key = self.key(caller, name)?;
+                let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
+                let configs: Vec<Value> = row
+                    .event_invoke_configs
+                    .iter()
+                    .map(|(qualifier, config)| output::event_invoke_config(&key, qualifier, config))
+                    .collect();
+                Ok(json_response(StatusCode::OK, &json!({ "FunctionEventInvokeConfigs": configs })))
+            }
+            (["2017-03-31", "tags", arn], method) => self.tags(request, arn, method).await,
+            (["2016-08-19", "account-settings"], Method::GET) => {
+                let limit = self.functions.config().account_concurrency;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &json!({
+                        "AccountLimit": {
+                            "TotalCodeSize": 80_530_636_800u64,
+                            "CodeSizeUnzipped": 262_144_000u64,
+                            "CodeSizeZipped": 52_428_800u64,
+                            "ConcurrentExecutions": limit,
+                            "UnreservedConcurrentExecutions": limit,
+                        },
+                        "AccountUsage": { "TotalCodeSize": 0, "FunctionCount": self.functions.list(&caller.account, &caller.region).len() },
+                    }),
+                ))
+            }
+            _ => Err(LambdaError::new(
+                StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                format!("Unknown operation: {} {}", request.method, path),
+            )),
+        }
+    }
+
+    fn key(&self, caller: &Caller, name: &str) -> Result<FunctionKey, LambdaError> {
+        let reference = parse_ref(name)?;
+        Ok(self.functions.key_of(&caller.account, &caller.region, &reference))
+    }
+
+    async fn create_function(&self, caller: &Caller, request: &ApiRequest) -> Answer {
+        let body = body_json(request)?;
+        let name_text = required(&body, "FunctionName")?;
+        let reference = parse_ref(&name_text)?;
+        if reference.qualifier.is_some() {
+            return Err(LambdaError::invalid_parameter("FunctionName cannot be qualified in CreateFunction"));
+        }
+        let logging = body.get("LoggingConfig");
+        let new = NewFunction {
+            name: reference.name.clone(),
+            runtime: string(&body, "Runtime")?.unwrap_or_default(),
+            handler: string(&body, "Handler")?.unwrap_or_default(),
+            role: required(&body, "Role")?,
+            timeout_seconds: integer(&body, "Timeout")?,
+            memory_mb: integer(&body, "MemorySize")?,
+            ephemeral_storage_mb: body.get("EphemeralStorage").and_then(|value| value.get("Size")).and_then(Value::as_u64).map(|size| size as u32),
+            environment: string_map(body.get("Environment").and_then(|value| value.get("Variables")), "Environment.Variables")?
+                .unwrap_or_default(),
+            description: string(&body, "Description")?.unwrap_or_default(),
+            code: code_source(body.get("Code"))?,
+            publish: boolean(&body, "Publish"),
+            architectures: strings(body.get("Architectures")),
+            tags: string_map(body.get("Tags"), "Tags")?.unwrap_or_default(),
+            dead_letter_target: body.get("DeadLetterConfig").and_then(|value| value.get("TargetArn")).and_then(Value::as_str).map(str::to_owned),
+            log_format: logging.and_then(|value| value.get("LogFormat")).and_then(Value::as_str).map(str::to_owned),
+            log_group: logging.and_then(|value| value.get("LogGroup")).and_then(Value::as_str).map(str::to_owned),
+            application_log_level: logging.and_then(|value| value.get("ApplicationLogLevel")).and_then(Value::as_str).map(str::to_owned),
+            system_log_level: logging.and_then(|value| value.get("SystemLogLevel")).and_then(Value::as_str).map(str::to_owned),
+            tracing_mode: body.get("TracingConfig").and_then(|value| value.get("Mode")).and_then(Value::as_str).map(str::to_owned),
+            layers: strings(body.get("Layers")),
+        };
+        if body.get("PackageType").and_then(Value::as_str) == Some("Image") {
+            return Err(LambdaError::invalid_parameter("wharf does not run container image functions"));
+        }
+        let row = self.functions.create(&caller.account, &caller.region, new).await?;
+        let key = FunctionKey { account: row.account.clone(), region: row.region.clone(), name: row.name.clone() };
+        let version = row.versions.last().filter(|_| boolean(&body, "Publish")).unwrap_or(&row.latest);
+        Ok(json_response(StatusCode::CREATED, &output::configuration(&key, version)))
+    }
+
+    fn list_functions(&self, caller: &Caller, request: &ApiRequest) -> Answer {
+        let params = query(request);
+        let max_items = params.get("MaxItems").map(|text| text.parse::<usize>()).transpose().map_err(|_| {
+            LambdaError::invalid_parameter("MaxItems must be a number")
+        })?;
+        let max_items = max_items.unwrap_or(50).clamp(1, 10_000);
+        let all_versions = params.get("FunctionVersion").map(String::as_str) == Some("ALL");
+        let mut configurations = Vec::new();
+        for row in self.functions.list(&caller.account, &caller.region) {
+            let key = FunctionKey { account: row.account.clone(), region: row.region.clone(), name: row.name.clone() };
+            configurations.push((format!("{}:$LATEST", row.name), output::configuration(&key, &row.latest)));
+            if all_versions {
+                for version in &row.versions {
+                    configurations
+                        .push((format!("{}:{:010}", row.name, version.version.parse::<u64>().unwrap_or(0)), output::configuration(&key, version)));
+                }
+            }
+        }
+        page(configurations, params.get("Marker"), max_items, "Functions")
+    }
+
+    fn get_function(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let reference = parse_ref(name)?;
+        let qualifier = query(request).get("Qualifier").cloned();
+        let resolved = self.functions.resolve_ref(&caller.account, &caller.region, &reference, qualifier.as_deref())?;
+        let row = self.functions.function(&resolved.key).ok_or_else(|| not_found(&resolved.key))?;
+        let mut out = json!({
+            "Configuration": output::configuration(&resolved.key, &resolved.version),
+            "Code": {
+                "RepositoryType": "S3",
+                "Location": format!("file://{}", self.functions.config().code_dir.join(format!("{}.zip", resolved.version.code_id)).display()),
+            },
+        });
+        if !row.tags.is_empty() {
+            out["Tags"] = json!(row.tags);
+        }
+        if let Some(reserved) = row.reserved_concurrency {
+            out["Concurrency"] = json!({ "ReservedConcurrentExecutions": reserved });
+        }
+        Ok(json_response(StatusCode::OK, &out))
+    }
+
+    fn get_configuration(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let reference = parse_ref(name)?;
+        let qualifier = query(request).get("Qualifier").cloned();
+        let resolved = self.functions.resolve_ref(&caller.account, &caller.region, &reference, qualifier.as_deref())?;
+        Ok(json_response(StatusCode::OK, &output::configuration(&resolved.key, &resolved.version)))
+    }
+
+    async fn delete_function(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let reference = parse_ref(name)?;
+        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))?;
+        let key = self.functions.key_of(&caller.account, &caller.region, &reference);
+        self.functions.delete(&key, qualifier.as_deref()).await?;
+        Ok(empty(StatusCode::NO_CONTENT))
+    }
+
+    async fn update_configuration(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let key = self.key(caller, name)?;
+        let body = body_json(request)?;
+        let logging = body.get("LoggingConfig");
+        let update = FunctionUpdate {
+            runtime: string(&body, "Runtime")?,
+            handler: string(&body, "Handler")?,
+            role: string(&body, "Role")?,
+            timeout_seconds: integer(&body, "Timeout")?,
+            memory_mb: integer(&body, "MemorySize")?,
+            ephemeral_storage_mb: body.get("EphemeralStorage").and_then(|value| value.get("Size")).and_then(Value::as_u64).map(|size| size as u32),
+            environment: match body.get("Environment") {
+                Some(environment) => Some(string_map(environment.get("Variables"), "Environment.Variables")?.unwrap_or_default()),
+                None => None,
+            },
+            description: string(&body, "Description")?,
+            dead_letter_target: body
+                .get("DeadLetterConfig")
+                .map(|value| value.get("TargetArn").and_then(Value::as_str).filter(|arn| !arn.is_empty()).map(str::to_owned)),
+            log_format: logging.and_then(|value| value.get("LogFormat")).and_then(Value::as_str).map(str::to_owned),
+            log_group: logging.and_then(|value| value.get("LogGroup")).and_then(Value::as_str).map(str::to_owned),
+            application_log_level: logging.and_then(|value| value.get("ApplicationLogLevel")).and_then(Value::as_str).map(str::to_owned),
+            system_log_level: logging.and_then(|value| value.get("SystemLogLevel")).and_then(Value::as_str).map(str::to_owned),
+            tracing_mode: body.get("TracingConfig").and_then(|value| value.get("Mode")).and_then(Value::as_str).map(str::to_owned),
+            layers: body.get("Layers").map(|value| strings(Some(value))),
+            revision_id: string(&body, "RevisionId")?,
+        };
+        let row = self.functions.update_configuration(&key, update).await?;
+        Ok(json_response(StatusCode::OK, &output::configuration(&key, &row.latest)))
+    }
+
+    async fn update_code(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let key = self.key(caller, name)?;
+        let body = body_json(request)?;
+        let code = code_source(Some(&body))?;
+        let publish = boolean(&body, "Publish");
+        if boolean(&body, "DryRun") {
+            let resolved = self.functions.resolve(&key, None)?;
+            return Ok(json_response(StatusCode::OK, &output::configuration(&key, &resolved.version)));
+        }
+        let row = self.functions.update_code(&key, code, publish, string(&body, "RevisionId")?).await?;
+        let version = if publish { row.versions.last().unwrap_or(&row.latest) } else { &row.latest };
+        Ok(json_response(StatusCode::OK, &output::configuration(&key, version)))
+    }
+
+    async fn invoke(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let reference = parse_ref(name)?;
+        let invocation_type = request.header("x-amz-invocation-type").unwrap_or("RequestResponse");
+        let log_type = request.header("x-amz-log-type").unwrap_or("None");
+        if !matches!(log_type, "None" | "Tail") {
+            return Err(LambdaError::validation(format!(
+                "1 validation error detected: Value '{log_type}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]"
+            )));
+        }
+        let client_context = match request.header("x-amz-client-context") {
+            Some(encoded) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(|| LambdaError::invalid_parameter("Client context must be a valid Base64-encoded JSON object."))?,
+            ),
+            None => None,
+        };
+        let payload = if request.body.is_empty() { Bytes::from_static(b"{}") } else { request.body.clone() };
+        let invoke = InvokeRequest {
+            account: caller.account.clone(),
+            region: caller.region.clone(),
+            function: reference,
+            qualifier: query(request).get("Qualifier").cloned(),
+            payload,
+            client_context,
+            want_tail: log_type == "Tail",
+        };
+        let limit = if invocation_type == "Event" {
+            wharf_functions::invoke::ASYNC_PAYLOAD_LIMIT
+        } else {
+            wharf_functions::invoke::SYNC_PAYLOAD_LIMIT
+        };
+        if invoke.payload.len() > limit {
+            return Err(LambdaError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestTooLargeException",
+                format!("Request must be smaller than {limit} bytes for the {} operation", if invocation_type == "Event" { "InvokeAsync" } else { "InvokeFunction" }),
+            ));
+        }
+        if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&invoke.payload) {
+            return Err(LambdaError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContentException",
+                format!("Could not parse request body into json: Could not parse payload into json: {err}"),
+            ));
+        }
+        match invocation_type {
+            "RequestResponse" => {
+                let result = self.functions.invoke(invoke).await?;
+                let mut headers = vec![(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+                if let Ok(value) = HeaderValue::from_str(&result.executed_version) {
+                    headers.push((HeaderName::from_static("x-amz-executed-version"), value));
+                }
+                if let Some(error) = result.function_error() {
+                    headers.push((HeaderName::from_static("x-amz-function-error"), HeaderValue::from_static(error)));
+                }
+                if let Some(tail) = &result.log_tail {
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(tail.as_bytes());
+                    if let Ok(value) = HeaderValue::from_str(&encoded) {
+                        headers.push((HeaderName::from_static("x-amz-log-result"), value));
+                    }
+                }
+                let body = match &result.outcome {
+                    Outcome::Response(payload) => payload.clone(),
+                    Outcome::Error { body, .. } => body.clone(),
+                };
+                Ok(ApiResponse { status: StatusCode::OK, headers, body })
+            }
+            "Event" => {
+                let (request_id, _) = self.functions.invoke_async(invoke).await?;
+                let mut response = empty(StatusCode::ACCEPTED);
+                if let Ok(value) = HeaderValue::from_str(&request_id) {
+                    response.headers.push((HeaderName::from_static("x-amzn-requestid"), value));
+                }
+                Ok(response)
+            }
+            "DryRun" => {
+                self.functions.dry_run(&invoke)?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            other => Err(LambdaError::validation(format!(
+                "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+            ))),
+        }
+    }
+
+    async fn publish_version(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let key = self.key(caller, name)?;
+        let body = body_json(request)?;
+        let version = self
+            .functions
+            .publish_version(&key, string(&body, "Description")?, string(&body, "CodeSha256")?, string(&body, "RevisionId")?)
+            .await?;
+        Ok(json_response(StatusCode::CREATED, &output::configuration(&key, &version)))
+    }
+
+    fn list_versions(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let key = self.key(caller, name)?;
+        let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
+        let params = query(request);
+        let max_items = params.get("MaxItems").and_then(|text| text.parse::<usize>().ok()).unwrap_or(50).clamp(1, 10_000);
+        let mut items = vec![("0000000000".to_owned(), output::configuration(&key, &row.latest))];
+        for version in &row.versions {
+            items.push((format!("{:010}", version.version.parse::<u64>().unwrap_or(0)), output::configuration(&key, version)));
+        }
+        page(items, params.get("Marker"), max_items, "Versions")
+    }
+
+    async fn create_alias(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let key = self.key(caller, name)?;
+        let body = body_json(request)?;
+        let alias = AliasRow {
+            name: required(&body, "Name")?,
+            function_version: required(&body, "FunctionVersion")?,
+            description: string(&body, "Description")?.unwrap_or_default(),
+            additional_weights: weights(&body)?.unwrap_or_default(),
+            revision_id: String::new(),
+        };
+        let alias = self.functions.create_alias(&key, alias).await?;
+        Ok(json_response(StatusCode::CREATED, &output::alias(&key, &alias)))
+    }
+
+    fn list_aliases(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let key = self.key(caller, name)?;
+        let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
+        let params = query(request);
+        let version = params.get("FunctionVersion");
+        let max_items = params.get("MaxItems").and_then(|text| text.parse::<usize>().ok()).unwrap_or(50).clamp(1, 10_000);
+        let items = row
+            .aliases
+            .values()
+            .filter(|alias| version.is_none_or(|version| alias.function_version == *version))
+            .map(|alias| (alias.name.clone(), output::alias(&key, alias)))
+            .collect();
+        page(items, params.get("Marker"), max_items, "Aliases")
+    }
+
+    fn get_alias(&self, caller: &Caller, name: &str, alias: &str) -> Answer {
+        let key = self.key(caller, name)?;
+        let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
+        let found = row.aliases.get(alias).ok_or_else(|| {
+            LambdaError::from(wharf_functions::FunctionError::AliasNotFound(format!("{}:{alias}", key.arn())))
+        })?;
+        Ok(json_response(StatusCode::OK, &output::alias(&key, found)))
+    }
+
+    async fn update_alias(&self, caller: &Caller, request: &ApiRequest, name: &str, alias: &str) -> Answer {
+        let key = self.key(caller, name)?;
+        let body = body_json(request)?;
+        let updated = self
+            .functions
+            .update_alias(
+                &key,
+                alias,
+                string(&body, "FunctionVersion")?,
+                string(&body, "Description")?,
+                weights(&body)?,
+                string(&body, "RevisionId")?,
+            )
+            .await?;
+        Ok(json_response(StatusCode::OK, &output::alias(&key, &updated)))
+    }
+
+    async fn add_permission(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let reference = parse_ref(name)?;
+        let key = self.functions.key_of(&caller.account, &caller.region, &reference);
+        let body = body_json(request)?;
+        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))?;
+        let permission = PermissionRow {
+            statement_id: required(&body, "StatementId")?,
+            qualifier,
+            action: required(&body, "Action")?,
+            principal: required(&body, "Principal")?,
+            source_arn: string(&body, "SourceArn")?,
+            source_account: string(&body, "SourceAccount")?,
+            principal_org_id: string(&body, "PrincipalOrgID")?,
+            event_source_token: string(&body, "EventSourceToken")?,
+            function_url_auth_type: string(&body, "FunctionUrlAuthType")?,
+        };
+        let permission = self.functions.add_permission(&key, permission).await?;
+        let statement = output::statement(&key, &permission);
+        Ok(json_response(StatusCode::CREATED, &json!({ "Statement": statement.to_string() })))
+    }
+
+    fn get_policy(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
+        let reference = parse_ref(name)?;
+        let key = self.functions.key_of(&caller.account, &caller.region, &reference);
+        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))?;
+        let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
+        let policy = output::policy(&key, &row, qualifier.as_deref())
+            .ok_or_else(|| LambdaError::from(wharf_functions::FunctionError::PolicyNotFound))?;
+        Ok(json_response(
+            StatusCode::OK,
+            &json!({ "Policy": policy.to_string(), "RevisionId": row.latest.revision_id }),
+        ))
+    }
+
+    async fn event_invoke_config(&self, caller: &Caller, request: &ApiRequest, name: &str, method: Method) -> Answer {
+        let reference = parse_ref(name)?;
+        let key = self.functions.key_of(&caller.account, &caller.region, &reference);
+        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))?;
+        let qualifier_text = qualifier.clone().unwrap_or_else(|| "$LATEST".into());
+        match method {
+            Method::PUT | Method::POST => {
+                let body = body_json(request)?;
+                let destinations = body.get("DestinationConfig");
+                let destination = |which: &str| {
+                    destinations
+                        .and_then(|config| config.get(which))
+                        .and_then(|config| config.get("Destination"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                };
+                let config = EventInvokeConfigRow {
+                    maximum_retry_attempts: integer(&body, "MaximumRetryAttempts")?,
+                    maximum_event_age_seconds: integer(&body, "MaximumEventAgeInSeconds")?,
+                    on_success: destination("OnSuccess"),
+                    on_failure: destination("OnFailure"),
+                    last_modified: 0,
+                };
+                let replace = method == Method::PUT;
+                if !replace {
+                    let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
+                    if !row.event_invoke_configs.contains_key(&qualifier_text) {
+                        return Err(wharf_functions::FunctionError::EventInvokeConfigNotFound(format!("{}:{qualifier_text}", key.arn())).into());
+                    }
+                }
+                let stored = self.functions.put_event_invoke_config(&key, qualifier.as_deref(), config, replace).await?;
+                Ok(json_response(StatusCode::OK, &output::event_invoke_config(&key, &qualifier_text, &stored)))
+            }
+            Method::GET => {
+                let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
+                let config = row.event_invoke_configs.get(&qualifier_text).ok_or_else(|| {
+                    LambdaError::from(wharf_functions::FunctionError::EventInvokeConfigNotFound(format!(
+                        "{}:{qualifier_text}",
+                        key.arn()
+                    )))
+                })?;
+                Ok(json_response(StatusCode::OK, &output::event_invoke_config(&key, &qualifier_text, config)))
+            }
+            Method::DELETE => {
+                self.functions.delete_event_invoke_config(&key, qualifier.as_deref()).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            other => Err(LambdaError::new(StatusCode::NOT_FOUND, "UnknownOperationException", format!("Unknown operation: {other} event-invoke-config"))),
+        }
+    }
+
+    async fn tags(&self, request: &ApiRequest, arn: &str, method: Method) -> Answer {
+        let reference = parse_ref(arn)?;
+        if reference.account.is_none() {
+            return Err(LambdaError::invalid_parameter(format!("Resource must be a function ARN: {arn}")));
+        }
+        let key = self.functions.key_of(&self.account, &self.default_region, &reference);
+        match method {
+            Method::GET => {
+                let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
+                Ok(json_response(StatusCode::OK, &json!({ "Tags": row.tags })))
+            }
+            Method::POST => {
+                let body = body_json(request)?;
+                let tags = string_map(body.get("Tags"), "Tags")?.unwrap_or_default();
+                self.functions.tag(&key, tags, Vec::new()).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            Method::DELETE => {
+                self.functions.tag(&key, BTreeMap::new(), query_all(request, "tagKeys")).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            other => Err(LambdaError::new(StatusCode::NOT_FOUND, "UnknownOperationException", format!("Unknown operation: {other} tags"))),
+        }
+    }
+}
+
+fn weights(body: &Value) -> Result<Option<BTreeMap<String, f64>>, LambdaError> {
+    let Some(routing) = body.get("RoutingConfig") else { return Ok(None) };
+    let Some(weights) = routing.get("AdditionalVersionWeights") else { return Ok(Some(BTreeMap::new())) };
+    let Some(map) = weights.as_object() else {
+        return Err(LambdaError::invalid_parameter("AdditionalVersionWeights must be a map"));
+    };
+    map.iter()
+        .map(|(version, weight)| {
+            weight
+                .as_f64()
+                .map(|weight| (version.clone(), weight))
+                .ok_or_else(|| LambdaError::invalid_parameter("weights must be numbers"))
+        })
+        .collect::<Result<BTreeMap<_, _>, _>>()
+        .map(Some)
+}
+
+fn not_found(key: &FunctionKey) -> LambdaError {
+    wharf_functions::FunctionError::FunctionNotFound(key.arn()).into()
+}
+
+/// One page of `items` (sorted by their sort key), after the item whose key is `marker`.
+fn page(mut items: Vec<(String, Value)>, marker: Option<&String>, max_items: usize, member: &str) -> Answer {
+    items.sort_by(|left, right| left.0.cmp(&right.0));
+    let start = match marker {
+        Some(marker) => {
+            let after = String::from_utf8(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(marker)
+                    .map_err(|_| LambdaError::invalid_parameter("Invalid Marker"))?,
+            )
+            .map_err(|_| LambdaError::invalid_parameter("Invalid Marker"))?;
+            items.iter().position(|(key, _)| *key > after).unwrap_or(items.len())
+        }
+        None => 0,
+    };
+    let end = (start + max_items).min(items.len());
+    let mut out = json!({ member: items[start..end].iter().map(|(_, value)| value.clone()).collect::<Vec<_>>() });
+    if end < items.len() {
+        out["NextMarker"] = Value::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&items[end - 1].0));
+    }
+    Ok(json_response(StatusCode::OK, &out))
+}

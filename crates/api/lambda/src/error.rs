@@ -1,0 +1,100 @@
+//! Lambda's error codes, chosen here and only here.
+//!
+//! Lambda (REST-JSON) reports an error as an HTTP status, the `x-amzn-ErrorType` header and a
+//! body `{"Type": "User"|"Service", "Message": …}` (throttles add `Reason`). The codes follow
+//! the Lambda API reference's error list of each operation.
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode};
+use wharf_api_common::ApiResponse;
+use wharf_functions::FunctionError;
+
+/// An error on the wire.
+#[derive(Debug)]
+pub struct LambdaError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The AWS error code.
+    pub code: &'static str,
+    /// The message.
+    pub message: String,
+    /// `Reason` of throttles.
+    pub reason: Option<&'static str>,
+}
+
+impl LambdaError {
+    /// An error of `code` with `status`.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        LambdaError { status, code, message: message.into(), reason: None }
+    }
+
+    /// A request the protocol layer cannot read.
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        LambdaError::new(StatusCode::BAD_REQUEST, "InvalidParameterValueException", message)
+    }
+
+    /// A constraint violation of the model.
+    pub fn validation(message: impl Into<String>) -> Self {
+        LambdaError::new(StatusCode::BAD_REQUEST, "ValidationException", message)
+    }
+
+    /// Renders the error.
+    pub fn into_response(self, request_id: &str) -> ApiResponse {
+        let fault = if self.status.is_server_error() { "Service" } else { "User" };
+        let mut body = serde_json::json!({ "Type": fault, "Message": self.message, "message": self.message });
+        if let Some(reason) = self.reason {
+            body["Reason"] = serde_json::Value::from(reason);
+        }
+        let mut headers = vec![
+            (http::header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (HeaderName::from_static("x-amzn-errortype"), HeaderValue::from_static(self.code)),
+        ];
+        if let Ok(value) = HeaderValue::from_str(request_id) {
+            headers.push((HeaderName::from_static("x-amzn-requestid"), value));
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            headers.push((HeaderName::from_static("retry-after"), HeaderValue::from_static("1")));
+        }
+        if self.status.is_server_error() {
+            tracing::warn!(code = self.code, message = %self.message, "lambda request failed");
+        } else {
+            tracing::info!(code = self.code, message = %self.message, "lambda request refused");
+        }
+        ApiResponse { status: self.status, headers, body: Bytes::from(body.to_string()) }
+    }
+}
+
+impl From<FunctionError> for LambdaError {
+    fn from(err: FunctionError) -> Self {
+        let message = err.to_string();
+        let (status, code, reason) = match &err {
+            FunctionError::FunctionNotFound(_)
+            | FunctionError::QualifierNotFound(_)
+            | FunctionError::AliasNotFound(_)
+            | FunctionError::PolicyNotFound
+            | FunctionError::StatementNotFound(_)
+            | FunctionError::EventInvokeConfigNotFound(_) => {
+                (StatusCode::NOT_FOUND, "ResourceNotFoundException", None)
+            }
+            FunctionError::AlreadyExists(_) | FunctionError::Conflict(_) => {
+                (StatusCode::CONFLICT, "ResourceConflictException", None)
+            }
+            FunctionError::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "PreconditionFailedException", None),
+            FunctionError::Validation(_) => (StatusCode::BAD_REQUEST, "ValidationException", None),
+            FunctionError::InvalidParameter(_) => (StatusCode::BAD_REQUEST, "InvalidParameterValueException", None),
+            FunctionError::InvalidZipFile(_) => (StatusCode::BAD_REQUEST, "InvalidParameterValueException", None),
+            FunctionError::RequestTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLargeException", None),
+            FunctionError::InvalidRequestContent(_) => {
+                (StatusCode::BAD_REQUEST, "InvalidRequestContentException", None)
+            }
+            FunctionError::TooManyRequests { reason } => {
+                (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException", Some(*reason))
+            }
+            FunctionError::InvalidRuntime(_) => (StatusCode::BAD_GATEWAY, "InvalidRuntimeException", None),
+            FunctionError::Host(_) | FunctionError::Store(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "ServiceException", None)
+            }
+        };
+        LambdaError { status, code, message, reason }
+    }
+}

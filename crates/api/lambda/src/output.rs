@@ -1,0 +1,169 @@
+//! Rendering of Lambda's output shapes (FunctionConfiguration, AliasConfiguration, …) as the
+//! botocore `lambda` model names their members.
+
+use serde_json::{json, Map, Value};
+use wharf_functions::FunctionKey;
+use wharf_store::functions::{AliasRow, EventInvokeConfigRow, FunctionRow, PermissionRow, VersionRow};
+use wharf_types::{EpochMillis, UtcDateTime};
+
+/// Lambda's `LastModified` format: `2019-09-25T22:40:04.000+0000`.
+pub fn last_modified(millis: EpochMillis) -> String {
+    let date = UtcDateTime::from_epoch_millis(millis);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
+        date.year, date.month, date.day, date.hour, date.minute, date.second, date.millis
+    )
+}
+
+/// A FunctionConfiguration.
+pub fn configuration(key: &FunctionKey, version: &VersionRow) -> Value {
+    let function_arn =
+        if version.version == "$LATEST" { key.arn() } else { format!("{}:{}", key.arn(), version.version) };
+    let mut logging = Map::new();
+    logging.insert("LogFormat".into(), Value::from(version.log_format.clone()));
+    logging.insert("LogGroup".into(), Value::from(version.log_group.clone()));
+    if let Some(level) = &version.application_log_level {
+        logging.insert("ApplicationLogLevel".into(), Value::from(level.clone()));
+    }
+    if let Some(level) = &version.system_log_level {
+        logging.insert("SystemLogLevel".into(), Value::from(level.clone()));
+    }
+    let mut out = json!({
+        "FunctionName": key.name,
+        "FunctionArn": function_arn,
+        "Runtime": version.runtime,
+        "Role": version.role,
+        "Handler": version.handler,
+        "CodeSize": version.code_size,
+        "Description": version.description,
+        "Timeout": version.timeout_seconds,
+        "MemorySize": version.memory_mb,
+        "LastModified": last_modified(version.last_modified),
+        "CodeSha256": version.code_sha256,
+        "Version": version.version,
+        "TracingConfig": { "Mode": version.tracing_mode },
+        "RevisionId": version.revision_id,
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": version.architectures,
+        "EphemeralStorage": { "Size": version.ephemeral_storage_mb },
+        "LoggingConfig": Value::Object(logging),
+        "SnapStart": { "ApplyOn": "None", "OptimizationStatus": "Off" },
+    });
+    if !version.environment.is_empty() {
+        out["Environment"] = json!({ "Variables": version.environment });
+    }
+    if let Some(target) = &version.dead_letter_target {
+        out["DeadLetterConfig"] = json!({ "TargetArn": target });
+    }
+    if !version.layers.is_empty() {
+        out["Layers"] = Value::Array(version.layers.iter().map(|arn| json!({ "Arn": arn, "CodeSize": 0 })).collect());
+    }
+    if version.runtime.is_empty() {
+        if let Some(object) = out.as_object_mut() {
+            object.remove("Runtime");
+        }
+    }
+    out
+}
+
+/// An AliasConfiguration.
+pub fn alias(key: &FunctionKey, alias: &AliasRow) -> Value {
+    let mut out = json!({
+        "AliasArn": format!("{}:{}", key.arn(), alias.name),
+        "Name": alias.name,
+        "FunctionVersion": alias.function_version,
+        "Description": alias.description,
+        "RevisionId": alias.revision_id,
+    });
+    if !alias.additional_weights.is_empty() {
+        out["RoutingConfig"] = json!({ "AdditionalVersionWeights": alias.additional_weights });
+    }
+    out
+}
+
+/// A FunctionEventInvokeConfig.
+pub fn event_invoke_config(key: &FunctionKey, qualifier: &str, config: &EventInvokeConfigRow) -> Value {
+    let mut destinations = Map::new();
+    if let Some(arn) = &config.on_success {
+        destinations.insert("OnSuccess".into(), json!({ "Destination": arn }));
+    }
+    if let Some(arn) = &config.on_failure {
+        destinations.insert("OnFailure".into(), json!({ "Destination": arn }));
+    }
+    let mut out = json!({
+        "FunctionArn": format!("{}:{qualifier}", key.arn()),
+        "LastModified": config.last_modified as f64 / 1000.0,
+        "DestinationConfig": Value::Object(destinations),
+    });
+    if let Some(attempts) = config.maximum_retry_attempts {
+        out["MaximumRetryAttempts"] = Value::from(attempts);
+    }
+    if let Some(age) = config.maximum_event_age_seconds {
+        out["MaximumEventAgeInSeconds"] = Value::from(age);
+    }
+    out
+}
+
+/// One statement of the resource policy, as GetPolicy returns it inside its JSON string.
+pub fn statement(key: &FunctionKey, permission: &PermissionRow) -> Value {
+    let principal = if permission.principal.ends_with(".amazonaws.com") {
+        json!({ "Service": permission.principal })
+    } else if permission.principal == "*" {
+        Value::from("*")
+    } else if permission.principal.bytes().all(|byte| byte.is_ascii_digit()) {
+        json!({ "AWS": format!("arn:aws:iam::{}:root", permission.principal) })
+    } else {
+        json!({ "AWS": permission.principal })
+    };
+    let resource = match &permission.qualifier {
+        Some(qualifier) => format!("{}:{qualifier}", key.arn()),
+        None => key.arn(),
+    };
+    let mut condition = Map::new();
+    if let Some(arn) = &permission.source_arn {
+        condition.insert("ArnLike".into(), json!({ "AWS:SourceArn": arn }));
+    }
+    let mut equals = Map::new();
+    if let Some(account) = &permission.source_account {
+        equals.insert("AWS:SourceAccount".into(), Value::from(account.clone()));
+    }
+    if let Some(org) = &permission.principal_org_id {
+        equals.insert("aws:PrincipalOrgID".into(), Value::from(org.clone()));
+    }
+    if let Some(token) = &permission.event_source_token {
+        equals.insert("lambda:EventSourceToken".into(), Value::from(token.clone()));
+    }
+    if let Some(auth) = &permission.function_url_auth_type {
+        equals.insert("lambda:FunctionUrlAuthType".into(), Value::from(auth.clone()));
+    }
+    if !equals.is_empty() {
+        condition.insert("StringEquals".into(), Value::Object(equals));
+    }
+    let mut out = json!({
+        "Sid": permission.statement_id,
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": permission.action,
+        "Resource": resource,
+    });
+    if !condition.is_empty() {
+        out["Condition"] = Value::Object(condition);
+    }
+    out
+}
+
+/// The policy document of a function (or of one qualifier).
+pub fn policy(key: &FunctionKey, row: &FunctionRow, qualifier: Option<&str>) -> Option<Value> {
+    let statements: Vec<Value> = row
+        .permissions
+        .iter()
+        .filter(|permission| permission.qualifier.as_deref() == qualifier)
+        .map(|permission| statement(key, permission))
+        .collect();
+    if statements.is_empty() {
+        return None;
+    }
+    Some(json!({ "Version": "2012-10-17", "Id": "default", "Statement": statements }))
+}

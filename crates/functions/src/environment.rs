@@ -1,0 +1,439 @@
+//! One execution environment: a function process, its Runtime API server and its log pump.
+//!
+//! The process is started in the unpacked package directory with the environment Lambda sets.
+//! It is wrapped in `setpriv --pdeathsig KILL` where available, so it dies with wharf even
+//! when wharf is killed with SIGKILL. Its stdout and stderr are read line by line by the log
+//! pump, which also writes the platform lines (START, END, REPORT) in order with the output
+//! and keeps the current invocation's lines for `LogType: Tail`.
+
+use crate::ports::{LogLine, LogSink, RuntimeEndpoint, RuntimeHost};
+use crate::session::{Outcome, RuntimeSession};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{mpsc, oneshot};
+use wharf_types::{AccountId, Clock, Region};
+
+/// How many bytes of an invocation's log `LogType: Tail` returns.
+pub const TAIL_BYTES: usize = 4096;
+
+/// Everything needed to start an environment.
+#[derive(Clone, Debug)]
+pub struct LaunchSpec {
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// The working directory: the unpacked package.
+    pub task_root: PathBuf,
+    /// The complete environment of the process.
+    pub env: BTreeMap<String, String>,
+    /// Owner account, for the log sink.
+    pub account: AccountId,
+    /// Region, for the log sink.
+    pub region: Region,
+    /// Log group.
+    pub log_group: String,
+    /// Lines to write to the log before the process's own (warnings about the runtime).
+    pub preamble: Vec<String>,
+}
+
+/// Messages to the log pump, in order with the output it reads.
+enum Control {
+    /// A platform line that opens an invocation (START).
+    Begin(String),
+    /// Platform lines that close the invocation (END, REPORT); the pump first reads what the
+    /// process already wrote. When `tail` is set, it answers with the invocation's last
+    /// [`TAIL_BYTES`] of log.
+    Finish { lines: Vec<String>, tail: Option<oneshot::Sender<String>> },
+    /// A platform line outside an invocation.
+    Line(String),
+}
+
+/// A running environment.
+pub struct Environment {
+    /// 32 hex digits, as in Lambda's log stream names.
+    pub id: String,
+    /// The log stream of this environment.
+    pub log_stream: String,
+    /// The Runtime API state.
+    pub session: Arc<RuntimeSession>,
+    /// The process id, for memory readings.
+    pid: Option<u32>,
+    /// When the process was started, for the Init Duration.
+    pub started: Instant,
+    /// Whether the next invocation is the first (reports the Init Duration).
+    pub fresh: AtomicBool,
+    /// Set when the environment must not be reused (timeout, crash, stopped).
+    broken: AtomicBool,
+    /// To the log pump.
+    control: mpsc::UnboundedSender<Control>,
+    /// Kills the process when sent or dropped.
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+    /// Keeps the Runtime API server up for the environment's life.
+    _endpoint: RuntimeEndpoint,
+    /// Resolves once the process is gone.
+    exited: tokio::sync::watch::Receiver<bool>,
+    /// When the environment last finished an invocation (milliseconds since `started`).
+    pub last_used: Mutex<Instant>,
+}
+
+impl Environment {
+    /// Starts the process of `spec`, serving its Runtime API through `host`.
+    pub async fn launch(
+        spec: &LaunchSpec,
+        host: &dyn RuntimeHost,
+        logs: Arc<dyn LogSink>,
+        clock: Arc<dyn Clock>,
+        log_stream: String,
+        id: String,
+        extra_env: impl FnOnce(&str) -> BTreeMap<String, String>,
+    ) -> std::io::Result<Arc<Environment>> {
+        let session = Arc::new(RuntimeSession::default());
+        let endpoint = host.serve(Arc::clone(&session)).await?;
+        let mut command = tokio::process::Command::new(&spec.command[0]);
+        command
+            .args(&spec.command[1..])
+            .current_dir(&spec.task_root)
+            .env_clear()
+            .envs(&spec.env)
+            .envs(extra_env(&endpoint.address))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn()?;
+        let pid = child.id();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let (control, control_rx) = mpsc::unbounded_channel();
+        for line in &spec.preamble {
+            let _ = control.send(Control::Line(line.clone()));
+        }
+        let pump = LogPump {
+            logs,
+            clock,
+            account: spec.account.clone(),
+            region: spec.region.clone(),
+            group: spec.log_group.clone(),
+            stream: log_stream.clone(),
+        };
+        tokio::spawn(pump.run(stdout, stderr, control_rx));
+        let (kill, killed) = oneshot::channel::<()>();
+        let (exited_tx, exited) = tokio::sync::watch::channel(false);
+        let watched_session = Arc::clone(&session);
+        tokio::spawn(async move {
+            let status = tokio::select! {
+                status = child.wait() => status,
+                _ = killed => {
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            };
+            let reason = match status {
+                Ok(status) => match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
+                    (Some(code), _) => format!("exit status {code}"),
+                    (None, Some(signal)) => format!("signal: {}", signal_name(signal)),
+                    (None, None) => "exited".to_owned(),
+                },
+                Err(err) => format!("wait failed: {err}"),
+            };
+            watched_session.close_with(exit_error(&reason));
+            let _ = exited_tx.send(true);
+        });
+        Ok(Arc::new(Environment {
+            id,
+            log_stream,
+            session,
+            pid,
+            started: Instant::now(),
+            fresh: AtomicBool::new(true),
+            broken: AtomicBool::new(false),
+            control,
+            kill: Mutex::new(Some(kill)),
+            _endpoint: endpoint,
+            exited,
+            last_used: Mutex::new(Instant::now()),
+        }))
+    }
+
+    /// Writes the START line of an invocation.
+    pub fn begin(&self, line: String) {
+        let _ = self.control.send(Control::Begin(line));
+    }
+
+    /// Writes the closing lines of an invocation after the output read so far; returns the
+    /// tail of its log when asked.
+    pub fn finish(&self, lines: Vec<String>, want_tail: bool) -> Option<oneshot::Receiver<String>> {
+        let (tail, answer) = if want_tail {
+            let (sender, receiver) = oneshot::channel();
+            (Some(sender), Some(receiver))
+        } else {
+            (None, None)
+        };
+        let _ = self.control.send(Control::Finish { lines, tail });
+        answer
+    }
+
+    /// Writes a platform line.
+    pub fn line(&self, line: String) {
+        let _ = self.control.send(Control::Line(line));
+    }
+
+    /// Marks the environment unusable and kills its process.
+    pub fn stop(&self) {
+        self.broken.store(true, Ordering::Release);
+        if let Some(kill) = self.kill.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take() {
+            let _ = kill.send(());
+        }
+    }
+
+    /// Whether the environment can take another invocation.
+    pub fn healthy(&self) -> bool {
+        !self.broken.load(Ordering::Acquire) && !*self.exited.borrow()
+    }
+
+    /// Waits until the process is gone.
+    pub async fn wait_exit(&self) {
+        let mut exited = self.exited.clone();
+        let _ = exited.wait_for(|gone| *gone).await;
+    }
+
+    /// The process's peak resident memory in MB, where the OS tells.
+    pub fn peak_memory_mb(&self) -> Option<u64> {
+        let pid = self.pid?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        let kilobytes: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kilobytes.div_ceil(1024))
+    }
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The error document of an environment whose process exited.
+pub fn exit_error(reason: &str) -> Outcome {
+    Outcome::Error {
+        error_type: "Runtime.ExitError".into(),
+        body: error_body("Runtime.ExitError", &format!("Runtime exited with error: {reason}")),
+    }
+}
+
+/// A Lambda error document `{"errorType": …, "errorMessage": …}`, written without serde (the
+/// engine stays free of JSON libraries; only these two strings are ever written).
+pub fn error_body(error_type: &str, message: &str) -> bytes::Bytes {
+    bytes::Bytes::from(format!(
+        "{{\"errorType\":\"{}\",\"errorMessage\":\"{}\"}}",
+        json_escape(error_type),
+        json_escape(message)
+    ))
+}
+
+/// Escapes a string for a JSON string literal.
+pub fn json_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            control if (control as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", control as u32)),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn signal_name(signal: i32) -> String {
+    match signal {
+        9 => "killed".into(),
+        15 => "terminated".into(),
+        11 => "segmentation fault".into(),
+        6 => "aborted".into(),
+        other => format!("signal {other}"),
+    }
+}
+
+/// Reads a process's output and writes it, with the platform lines, to the log sink.
+struct LogPump {
+    logs: Arc<dyn LogSink>,
+    clock: Arc<dyn Clock>,
+    account: AccountId,
+    region: Region,
+    group: String,
+    stream: String,
+}
+
+/// The most lines the pump holds before writing them to the sink.
+const PUMP_BATCH: usize = 256;
+
+impl LogPump {
+    async fn run(
+        self,
+        stdout: Option<tokio::process::ChildStdout>,
+        stderr: Option<tokio::process::ChildStderr>,
+        mut control: mpsc::UnboundedReceiver<Control>,
+    ) {
+        let mut stdout = stdout.map(|pipe| BufReader::new(pipe).lines());
+        let mut stderr = stderr.map(|pipe| BufReader::new(pipe).lines());
+        let mut buffer = Buffer { clock: Some(Arc::clone(&self.clock)), ..Buffer::default() };
+        loop {
+            tokio::select! {
+                line = next_line(&mut stdout) => match line {
+                    Some(line) => buffer.keep(line),
+                    None => stdout = None,
+                },
+                line = next_line(&mut stderr) => match line {
+                    Some(line) => buffer.keep(line),
+                    None => stderr = None,
+                },
+                message = control.recv() => match message {
+                    Some(Control::Begin(line)) => {
+                        buffer.current.clear();
+                        buffer.current_bytes = 0;
+                        buffer.in_invocation = true;
+                        buffer.keep(line);
+                    }
+                    Some(Control::Line(line)) => buffer.keep(line),
+                    Some(Control::Finish { lines, tail }) => {
+                        // What the process wrote before it answered is already in the pipes.
+                        drain(&mut stdout, &mut buffer).await;
+                        drain(&mut stderr, &mut buffer).await;
+                        for line in lines {
+                            buffer.keep(line);
+                        }
+                        buffer.in_invocation = false;
+                        if let Some(tail) = tail {
+                            let _ = tail.send(tail_of(&buffer.current));
+                        }
+                    }
+                    None => {
+                        // The environment is gone; write what is left of the output.
+                        drain(&mut stdout, &mut buffer).await;
+                        drain(&mut stderr, &mut buffer).await;
+                        self.flush(&mut buffer.pending).await;
+                        return;
+                    }
+                },
+            }
+            if !buffer.pending.is_empty() {
+                // Output goes out as soon as the pipes are quiet, so `aws logs tail --follow`
+                // sees long invocations progress; a busy process's lines go out in batches.
+                if buffer.pending.len() < PUMP_BATCH {
+                    drain(&mut stdout, &mut buffer).await;
+                    drain(&mut stderr, &mut buffer).await;
+                }
+                self.flush(&mut buffer.pending).await;
+            }
+        }
+    }
+
+    async fn flush(&self, pending: &mut Vec<LogLine>) {
+        if pending.is_empty() {
+            return;
+        }
+        let lines = std::mem::take(pending);
+        self.logs.append(&self.account, &self.region, &self.group, &self.stream, lines).await;
+    }
+}
+
+type Lines<R> = Option<tokio::io::Lines<BufReader<R>>>;
+
+/// The next line of a pipe; pending forever once the pipe is closed (`None` reported once).
+async fn next_line<R: tokio::io::AsyncRead + Unpin>(pipe: &mut Lines<R>) -> Option<String> {
+    match pipe {
+        Some(lines) => lines.next_line().await.ok().flatten(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Lines read but not yet written, and the current invocation's lines for the tail.
+#[derive(Default)]
+struct Buffer {
+    clock: Option<Arc<dyn Clock>>,
+    pending: Vec<LogLine>,
+    current: Vec<String>,
+    current_bytes: usize,
+    in_invocation: bool,
+}
+
+impl Buffer {
+    fn keep(&mut self, line: String) {
+        if self.in_invocation {
+            self.current_bytes += line.len() + 1;
+            self.current.push(line.clone());
+            // Twice the tail is enough to cut the last 4 KB from.
+            while self.current_bytes > 2 * TAIL_BYTES && self.current.len() > 1 {
+                self.current_bytes -= self.current[0].len() + 1;
+                self.current.remove(0);
+            }
+        }
+        let timestamp = self.clock.as_ref().map_or(0, |clock| clock.now_millis());
+        self.pending.push(LogLine { timestamp, message: line });
+    }
+}
+
+/// Reads the lines already waiting in a pipe without waiting for more.
+async fn drain<R: tokio::io::AsyncRead + Unpin>(pipe: &mut Lines<R>, buffer: &mut Buffer) {
+    let Some(lines) = pipe else { return };
+    loop {
+        tokio::select! {
+            biased;
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => buffer.keep(line),
+                _ => {
+                    *pipe = None;
+                    return;
+                }
+            },
+            _ = std::future::ready(()) => return,
+        }
+    }
+}
+
+/// The last [`TAIL_BYTES`] of an invocation's lines.
+fn tail_of(lines: &[String]) -> String {
+    let mut text = String::new();
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    if text.len() <= TAIL_BYTES {
+        return text;
+    }
+    let mut start = text.len() - TAIL_BYTES;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text[start..].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_keeps_the_last_4_kb_on_a_character_boundary() {
+        let lines = vec!["é".repeat(3000), "END".into()];
+        let tail = tail_of(&lines);
+        assert!(tail.len() <= TAIL_BYTES);
+        assert!(tail.ends_with("END\n"));
+        assert_eq!(tail_of(&["a".into()]), "a\n");
+    }
+
+    #[test]
+    fn error_bodies_are_json() {
+        assert_eq!(
+            error_body("T", "a \"b\"\n"),
+            bytes::Bytes::from_static(b"{\"errorType\":\"T\",\"errorMessage\":\"a \\\"b\\\"\\n\"}")
+        );
+    }
+}
