@@ -104,8 +104,14 @@ pub fn python_for(
     }
 }
 
-/// Every `python3.N` on `PATH`, and plain `python3` with its version.
+/// Every working `python3.N` on `PATH`, found once per process (a version manager's shim that
+/// exists but cannot run, as pyenv leaves for versions not selected, is skipped).
 fn installed_pythons() -> Vec<Interpreter> {
+    static FOUND: std::sync::OnceLock<Vec<Interpreter>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(search_pythons).clone()
+}
+
+fn search_pythons() -> Vec<Interpreter> {
     let mut found: Vec<Interpreter> = Vec::new();
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
@@ -116,13 +122,24 @@ fn installed_pythons() -> Vec<Interpreter> {
             let Some(minor) = name.strip_prefix("python3.").and_then(|minor| minor.parse::<u32>().ok()) else {
                 continue;
             };
-            if !found.iter().any(|known| known.minor == minor) && is_executable(&entry.path()) {
+            if !found.iter().any(|known| known.minor == minor) && is_executable(&entry.path()) && runs(&entry.path()) {
                 found.push(Interpreter { program: entry.path().to_string_lossy().into_owned(), minor });
             }
         }
     }
     found.sort_by_key(|interpreter| interpreter.minor);
     found
+}
+
+fn runs(path: &Path) -> bool {
+    std::process::Command::new(path)
+        .args(["-c", "pass"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false)
 }
 
 fn is_executable(path: &Path) -> bool {

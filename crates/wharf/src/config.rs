@@ -34,6 +34,62 @@ pub struct Config {
     pub message_cache_mb: u64,
     /// SQS settings.
     pub sqs: SqsConfig,
+    /// Lambda settings.
+    pub functions: FunctionsSection,
+}
+
+/// The `[functions]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionsSection {
+    /// Environments the account may run at once.
+    pub account_concurrency: usize,
+    /// Seconds an idle environment stays warm.
+    pub idle_timeout_seconds: u64,
+    /// Seconds a function's initialization may take.
+    pub init_timeout_seconds: u64,
+    /// Seconds before the first retry of a failed asynchronous invocation.
+    pub async_retry_delay_seconds: u32,
+    /// Interpreter per Python runtime identifier.
+    pub python_interpreters: BTreeMap<String, String>,
+    /// Refuse Python versions the machine lacks.
+    pub strict_python_versions: bool,
+    /// The `node` executable.
+    pub node: String,
+    /// A directory holding boto3 for Python functions; empty to find or install one.
+    pub python_sdk_path: String,
+    /// Functions created at start-up from local directories.
+    pub declare: Vec<DeclaredFunction>,
+}
+
+/// A function declared in the configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredFunction {
+    /// Its name.
+    pub name: String,
+    /// Runtime identifier.
+    pub runtime: String,
+    /// Handler.
+    #[serde(default)]
+    pub handler: String,
+    /// The code directory, used in place.
+    pub directory: PathBuf,
+    /// Its region; the default region when absent.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Timeout in seconds.
+    #[serde(default)]
+    pub timeout: Option<u32>,
+    /// Memory in MB.
+    #[serde(default)]
+    pub memory: Option<u32>,
+    /// Environment variables.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Execution role ARN; a placeholder role when absent.
+    #[serde(default)]
+    pub role: Option<String>,
 }
 
 /// The `[sqs]` table.

@@ -6,7 +6,9 @@ use anyhow::Context as _;
 use router::Router;
 use std::sync::Arc;
 use std::time::Duration;
+use wharf_api_lambda::LambdaApi;
 use wharf_api_logs::LogsApi;
+use wharf_functions::Functions;
 use wharf_api_sqs::SqsApi;
 use wharf_queue::{Engine, EngineConfig};
 use wharf_store::QueueStore;
@@ -69,8 +71,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let local = listener.local_addr().context("reading the bound address")?;
     let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
+    let (functions, _scratch) =
+        start_functions(&config, &clock, &engine, &logs, &account, &region, local).await?;
+    let lambda = LambdaApi::new(Arc::clone(&functions), account.to_string(), region.to_string());
     let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
-    let router = Arc::new(Router { sqs, logs: logs_api, storage });
+    let router = Arc::new(Router { sqs, logs: logs_api, lambda, storage });
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(retention_sweeper(
@@ -83,6 +88,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Duration::from_secs(config.sqs.retention_sweep_seconds.max(1)),
         stopped.clone(),
     ));
+    let async_worker = tokio::spawn(Arc::clone(&functions).run_async_worker(stopped.clone()));
+    let reaper = tokio::spawn(idle_reaper(Arc::clone(&functions), stopped.clone()));
     // The line tests and scripts wait for: the server accepts requests from here on.
     println!("wharf: listening on http://{local}");
     tracing::info!(%local, "listening");
@@ -96,7 +103,183 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     wharf_api_common::server::serve(listener, router, shutdown).await;
     let _ = sweeper.await;
     let _ = logs_sweeper.await;
+    let _ = async_worker.await;
+    let _ = reaper.await;
+    functions.shut_down().await;
     Ok(())
+}
+
+/// Opens the functions engine with its stores, the private queue of asynchronous invocations
+/// and its links to the other engines. The second value keeps scratch directories of an
+/// in-memory run alive (they are deleted when it drops).
+async fn start_functions(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+    sqs: &Arc<Engine>,
+    logs: &Arc<wharf_logs::Logs>,
+    account: &AccountId,
+    region: &Region,
+    local: std::net::SocketAddr,
+) -> anyhow::Result<(Arc<Functions>, Option<tempfile::TempDir>)> {
+    let (function_store, internal_store, base, scratch): (
+        Arc<dyn wharf_store::functions::FunctionStore>,
+        Arc<dyn QueueStore>,
+        std::path::PathBuf,
+        Option<tempfile::TempDir>,
+    ) = if config.in_memory {
+        let scratch = tempfile::Builder::new().prefix("wharf-functions-").tempdir().context("creating a scratch directory")?;
+        let base = scratch.path().to_path_buf();
+        (
+            Arc::new(wharf_store::functions::MemoryFunctionStore::default()),
+            Arc::new(wharf_store::memory::MemoryStore::new()),
+            base,
+            Some(scratch),
+        )
+    } else {
+        let base = config.data_dir.join("functions");
+        let function_store = wharf_store_sqlite::functions::SqliteFunctionStore::open(&config.data_dir)
+            .with_context(|| format!("opening the function store in {}", config.data_dir.display()))?;
+        let internal = wharf_store_sqlite::SqliteStore::open(&base.join("async"), clock.now_millis(), 8 << 20)
+            .with_context(|| format!("opening the invocation queue in {}", base.display()))?;
+        (Arc::new(function_store), Arc::new(internal), base, None)
+    };
+    let cache_dir = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache")))
+        .map(|cache| cache.join("wharf"))
+        .unwrap_or_else(|| base.join("cache"));
+    let endpoint_host = if local.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
+    } else {
+        local
+    };
+    let section = &config.functions;
+    let functions_config = wharf_functions::FunctionsConfig {
+        account_concurrency: section.account_concurrency.max(1),
+        idle_timeout: Duration::from_secs(section.idle_timeout_seconds),
+        init_timeout: Duration::from_secs(section.init_timeout_seconds.max(1)),
+        async_retry_delay_seconds: section.async_retry_delay_seconds,
+        code_dir: base.join("code"),
+        runtime_dir: base.join("runtime"),
+        runtimes: wharf_functions::runtimes::RuntimeSettings {
+            interpreters: section.python_interpreters.clone(),
+            strict_python_versions: section.strict_python_versions,
+            node: section.node.clone(),
+            python_sdk_path: (!section.python_sdk_path.is_empty())
+                .then(|| std::path::PathBuf::from(&section.python_sdk_path)),
+            cache_dir,
+        },
+        endpoint_url: format!("http://{endpoint_host}"),
+    };
+    let capture = Arc::new(wharf_links::LogCapture { logs: Arc::clone(logs) });
+    let functions = Functions::open(
+        function_store,
+        Arc::clone(clock),
+        functions_config,
+        Arc::new(wharf_api_runtime::RuntimeApiHost),
+        capture,
+    )
+    .await
+    .map_err(|err| anyhow::anyhow!("opening the functions engine: {err}"))?;
+    let internal_engine = Arc::new(Engine::new(
+        internal_store,
+        Arc::clone(clock),
+        EngineConfig { queue_name_reuse_delay: Duration::ZERO, purge_interval: Duration::ZERO },
+    ));
+    let queue = wharf_links::QueuedInvocations::open(internal_engine, account.clone(), region.clone())
+        .await
+        .map_err(|err| anyhow::anyhow!("opening the invocation queue: {err}"))?;
+    functions.set_queue(Arc::new(queue));
+    let destinations =
+        wharf_links::QueueDestinations { sqs: Arc::clone(sqs), functions: std::sync::OnceLock::new() };
+    let _ = destinations.functions.set(Arc::downgrade(&functions));
+    functions.set_destinations(Arc::new(destinations));
+    declare_functions(&functions, config, account, region).await?;
+    Ok((functions, scratch))
+}
+
+/// Creates or updates the functions declared in the configuration file.
+async fn declare_functions(functions: &Functions, config: &Config, account: &AccountId, region: &Region) -> anyhow::Result<()> {
+    for declared in &config.functions.declare {
+        let directory = declared
+            .directory
+            .canonicalize()
+            .with_context(|| format!("function {}: directory {}", declared.name, declared.directory.display()))?;
+        let region = declared.region.clone().unwrap_or_else(|| region.to_string());
+        let name: wharf_functions::FunctionName =
+            declared.name.parse().map_err(|err| anyhow::anyhow!("function {}: {err}", declared.name))?;
+        let key = wharf_functions::FunctionKey {
+            account: account.to_string(),
+            region: region.clone(),
+            name: declared.name.clone(),
+        };
+        let role = declared.role.clone().unwrap_or_else(|| format!("arn:aws:iam::{account}:role/wharf-declared-function"));
+        if functions.function(&key).is_some() {
+            functions
+                .update_code(&key, wharf_functions::registry::CodeSource::Directory(directory.clone()), false, None)
+                .await
+                .map_err(|err| anyhow::anyhow!("function {}: {err}", declared.name))?;
+            let update = wharf_functions::FunctionUpdate {
+                runtime: Some(declared.runtime.clone()),
+                handler: Some(declared.handler.clone()),
+                role: Some(role),
+                timeout_seconds: Some(declared.timeout.unwrap_or(wharf_functions::registry::DEFAULT_TIMEOUT)),
+                memory_mb: Some(declared.memory.unwrap_or(wharf_functions::registry::DEFAULT_MEMORY)),
+                environment: Some(declared.environment.clone()),
+                ..wharf_functions::FunctionUpdate::default()
+            };
+            functions
+                .update_configuration(&key, update)
+                .await
+                .map_err(|err| anyhow::anyhow!("function {}: {err}", declared.name))?;
+        } else {
+            let new = wharf_functions::NewFunction {
+                name,
+                runtime: declared.runtime.clone(),
+                handler: declared.handler.clone(),
+                role,
+                timeout_seconds: declared.timeout,
+                memory_mb: declared.memory,
+                ephemeral_storage_mb: None,
+                environment: declared.environment.clone(),
+                description: format!("declared in the configuration file from {}", directory.display()),
+                code: wharf_functions::registry::CodeSource::Directory(directory),
+                publish: false,
+                architectures: Vec::new(),
+                tags: std::collections::BTreeMap::new(),
+                dead_letter_target: None,
+                log_format: None,
+                log_group: None,
+                application_log_level: None,
+                system_log_level: None,
+                tracing_mode: None,
+                layers: Vec::new(),
+            };
+            functions
+                .create(account.as_str(), &region, new)
+                .await
+                .map_err(|err| anyhow::anyhow!("function {}: {err}", declared.name))?;
+        }
+        tracing::info!(function = %declared.name, "declared function ready");
+    }
+    Ok(())
+}
+
+/// Stops idle execution environments past the idle timeout, every few seconds, until shutdown.
+async fn idle_reaper(functions: Arc<Functions>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let period = (functions.config().idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let stopped_count = functions.reap_idle();
+        if stopped_count > 0 {
+            tracing::debug!(stopped_count, "stopped idle execution environments");
+        }
+    }
 }
 
 async fn declare_queues(engine: &Engine, config: &Config, account: &AccountId, region: &Region) -> anyhow::Result<()> {
@@ -207,6 +390,7 @@ mod router {
     use http::{Method, StatusCode};
     use serde_json::json;
     use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody, Fault, Service};
+    use wharf_api_lambda::LambdaApi;
     use wharf_api_logs::LogsApi;
     use wharf_api_sqs::SqsApi;
 
@@ -216,6 +400,8 @@ mod router {
         pub sqs: SqsApi,
         /// CloudWatch Logs.
         pub logs: LogsApi,
+        /// AWS Lambda.
+        pub lambda: LambdaApi,
         /// Where data lives, for the health answer.
         pub storage: String,
     }
@@ -230,12 +416,15 @@ mod router {
                         "status": "ok",
                         "version": env!("CARGO_PKG_VERSION"),
                         "storage": self.storage,
-                        "services": { "sqs": "running", "logs": "running" },
+                        "services": { "sqs": "running", "logs": "running", "lambda": "running" },
                     }),
                 );
             }
             if LogsApi::claims(&request) {
                 return self.logs.handle(request).await;
+            }
+            if LambdaApi::claims(&request) {
+                return self.lambda.handle(request).await;
             }
             if let Some(protocol) = SqsApi::protocol_of(&request) {
                 return self.sqs.handle(request, protocol).await;
