@@ -103,7 +103,8 @@ impl Functions {
         if request.payload.len() > SYNC_PAYLOAD_LIMIT {
             return Err(FunctionError::RequestTooLarge { limit: SYNC_PAYLOAD_LIMIT, kind: "InvokeFunction" });
         }
-        let resolved = self.resolve_ref(&request.account, &request.region, &request.function, request.qualifier.as_deref())?;
+        let resolved =
+            self.resolve_ref(&request.account, &request.region, &request.function, request.qualifier.as_deref())?;
         self.run(&resolved, new_request_id(), request.payload, request.client_context, request.want_tail, false).await
     }
 
@@ -117,8 +118,10 @@ impl Functions {
         if request.payload.len() > ASYNC_PAYLOAD_LIMIT {
             return Err(FunctionError::RequestTooLarge { limit: ASYNC_PAYLOAD_LIMIT, kind: "InvokeAsync" });
         }
-        let resolved = self.resolve_ref(&request.account, &request.region, &request.function, request.qualifier.as_deref())?;
-        let queue = self.queue.get().ok_or_else(|| FunctionError::Host("asynchronous invocation is not available".into()))?;
+        let resolved =
+            self.resolve_ref(&request.account, &request.region, &request.function, request.qualifier.as_deref())?;
+        let queue =
+            self.queue.get().ok_or_else(|| FunctionError::Host("asynchronous invocation is not available".into()))?;
         let request_id = new_request_id();
         let qualifier = crate::registry::merge_qualifier(&request.function, request.qualifier.as_deref())?;
         let event = AsyncEvent {
@@ -215,7 +218,8 @@ impl Functions {
         let mut init_timed_out = false;
         if environment.fresh.swap(false, Ordering::AcqRel) {
             let mut phase = environment.session.phase();
-            let ready = tokio::time::timeout(self.config.init_timeout, phase.wait_for(|phase| *phase != Phase::Starting)).await;
+            let ready =
+                tokio::time::timeout(self.config.init_timeout, phase.wait_for(|phase| *phase != Phase::Starting)).await;
             init_duration = Some(environment.started.elapsed());
             if ready.is_err() {
                 init_timed_out = true;
@@ -260,7 +264,9 @@ impl Functions {
                     error_type: "Function.ResponseSizeTooLarge".into(),
                     body: error_body(
                         "Function.ResponseSizeTooLarge",
-                        &format!("Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes)."),
+                        &format!(
+                            "Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes)."
+                        ),
                     ),
                 };
             }
@@ -311,6 +317,7 @@ impl Functions {
         let still_current = current.is_some_and(|current| current.version.revision_id == version.revision_id);
         let reusable = !timed_out && !out_of_memory && still_current;
         self.supervisor.release(&pool, environment, reusable);
+        self.completed.fetch_add(1, Ordering::Relaxed);
         let log_tail = match tail {
             Some(tail) => tokio::time::timeout(Duration::from_secs(1), tail).await.ok().and_then(Result::ok),
             None => None,
@@ -429,8 +436,14 @@ impl Functions {
             command,
             task_root,
             env,
-            account: key.account.parse::<AccountId>().map_err(|err| LaunchError::Api(FunctionError::Host(err.to_string())))?,
-            region: key.region.parse::<Region>().map_err(|err| LaunchError::Api(FunctionError::Host(err.to_string())))?,
+            account: key
+                .account
+                .parse::<AccountId>()
+                .map_err(|err| LaunchError::Api(FunctionError::Host(err.to_string())))?,
+            region: key
+                .region
+                .parse::<Region>()
+                .map_err(|err| LaunchError::Api(FunctionError::Host(err.to_string())))?,
             log_group: version.log_group.clone(),
             preamble,
         };
@@ -447,7 +460,10 @@ impl Functions {
         .map_err(|err| {
             LaunchError::Function(Outcome::Error {
                 error_type: "Runtime.InvalidEntrypoint".into(),
-                body: error_body("Runtime.InvalidEntrypoint", &format!("RequestId: Error: could not start the runtime: {err}")),
+                body: error_body(
+                    "Runtime.InvalidEntrypoint",
+                    &format!("RequestId: Error: could not start the runtime: {err}"),
+                ),
             })
         })
     }
@@ -508,15 +524,15 @@ impl Functions {
         };
         let config = resolved.event_invoke_config.clone();
         let max_retries = config.as_ref().and_then(|config| config.maximum_retry_attempts).unwrap_or(DEFAULT_RETRIES);
-        let max_age = config.as_ref().and_then(|config| config.maximum_event_age_seconds).unwrap_or(DEFAULT_MAX_EVENT_AGE);
+        let max_age =
+            config.as_ref().and_then(|config| config.maximum_event_age_seconds).unwrap_or(DEFAULT_MAX_EVENT_AGE);
         let age_ms = self.clock.now_millis().saturating_sub(event.enqueued_at);
         if age_ms > u64::from(max_age) * 1000 {
             self.fail_async(&resolved, &event, Condition::EventAgeExceeded, None).await;
             let _ = queue.done(ticket).await;
             return;
         }
-        let result =
-            self.run(&resolved, event.request_id.clone(), event.payload.clone(), None, false, true).await;
+        let result = self.run(&resolved, event.request_id.clone(), event.payload.clone(), None, false, true).await;
         event.attempts += 1;
         match result {
             Ok(result) if result.function_error().is_none() => {
@@ -564,7 +580,13 @@ impl Functions {
         }
     }
 
-    async fn fail_async(&self, resolved: &Resolved, event: &AsyncEvent, condition: Condition, result: Option<&InvokeResult>) {
+    async fn fail_async(
+        &self,
+        resolved: &Resolved,
+        event: &AsyncEvent,
+        condition: Condition,
+        result: Option<&InvokeResult>,
+    ) {
         tracing::info!(function = %event.function, request_id = %event.request_id, condition = condition.as_str(), "asynchronous invocation failed for good");
         if let Some(destination) = resolved.event_invoke_config.as_ref().and_then(|config| config.on_failure.clone()) {
             let record = self.record(resolved, event, condition, result);

@@ -109,6 +109,8 @@ pub struct Functions {
     destinations: OnceLock<Arc<dyn Destinations>>,
     /// Whether `setpriv --pdeathsig` can tie function processes to wharf's life.
     setpriv: bool,
+    /// Invocations that ran to an outcome (for the health endpoint and benchmarks).
+    completed: std::sync::atomic::AtomicU64,
 }
 
 impl Functions {
@@ -121,7 +123,8 @@ impl Functions {
         logs: Arc<dyn LogSink>,
     ) -> Result<Arc<Functions>, FunctionError> {
         let rows = store.load_all().await?;
-        let code = code::CodeStore::open(config.code_dir.clone()).map_err(|err| FunctionError::Host(err.to_string()))?;
+        let code =
+            code::CodeStore::open(config.code_dir.clone()).map_err(|err| FunctionError::Host(err.to_string()))?;
         write_bootstraps(&config.runtime_dir).map_err(|err| FunctionError::Host(err.to_string()))?;
         let registry = rows
             .into_iter()
@@ -143,6 +146,7 @@ impl Functions {
             queue: OnceLock::new(),
             destinations: OnceLock::new(),
             setpriv: find_on_path("setpriv"),
+            completed: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -154,6 +158,11 @@ impl Functions {
     /// Connects destinations and dead-letter queues.
     pub fn set_destinations(&self, destinations: Arc<dyn Destinations>) {
         let _ = self.destinations.set(destinations);
+    }
+
+    /// How many invocations ran to an outcome since start-up.
+    pub fn invocations_completed(&self) -> u64 {
+        self.completed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The engine's settings.
@@ -185,10 +194,9 @@ impl Functions {
 
 /// Writes wharf's bootstraps for Python and Node.js under `dir`.
 fn write_bootstraps(dir: &std::path::Path) -> std::io::Result<()> {
-    for (sub, file, text) in [
-        ("python", "bootstrap.py", runtimes::PYTHON_BOOTSTRAP),
-        ("node", "bootstrap.js", runtimes::NODE_BOOTSTRAP),
-    ] {
+    for (sub, file, text) in
+        [("python", "bootstrap.py", runtimes::PYTHON_BOOTSTRAP), ("node", "bootstrap.js", runtimes::NODE_BOOTSTRAP)]
+    {
         let target = dir.join(sub);
         std::fs::create_dir_all(&target)?;
         let path = target.join(file);

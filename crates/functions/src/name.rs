@@ -118,9 +118,10 @@ mod tests {
     use super::*;
 
     fn check(text: &str, expect: Option<(&str, Option<&str>, Option<&str>, Option<&str>)>) {
-        let parsed = text.parse::<FunctionRef>().ok().map(|reference| {
-            (reference.name.0, reference.qualifier, reference.account, reference.region)
-        });
+        let parsed = text
+            .parse::<FunctionRef>()
+            .ok()
+            .map(|reference| (reference.name.0, reference.qualifier, reference.account, reference.region));
         let expect = expect.map(|(name, qualifier, account, region)| {
             (name.to_owned(), qualifier.map(str::to_owned), account.map(str::to_owned), region.map(str::to_owned))
         });

@@ -10,9 +10,7 @@ use crate::code::PackageInfo;
 use crate::name::{valid_qualifier, FunctionName, FunctionRef};
 use crate::{FunctionError, FunctionKey, Functions};
 use std::collections::BTreeMap;
-use wharf_store::functions::{
-    AliasRow, EventInvokeConfigRow, FunctionRow, PermissionRow, VersionRow,
-};
+use wharf_store::functions::{AliasRow, EventInvokeConfigRow, FunctionRow, PermissionRow, VersionRow};
 
 /// Lambda's default timeout in seconds.
 pub const DEFAULT_TIMEOUT: u32 = 3;
@@ -172,7 +170,8 @@ fn validate_settings(version: &VersionRow) -> Result<(), FunctionError> {
             version.ephemeral_storage_mb
         )));
     }
-    let role_ok = version.role.starts_with("arn:aws") && version.role.contains(":iam::") && version.role.contains(":role/");
+    let role_ok =
+        version.role.starts_with("arn:aws") && version.role.contains(":iam::") && version.role.contains(":role/");
     if !role_ok {
         return Err(FunctionError::Validation(format!(
             "1 validation error detected: Value '{}' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{{12}}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
@@ -185,7 +184,9 @@ fn validate_settings(version: &VersionRow) -> Result<(), FunctionError> {
             version.runtime
         )));
     }
-    if version.handler.is_empty() && !matches!(crate::runtimes::family(&version.runtime), Some(crate::runtimes::Family::Provided)) {
+    if version.handler.is_empty()
+        && !matches!(crate::runtimes::family(&version.runtime), Some(crate::runtimes::Family::Provided))
+    {
         return Err(FunctionError::InvalidParameter("Handler is required for runtime ".to_owned() + &version.runtime));
     }
     let mut size = 0usize;
@@ -220,8 +221,19 @@ fn validate_settings(version: &VersionRow) -> Result<(), FunctionError> {
 
 /// Runtimes Lambda accepts that wharf records but cannot run.
 const KNOWN_RUNTIMES: &[&str] = &[
-    "java8", "java8.al2", "java11", "java17", "java21", "java25", "dotnet6", "dotnet8", "dotnet10", "ruby3.2",
-    "ruby3.3", "ruby3.4", "go1.x",
+    "java8",
+    "java8.al2",
+    "java11",
+    "java17",
+    "java21",
+    "java25",
+    "dotnet6",
+    "dotnet8",
+    "dotnet10",
+    "ruby3.2",
+    "ruby3.3",
+    "ruby3.4",
+    "go1.x",
 ];
 
 impl Functions {
@@ -386,7 +398,11 @@ impl Functions {
     }
 
     /// UpdateFunctionConfiguration.
-    pub async fn update_configuration(&self, key: &FunctionKey, update: FunctionUpdate) -> Result<FunctionRow, FunctionError> {
+    pub async fn update_configuration(
+        &self,
+        key: &FunctionKey,
+        update: FunctionUpdate,
+    ) -> Result<FunctionRow, FunctionError> {
         let now = self.clock.now_millis();
         if let Some(runtime) = &update.runtime {
             self.check_runtime_installed(runtime)?;
@@ -474,7 +490,11 @@ impl Functions {
                     if row.aliases.values().any(|alias| alias.function_version == version) {
                         return Err(FunctionError::Conflict(format!(
                             "Unable to delete version because the following aliases reference it: {:?}",
-                            row.aliases.values().filter(|alias| alias.function_version == version).map(|alias| alias.name.clone()).collect::<Vec<_>>()
+                            row.aliases
+                                .values()
+                                .filter(|alias| alias.function_version == version)
+                                .map(|alias| alias.name.clone())
+                                .collect::<Vec<_>>()
                         )));
                     }
                     let before = row.versions.len();
@@ -700,7 +720,11 @@ impl Functions {
     }
 
     /// DeleteFunctionEventInvokeConfig.
-    pub async fn delete_event_invoke_config(&self, key: &FunctionKey, qualifier: Option<&str>) -> Result<(), FunctionError> {
+    pub async fn delete_event_invoke_config(
+        &self,
+        key: &FunctionKey,
+        qualifier: Option<&str>,
+    ) -> Result<(), FunctionError> {
         let qualifier = qualifier.unwrap_or("$LATEST").to_owned();
         self.modify(key, |row| {
             row.event_invoke_configs
@@ -713,7 +737,11 @@ impl Functions {
     }
 
     /// AddPermission.
-    pub async fn add_permission(&self, key: &FunctionKey, permission: PermissionRow) -> Result<PermissionRow, FunctionError> {
+    pub async fn add_permission(
+        &self,
+        key: &FunctionKey,
+        permission: PermissionRow,
+    ) -> Result<PermissionRow, FunctionError> {
         let (permission, _) = self
             .modify(key, |row| {
                 if let Some(qualifier) = &permission.qualifier {
@@ -733,7 +761,12 @@ impl Functions {
     }
 
     /// RemovePermission.
-    pub async fn remove_permission(&self, key: &FunctionKey, statement_id: &str, qualifier: Option<&str>) -> Result<(), FunctionError> {
+    pub async fn remove_permission(
+        &self,
+        key: &FunctionKey,
+        statement_id: &str,
+        qualifier: Option<&str>,
+    ) -> Result<(), FunctionError> {
         self.modify(key, |row| {
             let before = row.permissions.len();
             row.permissions.retain(|existing| {
@@ -749,7 +782,12 @@ impl Functions {
     }
 
     /// TagResource / UntagResource.
-    pub async fn tag(&self, key: &FunctionKey, add: BTreeMap<String, String>, remove: Vec<String>) -> Result<(), FunctionError> {
+    pub async fn tag(
+        &self,
+        key: &FunctionKey,
+        add: BTreeMap<String, String>,
+        remove: Vec<String>,
+    ) -> Result<(), FunctionError> {
         self.modify(key, |row| {
             row.tags.extend(add);
             for tag in remove {
@@ -853,11 +891,13 @@ fn resolve_in(row: &FunctionRow, key: &FunctionKey, qualifier: Option<&str>) -> 
             }
         }
     };
-    let event_invoke_config = row
-        .event_invoke_configs
-        .get(qualifier_text)
-        .cloned()
-        .or_else(|| if qualifier.is_none() { row.event_invoke_configs.get("$LATEST").cloned() } else { None });
+    let event_invoke_config = row.event_invoke_configs.get(qualifier_text).cloned().or_else(|| {
+        if qualifier.is_none() {
+            row.event_invoke_configs.get("$LATEST").cloned()
+        } else {
+            None
+        }
+    });
     Ok(Resolved {
         key: key.clone(),
         invoked_arn: match qualifier {

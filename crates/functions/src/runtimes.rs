@@ -97,9 +97,9 @@ pub fn python_for(
             );
             Ok((found.clone(), Some(warning)))
         }
-        Some(_) => Err(format!(
-            "{runtime} is not installed on this machine and functions.strict_python_versions is set"
-        )),
+        Some(_) => {
+            Err(format!("{runtime} is not installed on this machine and functions.strict_python_versions is set"))
+        }
         None => Err(format!("no python3 interpreter is installed on this machine to run {runtime}")),
     }
 }
@@ -161,7 +161,11 @@ pub struct PythonSdk {
 
 impl PythonSdk {
     /// The SDK directory for `interpreter`, installing it on first use.
-    pub async fn path_for(&self, settings: &RuntimeSettings, interpreter: &Interpreter) -> Result<Option<PathBuf>, String> {
+    pub async fn path_for(
+        &self,
+        settings: &RuntimeSettings,
+        interpreter: &Interpreter,
+    ) -> Result<Option<PathBuf>, String> {
         if let Some(path) = &settings.python_sdk_path {
             return Ok(Some(path.clone()));
         }
@@ -212,11 +216,7 @@ async fn run(program: &str, args: &[&str]) -> Result<(), String> {
     if output.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "{program} {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
+        Err(format!("{program} {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()))
     }
 }
 

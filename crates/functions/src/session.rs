@@ -93,7 +93,11 @@ pub struct RuntimeSession {
 
 impl Default for RuntimeSession {
     fn default() -> Self {
-        RuntimeSession { state: Mutex::default(), event_ready: Notify::new(), phase: watch::Sender::new(Phase::Starting) }
+        RuntimeSession {
+            state: Mutex::default(),
+            event_ready: Notify::new(),
+            phase: watch::Sender::new(Phase::Starting),
+        }
     }
 }
 

@@ -169,12 +169,8 @@ impl Supervisor {
         let mut stopped = Vec::new();
         {
             let mut state = self.lock();
-            let keys: Vec<PoolKey> = state
-                .idle
-                .keys()
-                .filter(|key| key.function == function && Some(*key) != keep)
-                .cloned()
-                .collect();
+            let keys: Vec<PoolKey> =
+                state.idle.keys().filter(|key| key.function == function && Some(*key) != keep).cloned().collect();
             for key in keys {
                 if let Some(idle) = state.idle.remove(&key) {
                     for environment in idle {

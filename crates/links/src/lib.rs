@@ -31,7 +31,8 @@ pub struct LogCapture {
 #[async_trait]
 impl LogSink for LogCapture {
     async fn append(&self, account: &AccountId, region: &Region, group: &str, stream: &str, lines: Vec<LogLine>) {
-        let events = lines.into_iter().map(|line| NewLogEvent { timestamp: line.timestamp, message: line.message }).collect();
+        let events =
+            lines.into_iter().map(|line| NewLogEvent { timestamp: line.timestamp, message: line.message }).collect();
         if let Err(err) = self.logs.append(account, region, group, stream, events).await {
             tracing::warn!(error = %err, group, stream, "could not store function output");
         }
@@ -78,7 +79,12 @@ impl QueuedInvocations {
 }
 
 fn text_attribute(name: &str, value: String) -> AttributeInput {
-    AttributeInput { name: name.into(), data_type: Some("String".into()), string_value: Some(value), binary_value: None }
+    AttributeInput {
+        name: name.into(),
+        data_type: Some("String".into()),
+        string_value: Some(value),
+        binary_value: None,
+    }
 }
 
 #[async_trait]
@@ -96,12 +102,8 @@ impl InvocationQueue for QueuedInvocations {
         if let Some(qualifier) = event.qualifier {
             attributes.push(text_attribute("qualifier", qualifier));
         }
-        let input = SendInput {
-            body,
-            delay_seconds: Some(i64::from(delay_seconds)),
-            attributes,
-            ..SendInput::default()
-        };
+        let input =
+            SendInput { body, delay_seconds: Some(i64::from(delay_seconds)), attributes, ..SendInput::default() };
         self.engine.send(&self.queue, &self.caller, input).await.map(|_| ()).map_err(|err| err.to_string())
     }
 
@@ -223,10 +225,10 @@ impl Destinations for QueueDestinations {
         error_code: u16,
         error_message: &str,
     ) -> Result<(), String> {
-        let key = QueueKey::from_arn(target_arn).ok_or_else(|| format!("unsupported dead-letter target {target_arn}"))?;
-        let body = String::from_utf8(payload.to_vec()).unwrap_or_else(|err| {
-            base64::engine::general_purpose::STANDARD.encode(err.as_bytes())
-        });
+        let key =
+            QueueKey::from_arn(target_arn).ok_or_else(|| format!("unsupported dead-letter target {target_arn}"))?;
+        let body = String::from_utf8(payload.to_vec())
+            .unwrap_or_else(|err| base64::engine::general_purpose::STANDARD.encode(err.as_bytes()));
         let input = SendInput {
             body,
             attributes: vec![

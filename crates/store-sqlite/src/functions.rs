@@ -71,7 +71,8 @@ impl FunctionStore for SqliteFunctionStore {
         texts
             .iter()
             .map(|text| {
-                serde_json::from_str(text).map_err(|err| StoreError::Unavailable(format!("corrupt function record: {err}")))
+                serde_json::from_str(text)
+                    .map_err(|err| StoreError::Unavailable(format!("corrupt function record: {err}")))
             })
             .collect()
     }

@@ -181,10 +181,11 @@ impl FunctionStore for MemoryFunctionStore {
     }
 
     async fn delete(&self, account: &str, region: &str, name: &str) -> Result<(), StoreError> {
-        self.rows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&(account.to_owned(), region.to_owned(), name.to_owned()));
+        self.rows.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&(
+            account.to_owned(),
+            region.to_owned(),
+            name.to_owned(),
+        ));
         Ok(())
     }
 }

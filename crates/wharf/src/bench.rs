@@ -14,6 +14,7 @@
 //! - `longpoll`: a consumer waits in a long poll; the time from the start of a send to the
 //!   consumer's answer is the wake-up latency.
 //! - `startup`: spawn `wharf serve` and time it to the first answered request; read its idle RSS.
+//! - `invoke-warm`, `invoke-cold`, `invoke-async`: functions (see `bench_functions`).
 //! - `backlog`: fill a queue with many messages, then time receives and read the server's RSS.
 //!
 //! `--suite` runs everything against servers it starts itself (a do-nothing server that
@@ -38,7 +39,7 @@ pub struct BenchArgs {
     #[arg(long)]
     endpoint: Option<String>,
     /// Scenarios to run, comma-separated: send, batch, pipeline, longpoll, fifo-one-group,
-    /// fifo-many-groups.
+    /// fifo-many-groups, invoke-warm, invoke-cold, invoke-async.
     #[arg(long, default_value = "send,batch,pipeline,longpoll,fifo-one-group,fifo-many-groups")]
     scenarios: String,
     /// Connections for `send` and `batch`.
@@ -53,6 +54,9 @@ pub struct BenchArgs {
     /// Message body size in bytes.
     #[arg(long, default_value_t = 100)]
     body_size: usize,
+    /// Invokes measured by `invoke-warm` (five times as many for `invoke-async`).
+    #[arg(long, default_value_t = 2000)]
+    invokes: usize,
     /// Wake-ups measured by `longpoll`.
     #[arg(long, default_value_t = 300)]
     wakeups: usize,
@@ -100,13 +104,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 /// What one scenario measured.
 #[derive(Clone, Debug, Default)]
-struct Outcome {
+pub(crate) struct Outcome {
     /// Messages per second (or requests per second where messages are not meaningful).
-    rate: f64,
+    pub(crate) rate: f64,
     /// Latency percentiles in milliseconds: p50, p99, max.
-    latency_ms: Option<(f64, f64, f64)>,
+    pub(crate) latency_ms: Option<(f64, f64, f64)>,
     /// Extra words, such as loss checks.
-    note: String,
+    pub(crate) note: String,
 }
 
 impl Outcome {
@@ -132,6 +136,9 @@ async fn run_scenario(scenario: &str, endpoint: &str, args: &BenchArgs) -> anyho
         "fifo-one-group" => pipeline(endpoint, args.pipeline_workers, duration, args.body_size, Some(1)).await,
         "fifo-many-groups" => pipeline(endpoint, args.pipeline_workers, duration, args.body_size, Some(64)).await,
         "longpoll" => longpoll(endpoint, args.wakeups).await,
+        "invoke-warm" => crate::bench_functions::warm(endpoint, args.invokes).await,
+        "invoke-cold" => crate::bench_functions::cold(endpoint, 10).await,
+        "invoke-async" => crate::bench_functions::asynchronous(endpoint, args.invokes * 5, args.connections).await,
         other => bail!("unknown scenario {other}"),
     }
 }
@@ -212,7 +219,7 @@ fn rand_suffix() -> u32 {
         .unwrap_or(0)
 }
 
-fn percentiles(mut samples: Vec<Duration>) -> Option<(f64, f64, f64)> {
+pub(crate) fn percentiles(mut samples: Vec<Duration>) -> Option<(f64, f64, f64)> {
     if samples.is_empty() {
         return None;
     }
@@ -724,6 +731,7 @@ fn clone_args(args: &BenchArgs) -> BenchArgs {
         seconds: args.seconds,
         body_size: args.body_size,
         wakeups: args.wakeups,
+        invokes: args.invokes,
         backlog: args.backlog,
         suite: false,
         moto: false,

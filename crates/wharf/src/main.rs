@@ -1,6 +1,7 @@
 //! The `wharf` command: `serve` runs the server, `bench` measures an SQS endpoint.
 
 mod bench;
+mod bench_functions;
 mod config;
 mod serve;
 

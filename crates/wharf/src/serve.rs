@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use wharf_api_lambda::LambdaApi;
 use wharf_api_logs::LogsApi;
-use wharf_functions::Functions;
 use wharf_api_sqs::SqsApi;
+use wharf_functions::Functions;
 use wharf_queue::{Engine, EngineConfig};
 use wharf_store::QueueStore;
 use wharf_types::{AccountId, Clock, QueueKey, Region, SystemClock};
@@ -71,11 +71,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let local = listener.local_addr().context("reading the bound address")?;
     let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
-    let (functions, _scratch) =
-        start_functions(&config, &clock, &engine, &logs, &account, &region, local).await?;
+    let (functions, _scratch) = start_functions(&config, &clock, &engine, &logs, &account, &region, local).await?;
     let lambda = LambdaApi::new(Arc::clone(&functions), account.to_string(), region.to_string());
     let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
-    let router = Arc::new(Router { sqs, logs: logs_api, lambda, storage });
+    let router = Arc::new(Router { sqs, logs: logs_api, lambda, functions: Arc::clone(&functions), storage });
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(retention_sweeper(
@@ -127,7 +126,8 @@ async fn start_functions(
         std::path::PathBuf,
         Option<tempfile::TempDir>,
     ) = if config.in_memory {
-        let scratch = tempfile::Builder::new().prefix("wharf-functions-").tempdir().context("creating a scratch directory")?;
+        let scratch =
+            tempfile::Builder::new().prefix("wharf-functions-").tempdir().context("creating a scratch directory")?;
         let base = scratch.path().to_path_buf();
         (
             Arc::new(wharf_store::functions::MemoryFunctionStore::default()),
@@ -190,8 +190,7 @@ async fn start_functions(
         .await
         .map_err(|err| anyhow::anyhow!("opening the invocation queue: {err}"))?;
     functions.set_queue(Arc::new(queue));
-    let destinations =
-        wharf_links::QueueDestinations { sqs: Arc::clone(sqs), functions: std::sync::OnceLock::new() };
+    let destinations = wharf_links::QueueDestinations { sqs: Arc::clone(sqs), functions: std::sync::OnceLock::new() };
     let _ = destinations.functions.set(Arc::downgrade(&functions));
     functions.set_destinations(Arc::new(destinations));
     declare_functions(&functions, config, account, region).await?;
@@ -199,7 +198,12 @@ async fn start_functions(
 }
 
 /// Creates or updates the functions declared in the configuration file.
-async fn declare_functions(functions: &Functions, config: &Config, account: &AccountId, region: &Region) -> anyhow::Result<()> {
+async fn declare_functions(
+    functions: &Functions,
+    config: &Config,
+    account: &AccountId,
+    region: &Region,
+) -> anyhow::Result<()> {
     for declared in &config.functions.declare {
         let directory = declared
             .directory
@@ -213,7 +217,8 @@ async fn declare_functions(functions: &Functions, config: &Config, account: &Acc
             region: region.clone(),
             name: declared.name.clone(),
         };
-        let role = declared.role.clone().unwrap_or_else(|| format!("arn:aws:iam::{account}:role/wharf-declared-function"));
+        let role =
+            declared.role.clone().unwrap_or_else(|| format!("arn:aws:iam::{account}:role/wharf-declared-function"));
         if functions.function(&key).is_some() {
             functions
                 .update_code(&key, wharf_functions::registry::CodeSource::Directory(directory.clone()), false, None)
@@ -402,6 +407,8 @@ mod router {
         pub logs: LogsApi,
         /// AWS Lambda.
         pub lambda: LambdaApi,
+        /// The functions engine, for its counters in the health answer.
+        pub functions: std::sync::Arc<wharf_functions::Functions>,
         /// Where data lives, for the health answer.
         pub storage: String,
     }
@@ -417,6 +424,7 @@ mod router {
                         "version": env!("CARGO_PKG_VERSION"),
                         "storage": self.storage,
                         "services": { "sqs": "running", "logs": "running", "lambda": "running" },
+                        "functions": { "invocations_completed": self.functions.invocations_completed() },
                     }),
                 );
             }

@@ -45,7 +45,8 @@ use wharf_functions::{FunctionKey, FunctionRef, FunctionUpdate, Functions, Invok
 use wharf_store::functions::{AliasRow, EventInvokeConfigRow, PermissionRow};
 
 /// The path prefixes Lambda uses; a request with one of them is Lambda's.
-const PREFIXES: &[&str] = &["/2015-03-31/", "/2017-10-31/", "/2019-09-30/", "/2019-09-25/", "/2017-03-31/tags/", "/2016-08-19/"];
+const PREFIXES: &[&str] =
+    &["/2015-03-31/", "/2017-10-31/", "/2019-09-30/", "/2019-09-25/", "/2017-03-31/tags/", "/2016-08-19/"];
 
 /// The Lambda API.
 pub struct LambdaApi {
@@ -252,9 +253,7 @@ impl LambdaApi {
                 self.create_alias(caller, request, name).await
             }
             (["2015-03-31", "functions", name, "aliases"], Method::GET) => self.list_aliases(caller, request, name),
-            (["2015-03-31", "functions", name, "aliases", alias], Method::GET) => {
-                self.get_alias(caller, name, alias)
-            }
+            (["2015-03-31", "functions", name, "aliases", alias], Method::GET) => self.get_alias(caller, name, alias),
             (["2015-03-31", "functions", name, "aliases", alias], Method::PUT) => {
                 self.update_alias(caller, request, name, alias).await
             }
@@ -355,20 +354,41 @@ impl LambdaApi {
             role: required(&body, "Role")?,
             timeout_seconds: integer(&body, "Timeout")?,
             memory_mb: integer(&body, "MemorySize")?,
-            ephemeral_storage_mb: body.get("EphemeralStorage").and_then(|value| value.get("Size")).and_then(Value::as_u64).map(|size| size as u32),
-            environment: string_map(body.get("Environment").and_then(|value| value.get("Variables")), "Environment.Variables")?
-                .unwrap_or_default(),
+            ephemeral_storage_mb: body
+                .get("EphemeralStorage")
+                .and_then(|value| value.get("Size"))
+                .and_then(Value::as_u64)
+                .map(|size| size as u32),
+            environment: string_map(
+                body.get("Environment").and_then(|value| value.get("Variables")),
+                "Environment.Variables",
+            )?
+            .unwrap_or_default(),
             description: string(&body, "Description")?.unwrap_or_default(),
             code: code_source(body.get("Code"))?,
             publish: boolean(&body, "Publish"),
             architectures: strings(body.get("Architectures")),
             tags: string_map(body.get("Tags"), "Tags")?.unwrap_or_default(),
-            dead_letter_target: body.get("DeadLetterConfig").and_then(|value| value.get("TargetArn")).and_then(Value::as_str).map(str::to_owned),
+            dead_letter_target: body
+                .get("DeadLetterConfig")
+                .and_then(|value| value.get("TargetArn"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             log_format: logging.and_then(|value| value.get("LogFormat")).and_then(Value::as_str).map(str::to_owned),
             log_group: logging.and_then(|value| value.get("LogGroup")).and_then(Value::as_str).map(str::to_owned),
-            application_log_level: logging.and_then(|value| value.get("ApplicationLogLevel")).and_then(Value::as_str).map(str::to_owned),
-            system_log_level: logging.and_then(|value| value.get("SystemLogLevel")).and_then(Value::as_str).map(str::to_owned),
-            tracing_mode: body.get("TracingConfig").and_then(|value| value.get("Mode")).and_then(Value::as_str).map(str::to_owned),
+            application_log_level: logging
+                .and_then(|value| value.get("ApplicationLogLevel"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            system_log_level: logging
+                .and_then(|value| value.get("SystemLogLevel"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            tracing_mode: body
+                .get("TracingConfig")
+                .and_then(|value| value.get("Mode"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             layers: strings(body.get("Layers")),
         };
         if body.get("PackageType").and_then(Value::as_str) == Some("Image") {
@@ -382,9 +402,11 @@ impl LambdaApi {
 
     fn list_functions(&self, caller: &Caller, request: &ApiRequest) -> Answer {
         let params = query(request);
-        let max_items = params.get("MaxItems").map(|text| text.parse::<usize>()).transpose().map_err(|_| {
-            LambdaError::invalid_parameter("MaxItems must be a number")
-        })?;
+        let max_items = params
+            .get("MaxItems")
+            .map(|text| text.parse::<usize>())
+            .transpose()
+            .map_err(|_| LambdaError::invalid_parameter("MaxItems must be a number"))?;
         let max_items = max_items.unwrap_or(50).clamp(1, 10_000);
         let all_versions = params.get("FunctionVersion").map(String::as_str) == Some("ALL");
         let mut configurations = Vec::new();
@@ -393,8 +415,10 @@ impl LambdaApi {
             configurations.push((format!("{}:$LATEST", row.name), output::configuration(&key, &row.latest)));
             if all_versions {
                 for version in &row.versions {
-                    configurations
-                        .push((format!("{}:{:010}", row.name, version.version.parse::<u64>().unwrap_or(0)), output::configuration(&key, version)));
+                    configurations.push((
+                        format!("{}:{:010}", row.name, version.version.parse::<u64>().unwrap_or(0)),
+                        output::configuration(&key, version),
+                    ));
                 }
             }
         }
@@ -431,7 +455,10 @@ impl LambdaApi {
 
     async fn delete_function(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let reference = parse_ref(name)?;
-        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))?;
+        let qualifier = wharf_functions::registry::merge_qualifier(
+            &reference,
+            query(request).get("Qualifier").map(String::as_str),
+        )?;
         let key = self.functions.key_of(&caller.account, &caller.region, &reference);
         self.functions.delete(&key, qualifier.as_deref()).await?;
         Ok(empty(StatusCode::NO_CONTENT))
@@ -447,20 +474,36 @@ impl LambdaApi {
             role: string(&body, "Role")?,
             timeout_seconds: integer(&body, "Timeout")?,
             memory_mb: integer(&body, "MemorySize")?,
-            ephemeral_storage_mb: body.get("EphemeralStorage").and_then(|value| value.get("Size")).and_then(Value::as_u64).map(|size| size as u32),
+            ephemeral_storage_mb: body
+                .get("EphemeralStorage")
+                .and_then(|value| value.get("Size"))
+                .and_then(Value::as_u64)
+                .map(|size| size as u32),
             environment: match body.get("Environment") {
-                Some(environment) => Some(string_map(environment.get("Variables"), "Environment.Variables")?.unwrap_or_default()),
+                Some(environment) => {
+                    Some(string_map(environment.get("Variables"), "Environment.Variables")?.unwrap_or_default())
+                }
                 None => None,
             },
             description: string(&body, "Description")?,
-            dead_letter_target: body
-                .get("DeadLetterConfig")
-                .map(|value| value.get("TargetArn").and_then(Value::as_str).filter(|arn| !arn.is_empty()).map(str::to_owned)),
+            dead_letter_target: body.get("DeadLetterConfig").map(|value| {
+                value.get("TargetArn").and_then(Value::as_str).filter(|arn| !arn.is_empty()).map(str::to_owned)
+            }),
             log_format: logging.and_then(|value| value.get("LogFormat")).and_then(Value::as_str).map(str::to_owned),
             log_group: logging.and_then(|value| value.get("LogGroup")).and_then(Value::as_str).map(str::to_owned),
-            application_log_level: logging.and_then(|value| value.get("ApplicationLogLevel")).and_then(Value::as_str).map(str::to_owned),
-            system_log_level: logging.and_then(|value| value.get("SystemLogLevel")).and_then(Value::as_str).map(str::to_owned),
-            tracing_mode: body.get("TracingConfig").and_then(|value| value.get("Mode")).and_then(Value::as_str).map(str::to_owned),
+            application_log_level: logging
+                .and_then(|value| value.get("ApplicationLogLevel"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            system_log_level: logging
+                .and_then(|value| value.get("SystemLogLevel"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            tracing_mode: body
+                .get("TracingConfig")
+                .and_then(|value| value.get("Mode"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             layers: body.get("Layers").map(|value| strings(Some(value))),
             revision_id: string(&body, "RevisionId")?,
         };
@@ -497,7 +540,9 @@ impl LambdaApi {
                     .decode(encoded)
                     .ok()
                     .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| LambdaError::invalid_parameter("Client context must be a valid Base64-encoded JSON object."))?,
+                    .ok_or_else(|| {
+                        LambdaError::invalid_parameter("Client context must be a valid Base64-encoded JSON object.")
+                    })?,
             ),
             None => None,
         };
@@ -520,7 +565,10 @@ impl LambdaApi {
             return Err(LambdaError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestTooLargeException",
-                format!("Request must be smaller than {limit} bytes for the {} operation", if invocation_type == "Event" { "InvokeAsync" } else { "InvokeFunction" }),
+                format!(
+                    "Request must be smaller than {limit} bytes for the {} operation",
+                    if invocation_type == "Event" { "InvokeAsync" } else { "InvokeFunction" }
+                ),
             ));
         }
         if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&invoke.payload) {
@@ -575,7 +623,12 @@ impl LambdaApi {
         let body = body_json(request)?;
         let version = self
             .functions
-            .publish_version(&key, string(&body, "Description")?, string(&body, "CodeSha256")?, string(&body, "RevisionId")?)
+            .publish_version(
+                &key,
+                string(&body, "Description")?,
+                string(&body, "CodeSha256")?,
+                string(&body, "RevisionId")?,
+            )
             .await?;
         Ok(json_response(StatusCode::CREATED, &output::configuration(&key, &version)))
     }
@@ -584,10 +637,14 @@ impl LambdaApi {
         let key = self.key(caller, name)?;
         let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
         let params = query(request);
-        let max_items = params.get("MaxItems").and_then(|text| text.parse::<usize>().ok()).unwrap_or(50).clamp(1, 10_000);
+        let max_items =
+            params.get("MaxItems").and_then(|text| text.parse::<usize>().ok()).unwrap_or(50).clamp(1, 10_000);
         let mut items = vec![("0000000000".to_owned(), output::configuration(&key, &row.latest))];
         for version in &row.versions {
-            items.push((format!("{:010}", version.version.parse::<u64>().unwrap_or(0)), output::configuration(&key, version)));
+            items.push((
+                format!("{:010}", version.version.parse::<u64>().unwrap_or(0)),
+                output::configuration(&key, version),
+            ));
         }
         page(items, params.get("Marker"), max_items, "Versions")
     }
@@ -611,7 +668,8 @@ impl LambdaApi {
         let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
         let params = query(request);
         let version = params.get("FunctionVersion");
-        let max_items = params.get("MaxItems").and_then(|text| text.parse::<usize>().ok()).unwrap_or(50).clamp(1, 10_000);
+        let max_items =
+            params.get("MaxItems").and_then(|text| text.parse::<usize>().ok()).unwrap_or(50).clamp(1, 10_000);
         let items = row
             .aliases
             .values()
@@ -651,7 +709,10 @@ impl LambdaApi {
         let reference = parse_ref(name)?;
         let key = self.functions.key_of(&caller.account, &caller.region, &reference);
         let body = body_json(request)?;
-        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))?;
+        let qualifier = wharf_functions::registry::merge_qualifier(
+            &reference,
+            query(request).get("Qualifier").map(String::as_str),
+        )?;
         let permission = PermissionRow {
             statement_id: required(&body, "StatementId")?,
             qualifier,
@@ -671,7 +732,10 @@ impl LambdaApi {
     fn get_policy(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let reference = parse_ref(name)?;
         let key = self.functions.key_of(&caller.account, &caller.region, &reference);
-        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))?;
+        let qualifier = wharf_functions::registry::merge_qualifier(
+            &reference,
+            query(request).get("Qualifier").map(String::as_str),
+        )?;
         let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
         let policy = output::policy(&key, &row, qualifier.as_deref())
             .ok_or_else(|| LambdaError::from(wharf_functions::FunctionError::PolicyNotFound))?;
@@ -684,7 +748,10 @@ impl LambdaApi {
     async fn event_invoke_config(&self, caller: &Caller, request: &ApiRequest, name: &str, method: Method) -> Answer {
         let reference = parse_ref(name)?;
         let key = self.functions.key_of(&caller.account, &caller.region, &reference);
-        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))?;
+        let qualifier = wharf_functions::registry::merge_qualifier(
+            &reference,
+            query(request).get("Qualifier").map(String::as_str),
+        )?;
         let qualifier_text = qualifier.clone().unwrap_or_else(|| "$LATEST".into());
         match method {
             Method::PUT | Method::POST => {
@@ -708,10 +775,15 @@ impl LambdaApi {
                 if !replace {
                     let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
                     if !row.event_invoke_configs.contains_key(&qualifier_text) {
-                        return Err(wharf_functions::FunctionError::EventInvokeConfigNotFound(format!("{}:{qualifier_text}", key.arn())).into());
+                        return Err(wharf_functions::FunctionError::EventInvokeConfigNotFound(format!(
+                            "{}:{qualifier_text}",
+                            key.arn()
+                        ))
+                        .into());
                     }
                 }
-                let stored = self.functions.put_event_invoke_config(&key, qualifier.as_deref(), config, replace).await?;
+                let stored =
+                    self.functions.put_event_invoke_config(&key, qualifier.as_deref(), config, replace).await?;
                 Ok(json_response(StatusCode::OK, &output::event_invoke_config(&key, &qualifier_text, &stored)))
             }
             Method::GET => {
@@ -728,7 +800,11 @@ impl LambdaApi {
                 self.functions.delete_event_invoke_config(&key, qualifier.as_deref()).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
-            other => Err(LambdaError::new(StatusCode::NOT_FOUND, "UnknownOperationException", format!("Unknown operation: {other} event-invoke-config"))),
+            other => Err(LambdaError::new(
+                StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                format!("Unknown operation: {other} event-invoke-config"),
+            )),
         }
     }
 
@@ -753,7 +829,11 @@ impl LambdaApi {
                 self.functions.tag(&key, BTreeMap::new(), query_all(request, "tagKeys")).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
-            other => Err(LambdaError::new(StatusCode::NOT_FOUND, "UnknownOperationException", format!("Unknown operation: {other} tags"))),
+            other => Err(LambdaError::new(
+                StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                format!("Unknown operation: {other} tags"),
+            )),
         }
     }
 }

@@ -79,11 +79,9 @@ fn session_refusal(err: SessionError) -> ApiResponse {
         SessionError::InvalidState => {
             refusal(StatusCode::FORBIDDEN, "InvalidStateTransition", "State transition is not allowed")
         }
-        SessionError::Closed => refusal(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Runtime.Stopped",
-            "The execution environment is shutting down",
-        ),
+        SessionError::Closed => {
+            refusal(StatusCode::INTERNAL_SERVER_ERROR, "Runtime.Stopped", "The execution environment is shutting down")
+        }
     }
 }
 
