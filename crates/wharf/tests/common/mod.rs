@@ -46,6 +46,34 @@ impl Wharf {
         self.endpoint = endpoint;
     }
 
+    /// Stops the server with SIGTERM and waits for it to exit.
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server with SIGKILL and does not restart it.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A Lambda client for `region`.
+    pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
+        let config = aws_sdk_lambda::Config::builder()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .region(aws_sdk_lambda::config::Region::new(region.to_owned()))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new("AKIDWHARFTEST", "secret", None, None, "test"))
+            .endpoint_url(&self.endpoint)
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_lambda::Client::from_conf(config)
+    }
+
     /// An SQS client for `region`.
     pub fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
         let config = aws_sdk_sqs::Config::builder()

@@ -1,0 +1,138 @@
+//! Black-box tests of the Lambda API through the official Rust SDK, and of the life of
+//! function processes: warm reuse, errors, and no process outliving wharf.
+
+mod common;
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, InvocationType, Runtime};
+use common::Wharf;
+use std::time::{Duration, Instant};
+
+const HANDLER: &str = r#"
+import os
+import time
+
+def handler(event, context):
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    if event.get("fail"):
+        raise RuntimeError("asked to fail")
+    return {"pid": os.getpid(), "echo": event, "arn": context.invoked_function_arn}
+"#;
+
+async fn create(lambda: &aws_sdk_lambda::Client, name: &str) {
+    let zip = wharf_functions::code::zip_of(&[("app.py", HANDLER.as_bytes(), 0o644)]);
+    let created = lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .role("arn:aws:iam::000000000000:role/test")
+        .handler("app.handler")
+        .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+        .send()
+        .await
+        .expect("create function");
+    assert_eq!(created.state().map(|state| state.as_str()), Some("Active"));
+    assert_eq!(created.timeout(), Some(3), "Lambda's default timeout");
+}
+
+async fn invoke_json(lambda: &aws_sdk_lambda::Client, name: &str, payload: &str) -> (Option<String>, serde_json::Value) {
+    let answer = lambda
+        .invoke()
+        .function_name(name)
+        .payload(Blob::new(payload.as_bytes().to_vec()))
+        .send()
+        .await
+        .expect("invoke");
+    assert_eq!(answer.status_code(), 200);
+    let body = answer.payload().map(|blob| blob.as_ref().to_vec()).unwrap_or_default();
+    (answer.function_error().map(str::to_owned), serde_json::from_slice(&body).expect("json payload"))
+}
+
+fn alive(pid: u64) -> bool {
+    // A zombie still has a /proc entry; its state is Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| !stat.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+fn wait_gone(pid: u64) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(2) {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[tokio::test]
+async fn invoke_reuses_the_warm_environment_and_reports_errors() {
+    let wharf = Wharf::start();
+    let lambda = wharf.lambda("eu-west-1");
+    create(&lambda, "echo").await;
+    let (error, first) = invoke_json(&lambda, "echo", r#"{"n": 1}"#).await;
+    assert_eq!(error, None);
+    assert_eq!(first["echo"]["n"], 1);
+    assert_eq!(first["arn"], "arn:aws:lambda:eu-west-1:000000000000:function:echo");
+    let (_, second) = invoke_json(&lambda, "arn:aws:lambda:eu-west-1:000000000000:function:echo", "{}").await;
+    assert_eq!(first["pid"], second["pid"], "the second invoke runs in the same (warm) process");
+
+    let (error, failure) = invoke_json(&lambda, "echo", r#"{"fail": true}"#).await;
+    assert_eq!(error.as_deref(), Some("Unhandled"));
+    assert_eq!(failure["errorType"], "RuntimeError");
+    assert_eq!(failure["errorMessage"], "asked to fail");
+
+    let queued = lambda
+        .invoke()
+        .function_name("echo")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(b"{}".to_vec()))
+        .send()
+        .await
+        .expect("event invoke");
+    assert_eq!(queued.status_code(), 202);
+
+    let missing = lambda.invoke().function_name("nope").send().await.expect_err("unknown function");
+    assert!(missing.into_service_error().is_resource_not_found_exception());
+}
+
+#[tokio::test]
+async fn function_processes_do_not_outlive_wharf() {
+    let mut wharf = Wharf::start();
+    let lambda = wharf.lambda("us-east-1");
+    create(&lambda, "survivor").await;
+    let (_, answer) = invoke_json(&lambda, "survivor", "{}").await;
+    let pid = answer["pid"].as_u64().expect("pid");
+    assert!(alive(pid), "the environment is kept warm");
+    // Keep the process busy in its handler, so only the parent-death signal can end it.
+    lambda
+        .invoke()
+        .function_name("survivor")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(br#"{"sleep": 10}"#.to_vec()))
+        .send()
+        .await
+        .expect("event invoke");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    wharf.kill9();
+    assert!(wait_gone(pid), "the function process {pid} outlived a SIGKILLed wharf");
+
+    let mut wharf = Wharf::start();
+    let lambda = wharf.lambda("us-east-1");
+    create(&lambda, "graceful").await;
+    let (_, answer) = invoke_json(&lambda, "graceful", "{}").await;
+    let pid = answer["pid"].as_u64().expect("pid");
+    lambda
+        .invoke()
+        .function_name("graceful")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(br#"{"sleep": 10}"#.to_vec()))
+        .send()
+        .await
+        .expect("event invoke");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    wharf.terminate();
+    assert!(wait_gone(pid), "the function process {pid} outlived wharf's shutdown");
+}
