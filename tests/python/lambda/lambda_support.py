@@ -1,0 +1,203 @@
+"""Helpers of the Lambda suite (tests/python/lambda): clients, zip packages, invocation and
+polling. The fixtures that use them are in conftest.py beside this file."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import boto3
+from botocore.config import Config
+
+ACCOUNT = "000000000000"
+REGION = "us-east-1"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-test-role"
+FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
+
+# Configuration of every server of this suite.
+LAMBDA_TEST_CONFIG = "[functions]\nasync_retry_delay_seconds = 1\n"
+
+_SESSION = boto3.session.Session()
+_SESSION_LOCK = threading.Lock()
+
+
+def client_of(server, service: str, region: str = REGION, read_timeout: int = 60):
+    """A boto3 client of `service` for `server`, with dummy credentials and no retries."""
+    assert server.endpoint, "server not started"
+    with _SESSION_LOCK:
+        return _SESSION.client(
+            service,
+            region_name=region,
+            endpoint_url=server.endpoint,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            config=Config(
+                retries={"total_max_attempts": 1},
+                connect_timeout=5,
+                read_timeout=read_timeout,
+                max_pool_connections=32,
+            ),
+        )
+
+
+# ----- packages ------------------------------------------------------------------------------
+
+
+def make_zip(files: dict[str, str | bytes], modes: dict[str, int] | None = None) -> bytes:
+    """A zip package of `files` (name → text or bytes); `modes` gives Unix modes (default 0644)."""
+    modes = modes or {}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100000 | modes.get(name, 0o644)) << 16
+            archive.writestr(info, content.encode() if isinstance(content, str) else content)
+    return buffer.getvalue()
+
+
+def zip_tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root`, by relative path, for `make_zip`."""
+    return {str(path.relative_to(root)): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def sha256_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def package_for(code: str | bytes | dict, runtime: str, handler: str) -> bytes:
+    """`code` as a zip: a zip already (bytes), files (dict), or the source of the handler's
+    module (str), named after the handler (`app.handler` → app.py, index.js for Node)."""
+    if isinstance(code, bytes):
+        return code
+    if isinstance(code, dict):
+        return make_zip(code)
+    module = handler.rsplit(".", 1)[0]
+    if runtime.startswith("python"):
+        return make_zip({f"{module}.py": code})
+    if runtime.startswith("nodejs"):
+        extension = ".mjs" if "export " in code else ".js"
+        return make_zip({f"{module}{extension}": code})
+    raise AssertionError(f"give a zip or files for runtime {runtime}")
+
+
+def creator(lambda_client) -> Callable[..., dict]:
+    """A `create_function` bound to `lambda_client` (for tests that make their own clients)."""
+
+    def create(name: str, code, runtime: str = "python3.12", handler: str = "app.handler", timeout: int = 3, **kw):
+        response = lambda_client.create_function(
+            FunctionName=name,
+            Runtime=runtime,
+            Role=ROLE,
+            Handler=handler,
+            Code={"ZipFile": package_for(code, runtime, handler)},
+            Timeout=timeout,
+            **kw,
+        )
+        lambda_client.get_waiter("function_active_v2").wait(
+            FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )
+        return response
+
+    return create
+
+
+# ----- invocation and polling helpers ---------------------------------------------------------
+
+
+def invoke_json(lambda_client, name: str, event=None, **kw) -> tuple[dict, object]:
+    """A synchronous invoke; returns (response without the stream, decoded JSON payload)."""
+    response = lambda_client.invoke(FunctionName=name, Payload=json.dumps(event if event is not None else {}), **kw)
+    raw = response.pop("Payload").read()
+    return response, (json.loads(raw) if raw else None)
+
+
+def log_result(response: dict) -> str:
+    return base64.b64decode(response["LogResult"]).decode("utf-8", "replace")
+
+
+def wait_for(condition: Callable[[], object], timeout: float, interval: float = 0.1, what: str = "condition"):
+    """Polls `condition` until it returns something truthy, which it returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout} s (last value {value!r})")
+        time.sleep(interval)
+
+
+def receive(sqs_client, queue_url: str, count: int = 1, timeout: float = 20.0) -> list[dict]:
+    """Receives (and deletes) `count` messages from the queue within `timeout` seconds."""
+    messages: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(messages) < count:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"received {len(messages)} of {count} messages within {timeout} s: {messages}")
+        batch = sqs_client.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=max(1, min(20, int(remaining))),
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+        ).get("Messages", [])
+        for message in batch:
+            sqs_client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        messages.extend(batch)
+    return messages
+
+
+def queue_arn(name: str, region: str = REGION) -> str:
+    return f"arn:aws:sqs:{region}:{ACCOUNT}:{name}"
+
+
+def function_arn(name: str, region: str = REGION) -> str:
+    return f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
+
+
+def log_messages(logs_client, name: str) -> list[str]:
+    """Every message of /aws/lambda/NAME in order (empty when the group does not exist yet)."""
+    messages: list[str] = []
+    try:
+        for page in logs_client.get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{name}"):
+            messages.extend(event["message"] for event in page["events"])
+    except logs_client.exceptions.ResourceNotFoundException:
+        return []
+    return messages
+
+
+def error_code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def http_status(excinfo) -> int:
+    return excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+# Source of a Python function that sends its event's "body" to the queue "queue_url" with
+# boto3 and no endpoint in its code (AWS_ENDPOINT_URL and AWS_REGION come from wharf).
+SQS_WRITER = """
+import json, os, time
+import boto3
+from botocore.config import Config
+
+sqs = boto3.client("sqs", config=Config(retries={"total_max_attempts": 1}))
+
+def handler(event, context):
+    time.sleep(event.get("sleep", 0))
+    sqs.send_message(QueueUrl=event["queue_url"], MessageBody=json.dumps({
+        "event": event, "request_id": context.aws_request_id, "pid": os.getpid(),
+    }))
+    if event.get("fail"):
+        raise RuntimeError("asked to fail")
+    return {"sent": True}
+"""
