@@ -126,6 +126,23 @@ pub fn directory_fingerprint(dir: &Path) -> std::io::Result<PackageInfo> {
     })
 }
 
+/// A cheap signature of a directory tree: every file's path, size and modification time. It
+/// changes when a file is edited, added or removed, without reading any content.
+pub fn directory_stamp(dir: &Path) -> std::io::Result<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut files = Vec::new();
+    collect_files(dir, dir, &mut files)?;
+    files.sort();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for relative in &files {
+        let meta = std::fs::metadata(dir.join(relative))?;
+        relative.hash(&mut hasher);
+        meta.len().hash(&mut hasher);
+        meta.modified().ok().hash(&mut hasher);
+    }
+    Ok(hasher.finish())
+}
+
 fn collect_files(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

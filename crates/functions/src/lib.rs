@@ -109,6 +109,9 @@ pub struct Functions {
     destinations: OnceLock<Arc<dyn Destinations>>,
     /// Whether `setpriv --pdeathsig` can tie function processes to wharf's life.
     setpriv: bool,
+    /// The last seen stamp of each function's source directory (functions declared from a
+    /// directory), to reload them when files change.
+    source_stamps: std::sync::Mutex<HashMap<FunctionKey, u64>>,
     /// Invocations that ran to an outcome (for the health endpoint and benchmarks).
     completed: std::sync::atomic::AtomicU64,
 }
@@ -147,6 +150,7 @@ impl Functions {
             destinations: OnceLock::new(),
             setpriv: find_on_path("setpriv"),
             completed: std::sync::atomic::AtomicU64::new(0),
+            source_stamps: std::sync::Mutex::new(HashMap::new()),
         }))
     }
 
@@ -168,6 +172,33 @@ impl Functions {
     /// The engine's settings.
     pub fn config(&self) -> &FunctionsConfig {
         &self.config
+    }
+
+    /// Reloads functions whose source directory changed since the last call: they get the new
+    /// code as a new revision, so the next invocation starts a fresh environment. Returns the
+    /// names reloaded.
+    pub async fn reload_changed_sources(&self) -> Vec<String> {
+        let sourced: Vec<(FunctionKey, String)> = self
+            .read_registry()
+            .iter()
+            .filter_map(|(key, row)| row.latest.source_dir.clone().map(|dir| (key.clone(), dir)))
+            .collect();
+        let mut reloaded = Vec::new();
+        for (key, dir) in sourced {
+            let Ok(stamp) = code::directory_stamp(std::path::Path::new(&dir)) else { continue };
+            let previous =
+                self.source_stamps.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(key.clone(), stamp);
+            if previous.is_some_and(|previous| previous != stamp) {
+                let source = registry::CodeSource::Directory(PathBuf::from(&dir));
+                match self.update_code(&key, source, false, None).await {
+                    Ok(_) => reloaded.push(key.name.clone()),
+                    Err(err) => {
+                        tracing::warn!(function = %key.name, error = %err, "reloading the function's code failed")
+                    }
+                }
+            }
+        }
+        reloaded
     }
 
     /// Stops idle environments past the idle timeout; returns how many.

@@ -89,6 +89,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     let async_worker = tokio::spawn(Arc::clone(&functions).run_async_worker(stopped.clone()));
     let reaper = tokio::spawn(idle_reaper(Arc::clone(&functions), stopped.clone()));
+    let reloader = tokio::spawn(source_reloader(Arc::clone(&functions), stopped.clone()));
     // The line tests and scripts wait for: the server accepts requests from here on.
     println!("wharf: listening on http://{local}");
     tracing::info!(%local, "listening");
@@ -104,6 +105,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = logs_sweeper.await;
     let _ = async_worker.await;
     let _ = reaper.await;
+    let _ = reloader.await;
     functions.shut_down().await;
     Ok(())
 }
@@ -268,6 +270,23 @@ async fn declare_functions(
         tracing::info!(function = %declared.name, "declared function ready");
     }
     Ok(())
+}
+
+/// Reloads functions declared from a directory when their files change. It looks at file sizes
+/// and modification times once a second: a development aid, cheap for source trees, and free
+/// when no function comes from a directory.
+async fn source_reloader(functions: Arc<Functions>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        for name in functions.reload_changed_sources().await {
+            tracing::info!(function = %name, "reloaded the function's code from its directory");
+        }
+    }
 }
 
 /// Stops idle execution environments past the idle timeout, every few seconds, until shutdown.

@@ -36,7 +36,11 @@ async fn create(lambda: &aws_sdk_lambda::Client, name: &str) {
     assert_eq!(created.timeout(), Some(3), "Lambda's default timeout");
 }
 
-async fn invoke_json(lambda: &aws_sdk_lambda::Client, name: &str, payload: &str) -> (Option<String>, serde_json::Value) {
+async fn invoke_json(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    payload: &str,
+) -> (Option<String>, serde_json::Value) {
     let answer = lambda
         .invoke()
         .function_name(name)
@@ -135,4 +139,37 @@ async fn function_processes_do_not_outlive_wharf() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     wharf.terminate();
     assert!(wait_gone(pid), "the function process {pid} outlived wharf's shutdown");
+}
+
+/// A function declared in the config file from a directory runs that directory's code, and
+/// picks up edits without a restart.
+#[tokio::test]
+async fn declared_functions_reload_when_their_files_change() {
+    let code = tempfile::tempdir().expect("tempdir");
+    std::fs::write(code.path().join("app.py"), "def handler(event, context):\n    return 'first'\n").expect("write");
+    let config = code.path().join("wharf.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[functions.declare]]\nname = \"dev\"\nruntime = \"python3.12\"\nhandler = \"app.handler\"\ndirectory = \"{}\"\n",
+            code.path().display()
+        ),
+    )
+    .expect("config");
+    let wharf = Wharf::start_with(&["--config", config.to_str().expect("utf-8 path")]);
+    let lambda = wharf.lambda("us-east-1");
+    let (_, first) = invoke_json(&lambda, "dev", "{}").await;
+    assert_eq!(first, "first");
+    // A different size, so the change shows even where modification times are coarse.
+    std::fs::write(code.path().join("app.py"), "def handler(event, context):\n    return 'second one'\n")
+        .expect("edit");
+    let started = Instant::now();
+    loop {
+        let (_, answer) = invoke_json(&lambda, "dev", "{}").await;
+        if answer == "second one" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the edit was not picked up: {answer}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -67,7 +67,13 @@ impl Wharf {
         let config = aws_sdk_lambda::Config::builder()
             .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
             .region(aws_sdk_lambda::config::Region::new(region.to_owned()))
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new("AKIDWHARFTEST", "secret", None, None, "test"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "AKIDWHARFTEST",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
             .endpoint_url(&self.endpoint)
             .http_client(aws_smithy_http_client::Builder::new().build_http())
             .build();
