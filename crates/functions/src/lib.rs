@@ -17,7 +17,7 @@
 //! - [`runtimes`]: runtime identifiers to command lines; the Python SDK for functions.
 //! - [`code`]: content-addressed code packages.
 //! - [`ports`]: the traits the wiring implements.
-//! - [`error`]: [`FunctionError`].
+//! - [`error`]: the engine's error type, `FunctionError`.
 
 pub mod code;
 pub mod environment;

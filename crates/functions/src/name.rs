@@ -117,7 +117,10 @@ impl FromStr for FunctionRef {
 mod tests {
     use super::*;
 
-    fn check(text: &str, expect: Option<(&str, Option<&str>, Option<&str>, Option<&str>)>) {
+    /// Name, qualifier, account, region.
+    type Parts<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+    fn check(text: &str, expect: Option<Parts<'_>>) {
         let parsed = text
             .parse::<FunctionRef>()
             .ok()

@@ -147,6 +147,9 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
+/// The SDK directory of one interpreter, found once.
+type SdkCell = OnceCell<Result<Option<PathBuf>, String>>;
+
 /// The boto3 that Python functions import when their package does not ship one.
 ///
 /// Found once per interpreter: nothing to do if the interpreter already imports boto3; else a
@@ -156,7 +159,7 @@ fn is_executable(path: &Path) -> bool {
 pub struct PythonSdk {
     /// Per interpreter program: the directory to put on `sys.path`, or `None` when the
     /// interpreter has boto3 itself. Errors are kept so every start reports them.
-    resolved: std::sync::Mutex<BTreeMap<String, std::sync::Arc<OnceCell<Result<Option<PathBuf>, String>>>>>,
+    resolved: std::sync::Mutex<BTreeMap<String, std::sync::Arc<SdkCell>>>,
 }
 
 impl PythonSdk {
