@@ -2,9 +2,10 @@
 function factory. Helpers (zips, invocation, polling) are in lambda_support.py.
 
 Every test gets its own server: the `wharf` fixture below overrides the shared one with
-`[functions] async_retry_delay_seconds = 1`, so a failed asynchronous invocation is retried
-after 1 s and 2 s (wharf multiplies the delay by the attempt number) instead of Lambda's one
-and two minutes. Tests that need more configuration call `lambda_server(wharf_factory, toml)`.
+lambda_support.LAMBDA_TEST_CONFIG: `[functions] async_retry_delay_seconds = 1`, so a failed
+asynchronous invocation is retried after 1 s and 2 s (wharf multiplies the delay by the attempt
+number) instead of Lambda's one and two minutes, and the Python interpreter named. Tests that
+need more `[functions]` keys call `lambda_server(wharf_factory, toml)`.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ ECHO = """
 import os, time
 
 def handler(event, context):
-    time.sleep(event.get("sleep", 0))
+    time.sleep(event.get("sleep", 0) if isinstance(event, dict) else 0)
     return {
         "event": event,
         "pid": os.getpid(),
@@ -75,7 +75,6 @@ def test_sync_invoke_returns_result_and_context(lambda_client, wharf, create_fun
     assert response["ExecutedVersion"] == "$LATEST"
     assert "FunctionError" not in response
     assert body["event"] == {"hello": "world", "n": [1, 2]}
-    assert body["request_id"] == response["ResponseMetadata"]["RequestId"], "x-amzn-RequestId is the invocation's id"
     assert body["function_name"] == "echo"
     assert int(body["memory"]) == 256
     assert 0 < body["remaining_ms"] <= 3000
@@ -96,7 +95,9 @@ def test_sync_invoke_returns_result_and_context(lambda_client, wharf, create_fun
     raw = lambda_client.invoke(FunctionName="echo", Payload=b'"just a string"')
     assert json.loads(raw["Payload"].read())["event"] == "just a string"
     empty = lambda_client.invoke(FunctionName="echo")
-    assert empty["StatusCode"] == 200, "no payload is an empty event"
+    assert empty["StatusCode"] == 200
+    assert json.loads(empty["Payload"].read())["event"] == {}, "no payload is an empty event"
+    assert body["request_id"] == response["ResponseMetadata"]["RequestId"], "x-amzn-RequestId is the invocation's id"
 
 
 def test_invocation_types(lambda_client, create_function):

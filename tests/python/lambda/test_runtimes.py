@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_support import FUNCTIONS_DIR, function_arn, invoke_json, log_messages, make_zip, wait_for
+from lambda_support import FUNCTIONS_DIR, client_of, creator, function_arn, invoke_json, log_messages, make_zip, wait_for
 
 NODE_ESM = """
 export const handler = async (event, context) => {
@@ -101,6 +101,17 @@ def test_node_commonjs_handler_keeps_state(lambda_client, create_function):
     response, error = invoke_json(lambda_client, "node-missing")
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.HandlerNotFound"
+
+
+def test_python_interpreter_found_on_path(wharf_factory):
+    """The rest of the suite names its Python interpreter in the configuration; this server has
+    to find one for python3.12 on PATH itself (the exact version, or the nearest)."""
+    server = wharf_factory(config="[functions]\nasync_retry_delay_seconds = 1\n")
+    lambda_client = client_of(server, "lambda")
+    creator(lambda_client)("found", "import sys, boto3\n\ndef handler(event, context):\n    return list(sys.version_info[:2])\n")
+    response, version = invoke_json(lambda_client, "found")
+    assert "FunctionError" not in response, version
+    assert version[0] == 3
 
 
 # ----- provided.al2023: the Rust lambda_runtime crate -----------------------------------------
