@@ -1,0 +1,23 @@
+//! The pure core of wharf's EventBridge: event-pattern matching and schedule expressions.
+//!
+//! Nothing here does IO or reads a clock: the rules API and the scheduler built on top pass
+//! events, patterns, expressions and instants in, and get verdicts and fire times back.
+//!
+//! Unlike the other engines, this crate depends on `serde_json`. That is deliberate: AWS
+//! defines both an event and an event pattern as JSON documents, and a pattern's meaning
+//! depends on JSON types (a number `3` and a string `"3"` differ, `null` is a value, arrays
+//! match element-wise), so JSON values are this engine's domain types, not a wire format.
+//!
+//! # Layout
+//! - [`pattern`]: [`Pattern`], the content-filtering grammar of event patterns, and
+//!   [`InvalidPattern`], worded as `InvalidEventPatternException` words it.
+//! - [`schedule`]: [`Schedule`], the `rate(...)` and `cron(...)` expressions, with
+//!   [`Schedule::next_after`] for the next fire time, and [`InvalidSchedule`].
+//! - `civil` (private): proleptic-Gregorian day arithmetic used by the cron search.
+
+mod civil;
+pub mod pattern;
+pub mod schedule;
+
+pub use pattern::{InvalidPattern, Pattern};
+pub use schedule::{Cron, InvalidSchedule, Schedule};
