@@ -528,6 +528,8 @@ mod tests {
             ("cron(59 23 31 12 ? 2199)", at(2150, 1, 1, 0, 0), &["2199-12-31T23:59", "none"]),
             ("cron(0 12 * * ? *)", at(2199, 12, 31, 12, 0), &["none"]),
             ("cron(0 12 * * ? 2020)", at(2024, 1, 1, 0, 0), &["none"]),
+            // A day that never exists: the search ends at 2199 instead of looping.
+            ("cron(0 0 30 2 ? *)", 0, &["none"]),
             ("cron(0 0 1 JAN,JUL ? *)", at(2024, 1, 1, 0, 0), &["2024-07-01T00:00", "2025-01-01T00:00"]),
         ];
         for (expression, after, expected) in cases {
