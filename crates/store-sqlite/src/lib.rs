@@ -20,6 +20,7 @@
 //! - `writer`: the journal thread and the SQL that applies changes.
 //! - `load`: reading the database back at start-up.
 
+pub mod events;
 pub mod functions;
 mod load;
 pub mod logs;

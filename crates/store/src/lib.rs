@@ -13,6 +13,7 @@
 //! - [`conformance`]: the suite every backend runs.
 
 pub mod conformance;
+pub mod events;
 pub mod functions;
 pub mod logs;
 pub mod memory;

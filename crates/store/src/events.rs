@@ -1,0 +1,266 @@
+//! Storage of EventBridge event buses and rules (with their targets and tags).
+//!
+//! Rules change at human speed and are few, so each rule is one record ([`RuleRow`]) holding
+//! its targets and tags, replaced whole; each custom bus is one [`BusRow`]. The engine reads
+//! everything once at start-up and keeps it in memory; every change is written through.
+//! The `default` bus of an account and region exists without a row; a row for it only carries
+//! its tags.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use wharf_types::EpochMillis;
+
+use crate::StoreError;
+
+/// An event bus.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BusRow {
+    /// Owner account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Bus name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// When the bus was created.
+    pub created_ms: EpochMillis,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// How a target's input is built from the event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputTransformerRow {
+    /// Variable name → JSON path into the event.
+    #[serde(default)]
+    pub input_paths_map: BTreeMap<String, String>,
+    /// The template with `<variable>` placeholders.
+    pub input_template: String,
+}
+
+/// One target of a rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetRow {
+    /// The target's id, unique within its rule.
+    pub id: String,
+    /// ARN of the Lambda function or SQS queue.
+    pub arn: String,
+    /// Role EventBridge would assume, recorded only.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// Constant JSON delivered instead of the event.
+    #[serde(default)]
+    pub input: Option<String>,
+    /// JSON path of the part of the event delivered.
+    #[serde(default)]
+    pub input_path: Option<String>,
+    /// Template-based input.
+    #[serde(default)]
+    pub input_transformer: Option<InputTransformerRow>,
+    /// `SqsParameters.MessageGroupId` for FIFO queues.
+    #[serde(default)]
+    pub message_group_id: Option<String>,
+    /// `DeadLetterConfig.Arn`, recorded only.
+    #[serde(default)]
+    pub dead_letter_arn: Option<String>,
+    /// `RetryPolicy.MaximumRetryAttempts`, recorded only.
+    #[serde(default)]
+    pub maximum_retry_attempts: Option<u32>,
+    /// `RetryPolicy.MaximumEventAgeInSeconds`, recorded only.
+    #[serde(default)]
+    pub maximum_event_age_seconds: Option<u32>,
+}
+
+/// A rule with its targets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleRow {
+    /// Owner account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// The bus the rule belongs to.
+    pub bus: String,
+    /// Rule name.
+    pub name: String,
+    /// `rate(...)` or `cron(...)`, as given.
+    #[serde(default)]
+    pub schedule_expression: Option<String>,
+    /// The event pattern, as given.
+    #[serde(default)]
+    pub event_pattern: Option<String>,
+    /// Whether the rule is `ENABLED`.
+    pub enabled: bool,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Role ARN, recorded only.
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// When the rule was created.
+    pub created_ms: EpochMillis,
+    /// Where rate schedules count from: creation, or the latest change that enabled the rule
+    /// or changed its schedule.
+    pub anchor_ms: EpochMillis,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Targets, in the order they were first put.
+    #[serde(default)]
+    pub targets: Vec<TargetRow>,
+}
+
+/// Storage for buses and rules. Each change returns only after it is durable.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Every stored bus, read once at start-up.
+    async fn load_buses(&self) -> Result<Vec<BusRow>, StoreError>;
+    /// Every stored rule with its targets, read once at start-up.
+    async fn load_rules(&self) -> Result<Vec<RuleRow>, StoreError>;
+    /// Creates or replaces a bus.
+    async fn put_bus(&self, row: &BusRow) -> Result<(), StoreError>;
+    /// Deletes a bus; deleting a missing one is not an error.
+    async fn delete_bus(&self, account: &str, region: &str, name: &str) -> Result<(), StoreError>;
+    /// Creates or replaces a rule with its targets and tags.
+    async fn put_rule(&self, row: &RuleRow) -> Result<(), StoreError>;
+    /// Deletes a rule; deleting a missing one is not an error.
+    async fn delete_rule(&self, account: &str, region: &str, bus: &str, name: &str) -> Result<(), StoreError>;
+}
+
+type BusKey = (String, String, String);
+type RuleKey = (String, String, String, String);
+
+/// An [`EventStore`] that keeps records in memory only.
+#[derive(Default)]
+pub struct MemoryEventStore {
+    /// Buses by (account, region, name).
+    buses: Mutex<BTreeMap<BusKey, BusRow>>,
+    /// Rules by (account, region, bus, name).
+    rules: Mutex<BTreeMap<RuleKey, RuleRow>>,
+}
+
+#[async_trait]
+impl EventStore for MemoryEventStore {
+    async fn load_buses(&self) -> Result<Vec<BusRow>, StoreError> {
+        Ok(self.buses.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values().cloned().collect())
+    }
+
+    async fn load_rules(&self) -> Result<Vec<RuleRow>, StoreError> {
+        Ok(self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values().cloned().collect())
+    }
+
+    async fn put_bus(&self, row: &BusRow) -> Result<(), StoreError> {
+        self.buses
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert((row.account.clone(), row.region.clone(), row.name.clone()), row.clone());
+        Ok(())
+    }
+
+    async fn delete_bus(&self, account: &str, region: &str, name: &str) -> Result<(), StoreError> {
+        self.buses.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&(
+            account.to_owned(),
+            region.to_owned(),
+            name.to_owned(),
+        ));
+        Ok(())
+    }
+
+    async fn put_rule(&self, row: &RuleRow) -> Result<(), StoreError> {
+        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(
+            (row.account.clone(), row.region.clone(), row.bus.clone(), row.name.clone()),
+            row.clone(),
+        );
+        Ok(())
+    }
+
+    async fn delete_rule(&self, account: &str, region: &str, bus: &str, name: &str) -> Result<(), StoreError> {
+        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&(
+            account.to_owned(),
+            region.to_owned(),
+            bus.to_owned(),
+            name.to_owned(),
+        ));
+        Ok(())
+    }
+}
+
+/// A rule record for tests.
+pub fn sample_rule(bus: &str, name: &str) -> RuleRow {
+    RuleRow {
+        account: "000000000000".into(),
+        region: "us-east-1".into(),
+        bus: bus.into(),
+        name: name.into(),
+        schedule_expression: None,
+        event_pattern: Some(r#"{"source": ["app"]}"#.into()),
+        enabled: true,
+        description: Some("d".into()),
+        role_arn: None,
+        created_ms: 1,
+        anchor_ms: 1,
+        tags: BTreeMap::new(),
+        targets: Vec::new(),
+    }
+}
+
+/// Checks an [`EventStore`] backend: buses and rules round-trip, replace and delete.
+pub async fn conformance(store: &dyn EventStore) {
+    let bus = BusRow {
+        account: "000000000000".into(),
+        region: "us-east-1".into(),
+        name: "orders".into(),
+        description: Some("the orders".into()),
+        created_ms: 5,
+        tags: BTreeMap::from([("team".into(), "core".into())]),
+    };
+    store.put_bus(&bus).await.expect("put bus");
+    let mut other = bus.clone();
+    other.name = "other".into();
+    store.put_bus(&other).await.expect("put bus");
+    store.delete_bus("000000000000", "us-east-1", "other").await.expect("delete bus");
+    store.delete_bus("000000000000", "us-east-1", "missing").await.expect("delete missing bus");
+    assert_eq!(store.load_buses().await.expect("load"), vec![bus]);
+
+    let mut rule = sample_rule("default", "alpha");
+    store.put_rule(&rule).await.expect("put rule");
+    store.put_rule(&sample_rule("orders", "alpha")).await.expect("put rule on another bus");
+    rule.enabled = false;
+    rule.schedule_expression = Some("rate(5 minutes)".into());
+    rule.targets.push(TargetRow {
+        id: "t1".into(),
+        arn: "arn:aws:sqs:us-east-1:000000000000:q".into(),
+        role_arn: None,
+        input: None,
+        input_path: None,
+        input_transformer: Some(InputTransformerRow {
+            input_paths_map: BTreeMap::from([("src".into(), "$.source".into())]),
+            input_template: "\"<src>\"".into(),
+        }),
+        message_group_id: Some("g".into()),
+        dead_letter_arn: None,
+        maximum_retry_attempts: Some(3),
+        maximum_event_age_seconds: None,
+    });
+    rule.tags.insert("k".into(), "v".into());
+    store.put_rule(&rule).await.expect("replace rule");
+    let mut rules = store.load_rules().await.expect("load");
+    rules.sort_by(|left, right| left.bus.cmp(&right.bus));
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0], rule);
+    store.delete_rule("000000000000", "us-east-1", "orders", "alpha").await.expect("delete rule");
+    store.delete_rule("000000000000", "us-east-1", "orders", "alpha").await.expect("delete missing rule");
+    assert_eq!(store.load_rules().await.expect("load"), vec![rule]);
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn memory_store_conforms() {
+        super::conformance(&super::MemoryEventStore::default()).await;
+    }
+}
