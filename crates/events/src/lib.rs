@@ -14,6 +14,15 @@
 //! - [`schedule`]: [`Schedule`], the `rate(...)` and `cron(...)` expressions, with
 //!   [`Schedule::next_after`] for the next fire time, and [`InvalidSchedule`].
 //! - `civil` (private): proleptic-Gregorian day arithmetic used by the cron search.
+//! - [`rules`]: [`Events`], the rules engine built on the two above (buses, rules, targets,
+//!   tags, PutEvents routing), kept in memory over a `wharf_store::events::EventStore`, and
+//!   [`TargetDelivery`], the port through which the wiring delivers to Lambda and SQS. Unlike
+//!   the modules above, it does IO (the store, delivery tasks) and reads a `Clock`.
+//! - [`scheduler`]: [`Events::run_scheduler`], the worker that fires scheduled rules, and the
+//!   policy for fires missed while wharf was down (not replayed).
+//! - [`target`]: [`target::TargetInput`], what a target receives (`Input`, `InputPath`,
+//!   `InputTransformer`).
+//! - [`error`]: [`EventsError`] and the per-entry outcomes [`EntryProblem`], [`TargetProblem`].
 
 mod civil;
 pub mod pattern;
@@ -21,3 +30,10 @@ pub mod schedule;
 
 pub use pattern::{InvalidPattern, Pattern};
 pub use schedule::{Cron, InvalidSchedule, Schedule};
+pub mod error;
+pub mod rules;
+pub mod scheduler;
+pub mod target;
+
+pub use error::{EntryProblem, EventsError, TargetProblem};
+pub use rules::{Caller, Events, NewEvent, NewRule, Resource, ResourceArn, TargetDelivery};
