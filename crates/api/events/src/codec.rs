@@ -1,0 +1,157 @@
+//! awsJson1_1, the EventBridge wire protocol.
+//!
+//! # Wire
+//! ```text
+//! POST / HTTP/1.1
+//! X-Amz-Target: AWSEvents.PutRule
+//! Content-Type: application/x-amz-json-1.1
+//!
+//! {"Name":"every-minute","ScheduleExpression":"rate(1 minute)","State":"ENABLED"}
+//! ```
+//! Answers carry `Content-Type: application/x-amz-json-1.1` and the model's member names;
+//! timestamps are epoch seconds.
+
+use crate::error::{entry_code, target_code, EventsApiError};
+use crate::events_error;
+use crate::handlers::Output;
+use crate::model::{self, DecodeError, Operation};
+use serde_json::{json, Map, Value};
+use wharf_events::rules::{bus_arn, rule_arn};
+use wharf_store::events::{BusRow, RuleRow, TargetRow};
+
+/// The content type of requests and answers.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// The `X-Amz-Target` prefix of EventBridge operations.
+pub const TARGET_PREFIX: &str = "AWSEvents.";
+
+/// Decodes a request whose target names `operation`.
+pub fn decode(operation: &str, body: &[u8]) -> Result<Operation, EventsApiError> {
+    model::decode(operation, body).map_err(|err| match err {
+        DecodeError::UnknownOperation(name) => {
+            events_error!(UnknownOperationException, "Operation {name} is not supported by wharf")
+        }
+        DecodeError::Malformed(reason) => events_error!(SerializationException, "{reason}"),
+    })
+}
+
+fn insert_some(object: &mut Map<String, Value>, key: &str, value: &Option<String>) {
+    if let Some(text) = value {
+        object.insert(key.into(), json!(text));
+    }
+}
+
+fn rule(row: &RuleRow, describe: bool) -> Value {
+    let mut object = Map::new();
+    object.insert("Name".into(), json!(row.name));
+    object.insert("Arn".into(), json!(rule_arn(row)));
+    insert_some(&mut object, "EventPattern", &row.event_pattern);
+    insert_some(&mut object, "ScheduleExpression", &row.schedule_expression);
+    object.insert("State".into(), json!(if row.enabled { "ENABLED" } else { "DISABLED" }));
+    insert_some(&mut object, "Description", &row.description);
+    insert_some(&mut object, "RoleArn", &row.role_arn);
+    object.insert("EventBusName".into(), json!(row.bus));
+    if describe {
+        object.insert("CreatedBy".into(), json!(row.account));
+    }
+    Value::Object(object)
+}
+
+fn target(row: &TargetRow) -> Value {
+    let mut object = Map::new();
+    object.insert("Id".into(), json!(row.id));
+    object.insert("Arn".into(), json!(row.arn));
+    insert_some(&mut object, "RoleArn", &row.role_arn);
+    insert_some(&mut object, "Input", &row.input);
+    insert_some(&mut object, "InputPath", &row.input_path);
+    if let Some(transformer) = &row.input_transformer {
+        let mut value = Map::new();
+        if !transformer.input_paths_map.is_empty() {
+            value.insert("InputPathsMap".into(), json!(transformer.input_paths_map));
+        }
+        value.insert("InputTemplate".into(), json!(transformer.input_template));
+        object.insert("InputTransformer".into(), Value::Object(value));
+    }
+    if let Some(group) = &row.message_group_id {
+        object.insert("SqsParameters".into(), json!({ "MessageGroupId": group }));
+    }
+    if let Some(arn) = &row.dead_letter_arn {
+        object.insert("DeadLetterConfig".into(), json!({ "Arn": arn }));
+    }
+    if row.maximum_retry_attempts.is_some() || row.maximum_event_age_seconds.is_some() {
+        let mut policy = Map::new();
+        if let Some(count) = row.maximum_retry_attempts {
+            policy.insert("MaximumRetryAttempts".into(), json!(count));
+        }
+        if let Some(seconds) = row.maximum_event_age_seconds {
+            policy.insert("MaximumEventAgeInSeconds".into(), json!(seconds));
+        }
+        object.insert("RetryPolicy".into(), Value::Object(policy));
+    }
+    Value::Object(object)
+}
+
+fn bus(row: &BusRow) -> Value {
+    let mut object = Map::new();
+    object.insert("Name".into(), json!(row.name));
+    object.insert("Arn".into(), json!(bus_arn(&row.account, &row.region, &row.name)));
+    insert_some(&mut object, "Description", &row.description);
+    if row.created_ms > 0 {
+        let seconds = row.created_ms as f64 / 1000.0;
+        object.insert("CreationTime".into(), json!(seconds));
+        object.insert("LastModifiedTime".into(), json!(seconds));
+    }
+    Value::Object(object)
+}
+
+fn with_token(mut object: Map<String, Value>, next_token: &Option<String>) -> Value {
+    insert_some(&mut object, "NextToken", next_token);
+    Value::Object(object)
+}
+
+/// Renders an output as the JSON body.
+pub fn encode(output: &Output) -> Vec<u8> {
+    let value = match output {
+        Output::Empty => json!({}),
+        Output::RuleArn(arn) => json!({ "RuleArn": arn }),
+        Output::Rule(row) => rule(row, true),
+        Output::Rules { rules, next_token } => with_token(
+            Map::from_iter([("Rules".to_owned(), rules.iter().map(|row| rule(row, false)).collect())]),
+            next_token,
+        ),
+        Output::Targets { targets, next_token } => {
+            with_token(Map::from_iter([("Targets".to_owned(), targets.iter().map(target).collect())]), next_token)
+        }
+        Output::RuleNames { names, next_token } => {
+            with_token(Map::from_iter([("RuleNames".to_owned(), json!(names))]), next_token)
+        }
+        Output::TargetFailures(problems) => json!({
+            "FailedEntryCount": problems.len(),
+            "FailedEntries": problems.iter().map(|problem| {
+                let (id, code) = target_code(problem);
+                json!({ "TargetId": id, "ErrorCode": code, "ErrorMessage": problem.to_string() })
+            }).collect::<Vec<_>>(),
+        }),
+        Output::PutEvents(outcomes) => json!({
+            "FailedEntryCount": outcomes.iter().filter(|outcome| outcome.is_err()).count(),
+            "Entries": outcomes.iter().map(|outcome| match outcome {
+                Ok(id) => json!({ "EventId": id }),
+                Err(problem) => json!({ "ErrorCode": entry_code(problem), "ErrorMessage": problem.to_string() }),
+            }).collect::<Vec<_>>(),
+        }),
+        Output::TestResult(result) => json!({ "Result": result }),
+        Output::Tags(tags) => json!({
+            "Tags": tags.iter().map(|(key, value)| json!({ "Key": key, "Value": value })).collect::<Vec<_>>(),
+        }),
+        Output::BusCreated(row) => {
+            let mut object = Map::new();
+            object.insert("EventBusArn".into(), json!(bus_arn(&row.account, &row.region, &row.name)));
+            insert_some(&mut object, "Description", &row.description);
+            Value::Object(object)
+        }
+        Output::Bus(row) => bus(row),
+        Output::Buses { buses, next_token } => {
+            with_token(Map::from_iter([("EventBuses".to_owned(), buses.iter().map(bus).collect())]), next_token)
+        }
+    };
+    serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec())
+}

@@ -1,0 +1,285 @@
+//! One function per operation: input → engine call → [`Output`]. No HTTP, no serde.
+
+use crate::error::EventsApiError;
+use crate::events_error;
+use crate::model::*;
+use crate::token;
+use std::collections::BTreeMap;
+use wharf_events::{Caller, EntryProblem, Events, NewEvent, NewRule, ResourceArn, TargetProblem};
+use wharf_store::events::{BusRow, InputTransformerRow, RuleRow, TargetRow};
+
+/// The result of an operation, before rendering.
+#[derive(Debug)]
+pub enum Output {
+    /// `{}`.
+    Empty,
+    /// PutRule.
+    RuleArn(String),
+    /// DescribeRule.
+    Rule(RuleRow),
+    /// ListRules.
+    Rules {
+        /// The page.
+        rules: Vec<RuleRow>,
+        /// Where the next page starts.
+        next_token: Option<String>,
+    },
+    /// ListTargetsByRule.
+    Targets {
+        /// The page.
+        targets: Vec<TargetRow>,
+        /// Where the next page starts.
+        next_token: Option<String>,
+    },
+    /// ListRuleNamesByTarget.
+    RuleNames {
+        /// The page.
+        names: Vec<String>,
+        /// Where the next page starts.
+        next_token: Option<String>,
+    },
+    /// PutTargets and RemoveTargets.
+    TargetFailures(Vec<TargetProblem>),
+    /// PutEvents.
+    PutEvents(Vec<Result<String, EntryProblem>>),
+    /// TestEventPattern.
+    TestResult(bool),
+    /// ListTagsForResource.
+    Tags(BTreeMap<String, String>),
+    /// CreateEventBus.
+    BusCreated(BusRow),
+    /// DescribeEventBus.
+    Bus(BusRow),
+    /// ListEventBuses.
+    Buses {
+        /// The page.
+        buses: Vec<BusRow>,
+        /// Where the next page starts.
+        next_token: Option<String>,
+    },
+}
+
+/// Who is calling and where.
+pub struct Context<'a> {
+    /// The engine.
+    pub events: &'a Events,
+    /// The caller's account and the region the request was signed for.
+    pub caller: Caller,
+}
+
+fn required<T>(value: Option<T>, member: &str) -> Result<T, EventsApiError> {
+    value.ok_or_else(|| {
+        events_error!(
+            ValidationException,
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        )
+    })
+}
+
+fn tag_map(tags: Option<Vec<Tag>>) -> BTreeMap<String, String> {
+    tags.unwrap_or_default().into_iter().map(|tag| (tag.key, tag.value)).collect()
+}
+
+fn limit(value: Option<i64>) -> Result<usize, EventsApiError> {
+    match value {
+        None => Ok(100),
+        Some(count @ 1..=100) => Ok(count as usize),
+        Some(other) => Err(events_error!(
+            ValidationException,
+            "1 validation error detected: Value '{other}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100"
+        )),
+    }
+}
+
+/// One page of `items` (sorted by `key`) after the token's position.
+fn page<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> &str,
+    next_token: Option<String>,
+    limit: usize,
+) -> Result<(Vec<T>, Option<String>), EventsApiError> {
+    let after = next_token
+        .map(|text| token::decode(&text).ok_or_else(|| events_error!(ValidationException, "The NextToken is not valid.")))
+        .transpose()?;
+    let mut selected: Vec<T> =
+        items.into_iter().filter(|item| after.as_deref().is_none_or(|after| key(item) > after)).collect();
+    let next = if selected.len() > limit {
+        selected.truncate(limit);
+        selected.last().map(|item| token::encode(key(item)))
+    } else {
+        None
+    };
+    Ok((selected, next))
+}
+
+fn target_row(target: Target) -> TargetRow {
+    TargetRow {
+        id: target.id,
+        arn: target.arn,
+        role_arn: target.role_arn,
+        input: target.input,
+        input_path: target.input_path,
+        input_transformer: target.input_transformer.map(|transformer| InputTransformerRow {
+            input_paths_map: transformer.input_paths_map.unwrap_or_default(),
+            input_template: transformer.input_template,
+        }),
+        message_group_id: target.sqs_parameters.and_then(|parameters| parameters.message_group_id),
+        dead_letter_arn: target.dead_letter_config.and_then(|config| config.arn),
+        maximum_retry_attempts: target
+            .retry_policy
+            .as_ref()
+            .and_then(|policy| policy.maximum_retry_attempts)
+            .map(|count| count.clamp(0, 185) as u32),
+        maximum_event_age_seconds: target
+            .retry_policy
+            .as_ref()
+            .and_then(|policy| policy.maximum_event_age_in_seconds)
+            .map(|seconds| seconds.clamp(60, 86_400) as u32),
+    }
+}
+
+fn resource(arn: Option<String>) -> Result<ResourceArn, EventsApiError> {
+    Ok(required(arn, "resourceARN")?.parse()?)
+}
+
+/// Runs one operation.
+pub async fn handle(context: &Context<'_>, operation: Operation) -> Result<Output, EventsApiError> {
+    let events = context.events;
+    let caller = &context.caller;
+    Ok(match operation {
+        Operation::PutRule(input) => {
+            let enabled = match input.state.as_deref() {
+                None | Some("ENABLED") | Some("ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS") => true,
+                Some("DISABLED") => false,
+                Some(other) => {
+                    return Err(events_error!(
+                        ValidationException,
+                        "1 validation error detected: Value '{other}' at 'state' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]"
+                    ))
+                }
+            };
+            let new = NewRule {
+                name: required(input.name, "name")?,
+                bus: input.event_bus_name,
+                schedule_expression: input.schedule_expression,
+                event_pattern: input.event_pattern,
+                enabled: Some(enabled),
+                description: input.description,
+                role_arn: input.role_arn,
+                tags: tag_map(input.tags),
+            };
+            Output::RuleArn(wharf_events::rules::rule_arn(&events.put_rule(caller, new).await?))
+        }
+        Operation::DescribeRule(input) => {
+            Output::Rule(events.rule(caller, input.event_bus_name.as_deref(), &required(input.name, "name")?)?)
+        }
+        Operation::ListRules(input) => {
+            let rules =
+                events.rules(caller, input.event_bus_name.as_deref(), input.name_prefix.as_deref().unwrap_or(""))?;
+            let (rules, next_token) = page(rules, |row| &row.name, input.next_token, limit(input.limit)?)?;
+            Output::Rules { rules, next_token }
+        }
+        Operation::DeleteRule(input) => {
+            events.delete_rule(caller, input.event_bus_name.as_deref(), &required(input.name, "name")?).await?;
+            Output::Empty
+        }
+        Operation::EnableRule(input) => {
+            events.set_enabled(caller, input.event_bus_name.as_deref(), &required(input.name, "name")?, true).await?;
+            Output::Empty
+        }
+        Operation::DisableRule(input) => {
+            events.set_enabled(caller, input.event_bus_name.as_deref(), &required(input.name, "name")?, false).await?;
+            Output::Empty
+        }
+        Operation::PutTargets(input) => {
+            let rule = required(input.rule, "rule")?;
+            let targets = required(input.targets, "targets")?;
+            if targets.is_empty() || targets.len() > 10 {
+                return Err(events_error!(
+                    ValidationException,
+                    "1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10"
+                ));
+            }
+            let targets = targets.into_iter().map(target_row).collect();
+            Output::TargetFailures(events.put_targets(caller, input.event_bus_name.as_deref(), &rule, targets).await?)
+        }
+        Operation::RemoveTargets(input) => {
+            let rule = required(input.rule, "rule")?;
+            let ids = required(input.ids, "ids")?;
+            if ids.is_empty() || ids.len() > 100 {
+                return Err(events_error!(
+                    ValidationException,
+                    "1 validation error detected: Value at 'ids' failed to satisfy constraint: Member must have length between 1 and 100"
+                ));
+            }
+            Output::TargetFailures(events.remove_targets(caller, input.event_bus_name.as_deref(), &rule, &ids).await?)
+        }
+        Operation::ListTargetsByRule(input) => {
+            let targets = events.targets(caller, input.event_bus_name.as_deref(), &required(input.rule, "rule")?)?;
+            let (targets, next_token) = page(targets, |row| &row.id, input.next_token, limit(input.limit)?)?;
+            Output::Targets { targets, next_token }
+        }
+        Operation::ListRuleNamesByTarget(input) => {
+            let names = events.rule_names_by_target(
+                caller,
+                input.event_bus_name.as_deref(),
+                &required(input.target_arn, "targetArn")?,
+            )?;
+            let (names, next_token) = page(names, |name| name, input.next_token, limit(input.limit)?)?;
+            Output::RuleNames { names, next_token }
+        }
+        Operation::PutEvents(input) => {
+            let entries = required(input.entries, "entries")?;
+            if entries.is_empty() || entries.len() > 10 {
+                return Err(events_error!(
+                    ValidationException,
+                    "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10"
+                ));
+            }
+            let entries = entries
+                .into_iter()
+                .map(|entry| NewEvent {
+                    source: entry.source,
+                    detail_type: entry.detail_type,
+                    detail: entry.detail,
+                    resources: entry.resources.unwrap_or_default(),
+                    bus: entry.event_bus_name,
+                    time_ms: entry.time.filter(|seconds| *seconds >= 0.0).map(|seconds| (seconds * 1000.0) as u64),
+                })
+                .collect();
+            Output::PutEvents(events.put_events(caller, entries))
+        }
+        Operation::TestEventPattern(input) => Output::TestResult(Events::test_pattern(
+            &required(input.event_pattern, "eventPattern")?,
+            &required(input.event, "event")?,
+        )?),
+        Operation::TagResource(input) => {
+            let arn = resource(input.resource_arn)?;
+            events.tag(&arn, tag_map(Some(required(input.tags, "tags")?))).await?;
+            Output::Empty
+        }
+        Operation::UntagResource(input) => {
+            let arn = resource(input.resource_arn)?;
+            events.untag(&arn, &required(input.tag_keys, "tagKeys")?).await?;
+            Output::Empty
+        }
+        Operation::ListTagsForResource(input) => Output::Tags(events.tags(&resource(input.resource_arn)?)?),
+        Operation::CreateEventBus(input) => {
+            let name = required(input.name, "name")?;
+            if let Some(source) = input.event_source_name {
+                return Err(events_error!(ResourceNotFoundException, "Event source {source} does not exist."));
+            }
+            Output::BusCreated(events.create_bus(caller, &name, input.description, tag_map(input.tags)).await?)
+        }
+        Operation::DescribeEventBus(input) => Output::Bus(events.bus(caller, input.name.as_deref())?),
+        Operation::ListEventBuses(input) => {
+            let buses = events.buses(caller, input.name_prefix.as_deref().unwrap_or(""));
+            let (buses, next_token) = page(buses, |row| &row.name, input.next_token, limit(input.limit)?)?;
+            Output::Buses { buses, next_token }
+        }
+        Operation::DeleteEventBus(input) => {
+            events.delete_bus(caller, &required(input.name, "name")?).await?;
+            Output::Empty
+        }
+    })
+}

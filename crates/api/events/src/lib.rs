@@ -1,0 +1,183 @@
+//! EventBridge (CloudWatch Events) on the wire (awsJson1_1): decoded to one
+//! [`model::Operation`], handled by the rules engine, rendered back as JSON.
+//!
+//! The pipeline of every request is `decode → resolve the caller → engine → render`.
+//! Handlers contain no HTTP and no serde; the codec contains no rules logic.
+//!
+//! # Layout
+//! - [`codec`]: the awsJson1_1 decoder and encoder.
+//! - [`model`]: operations and inputs with AWS's names.
+//! - [`handlers`]: one function per operation, producing [`handlers::Output`].
+//! - [`token`]: the paging tokens wharf mints.
+//! - [`error`]: every EventBridge error code, and the mapping from engine errors and per-entry
+//!   outcomes.
+
+pub mod codec;
+pub mod error;
+pub mod handlers;
+pub mod model;
+pub mod token;
+
+use error::EventsApiError;
+use std::sync::Arc;
+use wharf_api_common::{request_id, ApiRequest, ApiResponse};
+use wharf_events::{Caller, Events};
+use wharf_types::{AccountId, Region};
+
+/// The EventBridge API.
+pub struct EventsApi {
+    events: Arc<Events>,
+    /// The account of every caller until IAM maps keys to accounts.
+    account: AccountId,
+    /// The region of unsigned requests.
+    default_region: Region,
+}
+
+impl std::fmt::Debug for EventsApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventsApi")
+            .field("account", &self.account)
+            .field("default_region", &self.default_region)
+            .finish()
+    }
+}
+
+impl EventsApi {
+    /// An EventBridge API over `events`.
+    pub fn new(events: Arc<Events>, account: AccountId, default_region: Region) -> Self {
+        EventsApi { events, account, default_region }
+    }
+
+    /// Whether a request is an EventBridge request (`X-Amz-Target: AWSEvents.*`).
+    pub fn claims(request: &ApiRequest) -> bool {
+        request
+            .header(wharf_api_common::request::X_AMZ_TARGET)
+            .is_some_and(|target| target.starts_with(codec::TARGET_PREFIX))
+    }
+
+    /// Answers one EventBridge request.
+    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        let request_id = request_id();
+        let target = request.header(wharf_api_common::request::X_AMZ_TARGET).unwrap_or("");
+        let operation_name = target.strip_prefix(codec::TARGET_PREFIX).unwrap_or(target).to_owned();
+        let result = match codec::decode(&operation_name, &request.body) {
+            Ok(operation) => {
+                let region = request
+                    .credential_scope()
+                    .and_then(|scope| scope.region.parse::<Region>().ok())
+                    .unwrap_or_else(|| self.default_region.clone());
+                let caller = Caller { account: self.account.to_string(), region: region.to_string() };
+                let context = handlers::Context { events: &self.events, caller };
+                handlers::handle(&context, operation).await
+            }
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(output) => ApiResponse::ok(codec::CONTENT_TYPE, &request_id, codec::encode(&output)),
+            Err(err) => {
+                log_error(&operation_name, &err);
+                ApiResponse::json_error(codec::CONTENT_TYPE, &request_id, &err.body())
+            }
+        }
+    }
+}
+
+fn log_error(action: &str, err: &EventsApiError) {
+    if err.code.status().is_server_error() {
+        tracing::warn!(action, code = err.code.json_type(), message = %err.message, "events request failed");
+    } else {
+        tracing::info!(action, code = err.code.json_type(), message = %err.message, "events request refused");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+    use wharf_store::events::MemoryEventStore;
+    use wharf_types::SystemClock;
+
+    struct Nowhere;
+
+    #[async_trait::async_trait]
+    impl wharf_events::TargetDelivery for Nowhere {
+        async fn deliver(&self, _arn: &str, _payload: String, _group: Option<String>) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    async fn api() -> EventsApi {
+        let events = Events::open(Arc::new(MemoryEventStore::default()), Arc::new(SystemClock), Arc::new(Nowhere))
+            .await
+            .expect("open");
+        EventsApi::new(Arc::new(events), "123456789012".parse().expect("account"), "us-east-1".parse().expect("region"))
+    }
+
+    async fn call(api: &EventsApi, operation: &str, body: Value) -> (u16, Value) {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-amz-target", format!("AWSEvents.{operation}").parse().expect("header"));
+        headers.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/events/aws4_request, SignedHeaders=host, Signature=x"
+                .parse()
+                .expect("header"),
+        );
+        let request = ApiRequest {
+            method: http::Method::POST,
+            uri: "/".parse().expect("uri"),
+            headers,
+            body: bytes::Bytes::from(body.to_string()),
+            peer: None,
+        };
+        let response = api.handle(request).await;
+        (response.status.as_u16(), serde_json::from_slice(&response.body).expect("json body"))
+    }
+
+    #[tokio::test]
+    async fn rules_targets_and_errors() {
+        let api = api().await;
+        let (status, body) =
+            call(&api, "PutRule", json!({"Name": "r", "ScheduleExpression": "rate(5 minutes)"})).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["RuleArn"], "arn:aws:events:eu-west-1:123456789012:rule/r");
+        let (_, body) = call(&api, "DescribeRule", json!({"Name": "nope"})).await;
+        assert_eq!(body["__type"], "ResourceNotFoundException");
+        assert_eq!(body["message"], "Rule nope does not exist on EventBus default.");
+        let (_, body) = call(&api, "PutRule", json!({"Name": "s", "ScheduleExpression": "rate(5 minute)"})).await;
+        assert_eq!((body["__type"].as_str(), body["message"].as_str()), (Some("ValidationException"), Some("Parameter ScheduleExpression is not valid.")));
+        let (_, body) = call(&api, "PutRule", json!({"Name": "p", "EventPattern": "{\"source\": \"x\"}"})).await;
+        assert_eq!(body["__type"], "InvalidEventPatternException");
+        let (_, body) = call(
+            &api,
+            "PutTargets",
+            json!({"Rule": "r", "Targets": [{"Id": "q", "Arn": "arn:aws:sqs:eu-west-1:123456789012:q"},
+                                           {"Id": "t", "Arn": "arn:aws:sns:eu-west-1:123456789012:t"}]}),
+        )
+        .await;
+        assert_eq!(body["FailedEntryCount"], 1);
+        assert_eq!(body["FailedEntries"][0]["TargetId"], "t");
+        let (_, body) = call(&api, "DeleteRule", json!({"Name": "r"})).await;
+        assert_eq!(body["message"], "Rule can't be deleted since it has targets.");
+        for idx in 0..3 {
+            call(&api, "PutRule", json!({"Name": format!("x{idx}"), "EventPattern": "{\"source\": [\"a\"]}"})).await;
+        }
+        let (_, first) = call(&api, "ListRules", json!({"NamePrefix": "x", "Limit": 2})).await;
+        assert_eq!(first["Rules"].as_array().map(Vec::len), Some(2));
+        let (_, second) =
+            call(&api, "ListRules", json!({"NamePrefix": "x", "Limit": 2, "NextToken": first["NextToken"]})).await;
+        assert_eq!(second["Rules"][0]["Name"], "x2");
+        assert!(second.get("NextToken").is_none());
+        let (_, body) = call(&api, "Frobnicate", json!({})).await;
+        assert_eq!(body["__type"], "UnknownOperationException");
+        let (_, body) = call(&api, "PutRule", json!({"Name": "x", "Bogus": 1})).await;
+        assert_eq!(body["__type"], "SerializationException");
+        let (_, body) = call(
+            &api,
+            "PutEvents",
+            json!({"Entries": [{"Source": "a", "DetailType": "t", "Detail": "{}"}, {"DetailType": "t", "Detail": "{}"}]}),
+        )
+        .await;
+        assert_eq!(body["FailedEntryCount"], 1);
+        assert_eq!(body["Entries"][1]["ErrorCode"], "InvalidArgument");
+    }
+}

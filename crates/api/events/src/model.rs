@@ -1,0 +1,404 @@
+//! EventBridge operations and their inputs, with the botocore model's member names.
+//!
+//! Every input lists all members of the botocore shape, including those wharf ignores
+//! (`RoleArn` of buses, `KinesisParameters`, `EndpointId`, ...), and refuses unknown ones.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One decoded request.
+#[derive(Debug)]
+pub enum Operation {
+    /// PutRule.
+    PutRule(PutRuleInput),
+    /// DescribeRule.
+    DescribeRule(RuleNameInput),
+    /// ListRules.
+    ListRules(ListRulesInput),
+    /// DeleteRule.
+    DeleteRule(DeleteRuleInput),
+    /// EnableRule.
+    EnableRule(RuleNameInput),
+    /// DisableRule.
+    DisableRule(RuleNameInput),
+    /// PutTargets.
+    PutTargets(PutTargetsInput),
+    /// RemoveTargets.
+    RemoveTargets(RemoveTargetsInput),
+    /// ListTargetsByRule.
+    ListTargetsByRule(ListTargetsByRuleInput),
+    /// ListRuleNamesByTarget.
+    ListRuleNamesByTarget(ListRuleNamesByTargetInput),
+    /// PutEvents.
+    PutEvents(PutEventsInput),
+    /// TestEventPattern.
+    TestEventPattern(TestEventPatternInput),
+    /// TagResource.
+    TagResource(TagResourceInput),
+    /// UntagResource.
+    UntagResource(UntagResourceInput),
+    /// ListTagsForResource.
+    ListTagsForResource(ResourceInput),
+    /// CreateEventBus.
+    CreateEventBus(CreateEventBusInput),
+    /// DescribeEventBus.
+    DescribeEventBus(BusNameInput),
+    /// ListEventBuses.
+    ListEventBuses(ListEventBusesInput),
+    /// DeleteEventBus.
+    DeleteEventBus(BusNameInput),
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug)]
+pub enum DecodeError {
+    /// No operation of this name.
+    UnknownOperation(String),
+    /// The body does not fit the shape.
+    Malformed(String),
+}
+
+fn input<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Result<T, DecodeError> {
+    serde_json::from_slice(body).map_err(|err| DecodeError::Malformed(err.to_string()))
+}
+
+/// Decodes the body of the operation `name`.
+pub fn decode(name: &str, body: &[u8]) -> Result<Operation, DecodeError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { body };
+    Ok(match name {
+        "PutRule" => Operation::PutRule(input(body)?),
+        "DescribeRule" => Operation::DescribeRule(input(body)?),
+        "ListRules" => Operation::ListRules(input(body)?),
+        "DeleteRule" => Operation::DeleteRule(input(body)?),
+        "EnableRule" => Operation::EnableRule(input(body)?),
+        "DisableRule" => Operation::DisableRule(input(body)?),
+        "PutTargets" => Operation::PutTargets(input(body)?),
+        "RemoveTargets" => Operation::RemoveTargets(input(body)?),
+        "ListTargetsByRule" => Operation::ListTargetsByRule(input(body)?),
+        "ListRuleNamesByTarget" => Operation::ListRuleNamesByTarget(input(body)?),
+        "PutEvents" => Operation::PutEvents(input(body)?),
+        "TestEventPattern" => Operation::TestEventPattern(input(body)?),
+        "TagResource" => Operation::TagResource(input(body)?),
+        "UntagResource" => Operation::UntagResource(input(body)?),
+        "ListTagsForResource" => Operation::ListTagsForResource(input(body)?),
+        "CreateEventBus" => Operation::CreateEventBus(input(body)?),
+        "DescribeEventBus" => Operation::DescribeEventBus(input(body)?),
+        "ListEventBuses" => Operation::ListEventBuses(input(body)?),
+        "DeleteEventBus" => Operation::DeleteEventBus(input(body)?),
+        other => return Err(DecodeError::UnknownOperation(other.to_owned())),
+    })
+}
+
+/// Members wharf accepts and ignores.
+type Ignored = Option<serde_json::Value>;
+
+/// A `Tag`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct Tag {
+    /// Key.
+    pub key: String,
+    /// Value.
+    pub value: String,
+}
+
+/// PutRule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct PutRuleInput {
+    /// Required.
+    pub name: Option<String>,
+    /// `rate(...)` or `cron(...)`.
+    pub schedule_expression: Option<String>,
+    /// Event pattern JSON.
+    pub event_pattern: Option<String>,
+    /// `ENABLED` or `DISABLED`.
+    pub state: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Recorded.
+    pub role_arn: Option<String>,
+    /// Tags.
+    pub tags: Option<Vec<Tag>>,
+    /// Bus name or ARN.
+    pub event_bus_name: Option<String>,
+}
+
+/// DescribeRule, EnableRule, DisableRule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct RuleNameInput {
+    /// Required.
+    pub name: Option<String>,
+    /// Bus name or ARN.
+    pub event_bus_name: Option<String>,
+}
+
+/// DeleteRule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct DeleteRuleInput {
+    /// Required.
+    pub name: Option<String>,
+    /// Bus name or ARN.
+    pub event_bus_name: Option<String>,
+    /// For managed rules; ignored.
+    pub force: Ignored,
+}
+
+/// ListRules.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ListRulesInput {
+    /// Name prefix.
+    pub name_prefix: Option<String>,
+    /// Bus name or ARN.
+    pub event_bus_name: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 100.
+    pub limit: Option<i64>,
+}
+
+/// `InputTransformer`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct InputTransformer {
+    /// Variables.
+    pub input_paths_map: Option<BTreeMap<String, String>>,
+    /// Required.
+    pub input_template: String,
+}
+
+/// `SqsParameters`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct SqsParameters {
+    /// FIFO message group.
+    pub message_group_id: Option<String>,
+}
+
+/// `DeadLetterConfig`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct DeadLetterConfig {
+    /// Queue ARN.
+    pub arn: Option<String>,
+}
+
+/// `RetryPolicy`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct RetryPolicy {
+    /// 0 to 185.
+    pub maximum_retry_attempts: Option<i64>,
+    /// 60 to 86400.
+    pub maximum_event_age_in_seconds: Option<i64>,
+}
+
+/// A `Target`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct Target {
+    /// Required.
+    pub id: String,
+    /// Required.
+    pub arn: String,
+    /// Recorded.
+    pub role_arn: Option<String>,
+    /// Constant input.
+    pub input: Option<String>,
+    /// Path input.
+    pub input_path: Option<String>,
+    /// Template input.
+    pub input_transformer: Option<InputTransformer>,
+    /// Ignored.
+    pub kinesis_parameters: Ignored,
+    /// Ignored.
+    pub run_command_parameters: Ignored,
+    /// Ignored.
+    pub ecs_parameters: Ignored,
+    /// Ignored.
+    pub batch_parameters: Ignored,
+    /// FIFO queues.
+    pub sqs_parameters: Option<SqsParameters>,
+    /// Ignored.
+    pub http_parameters: Ignored,
+    /// Ignored.
+    pub redshift_data_parameters: Ignored,
+    /// Ignored.
+    pub sage_maker_pipeline_parameters: Ignored,
+    /// Recorded.
+    pub dead_letter_config: Option<DeadLetterConfig>,
+    /// Recorded.
+    pub retry_policy: Option<RetryPolicy>,
+    /// Ignored.
+    pub app_sync_parameters: Ignored,
+}
+
+/// PutTargets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct PutTargetsInput {
+    /// Required.
+    pub rule: Option<String>,
+    /// Bus name or ARN.
+    pub event_bus_name: Option<String>,
+    /// Required, 1 to 10.
+    pub targets: Option<Vec<Target>>,
+}
+
+/// RemoveTargets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct RemoveTargetsInput {
+    /// Required.
+    pub rule: Option<String>,
+    /// Bus name or ARN.
+    pub event_bus_name: Option<String>,
+    /// Required, 1 to 100.
+    pub ids: Option<Vec<String>>,
+    /// For managed rules; ignored.
+    pub force: Ignored,
+}
+
+/// ListTargetsByRule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ListTargetsByRuleInput {
+    /// Required.
+    pub rule: Option<String>,
+    /// Bus name or ARN.
+    pub event_bus_name: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 100.
+    pub limit: Option<i64>,
+}
+
+/// ListRuleNamesByTarget.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ListRuleNamesByTargetInput {
+    /// Required.
+    pub target_arn: Option<String>,
+    /// Bus name or ARN.
+    pub event_bus_name: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 100.
+    pub limit: Option<i64>,
+}
+
+/// One PutEvents entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct PutEventsRequestEntry {
+    /// Epoch seconds.
+    pub time: Option<f64>,
+    /// Required per entry.
+    pub source: Option<String>,
+    /// ARNs.
+    pub resources: Option<Vec<String>>,
+    /// Required per entry.
+    pub detail_type: Option<String>,
+    /// JSON object text, required per entry.
+    pub detail: Option<String>,
+    /// Bus name or ARN.
+    pub event_bus_name: Option<String>,
+    /// Ignored.
+    pub trace_header: Ignored,
+}
+
+/// PutEvents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct PutEventsInput {
+    /// Required, 1 to 10.
+    pub entries: Option<Vec<PutEventsRequestEntry>>,
+    /// Ignored (global endpoints).
+    pub endpoint_id: Ignored,
+}
+
+/// TestEventPattern.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct TestEventPatternInput {
+    /// Required.
+    pub event_pattern: Option<String>,
+    /// Required.
+    pub event: Option<String>,
+}
+
+/// TagResource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagResourceInput {
+    /// Required.
+    #[serde(rename = "ResourceARN")]
+    pub resource_arn: Option<String>,
+    /// Required.
+    #[serde(rename = "Tags")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// UntagResource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UntagResourceInput {
+    /// Required.
+    #[serde(rename = "ResourceARN")]
+    pub resource_arn: Option<String>,
+    /// Required.
+    #[serde(rename = "TagKeys")]
+    pub tag_keys: Option<Vec<String>>,
+}
+
+/// ListTagsForResource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceInput {
+    /// Required.
+    #[serde(rename = "ResourceARN")]
+    pub resource_arn: Option<String>,
+}
+
+/// CreateEventBus.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct CreateEventBusInput {
+    /// Required.
+    pub name: Option<String>,
+    /// Partner buses; refused.
+    pub event_source_name: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Ignored.
+    pub kms_key_identifier: Ignored,
+    /// Ignored.
+    pub dead_letter_config: Ignored,
+    /// Ignored.
+    pub log_config: Ignored,
+    /// Tags.
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// DescribeEventBus and DeleteEventBus.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct BusNameInput {
+    /// Bus name or ARN; DescribeEventBus defaults to `default`.
+    pub name: Option<String>,
+}
+
+/// ListEventBuses.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ListEventBusesInput {
+    /// Name prefix.
+    pub name_prefix: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 100.
+    pub limit: Option<i64>,
+}
