@@ -43,7 +43,7 @@ pub struct LaunchSpec {
 /// Messages to the log pump, in order with the output it reads.
 enum Control {
     /// A platform line that opens an invocation (START).
-    Begin(String),
+    Begin(String, oneshot::Sender<()>),
     /// Platform lines that close the invocation (END, REPORT); the pump first reads what the
     /// process already wrote. When `tail` is set, it answers with the invocation's last
     /// [`TAIL_BYTES`] of log.
@@ -112,14 +112,19 @@ impl Environment {
         for line in &spec.preamble {
             let _ = control.send(Control::Line(line.clone()));
         }
-        let pump = LogPump {
-            logs,
-            clock,
-            account: spec.account.clone(),
-            region: spec.region.clone(),
-            group: spec.log_group.clone(),
-            stream: log_stream.clone(),
-        };
+        let (writer, mut written) = mpsc::unbounded_channel::<Vec<LogLine>>();
+        let (account, region, group, stream) =
+            (spec.account.clone(), spec.region.clone(), spec.log_group.clone(), log_stream.clone());
+        tokio::spawn(async move {
+            while let Some(mut lines) = written.recv().await {
+                // Take whatever else queued up meanwhile: one append for all of it.
+                while let Ok(more) = written.try_recv() {
+                    lines.extend(more);
+                }
+                logs.append(&account, &region, &group, &stream, lines).await;
+            }
+        });
+        let pump = LogPump { writer, clock };
         tokio::spawn(pump.run(stdout, stderr, control_rx));
         let (kill, killed) = oneshot::channel::<()>();
         let (exited_tx, exited) = tokio::sync::watch::channel(false);
@@ -160,8 +165,14 @@ impl Environment {
     }
 
     /// Writes the START line of an invocation.
-    pub fn begin(&self, line: String) {
-        let _ = self.control.send(Control::Begin(line));
+    ///
+    /// Returns once the line is in place, so the event can be delivered: output the process
+    /// writes from then on comes after it.
+    pub async fn begin(&self, line: String) {
+        let (ack, placed) = oneshot::channel();
+        if self.control.send(Control::Begin(line, ack)).is_ok() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), placed).await;
+        }
     }
 
     /// Writes the closing lines of an invocation after the output read so far; returns the
@@ -264,12 +275,9 @@ fn signal_name(signal: i32) -> String {
 
 /// Reads a process's output and writes it, with the platform lines, to the log sink.
 struct LogPump {
-    logs: Arc<dyn LogSink>,
+    /// To the writer task.
+    writer: mpsc::UnboundedSender<Vec<LogLine>>,
     clock: Arc<dyn Clock>,
-    account: AccountId,
-    region: Region,
-    group: String,
-    stream: String,
 }
 
 /// The most lines the pump holds before writing them to the sink.
@@ -286,21 +294,21 @@ impl LogPump {
         let mut stderr = stderr.map(|pipe| BufReader::new(pipe).lines());
         let mut buffer = Buffer { clock: Some(Arc::clone(&self.clock)), ..Buffer::default() };
         loop {
+            // Control messages first: a START is sent before its event is delivered, so output
+            // that reached the pipes after it must not be read before it.
             tokio::select! {
-                line = next_line(&mut stdout) => match line {
-                    Some(line) => buffer.keep(line),
-                    None => stdout = None,
-                },
-                line = next_line(&mut stderr) => match line {
-                    Some(line) => buffer.keep(line),
-                    None => stderr = None,
-                },
+                biased;
                 message = control.recv() => match message {
-                    Some(Control::Begin(line)) => {
+                    Some(Control::Begin(line, ack)) => {
+                        // Output written before the invocation began (initialization) goes
+                        // first; the event is delivered only after the acknowledgement.
+                        drain(&mut stdout, &mut buffer).await;
+                        drain(&mut stderr, &mut buffer).await;
                         buffer.current.clear();
                         buffer.current_bytes = 0;
                         buffer.in_invocation = true;
                         buffer.keep(line);
+                        let _ = ack.send(());
                     }
                     Some(Control::Line(line)) => buffer.keep(line),
                     Some(Control::Finish { lines, tail }) => {
@@ -319,9 +327,17 @@ impl LogPump {
                         // The environment is gone; write what is left of the output.
                         drain(&mut stdout, &mut buffer).await;
                         drain(&mut stderr, &mut buffer).await;
-                        self.flush(&mut buffer.pending).await;
+                        self.flush(&mut buffer.pending);
                         return;
                     }
+                },
+                line = next_line(&mut stdout) => match line {
+                    Some(line) => buffer.keep(line),
+                    None => stdout = None,
+                },
+                line = next_line(&mut stderr) => match line {
+                    Some(line) => buffer.keep(line),
+                    None => stderr = None,
                 },
             }
             if !buffer.pending.is_empty() {
@@ -331,17 +347,18 @@ impl LogPump {
                     drain(&mut stdout, &mut buffer).await;
                     drain(&mut stderr, &mut buffer).await;
                 }
-                self.flush(&mut buffer.pending).await;
+                self.flush(&mut buffer.pending);
             }
         }
     }
 
-    async fn flush(&self, pending: &mut Vec<LogLine>) {
+    /// Hands lines to the writer task, which appends them to the sink in order; the pump
+    /// itself never waits for the sink (a commit), so it answers control messages at once.
+    fn flush(&self, pending: &mut Vec<LogLine>) {
         if pending.is_empty() {
             return;
         }
-        let lines = std::mem::take(pending);
-        self.logs.append(&self.account, &self.region, &self.group, &self.stream, lines).await;
+        let _ = self.writer.send(std::mem::take(pending));
     }
 }
 

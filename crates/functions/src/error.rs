@@ -64,6 +64,9 @@ pub enum FunctionError {
     /// The statement id is not in the policy.
     #[error("Statement {0} is not found in resource policy.")]
     StatementNotFound(String),
+    /// No event source mapping has this UUID.
+    #[error("The resource you requested does not exist. (Service: Lambda, Status Code: 404, Request ID: {0})")]
+    MappingNotFound(String),
     /// No asynchronous-invocation configuration exists for the function or qualifier.
     #[error("The function {0} doesn't have an EventInvokeConfig")]
     EventInvokeConfigNotFound(String),

@@ -198,7 +198,21 @@ impl Functions {
             },
         };
 
-        environment.begin(format!("START RequestId: {request_id} Version: {}", version.version));
+        // On Lambda, what a function prints while it initializes comes before START: a fresh
+        // environment first finishes its initialization (asks for its first event), then the
+        // invocation begins.
+        let mut init_duration = None;
+        let mut init_timed_out = false;
+        if environment.fresh.swap(false, Ordering::AcqRel) {
+            let mut phase = environment.session.phase();
+            let ready =
+                tokio::time::timeout(self.config.init_timeout, phase.wait_for(|phase| *phase != Phase::Starting)).await;
+            init_duration = Some(environment.started.elapsed());
+            if ready.is_err() {
+                init_timed_out = true;
+            }
+        }
+        environment.begin(format!("START RequestId: {request_id} Version: {}", version.version)).await;
         let timeout = Duration::from_secs(u64::from(version.timeout_seconds));
         let outcome_rx = environment.session.deliver(Delivery {
             request_id: request_id.clone(),
@@ -214,17 +228,6 @@ impl Functions {
             ),
             client_context,
         });
-        let mut init_duration = None;
-        let mut init_timed_out = false;
-        if environment.fresh.swap(false, Ordering::AcqRel) {
-            let mut phase = environment.session.phase();
-            let ready =
-                tokio::time::timeout(self.config.init_timeout, phase.wait_for(|phase| *phase != Phase::Starting)).await;
-            init_duration = Some(environment.started.elapsed());
-            if ready.is_err() {
-                init_timed_out = true;
-            }
-        }
         let invoke_started = Instant::now();
         let mut timed_out = false;
         let mut outcome = if init_timed_out {
@@ -347,8 +350,14 @@ impl Functions {
         let mut env: BTreeMap<String, String> = version.environment.clone();
         let (mut command, execution_env) = match family {
             Family::Python { minor } => {
-                let (interpreter, warning) = runtimes::python_for(&self.config.runtimes, &version.runtime, minor)
-                    .map_err(|reason| LaunchError::Api(FunctionError::InvalidRuntime(reason)))?;
+                let settings = self.config.runtimes.clone();
+                let runtime = version.runtime.clone();
+                // The first search runs interpreters: keep it off the async threads.
+                let (interpreter, warning) =
+                    tokio::task::spawn_blocking(move || runtimes::python_for(&settings, &runtime, minor))
+                        .await
+                        .map_err(|err| LaunchError::Api(FunctionError::Host(err.to_string())))?
+                        .map_err(|reason| LaunchError::Api(FunctionError::InvalidRuntime(reason)))?;
                 preamble.extend(warning);
                 match self.python_sdk.path_for(&self.config.runtimes, &interpreter).await {
                     Ok(Some(path)) => {
@@ -532,7 +541,22 @@ impl Functions {
             let _ = queue.done(ticket).await;
             return;
         }
-        let result = self.run(&resolved, event.request_id.clone(), event.payload.clone(), None, false, true).await;
+        // Keep the event hidden while it waits for capacity and runs; if wharf stops, the hold
+        // lapses and the event runs again after the restart.
+        let run = self.run(&resolved, event.request_id.clone(), event.payload.clone(), None, false, true);
+        tokio::pin!(run);
+        let mut extend = tokio::time::interval(crate::ports::PULL_EXTEND_EVERY);
+        extend.tick().await;
+        let result = loop {
+            tokio::select! {
+                result = &mut run => break result,
+                _ = extend.tick() => {
+                    if let Err(err) = queue.extend(&ticket, crate::ports::PULL_HOLD_SECONDS).await {
+                        tracing::debug!(error = %err, "extending an event's hold failed");
+                    }
+                }
+            }
+        };
         event.attempts += 1;
         match result {
             Ok(result) if result.function_error().is_none() => {

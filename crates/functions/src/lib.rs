@@ -11,6 +11,7 @@
 //! - [`registry`]: create, update, publish, aliases, permissions, tags, concurrency and
 //!   asynchronous settings; every change is stored before it is answered.
 //! - [`invoke`]: synchronous and asynchronous invocation, retries and destinations.
+//! - [`mappings`]: event source mappings (the pollers live in `wharf-links`).
 //! - [`supervisor`]: environment pools and concurrency limits.
 //! - [`environment`]: one process, its Runtime API server and its log pump.
 //! - [`session`]: the Runtime API state machine of one environment.
@@ -23,6 +24,7 @@ pub mod code;
 pub mod environment;
 pub mod error;
 pub mod invoke;
+pub mod mappings;
 pub mod name;
 pub mod ports;
 pub mod registry;
@@ -112,6 +114,10 @@ pub struct Functions {
     /// The last seen stamp of each function's source directory (functions declared from a
     /// directory), to reload them when files change.
     source_stamps: std::sync::Mutex<HashMap<FunctionKey, u64>>,
+    /// Event source mappings by UUID (the store is the truth).
+    mappings: std::sync::Mutex<std::collections::BTreeMap<String, wharf_store::functions::MappingRow>>,
+    /// Bumped on every mapping change, for the pollers' supervisor.
+    mappings_changed: tokio::sync::watch::Sender<u64>,
     /// Invocations that ran to an outcome (for the health endpoint and benchmarks).
     completed: std::sync::atomic::AtomicU64,
 }
@@ -125,7 +131,10 @@ impl Functions {
         host: Arc<dyn RuntimeHost>,
         logs: Arc<dyn LogSink>,
     ) -> Result<Arc<Functions>, FunctionError> {
+        // Finding the installed Pythons runs each one once; do it off the request path.
+        tokio::task::spawn_blocking(runtimes::warm_up_search);
         let rows = store.load_all().await?;
+        let mapping_rows = store.load_mappings().await?;
         let code =
             code::CodeStore::open(config.code_dir.clone()).map_err(|err| FunctionError::Host(err.to_string()))?;
         write_bootstraps(&config.runtime_dir).map_err(|err| FunctionError::Host(err.to_string()))?;
@@ -151,6 +160,8 @@ impl Functions {
             setpriv: find_on_path("setpriv"),
             completed: std::sync::atomic::AtomicU64::new(0),
             source_stamps: std::sync::Mutex::new(HashMap::new()),
+            mappings: std::sync::Mutex::new(mapping_rows.into_iter().map(|row| (row.uuid.clone(), row)).collect()),
+            mappings_changed: tokio::sync::watch::Sender::new(0),
         }))
     }
 
@@ -162,6 +173,15 @@ impl Functions {
     /// Connects destinations and dead-letter queues.
     pub fn set_destinations(&self, destinations: Arc<dyn Destinations>) {
         let _ = self.destinations.set(destinations);
+    }
+
+    /// The zip of a stored code package (`code_id` as in `VersionRow::code_id`), for
+    /// `Code.Location` downloads; `None` for unknown ids and for directory sources.
+    pub fn package_zip(&self, code_id: &str) -> Option<Vec<u8>> {
+        if code_id.is_empty() || !code_id.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.code.zip(code_id).ok()
     }
 
     /// How many invocations ran to an outcome since start-up.

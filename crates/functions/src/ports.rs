@@ -73,14 +73,23 @@ pub struct AsyncEvent {
     pub enqueued_at: EpochMillis,
 }
 
+/// How long a pulled event stays hidden without being extended.
+pub const PULL_HOLD_SECONDS: u32 = 10;
+
+/// How often a running event's hold is extended.
+pub const PULL_EXTEND_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A durable queue of asynchronous invocations.
 #[async_trait]
 pub trait InvocationQueue: Send + Sync + 'static {
     /// Queues an event, to become available after `delay_seconds`; durable when it returns.
     async fn push(&self, event: AsyncEvent, delay_seconds: u32) -> Result<(), String>;
     /// Waits (up to a few seconds) for events; each comes with a ticket for [`Self::done`]. An
-    /// event not done in time becomes available again.
+    /// event neither done nor extended within [`PULL_HOLD_SECONDS`] becomes available again,
+    /// so events of a crashed or stopped wharf run again soon after a restart.
     async fn pull(&self, max: usize) -> Result<Vec<(String, AsyncEvent)>, String>;
+    /// Keeps a pulled event hidden for `seconds` more (while it runs).
+    async fn extend(&self, ticket: &str, seconds: u32) -> Result<(), String>;
     /// Removes a pulled event for good.
     async fn done(&self, ticket: String) -> Result<(), String>;
 }

@@ -104,6 +104,11 @@ pub fn python_for(
     }
 }
 
+/// Starts the search for installed Pythons (blocking; call it from a blocking thread).
+pub fn warm_up_search() {
+    let _ = installed_pythons();
+}
+
 /// Every working `python3.N` on `PATH`, found once per process (a version manager's shim that
 /// exists but cannot run, as pyenv leaves for versions not selected, is skipped).
 fn installed_pythons() -> Vec<Interpreter> {

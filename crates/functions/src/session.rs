@@ -179,6 +179,16 @@ impl RuntimeSession {
         let (reply, outcome) = oneshot::channel();
         {
             let mut state = self.lock();
+            if state.closed {
+                // Initialization failed or the process is gone: the invocation gets that error.
+                drop(state);
+                let failure = match &*self.phase.borrow() {
+                    Phase::Failed(outcome) => outcome.clone(),
+                    _ => crate::environment::exit_error("exited"),
+                };
+                let _ = reply.send(failure);
+                return outcome;
+            }
             state.queued = Some((delivery, reply));
         }
         self.event_ready.notify_one();
@@ -248,6 +258,14 @@ mod tests {
         assert_eq!(outcome.await.expect("outcome"), Outcome::Response(Bytes::from_static(b"42")));
         assert_eq!(session.respond("r1", Bytes::new()), Err(SessionError::InvalidState));
         assert_eq!(*session.phase().borrow(), Phase::Ready);
+    }
+
+    #[tokio::test]
+    async fn an_event_for_a_failed_environment_gets_its_init_error() {
+        let session = RuntimeSession::default();
+        session.init_error("Runtime.HandlerNotFound".into(), Bytes::from_static(b"{}")).expect("init error");
+        let outcome = session.deliver(delivery("r1")).await.expect("outcome");
+        assert!(matches!(outcome, Outcome::Error { error_type, .. } if error_type == "Runtime.HandlerNotFound"));
     }
 
     #[tokio::test]

@@ -6,10 +6,15 @@
 //! - [`QueueDestinations`]: destination records and dead letters into SQS queues, and records
 //!   for Lambda destinations as asynchronous invocations.
 //!
+//! - [`mappings::MappingPollers`]: event source mappings, SQS queues feeding functions.
+//!
 //! Engines never import each other; this crate is the only place they meet.
 //!
 //! # Layout
-//! Everything is in this file: three small adapters.
+//! - this file: the three adapters above.
+//! - [`mappings`]: the pollers of event source mappings.
+
+pub mod mappings;
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -38,10 +43,6 @@ impl LogSink for LogCapture {
         }
     }
 }
-
-/// How long a pulled invocation stays hidden: longer than the longest function timeout (15
-/// minutes) plus start-up, so only a crash of wharf makes an event run twice.
-const PULL_VISIBILITY_SECONDS: i64 = 960;
 
 /// The queue of asynchronous invocations, kept in an SQS queue of a private engine.
 ///
@@ -110,7 +111,7 @@ impl InvocationQueue for QueuedInvocations {
     async fn pull(&self, max: usize) -> Result<Vec<(String, AsyncEvent)>, String> {
         let input = ReceiveInput {
             max_number_of_messages: Some(max.clamp(1, 10) as i64),
-            visibility_timeout: Some(PULL_VISIBILITY_SECONDS),
+            visibility_timeout: Some(i64::from(wharf_functions::ports::PULL_HOLD_SECONDS)),
             wait_time_seconds: Some(20),
             system_attribute_names: Vec::new(),
             message_attribute_names: vec!["All".into()],
@@ -139,6 +140,10 @@ impl InvocationQueue for QueuedInvocations {
             events.push((message.receipt_handle.clone(), event));
         }
         Ok(events)
+    }
+
+    async fn extend(&self, ticket: &str, seconds: u32) -> Result<(), String> {
+        self.engine.change_visibility(&self.queue, ticket, i64::from(seconds)).await.map_err(|err| err.to_string())
     }
 
     async fn done(&self, ticket: String) -> Result<(), String> {

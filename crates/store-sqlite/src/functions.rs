@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use wharf_store::functions::{FunctionRow, FunctionStore};
+use wharf_store::functions::{FunctionRow, FunctionStore, MappingRow};
 use wharf_store::StoreError;
 
 /// The file name of the function database inside the data directory.
@@ -23,6 +23,11 @@ CREATE TABLE IF NOT EXISTS functions (
     -- The whole FunctionRow as JSON (wharf_store::functions).
     record TEXT NOT NULL,
     PRIMARY KEY (account, region, name)
+);
+CREATE TABLE IF NOT EXISTS mappings (
+    uuid TEXT PRIMARY KEY,
+    -- The whole MappingRow as JSON (wharf_store::functions).
+    record TEXT NOT NULL
 );
 ";
 
@@ -101,6 +106,41 @@ impl FunctionStore for SqliteFunctionStore {
             .map(|_| ())
         })
         .await
+    }
+
+    async fn load_mappings(&self) -> Result<Vec<MappingRow>, StoreError> {
+        let texts = self
+            .with_conn(|conn| {
+                let mut statement = conn.prepare("SELECT record FROM mappings ORDER BY uuid")?;
+                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+                rows.collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .await?;
+        texts
+            .iter()
+            .map(|text| {
+                serde_json::from_str(text).map_err(|err| StoreError::Unavailable(format!("corrupt mapping record: {err}")))
+            })
+            .collect()
+    }
+
+    async fn put_mapping(&self, row: &MappingRow) -> Result<(), StoreError> {
+        let record = serde_json::to_string(row).map_err(|err| StoreError::Unavailable(err.to_string()))?;
+        let uuid = row.uuid.clone();
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO mappings (uuid, record) VALUES (?1, ?2)
+                 ON CONFLICT (uuid) DO UPDATE SET record = excluded.record",
+                params![uuid, record],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn delete_mapping(&self, uuid: &str) -> Result<(), StoreError> {
+        let uuid = uuid.to_owned();
+        self.with_conn(move |conn| conn.execute("DELETE FROM mappings WHERE uuid = ?1", params![uuid]).map(|_| ())).await
     }
 }
 

@@ -146,6 +146,39 @@ pub struct FunctionRow {
     pub event_invoke_configs: BTreeMap<String, EventInvokeConfigRow>,
 }
 
+/// An event source mapping: a queue whose messages are handed to a function in batches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MappingRow {
+    /// The mapping's UUID.
+    pub uuid: String,
+    /// Owner account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// The function's name.
+    pub function: String,
+    /// The qualifier of the function reference, if any.
+    pub qualifier: Option<String>,
+    /// The source queue's ARN.
+    pub event_source_arn: String,
+    /// Most records per invocation.
+    pub batch_size: u32,
+    /// Seconds to gather records before invoking.
+    pub maximum_batching_window_seconds: u32,
+    /// Whether the function reports failed items (`ReportBatchItemFailures`).
+    pub report_batch_item_failures: bool,
+    /// Most concurrent invocations, if capped (`ScalingConfig.MaximumConcurrency`).
+    pub maximum_concurrency: Option<u32>,
+    /// Filter patterns (EventBridge pattern syntax), as given.
+    pub filters: Vec<String>,
+    /// Whether the mapping polls.
+    pub enabled: bool,
+    /// When the mapping last changed.
+    pub last_modified: EpochMillis,
+    /// The outcome of the latest batch: `OK`, `No records processed` or a problem.
+    pub last_processing_result: String,
+}
+
 /// Storage for function records.
 ///
 /// Each change returns only after it is durable.
@@ -157,6 +190,12 @@ pub trait FunctionStore: Send + Sync + 'static {
     async fn put(&self, row: &FunctionRow) -> Result<(), StoreError>;
     /// Deletes a function's record; deleting a missing one is not an error.
     async fn delete(&self, account: &str, region: &str, name: &str) -> Result<(), StoreError>;
+    /// Every stored event source mapping, read once at start-up.
+    async fn load_mappings(&self) -> Result<Vec<MappingRow>, StoreError>;
+    /// Creates or replaces a mapping.
+    async fn put_mapping(&self, row: &MappingRow) -> Result<(), StoreError>;
+    /// Deletes a mapping; deleting a missing one is not an error.
+    async fn delete_mapping(&self, uuid: &str) -> Result<(), StoreError>;
 }
 
 /// A [`FunctionStore`] that keeps records in memory only.
@@ -164,6 +203,8 @@ pub trait FunctionStore: Send + Sync + 'static {
 pub struct MemoryFunctionStore {
     /// Records by (account, region, name).
     rows: Mutex<BTreeMap<(String, String, String), FunctionRow>>,
+    /// Mappings by UUID.
+    mappings: Mutex<BTreeMap<String, MappingRow>>,
 }
 
 #[async_trait]
@@ -186,6 +227,20 @@ impl FunctionStore for MemoryFunctionStore {
             region.to_owned(),
             name.to_owned(),
         ));
+        Ok(())
+    }
+
+    async fn load_mappings(&self) -> Result<Vec<MappingRow>, StoreError> {
+        Ok(self.mappings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).values().cloned().collect())
+    }
+
+    async fn put_mapping(&self, row: &MappingRow) -> Result<(), StoreError> {
+        self.mappings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(row.uuid.clone(), row.clone());
+        Ok(())
+    }
+
+    async fn delete_mapping(&self, uuid: &str) -> Result<(), StoreError> {
+        self.mappings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(uuid);
         Ok(())
     }
 }
@@ -215,6 +270,30 @@ pub async fn conformance(store: &dyn FunctionStore) {
     store.delete("000000000000", "us-east-1", "missing").await.expect("delete missing");
     let all = store.load_all().await.expect("load");
     assert_eq!(all.len(), 1);
+
+    let mut mapping = MappingRow {
+        uuid: "a1".into(),
+        account: "000000000000".into(),
+        region: "us-east-1".into(),
+        function: "alpha".into(),
+        qualifier: None,
+        event_source_arn: "arn:aws:sqs:us-east-1:000000000000:q".into(),
+        batch_size: 10,
+        maximum_batching_window_seconds: 0,
+        report_batch_item_failures: false,
+        maximum_concurrency: None,
+        filters: vec![r#"{"body": {"kind": ["a"]}}"#.into()],
+        enabled: true,
+        last_modified: 1,
+        last_processing_result: "No records processed".into(),
+    };
+    store.put_mapping(&mapping).await.expect("put mapping");
+    mapping.enabled = false;
+    store.put_mapping(&mapping).await.expect("replace mapping");
+    assert_eq!(store.load_mappings().await.expect("load"), vec![mapping]);
+    store.delete_mapping("a1").await.expect("delete mapping");
+    store.delete_mapping("a1").await.expect("delete missing mapping");
+    assert!(store.load_mappings().await.expect("load").is_empty());
 }
 
 /// A function record for tests.

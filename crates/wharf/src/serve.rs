@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use router::Router;
 use std::sync::Arc;
 use std::time::Duration;
+use wharf_api_events::EventsApi;
 use wharf_api_lambda::LambdaApi;
 use wharf_api_logs::LogsApi;
 use wharf_api_sqs::SqsApi;
@@ -61,6 +62,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let engine = Arc::new(Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_config));
     let logs = Arc::new(open_logs(&config, Arc::clone(&clock))?);
+    let events = open_events(&config, Arc::clone(&clock)).await?;
     declare_queues(&engine, &config, &account, &region).await?;
     let resumed = engine.resume_move_tasks().await.map_err(|err| anyhow::anyhow!("resuming move tasks: {err}"))?;
     if resumed > 0 {
@@ -72,9 +74,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let local = listener.local_addr().context("reading the bound address")?;
     let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
     let (functions, _scratch) = start_functions(&config, &clock, &engine, &logs, &account, &region, local).await?;
-    let lambda = LambdaApi::new(Arc::clone(&functions), account.to_string(), region.to_string());
+    let endpoint_host = if local.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
+    } else {
+        local
+    };
+    let lambda = LambdaApi::new(
+        Arc::clone(&functions),
+        account.to_string(),
+        region.to_string(),
+        format!("http://{endpoint_host}"),
+    );
+    let events_api = EventsApi::new(Arc::clone(&events), account.clone(), region.clone());
     let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
-    let router = Arc::new(Router { sqs, logs: logs_api, lambda, functions: Arc::clone(&functions), storage });
+    let router = Arc::new(Router {
+        sqs,
+        logs: logs_api,
+        events: events_api,
+        lambda,
+        functions: Arc::clone(&functions),
+        storage,
+    });
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(retention_sweeper(
@@ -87,9 +107,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Duration::from_secs(config.sqs.retention_sweep_seconds.max(1)),
         stopped.clone(),
     ));
+    let scheduler = tokio::spawn(Arc::clone(&events).run_scheduler(stopped.clone()));
     let async_worker = tokio::spawn(Arc::clone(&functions).run_async_worker(stopped.clone()));
     let reaper = tokio::spawn(idle_reaper(Arc::clone(&functions), stopped.clone()));
     let reloader = tokio::spawn(source_reloader(Arc::clone(&functions), stopped.clone()));
+    let pollers =
+        Arc::new(wharf_links::mappings::MappingPollers { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
+    let pollers = tokio::spawn(pollers.run(stopped.clone()));
     // The line tests and scripts wait for: the server accepts requests from here on.
     println!("wharf: listening on http://{local}");
     tracing::info!(%local, "listening");
@@ -103,9 +127,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     wharf_api_common::server::serve(listener, router, shutdown).await;
     let _ = sweeper.await;
     let _ = logs_sweeper.await;
+    let _ = scheduler.await;
     let _ = async_worker.await;
     let _ = reaper.await;
     let _ = reloader.await;
+    let _ = pollers.await;
     functions.shut_down().await;
     Ok(())
 }
@@ -364,6 +390,40 @@ fn open_logs(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<wharf_log
     Ok(wharf_logs::Logs::new(store, clock))
 }
 
+/// Opens the EventBridge store (its own `events.sqlite3`, or memory) and the rules engine.
+async fn open_events(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<wharf_events::Events>> {
+    let store: Arc<dyn wharf_store::events::EventStore> = if config.in_memory {
+        Arc::new(wharf_store::events::MemoryEventStore::default())
+    } else {
+        Arc::new(
+            wharf_store_sqlite::events::SqliteEventStore::open(&config.data_dir)
+                .with_context(|| format!("opening the events store in {}", config.data_dir.display()))?,
+        )
+    };
+    // LEAD: replace `TargetsNotConnected` with `wharf_links::RuleTargets` (Lambda ARN → asynchronous
+    // invoke, SQS ARN → SendMessage) and delete the struct below.
+    let delivery: Arc<dyn wharf_events::TargetDelivery> = Arc::new(TargetsNotConnected);
+    let events = wharf_events::Events::open(store, clock, delivery)
+        .await
+        .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
+    Ok(Arc::new(events))
+}
+
+/// A stand-in rule-target delivery that refuses every target, until the links are wired.
+struct TargetsNotConnected;
+
+#[async_trait::async_trait]
+impl wharf_events::TargetDelivery for TargetsNotConnected {
+    async fn deliver(
+        &self,
+        _target_arn: &str,
+        _payload: String,
+        _message_group_id: Option<String>,
+    ) -> Result<(), String> {
+        Err("not connected".into())
+    }
+}
+
 /// Drops log events past their group's retention every `period` until shutdown.
 async fn logs_retention_sweeper(
     logs: Arc<wharf_logs::Logs>,
@@ -414,6 +474,7 @@ mod router {
     use http::{Method, StatusCode};
     use serde_json::json;
     use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody, Fault, Service};
+    use wharf_api_events::EventsApi;
     use wharf_api_lambda::LambdaApi;
     use wharf_api_logs::LogsApi;
     use wharf_api_sqs::SqsApi;
@@ -424,6 +485,8 @@ mod router {
         pub sqs: SqsApi,
         /// CloudWatch Logs.
         pub logs: LogsApi,
+        /// EventBridge (CloudWatch Events).
+        pub events: EventsApi,
         /// AWS Lambda.
         pub lambda: LambdaApi,
         /// The functions engine, for its counters in the health answer.
@@ -442,13 +505,33 @@ mod router {
                         "status": "ok",
                         "version": env!("CARGO_PKG_VERSION"),
                         "storage": self.storage,
-                        "services": { "sqs": "running", "logs": "running", "lambda": "running" },
+                        "services": { "sqs": "running", "logs": "running", "lambda": "running", "events": "running" },
                         "functions": { "invocations_completed": self.functions.invocations_completed() },
                     }),
                 );
             }
+            if request.method == Method::GET {
+                if let Some(code_id) =
+                    request.uri.path().strip_prefix("/_wharf/code/").and_then(|rest| rest.strip_suffix(".zip"))
+                {
+                    return match self.functions.package_zip(code_id) {
+                        Some(zip) => ApiResponse {
+                            status: StatusCode::OK,
+                            headers: vec![(
+                                http::header::CONTENT_TYPE,
+                                http::HeaderValue::from_static("application/zip"),
+                            )],
+                            body: zip.into(),
+                        },
+                        None => ApiResponse::json(StatusCode::NOT_FOUND, &json!({ "message": "no such code package" })),
+                    };
+                }
+            }
             if LogsApi::claims(&request) {
                 return self.logs.handle(request).await;
+            }
+            if EventsApi::claims(&request) {
+                return self.events.handle(request).await;
             }
             if LambdaApi::claims(&request) {
                 return self.lambda.handle(request).await;

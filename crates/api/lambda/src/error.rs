@@ -73,7 +73,8 @@ impl From<FunctionError> for LambdaError {
             | FunctionError::AliasNotFound(_)
             | FunctionError::PolicyNotFound
             | FunctionError::StatementNotFound(_)
-            | FunctionError::EventInvokeConfigNotFound(_) => (StatusCode::NOT_FOUND, "ResourceNotFoundException", None),
+            | FunctionError::EventInvokeConfigNotFound(_)
+            | FunctionError::MappingNotFound(_) => (StatusCode::NOT_FOUND, "ResourceNotFoundException", None),
             FunctionError::AlreadyExists(_) | FunctionError::Conflict(_) => {
                 (StatusCode::CONFLICT, "ResourceConflictException", None)
             }

@@ -53,6 +53,8 @@ pub struct LambdaApi {
     functions: Arc<Functions>,
     account: String,
     default_region: String,
+    /// `http://host:port` of wharf, for `Code.Location` links.
+    endpoint: String,
 }
 
 /// Who is asking, and where.
@@ -194,8 +196,8 @@ fn code_source(code: Option<&Value>) -> Result<CodeSource, LambdaError> {
 impl LambdaApi {
     /// The API over `functions`, for `account`; requests without a SigV4 scope are in
     /// `default_region`.
-    pub fn new(functions: Arc<Functions>, account: String, default_region: String) -> Self {
-        LambdaApi { functions, account, default_region }
+    pub fn new(functions: Arc<Functions>, account: String, default_region: String, endpoint: String) -> Self {
+        LambdaApi { functions, account, default_region, endpoint }
     }
 
     /// Whether `request` is a Lambda request.
@@ -215,8 +217,12 @@ impl LambdaApi {
             Ok(response) => response,
             Err(err) => err.into_response(&request_id),
         };
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            response.headers.push((HeaderName::from_static("x-amzn-requestid"), value));
+        // Invoke answers carry the invocation's own request id; everything else gets this one.
+        let has_id = response.headers.iter().any(|(name, _)| name.as_str() == "x-amzn-requestid");
+        if !has_id {
+            if let Ok(value) = HeaderValue::from_str(&request_id) {
+                response.headers.push((HeaderName::from_static("x-amzn-requestid"), value));
+            }
         }
         response
     }
@@ -308,6 +314,26 @@ impl LambdaApi {
                     .map(|(qualifier, config)| output::event_invoke_config(&key, qualifier, config))
                     .collect();
                 Ok(json_response(StatusCode::OK, &json!({ "FunctionEventInvokeConfigs": configs })))
+            }
+            (["2015-03-31", "event-source-mappings"] | ["2015-03-31", "event-source-mappings", ""], Method::POST) => {
+                self.create_mapping(caller, request).await
+            }
+            (["2015-03-31", "event-source-mappings"] | ["2015-03-31", "event-source-mappings", ""], Method::GET) => {
+                self.list_mappings(caller, request)
+            }
+            (["2015-03-31", "event-source-mappings", uuid], Method::GET) => {
+                let row = self.functions.mapping(uuid)?;
+                Ok(json_response(StatusCode::OK, &output::mapping(&row, None)))
+            }
+            (["2015-03-31", "event-source-mappings", uuid], Method::PUT) => {
+                let body = body_json(request)?;
+                let change = mapping_change(&body)?;
+                let row = self.functions.update_mapping(uuid, change).await?;
+                Ok(json_response(StatusCode::ACCEPTED, &output::mapping(&row, Some("Updating"))))
+            }
+            (["2015-03-31", "event-source-mappings", uuid], Method::DELETE) => {
+                let row = self.functions.delete_mapping(uuid).await?;
+                Ok(json_response(StatusCode::ACCEPTED, &output::mapping(&row, Some("Deleting"))))
             }
             (["2017-03-31", "tags", arn], method) => self.tags(request, arn, method).await,
             (["2016-08-19", "account-settings"], Method::GET) => {
@@ -434,7 +460,7 @@ impl LambdaApi {
             "Configuration": output::configuration(&resolved.key, &resolved.version),
             "Code": {
                 "RepositoryType": "S3",
-                "Location": format!("file://{}", self.functions.config().code_dir.join(format!("{}.zip", resolved.version.code_id)).display()),
+                "Location": format!("{}/_wharf/code/{}.zip", self.endpoint, resolved.version.code_id),
             },
         });
         if !row.tags.is_empty() {
@@ -582,6 +608,9 @@ impl LambdaApi {
             "RequestResponse" => {
                 let result = self.functions.invoke(invoke).await?;
                 let mut headers = vec![(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+                if let Ok(value) = HeaderValue::from_str(&result.request_id) {
+                    headers.push((HeaderName::from_static("x-amzn-requestid"), value));
+                }
                 if let Ok(value) = HeaderValue::from_str(&result.executed_version) {
                     headers.push((HeaderName::from_static("x-amz-executed-version"), value));
                 }
@@ -808,6 +837,38 @@ impl LambdaApi {
         }
     }
 
+    async fn create_mapping(&self, caller: &Caller, request: &ApiRequest) -> Answer {
+        let body = body_json(request)?;
+        let source = required(&body, "EventSourceArn")?;
+        let reference = parse_ref(&required(&body, "FunctionName")?)?;
+        let key = self.functions.key_of(&caller.account, &caller.region, &reference);
+        let change = mapping_change(&body)?;
+        let row = self.functions.create_mapping(&key, reference.qualifier.clone(), source, change).await?;
+        Ok(json_response(StatusCode::ACCEPTED, &output::mapping(&row, Some("Creating"))))
+    }
+
+    fn list_mappings(&self, caller: &Caller, request: &ApiRequest) -> Answer {
+        let params = query(request);
+        let function = match params.get("FunctionName") {
+            Some(name) => Some(parse_ref(name)?.name.as_str().to_owned()),
+            None => None,
+        };
+        let max_items =
+            params.get("MaxItems").and_then(|text| text.parse::<usize>().ok()).unwrap_or(100).clamp(1, 10_000);
+        let items = self
+            .functions
+            .list_mappings(
+                &caller.account,
+                &caller.region,
+                params.get("EventSourceArn").map(String::as_str),
+                function.as_deref(),
+            )
+            .into_iter()
+            .map(|row| (row.uuid.clone(), output::mapping(&row, None)))
+            .collect();
+        page(items, params.get("Marker"), max_items, "EventSourceMappings")
+    }
+
     async fn tags(&self, request: &ApiRequest, arn: &str, method: Method) -> Answer {
         let reference = parse_ref(arn)?;
         if reference.account.is_none() {
@@ -836,6 +897,50 @@ impl LambdaApi {
             )),
         }
     }
+}
+
+/// The mapping settings of a Create or UpdateEventSourceMapping body.
+fn mapping_change(body: &Value) -> Result<wharf_functions::mappings::MappingChange, LambdaError> {
+    let filters = match body.get("FilterCriteria") {
+        None | Some(Value::Null) => None,
+        Some(criteria) => {
+            let mut patterns = Vec::new();
+            for filter in criteria.get("Filters").and_then(Value::as_array).into_iter().flatten() {
+                let pattern = filter.get("Pattern").and_then(Value::as_str).unwrap_or_default();
+                if !matches!(serde_json::from_str::<Value>(pattern), Ok(Value::Object(_))) {
+                    return Err(LambdaError::invalid_parameter(format!(
+                        "Invalid filter pattern definition: {pattern}"
+                    )));
+                }
+                patterns.push(pattern.to_owned());
+            }
+            Some(patterns)
+        }
+    };
+    let report = match body.get("FunctionResponseTypes") {
+        None | Some(Value::Null) => None,
+        Some(types) => {
+            let types = strings(Some(types));
+            if let Some(unknown) = types.iter().find(|kind| *kind != "ReportBatchItemFailures") {
+                return Err(LambdaError::validation(format!(
+                    "1 validation error detected: Value '[{unknown}]' at 'functionResponseTypes' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]"
+                )));
+            }
+            Some(!types.is_empty())
+        }
+    };
+    let concurrency = match body.get("ScalingConfig") {
+        None | Some(Value::Null) => None,
+        Some(config) => Some(config.get("MaximumConcurrency").and_then(Value::as_u64).map(|value| value as u32)),
+    };
+    Ok(wharf_functions::mappings::MappingChange {
+        batch_size: integer(body, "BatchSize")?,
+        maximum_batching_window_seconds: integer(body, "MaximumBatchingWindowInSeconds")?,
+        report_batch_item_failures: report,
+        maximum_concurrency: concurrency,
+        filters,
+        enabled: body.get("Enabled").and_then(Value::as_bool),
+    })
 }
 
 fn weights(body: &Value) -> Result<Option<BTreeMap<String, f64>>, LambdaError> {

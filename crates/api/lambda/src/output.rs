@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 use wharf_functions::FunctionKey;
-use wharf_store::functions::{AliasRow, EventInvokeConfigRow, FunctionRow, PermissionRow, VersionRow};
+use wharf_store::functions::{AliasRow, EventInvokeConfigRow, FunctionRow, MappingRow, PermissionRow, VersionRow};
 use wharf_types::{EpochMillis, UtcDateTime};
 
 /// Lambda's `LastModified` format: `2019-09-25T22:40:04.000+0000`.
@@ -166,4 +166,36 @@ pub fn policy(key: &FunctionKey, row: &FunctionRow, qualifier: Option<&str>) -> 
         return None;
     }
     Some(json!({ "Version": "2012-10-17", "Id": "default", "Statement": statements }))
+}
+
+/// An EventSourceMappingConfiguration; `state` overrides the steady state (Creating, Updating,
+/// Deleting in the answers to those calls).
+pub fn mapping(row: &MappingRow, state: Option<&str>) -> Value {
+    let function = FunctionKey { account: row.account.clone(), region: row.region.clone(), name: row.function.clone() };
+    let function_arn = match &row.qualifier {
+        Some(qualifier) => format!("{}:{qualifier}", function.arn()),
+        None => function.arn(),
+    };
+    let steady = if row.enabled { "Enabled" } else { "Disabled" };
+    let mut out = json!({
+        "UUID": row.uuid,
+        "EventSourceMappingArn": format!("arn:aws:lambda:{}:{}:event-source-mapping:{}", row.region, row.account, row.uuid),
+        "BatchSize": row.batch_size,
+        "MaximumBatchingWindowInSeconds": row.maximum_batching_window_seconds,
+        "EventSourceArn": row.event_source_arn,
+        "FunctionArn": function_arn,
+        "LastModified": row.last_modified as f64 / 1000.0,
+        "LastProcessingResult": row.last_processing_result,
+        "State": state.unwrap_or(steady),
+        "StateTransitionReason": "USER_INITIATED",
+        "FunctionResponseTypes": if row.report_batch_item_failures { vec!["ReportBatchItemFailures"] } else { Vec::new() },
+    });
+    if let Some(concurrency) = row.maximum_concurrency {
+        out["ScalingConfig"] = json!({ "MaximumConcurrency": concurrency });
+    }
+    if !row.filters.is_empty() {
+        out["FilterCriteria"] =
+            json!({ "Filters": row.filters.iter().map(|pattern| json!({ "Pattern": pattern })).collect::<Vec<_>>() });
+    }
+    out
 }

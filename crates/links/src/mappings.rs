@@ -1,0 +1,409 @@
+//! Event source mappings at work: pollers that long-poll an SQS queue and invoke a function
+//! with Lambda's SQS event, as Lambda's pollers do.
+//!
+//! A mapping starts with one poller. A poller that receives a full batch starts another, up to
+//! the mapping's `MaximumConcurrency` (1,000 without one); a poller whose long polls come back
+//! empty twice in a row stops, down to one. On success the batch is deleted; on a function
+//! error or timeout nothing is deleted, so the messages come back after the queue's visibility
+//! timeout and the queue's redrive policy applies. With `ReportBatchItemFailures`, only the
+//! reported messages stay. Messages that match none of the mapping's filters are deleted
+//! without an invocation, as Lambda does for SQS.
+//!
+//! A supervisor task reconciles the running pollers with the stored mappings whenever they
+//! change, and stops them all on shutdown.
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use wharf_events::pattern::Pattern;
+use wharf_functions::{FunctionKey, Functions, Outcome};
+use wharf_queue::{AttributeValue, Engine, ReceiveInput, ReceivedMessage};
+use wharf_store::functions::MappingRow;
+use wharf_types::QueueKey;
+
+/// The pollers of every enabled mapping.
+pub struct MappingPollers {
+    /// The user-facing SQS engine.
+    pub sqs: Arc<Engine>,
+    /// The functions engine.
+    pub functions: Arc<Functions>,
+}
+
+/// The settings that need a poller restart when they change.
+fn signature(row: &MappingRow) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{:?}|{:?}|{:?}",
+        row.event_source_arn,
+        row.function,
+        row.batch_size,
+        row.maximum_batching_window_seconds,
+        row.report_batch_item_failures,
+        row.maximum_concurrency,
+        row.filters,
+        row.qualifier
+    )
+}
+
+impl MappingPollers {
+    /// Runs until `stop` turns true.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut changes = self.functions.watch_mappings();
+        let mut running: HashMap<String, (String, watch::Sender<bool>)> = HashMap::new();
+        loop {
+            let desired: HashMap<String, MappingRow> = self
+                .functions
+                .all_mappings()
+                .into_iter()
+                .filter(|row| row.enabled)
+                .map(|row| (row.uuid.clone(), row))
+                .collect();
+            running.retain(|uuid, (running_signature, cancel)| {
+                let keep = desired.get(uuid).is_some_and(|row| signature(row) == *running_signature);
+                if !keep {
+                    let _ = cancel.send(true);
+                }
+                keep
+            });
+            for (uuid, row) in desired {
+                if running.contains_key(&uuid) {
+                    continue;
+                }
+                let (cancel, cancelled) = watch::channel(false);
+                running.insert(uuid, (signature(&row), cancel));
+                let mapping =
+                    Arc::new(Mapping::new(row, Arc::clone(&self.sqs), Arc::clone(&self.functions), cancelled));
+                Mapping::spawn_poller(&mapping);
+            }
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { break },
+                _ = stop.changed() => break,
+            }
+        }
+        for (_, (_, cancel)) in running {
+            let _ = cancel.send(true);
+        }
+    }
+}
+
+/// One running mapping.
+struct Mapping {
+    row: MappingRow,
+    queue: Option<QueueKey>,
+    function: FunctionKey,
+    filters: Vec<Pattern>,
+    sqs: Arc<Engine>,
+    functions: Arc<Functions>,
+    cancelled: watch::Receiver<bool>,
+    pollers: AtomicUsize,
+}
+
+impl Mapping {
+    fn new(row: MappingRow, sqs: Arc<Engine>, functions: Arc<Functions>, cancelled: watch::Receiver<bool>) -> Mapping {
+        let filters = row.filters.iter().filter_map(|text| Pattern::parse(text).ok()).collect();
+        Mapping {
+            queue: QueueKey::from_arn(&row.event_source_arn),
+            function: FunctionKey {
+                account: row.account.clone(),
+                region: row.region.clone(),
+                name: row.function.clone(),
+            },
+            filters,
+            row,
+            sqs,
+            functions,
+            cancelled,
+            pollers: AtomicUsize::new(0),
+        }
+    }
+
+    fn limit(&self) -> usize {
+        self.row.maximum_concurrency.map_or(1000, |limit| limit as usize)
+    }
+
+    fn spawn_poller(mapping: &Arc<Mapping>) {
+        mapping.pollers.fetch_add(1, Ordering::AcqRel);
+        let mapping = Arc::clone(mapping);
+        tokio::spawn(async move {
+            mapping.poll().await;
+            mapping.pollers.fetch_sub(1, Ordering::AcqRel);
+        });
+    }
+
+    fn cancelled(&self) -> bool {
+        *self.cancelled.borrow()
+    }
+
+    async fn poll(self: &Arc<Self>) {
+        let Some(queue) = self.queue.clone() else {
+            self.functions.note_mapping_result(&self.row.uuid, "PROBLEM: the event source is not an SQS queue ARN");
+            return;
+        };
+        let mut empty_polls = 0;
+        while !self.cancelled() {
+            let batch = match self.gather(&queue).await {
+                Ok(batch) => batch,
+                Err(problem) => {
+                    self.functions.note_mapping_result(&self.row.uuid, &format!("PROBLEM: {problem}"));
+                    // The queue is missing or broken: wait for a mapping change or a while.
+                    let mut cancelled = self.cancelled.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        _ = cancelled.changed() => {}
+                    }
+                    continue;
+                }
+            };
+            if batch.is_empty() {
+                empty_polls += 1;
+                if empty_polls >= 2 && self.pollers.load(Ordering::Acquire) > 1 {
+                    return;
+                }
+                continue;
+            }
+            empty_polls = 0;
+            if batch.len() >= self.row.batch_size.min(10) as usize
+                && self.pollers.load(Ordering::Acquire) < self.limit()
+            {
+                Mapping::spawn_poller(self);
+            }
+            self.process(&queue, batch).await;
+        }
+    }
+
+    /// Receives up to a batch, within the batching window.
+    async fn gather(&self, queue: &QueueKey) -> Result<Vec<ReceivedMessage>, String> {
+        let batch_size = self.row.batch_size as usize;
+        let window = Duration::from_secs(u64::from(self.row.maximum_batching_window_seconds));
+        let mut batch: Vec<ReceivedMessage> = Vec::new();
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let wait_seconds = match deadline {
+                None => 20,
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    left.as_secs_f64().ceil().min(20.0) as i64
+                }
+            };
+            let input = ReceiveInput {
+                max_number_of_messages: Some((batch_size - batch.len()).min(10) as i64),
+                visibility_timeout: None,
+                wait_time_seconds: Some(wait_seconds),
+                system_attribute_names: vec!["All".into()],
+                message_attribute_names: vec!["All".into()],
+                receive_request_attempt_id: None,
+            };
+            let mut cancelled = self.cancelled.clone();
+            let received = tokio::select! {
+                received = self.sqs.receive(queue, input) => received.map_err(|err| err.to_string())?,
+                _ = cancelled.changed() => return Ok(batch),
+            };
+            if received.is_empty() && deadline.is_none() {
+                return Ok(batch);
+            }
+            if deadline.is_none() && !received.is_empty() {
+                deadline = Some(Instant::now() + window);
+            }
+            batch.extend(received);
+            if batch.len() >= batch_size || window.is_zero() {
+                break;
+            }
+        }
+        Ok(batch)
+    }
+
+    async fn process(&self, queue: &QueueKey, batch: Vec<ReceivedMessage>) {
+        let mut records = Vec::with_capacity(batch.len());
+        let mut filtered_out = Vec::new();
+        for message in &batch {
+            let record = record_of(message, &self.row);
+            if self.filters.is_empty() || self.filters.iter().any(|filter| filter.matches(&filter_view(&record))) {
+                records.push((message.receipt_handle.clone(), message_id(message), record));
+            } else {
+                filtered_out.push(message.receipt_handle.clone());
+            }
+        }
+        self.delete(queue, filtered_out).await;
+        if records.is_empty() {
+            return;
+        }
+        let resolved = match self.functions.resolve(&self.function, self.row.qualifier.as_deref()) {
+            Ok(resolved) => resolved,
+            Err(err) => {
+                self.functions.note_mapping_result(&self.row.uuid, &format!("PROBLEM: {err}"));
+                return;
+            }
+        };
+        let event = json!({ "Records": records.iter().map(|(_, _, record)| record.clone()).collect::<Vec<_>>() });
+        let request_id = uuid_v4();
+        let result = self.functions.run(&resolved, request_id, Bytes::from(event.to_string()), None, false, true).await;
+        let delete: Vec<String> = match result {
+            Ok(result) => match &result.outcome {
+                Outcome::Response(payload) if self.row.report_batch_item_failures => {
+                    match failed_items(payload, &records) {
+                        Some(failed) => records
+                            .iter()
+                            .filter(|(_, id, _)| !failed.contains(id))
+                            .map(|(handle, _, _)| handle.clone())
+                            .collect(),
+                        None => Vec::new(),
+                    }
+                }
+                Outcome::Response(_) => records.iter().map(|(handle, _, _)| handle.clone()).collect(),
+                Outcome::Error { .. } => Vec::new(),
+            },
+            Err(err) => {
+                self.functions.note_mapping_result(&self.row.uuid, &format!("PROBLEM: {err}"));
+                Vec::new()
+            }
+        };
+        if !delete.is_empty() {
+            self.functions.note_mapping_result(&self.row.uuid, "OK");
+        }
+        self.delete(queue, delete).await;
+    }
+
+    async fn delete(&self, queue: &QueueKey, handles: Vec<String>) {
+        for chunk in handles.chunks(10) {
+            let entries = chunk.iter().enumerate().map(|(index, handle)| (index.to_string(), handle.clone())).collect();
+            if let Err(err) = self.sqs.delete_batch(queue, entries).await {
+                tracing::warn!(error = %err, mapping = %self.row.uuid, "deleting a processed batch failed");
+            }
+        }
+    }
+}
+
+fn uuid_v4() -> String {
+    // The functions engine's request ids are UUID v4 too; a fresh one per batch.
+    let bytes: [u8; 16] = rand_bytes();
+    let mut bytes = bytes;
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+fn rand_bytes() -> [u8; 16] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = [0u8; 16];
+    for half in 0..2 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos()),
+        );
+        out[half * 8..half * 8 + 8].copy_from_slice(&hasher.finish().to_le_bytes());
+    }
+    out
+}
+
+fn message_id(message: &ReceivedMessage) -> String {
+    let id = &message.data.message_id;
+    let hex: String = id.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// One record of Lambda's SQS event.
+pub fn record_of(message: &ReceivedMessage, row: &MappingRow) -> Value {
+    let mut attributes = Map::new();
+    for (name, value) in &message.attributes {
+        attributes.insert((*name).to_owned(), Value::from(value.clone()));
+    }
+    let mut message_attributes = Map::new();
+    for attribute in message.message_attributes() {
+        let mut entry = Map::new();
+        match &attribute.value {
+            AttributeValue::String(text) => {
+                entry.insert("stringValue".into(), Value::from(text.clone()));
+            }
+            AttributeValue::Binary(bytes) => {
+                use base64::Engine as _;
+                entry
+                    .insert("binaryValue".into(), Value::from(base64::engine::general_purpose::STANDARD.encode(bytes)));
+            }
+        }
+        entry.insert("stringListValues".into(), json!([]));
+        entry.insert("binaryListValues".into(), json!([]));
+        entry.insert("dataType".into(), Value::from(attribute.data_type.clone()));
+        message_attributes.insert(attribute.name.clone(), Value::Object(entry));
+    }
+    let mut record = json!({
+        "messageId": message_id(message),
+        "receiptHandle": message.receipt_handle,
+        "body": &*message.data.body,
+        "attributes": Value::Object(attributes),
+        "messageAttributes": Value::Object(message_attributes),
+        "md5OfBody": hex(&message.data.body_md5),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": row.event_source_arn,
+        "awsRegion": row.region,
+    });
+    if let Some(md5) = &message.selected_attributes_md5 {
+        record["md5OfMessageAttributes"] = Value::from(hex(md5));
+    }
+    record
+}
+
+/// What filters see: the record, with a JSON body parsed (Lambda filters match `body` fields
+/// of JSON bodies, and the raw string otherwise).
+fn filter_view(record: &Value) -> Value {
+    let mut view = record.clone();
+    if let Some(body) = record.get("body").and_then(Value::as_str) {
+        if let Ok(parsed @ Value::Object(_)) = serde_json::from_str::<Value>(body) {
+            view["body"] = parsed;
+        }
+    }
+    view
+}
+
+/// The message ids a `ReportBatchItemFailures` response names, or `None` when the response
+/// makes the whole batch a failure (an item without an id, or an id not in the batch).
+fn failed_items(payload: &[u8], records: &[(String, String, Value)]) -> Option<Vec<String>> {
+    let Ok(response) = serde_json::from_slice::<Value>(payload) else { return None };
+    let failures = match response.get("batchItemFailures") {
+        None | Some(Value::Null) => return Some(Vec::new()),
+        Some(Value::Array(failures)) => failures,
+        Some(_) => return None,
+    };
+    let mut failed = Vec::new();
+    for failure in failures {
+        let id = failure.get("itemIdentifier").and_then(Value::as_str).filter(|id| !id.is_empty())?;
+        if !records.iter().any(|(_, message_id, _)| message_id == id) {
+            return None;
+        }
+        failed.push(id.to_owned());
+    }
+    Some(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records() -> Vec<(String, String, Value)> {
+        vec![("h1".into(), "m1".into(), Value::Null), ("h2".into(), "m2".into(), Value::Null)]
+    }
+
+    #[test]
+    fn batch_item_failures_follow_lambda() {
+        let check = |payload: &str| failed_items(payload.as_bytes(), &records());
+        assert_eq!(check("null"), Some(vec![]));
+        assert_eq!(check("{}"), Some(vec![]));
+        assert_eq!(check(r#"{"batchItemFailures": []}"#), Some(vec![]));
+        assert_eq!(check(r#"{"batchItemFailures": null}"#), Some(vec![]));
+        assert_eq!(check(r#"{"batchItemFailures": [{"itemIdentifier": "m2"}]}"#), Some(vec!["m2".into()]));
+        assert_eq!(check(r#"{"batchItemFailures": [{"itemIdentifier": "other"}]}"#), None);
+        assert_eq!(check(r#"{"batchItemFailures": [{"itemIdentifier": ""}]}"#), None);
+        assert_eq!(check(r#"{"batchItemFailures": [{"id": "m1"}]}"#), None);
+        assert_eq!(check("not json"), None);
+    }
+}

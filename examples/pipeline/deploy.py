@@ -1,0 +1,96 @@
+"""Sets up the pipeline on a running wharf: the queue, the two functions and what triggers the
+consumer.
+
+    python3 examples/pipeline/deploy.py schedule   # a rule runs lambda_consumer once a minute
+    python3 examples/pipeline/deploy.py mapping    # an event source mapping feeds lambda_worker
+
+Every call is the one you would make against AWS; only `endpoint_url` differs.
+"""
+
+import io
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+import boto3
+
+ENDPOINT = os.environ.get("WHARF_ENDPOINT", "http://127.0.0.1:4566")
+REGION = os.environ.get("AWS_REGION", "us-east-1")
+ACCOUNT = "000000000000"
+HERE = Path(__file__).resolve().parent
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipeline-role"
+
+
+def client(service: str, endpoint: str = ENDPOINT, region: str = REGION):
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, aws_access_key_id="local", aws_secret_access_key="local")
+
+
+def package(source: str) -> bytes:
+    """A zip holding one module of this directory."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(HERE / source, source)
+    return buffer.getvalue()
+
+
+def create_function(functions, name: str, source: str, timeout: int = 30) -> str:
+    module = source.removesuffix(".py")
+    answer = functions.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler=f"{module}.handle",
+        Code={"ZipFile": package(source)},
+        Timeout=timeout,
+    )
+    functions.get_waiter("function_active_v2").wait(FunctionName=name)
+    return answer["FunctionArn"]
+
+
+def deploy_queue(endpoint: str = ENDPOINT, region: str = REGION) -> str:
+    sqs = client("sqs", endpoint, region)
+    return sqs.create_queue(QueueName="sqs-test-1", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+
+
+def deploy_schedule(endpoint: str = ENDPOINT, region: str = REGION) -> str:
+    """Queue, consumer and worker, and a rule that runs the consumer once a minute."""
+    deploy_queue(endpoint, region)
+    functions = client("lambda", endpoint, region)
+    create_function(functions, "lambda_worker", "worker.py")
+    consumer_arn = create_function(functions, "lambda_consumer", "consumer.py")
+    events = client("events", endpoint, region)
+    rule_arn = events.put_rule(Name="run-consumer", ScheduleExpression="rate(1 minute)", State="ENABLED")["RuleArn"]
+    functions.add_permission(
+        FunctionName="lambda_consumer",
+        StatementId="run-consumer-rule",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule_arn,
+    )
+    events.put_targets(Rule="run-consumer", Targets=[{"Id": "consumer", "Arn": consumer_arn}])
+    return rule_arn
+
+
+def deploy_mapping(endpoint: str = ENDPOINT, region: str = REGION) -> str:
+    """Queue and a batch worker fed by an event source mapping."""
+    deploy_queue(endpoint, region)
+    functions = client("lambda", endpoint, region)
+    create_function(functions, "lambda_worker", "batch_worker.py")
+    mapping = functions.create_event_source_mapping(
+        EventSourceArn=f"arn:aws:sqs:{region}:{ACCOUNT}:sqs-test-1",
+        FunctionName="lambda_worker",
+        BatchSize=10,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    return mapping["UUID"]
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else "mapping"
+    if mode == "schedule":
+        print("rule:", deploy_schedule())
+    elif mode == "mapping":
+        print("event source mapping:", deploy_mapping())
+    else:
+        sys.exit("usage: deploy.py schedule|mapping")

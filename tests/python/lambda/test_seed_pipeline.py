@@ -1,0 +1,68 @@
+"""The seed's pipeline end to end, with the example code in examples/pipeline: a producer puts
+orders on `sqs-test-1`, and a worker function processes and deletes each one, reached either
+through a consumer function that a once-a-minute rule runs (the seed's design) or through an
+event source mapping.
+
+Each order must be processed exactly once (no failure is injected), the worker's log must show
+each one, and the queue must end empty.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lambda_support import client_of, log_messages, wait_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "pipeline"))
+
+import deploy  # noqa: E402  (the example, imported from its directory)
+import producer  # noqa: E402
+
+PROCESSED = re.compile(r"worker: processed order (\d+) \(item-\d+\) from message (\S+)")
+
+
+def processed(logs_client) -> list[tuple[int, str]]:
+    try:
+        lines = log_messages(logs_client, "lambda_worker")
+    except logs_client.exceptions.ResourceNotFoundException:
+        return []
+    return [(int(match.group(1)), match.group(2)) for line in lines for match in [PROCESSED.search(line)] if match]
+
+
+def assert_all_processed_once(wharf, orders: int, message_ids: list[str], timeout: float) -> None:
+    logs_client = client_of(wharf, "logs")
+    wait_for(lambda: len(processed(logs_client)) >= orders, timeout=timeout, interval=0.5, what=f"{orders} orders processed")
+    time.sleep(1.0)  # a duplicate would show up here
+    done = processed(logs_client)
+    assert sorted(order for order, _ in done) == list(range(1, orders + 1)), "every order once"
+    assert sorted(message for _, message in done) == sorted(message_ids), "every message once"
+    sqs = client_of(wharf, "sqs")
+    queue_url = sqs.get_queue_url(QueueName="sqs-test-1")["QueueUrl"]
+
+    def empty():
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+        return attributes["ApproximateNumberOfMessages"] == "0" and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+    wait_for(empty, timeout=10, what="every message deleted")
+
+
+def test_pipeline_with_an_event_source_mapping(wharf):
+    deploy.deploy_mapping(wharf.endpoint, "us-east-1")
+    message_ids = producer.send_orders(25, wharf.endpoint, "us-east-1")
+    assert_all_processed_once(wharf, 25, message_ids, timeout=30)
+
+
+@pytest.mark.slow
+def test_pipeline_with_a_schedule(wharf):
+    """The seed's design: the rule fires a minute after it is created, and the consumer takes up
+    to ten messages per run, so ten orders are all done after the first fire."""
+    deploy.deploy_schedule(wharf.endpoint, "us-east-1")
+    message_ids = producer.send_orders(10, wharf.endpoint, "us-east-1")
+    assert_all_processed_once(wharf, 10, message_ids, timeout=90)
+    consumer_log = log_messages(client_of(wharf, "logs"), "lambda_consumer")
+    assert any("consumer: handed 10 message(s) to lambda_worker" in line for line in consumer_log), consumer_log
