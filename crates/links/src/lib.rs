@@ -7,6 +7,7 @@
 //!   for Lambda destinations as asynchronous invocations.
 //!
 //! - [`mappings::MappingPollers`]: event source mappings, SQS queues feeding functions.
+//! - [`RuleTargets`]: EventBridge rule targets: asynchronous invocations and SQS messages.
 //!
 //! Engines never import each other; this crate is the only place they meet.
 //!
@@ -251,3 +252,57 @@ impl Destinations for QueueDestinations {
         self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(|err| err.to_string())
     }
 }
+
+/// Delivers EventBridge rule targets: a Lambda function gets an asynchronous invocation (as
+/// EventBridge invokes functions), an SQS queue a message.
+pub struct RuleTargets {
+    /// The user-facing SQS engine.
+    pub sqs: Arc<Engine>,
+    /// The functions engine.
+    pub functions: Arc<Functions>,
+}
+
+#[async_trait]
+impl wharf_events::TargetDelivery for RuleTargets {
+    async fn deliver(&self, target_arn: &str, payload: String, message_group_id: Option<String>) -> Result<(), String> {
+        if let Some(key) = QueueKey::from_arn(target_arn) {
+            let caller = Caller {
+                account: key.account.clone(),
+                region: key.region.clone(),
+                sender_id: Arc::from("AIDAWHARFEVENTS"),
+            };
+            let fifo = key.name.as_str().ends_with(".fifo");
+            let input = SendInput {
+                body: payload,
+                message_group_id: message_group_id.or_else(|| fifo.then(|| "events".to_owned())),
+                // FIFO queues without content-based deduplication need an id: one per delivery.
+                message_deduplication_id: fifo.then(|| uuid_like()),
+                ..SendInput::default()
+            };
+            return self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(|err| err.to_string());
+        }
+        if target_arn.starts_with("arn:aws:lambda:") {
+            let reference: FunctionRef = target_arn.parse().map_err(|err| format!("{err}"))?;
+            let request = InvokeRequest {
+                account: reference.account.clone().unwrap_or_default(),
+                region: reference.region.clone().unwrap_or_default(),
+                function: reference,
+                qualifier: None,
+                payload: Bytes::from(payload),
+                client_context: None,
+                want_tail: false,
+            };
+            return self.functions.invoke_async(request).await.map(|_| ()).map_err(|err| err.to_string());
+        }
+        Err(format!("unsupported target {target_arn}"))
+    }
+}
+
+/// A unique token for deduplication ids.
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+    let counter = DELIVERIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{nanos:x}-{counter:x}")
+}
+
+static DELIVERIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
