@@ -907,10 +907,9 @@ fn mapping_change(body: &Value) -> Result<wharf_functions::mappings::MappingChan
             let mut patterns = Vec::new();
             for filter in criteria.get("Filters").and_then(Value::as_array).into_iter().flatten() {
                 let pattern = filter.get("Pattern").and_then(Value::as_str).unwrap_or_default();
-                if !matches!(serde_json::from_str::<Value>(pattern), Ok(Value::Object(_))) {
-                    return Err(LambdaError::invalid_parameter(format!(
-                        "Invalid filter pattern definition: {pattern}"
-                    )));
+                // Filters use EventBridge's pattern grammar.
+                if let Err(err) = wharf_events::Pattern::parse(pattern) {
+                    return Err(LambdaError::invalid_parameter(format!("Invalid filter pattern definition. {err}")));
                 }
                 patterns.push(pattern.to_owned());
             }
