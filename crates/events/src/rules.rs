@@ -992,7 +992,7 @@ pub(crate) mod tests {
         assert_eq!(outcomes[2], Err(EntryProblem::MissingSource));
         assert_eq!(outcomes[3], Err(EntryProblem::MalformedDetail));
         assert_eq!(outcomes[4], Err(EntryProblem::BusNotFound("nope".into())));
-        let mut received = vec![deliveries.recv().await.expect("one"), deliveries.recv().await.expect("two")];
+        let mut received = [deliveries.recv().await.expect("one"), deliveries.recv().await.expect("two")];
         received.sort();
         assert_eq!(received[0].0, "arn:aws:sqs:us-east-1:123456789012:q");
         assert_eq!(received[0].1, r#"{"order": 7, "rule": "paid"}"#);
@@ -1005,8 +1005,8 @@ pub(crate) mod tests {
         tokio::task::yield_now().await;
         assert!(deliveries.try_recv().is_err(), "neither the open order nor the disabled rule delivers");
 
-        assert_eq!(Events::test_pattern(r#"{"source": ["shop"]}"#, &raw.to_string()).expect("test"), true);
-        assert_eq!(Events::test_pattern(r#"{"source": ["x"]}"#, &raw.to_string()).expect("test"), false);
+        assert!(Events::test_pattern(r#"{"source": ["shop"]}"#, &raw.to_string()).expect("test"));
+        assert!(!Events::test_pattern(r#"{"source": ["x"]}"#, &raw.to_string()).expect("test"));
         assert!(matches!(Events::test_pattern("{", &raw.to_string()), Err(EventsError::InvalidPattern(_))));
         assert!(matches!(
             Events::test_pattern(r#"{"source": ["x"]}"#, r#"{"source": "x"}"#),
