@@ -210,7 +210,14 @@ impl Mapping {
             if deadline.is_none() && !received.is_empty() {
                 deadline = Some(Instant::now() + window);
             }
-            batch.extend(received);
+            // A message whose visibility ran out while the batch gathered comes back with a new
+            // receipt handle: keep one record per message, with the newest handle.
+            for message in received {
+                match batch.iter_mut().find(|kept| kept.data.message_id == message.data.message_id) {
+                    Some(kept) => *kept = message,
+                    None => batch.push(message),
+                }
+            }
             if batch.len() >= batch_size || window.is_zero() {
                 break;
             }

@@ -62,7 +62,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let engine = Arc::new(Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_config));
     let logs = Arc::new(open_logs(&config, Arc::clone(&clock))?);
-    let events = open_events(&config, Arc::clone(&clock)).await?;
     declare_queues(&engine, &config, &account, &region).await?;
     let resumed = engine.resume_move_tasks().await.map_err(|err| anyhow::anyhow!("resuming move tasks: {err}"))?;
     if resumed > 0 {
@@ -74,6 +73,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let local = listener.local_addr().context("reading the bound address")?;
     let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
     let (functions, _scratch) = start_functions(&config, &clock, &engine, &logs, &account, &region, local).await?;
+    let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
+    let events = open_events(&config, Arc::clone(&clock), targets).await?;
     let endpoint_host = if local.ip().is_unspecified() {
         std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
     } else {
@@ -391,7 +392,11 @@ fn open_logs(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<wharf_log
 }
 
 /// Opens the EventBridge store (its own `events.sqlite3`, or memory) and the rules engine.
-async fn open_events(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<wharf_events::Events>> {
+async fn open_events(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    delivery: Arc<dyn wharf_events::TargetDelivery>,
+) -> anyhow::Result<Arc<wharf_events::Events>> {
     let store: Arc<dyn wharf_store::events::EventStore> = if config.in_memory {
         Arc::new(wharf_store::events::MemoryEventStore::default())
     } else {
@@ -400,28 +405,10 @@ async fn open_events(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<A
                 .with_context(|| format!("opening the events store in {}", config.data_dir.display()))?,
         )
     };
-    // LEAD: replace `TargetsNotConnected` with `wharf_links::RuleTargets` (Lambda ARN → asynchronous
-    // invoke, SQS ARN → SendMessage) and delete the struct below.
-    let delivery: Arc<dyn wharf_events::TargetDelivery> = Arc::new(TargetsNotConnected);
     let events = wharf_events::Events::open(store, clock, delivery)
         .await
         .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
     Ok(Arc::new(events))
-}
-
-/// A stand-in rule-target delivery that refuses every target, until the links are wired.
-struct TargetsNotConnected;
-
-#[async_trait::async_trait]
-impl wharf_events::TargetDelivery for TargetsNotConnected {
-    async fn deliver(
-        &self,
-        _target_arn: &str,
-        _payload: String,
-        _message_group_id: Option<String>,
-    ) -> Result<(), String> {
-        Err("not connected".into())
-    }
 }
 
 /// Drops log events past their group's retention every `period` until shutdown.
