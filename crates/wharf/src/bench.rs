@@ -39,7 +39,7 @@ pub struct BenchArgs {
     #[arg(long)]
     endpoint: Option<String>,
     /// Scenarios to run, comma-separated: send, batch, pipeline, longpoll, fifo-one-group,
-    /// fifo-many-groups, invoke-warm, invoke-cold, invoke-async.
+    /// fifo-many-groups, invoke-warm, invoke-cold, invoke-async, esm-latency, esm-throughput.
     #[arg(long, default_value = "send,batch,pipeline,longpoll,fifo-one-group,fifo-many-groups")]
     scenarios: String,
     /// Connections for `send` and `batch`.
@@ -139,6 +139,10 @@ async fn run_scenario(scenario: &str, endpoint: &str, args: &BenchArgs) -> anyho
         "invoke-warm" => crate::bench_functions::warm(endpoint, args.invokes).await,
         "invoke-cold" => crate::bench_functions::cold(endpoint, 10).await,
         "invoke-async" => crate::bench_functions::asynchronous(endpoint, args.invokes * 5, args.connections).await,
+        "esm-latency" => crate::bench_functions::mapping_latency(endpoint, args.wakeups).await,
+        "esm-throughput" => {
+            crate::bench_functions::mapping_throughput(endpoint, args.invokes * 25, args.connections).await
+        }
         other => bail!("unknown scenario {other}"),
     }
 }
@@ -150,14 +154,14 @@ const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIDWHARFBENCH/20260101
 
 /// One keep-alive HTTP/1.1 connection speaking SQS JSON; reopened when the server closes it
 /// after an answer (servers without keep-alive, such as moto's).
-struct Connection {
+pub(crate) struct Connection {
     sender: SendRequest<Full<Bytes>>,
     host: String,
     closed: bool,
 }
 
 impl Connection {
-    async fn open(endpoint: &str) -> anyhow::Result<Connection> {
+    pub(crate) async fn open(endpoint: &str) -> anyhow::Result<Connection> {
         let host = endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned();
         let sender = Self::connect(&host).await?;
         Ok(Connection { sender, host, closed: false })
@@ -173,7 +177,7 @@ impl Connection {
         Ok(sender)
     }
 
-    async fn call(&mut self, operation: &str, body: &Value) -> anyhow::Result<Value> {
+    pub(crate) async fn call(&mut self, operation: &str, body: &Value) -> anyhow::Result<Value> {
         let request = hyper::Request::post("/")
             .header("host", &self.host)
             .header("content-type", "application/x-amz-json-1.0")
@@ -202,7 +206,7 @@ impl Connection {
     }
 }
 
-async fn create_queue(endpoint: &str, name: &str) -> anyhow::Result<String> {
+pub(crate) async fn create_queue(endpoint: &str, name: &str) -> anyhow::Result<String> {
     let mut connection = Connection::open(endpoint).await?;
     let answer = connection.call("CreateQueue", &json!({ "QueueName": name })).await?;
     answer["QueueUrl"].as_str().map(str::to_owned).ok_or_else(|| anyhow!("CreateQueue returned no QueueUrl: {answer}"))

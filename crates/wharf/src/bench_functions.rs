@@ -7,6 +7,11 @@
 //!   the interpreter itself (`python3 -c pass`).
 //! - `invoke-async`: Event invokes from many connections to a function with reserved
 //!   concurrency 10, timed until wharf reports them all completed.
+//! - `esm-latency`: on an idle queue with an event source mapping, the time from the start of a
+//!   SendMessage to the start of the handler (the handler reports `time.time()` on a second
+//!   queue).
+//! - `esm-throughput`: batches of ten sent from many connections through a mapping with batch
+//!   size 10 to a trivial handler, timed until the queue is empty.
 
 use crate::bench::{percentiles, Outcome};
 use anyhow::{bail, Context as _};
@@ -70,12 +75,16 @@ fn zip_with_handler() -> Vec<u8> {
 }
 
 async fn create_function(client: &mut Client, name: &str) -> anyhow::Result<()> {
+    create_function_with(client, name, &zip_with_handler()).await
+}
+
+async fn create_function_with(client: &mut Client, name: &str, zip: &[u8]) -> anyhow::Result<()> {
     let body = json!({
         "FunctionName": name,
         "Runtime": "python3.12",
         "Role": "arn:aws:iam::000000000000:role/bench",
         "Handler": "app.handler",
-        "Code": { "ZipFile": base64::engine::general_purpose::STANDARD.encode(zip_with_handler()) },
+        "Code": { "ZipFile": base64::engine::general_purpose::STANDARD.encode(zip) },
         "MemorySize": 256,
     });
     let (status, answer) = client.call("POST", "/2015-03-31/functions", &[], Bytes::from(body.to_string())).await?;
@@ -225,4 +234,129 @@ async fn completed(client: &mut Client) -> anyhow::Result<u64> {
     let (_, answer) = client.call("GET", "/_wharf/health", &[], Bytes::new()).await?;
     let health: Value = serde_json::from_slice(&answer)?;
     health["functions"]["invocations_completed"].as_u64().context("health has no invocation counter")
+}
+
+/// The handler of `esm-latency`: reports when it started on the `started` queue.
+const STARTED_HANDLER: &str = "import time\nstarted = time.time\nimport boto3\nsqs = boto3.client('sqs')\nurl = sqs.get_queue_url(QueueName='bench-started')['QueueUrl']\n\ndef handler(event, context):\n    now = started()\n    sqs.send_message(QueueUrl=url, MessageBody=repr(now))\n";
+
+async fn create_mapping(client: &mut Client, queue: &str, function: &str) -> anyhow::Result<()> {
+    let body = json!({
+        "EventSourceArn": format!("arn:aws:sqs:us-east-1:000000000000:{queue}"),
+        "FunctionName": function,
+        "BatchSize": 10,
+    });
+    let (status, answer) =
+        client.call("POST", "/2015-03-31/event-source-mappings", &[], Bytes::from(body.to_string())).await?;
+    if status != 202 {
+        bail!("CreateEventSourceMapping answered {status}: {}", String::from_utf8_lossy(&answer));
+    }
+    Ok(())
+}
+
+fn epoch_seconds() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |since| since.as_secs_f64())
+}
+
+/// `esm-latency`.
+pub async fn mapping_latency(endpoint: &str, samples: usize) -> anyhow::Result<Outcome> {
+    let mut client = Client::open(endpoint).await?;
+    let source = unique("bench-esm-source");
+    let source_url = crate::bench::create_queue(endpoint, &source).await?;
+    let started_url = crate::bench::create_queue(endpoint, "bench-started").await?;
+    let name = unique("bench-esm-latency");
+    create_function_with(
+        &mut client,
+        &name,
+        &wharf_functions::code::zip_of(&[("app.py", STARTED_HANDLER.as_bytes(), 0o644)]),
+    )
+    .await?;
+    create_mapping(&mut client, &source, &name).await?;
+    let mut sqs = crate::bench::Connection::open(endpoint).await?;
+    let mut latencies = Vec::with_capacity(samples);
+    // The first few start the environment and import boto3.
+    for index in 0..samples + 5 {
+        let sent_at = epoch_seconds();
+        sqs.call("SendMessage", &json!({ "QueueUrl": source_url, "MessageBody": "go" })).await?;
+        let answer = sqs
+            .call(
+                "ReceiveMessage",
+                &json!({ "QueueUrl": started_url, "WaitTimeSeconds": 20, "MaxNumberOfMessages": 1 }),
+            )
+            .await?;
+        let Some(message) = answer["Messages"].get(0) else { bail!("the handler did not report within 20 s") };
+        let started: f64 = message["Body"].as_str().unwrap_or("0").parse().unwrap_or(0.0);
+        sqs.call("DeleteMessage", &json!({ "QueueUrl": started_url, "ReceiptHandle": message["ReceiptHandle"] }))
+            .await?;
+        if index >= 5 {
+            latencies.push(Duration::from_secs_f64((started - sent_at).max(0.0)));
+        }
+        // Idle between samples: the poller is back in its long poll.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(Outcome {
+        rate: 0.0,
+        latency_ms: percentiles(latencies),
+        note: "SendMessage start to handler start, idle queue".into(),
+    })
+}
+
+/// `esm-throughput`.
+pub async fn mapping_throughput(endpoint: &str, messages: usize, connections: usize) -> anyhow::Result<Outcome> {
+    let mut client = Client::open(endpoint).await?;
+    let source = unique("bench-esm-flow");
+    let source_url = crate::bench::create_queue(endpoint, &source).await?;
+    let name = unique("bench-esm-trivial");
+    create_function(&mut client, &name).await?;
+    create_mapping(&mut client, &source, &name).await?;
+    let started = Instant::now();
+    let per_connection = messages.div_ceil(connections * 10);
+    let mut senders = Vec::new();
+    for _ in 0..connections {
+        let endpoint = endpoint.to_owned();
+        let source_url = source_url.clone();
+        senders.push(tokio::spawn(async move {
+            let mut sqs = crate::bench::Connection::open(&endpoint).await?;
+            for _ in 0..per_connection {
+                let entries: Vec<Value> =
+                    (0..10).map(|index| json!({ "Id": index.to_string(), "MessageBody": "{\"n\":1}" })).collect();
+                sqs.call("SendMessageBatch", &json!({ "QueueUrl": source_url, "Entries": entries })).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for sender in senders {
+        sender.await??;
+    }
+    let sent = started.elapsed();
+    let total = per_connection * connections * 10;
+    let mut sqs = crate::bench::Connection::open(endpoint).await?;
+    loop {
+        let answer = sqs
+            .call(
+                "GetQueueAttributes",
+                &json!({ "QueueUrl": source_url, "AttributeNames": ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+            )
+            .await?;
+        let left: u64 = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            .iter()
+            .map(|name| answer["Attributes"][name].as_str().unwrap_or("0").parse::<u64>().unwrap_or(0))
+            .sum();
+        if left == 0 {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("{left} messages still queued after 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    Ok(Outcome {
+        rate: total as f64 / elapsed.as_secs_f64(),
+        latency_ms: None,
+        note: format!(
+            "{total} messages through a mapping (batch 10, trivial Python handler) in {:.2} s (sent in {:.2} s)",
+            elapsed.as_secs_f64(),
+            sent.as_secs_f64()
+        ),
+    })
 }
