@@ -1,9 +1,11 @@
 //! Event source mappings at work: pollers that long-poll an SQS queue and invoke a function
 //! with Lambda's SQS event, as Lambda's pollers do.
 //!
-//! A mapping starts with one poller. A poller that receives a full batch starts another, up to
-//! the mapping's `MaximumConcurrency` (1,000 without one); a poller whose long polls come back
-//! empty twice in a row stops, down to one. On success the batch is deleted; on a function
+//! A mapping starts with one poller. While pollers receive full batches, one more is started at
+//! most every [`SCALE_UP_EVERY`], up to the mapping's `MaximumConcurrency` (1,000 without one);
+//! a poller whose long polls come back empty twice in a row stops, down to one. Each poller is
+//! one execution environment at work, so scaling out faster than environments finish their
+//! batches would only add cold starts competing for the same cores. On success the batch is deleted; on a function
 //! error or timeout nothing is deleted, so the messages come back after the queue's visibility
 //! timeout and the queue's redrive policy applies. With `ReportBatchItemFailures`, only the
 //! reported messages stay. Messages that match none of the mapping's filters are deleted
@@ -24,6 +26,9 @@ use wharf_functions::{FunctionKey, Functions, Outcome};
 use wharf_queue::{AttributeValue, Engine, ReceiveInput, ReceivedMessage};
 use wharf_store::functions::MappingRow;
 use wharf_types::QueueKey;
+
+/// The least time between two added pollers of one mapping.
+pub const SCALE_UP_EVERY: Duration = Duration::from_millis(500);
 
 /// The pollers of every enabled mapping.
 pub struct MappingPollers {
@@ -99,6 +104,8 @@ struct Mapping {
     functions: Arc<Functions>,
     cancelled: watch::Receiver<bool>,
     pollers: AtomicUsize,
+    /// When the last poller was added.
+    scaled_at: std::sync::Mutex<Instant>,
 }
 
 impl Mapping {
@@ -117,6 +124,7 @@ impl Mapping {
             functions,
             cancelled,
             pollers: AtomicUsize::new(0),
+            scaled_at: std::sync::Mutex::new(Instant::now()),
         }
     }
 
@@ -131,6 +139,16 @@ impl Mapping {
             mapping.poll().await;
             mapping.pollers.fetch_sub(1, Ordering::AcqRel);
         });
+    }
+
+    /// Whether enough time passed since the last added poller; claims the slot if so.
+    fn scale_up_due(&self) -> bool {
+        let mut scaled_at = self.scaled_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let due = scaled_at.elapsed() >= SCALE_UP_EVERY;
+        if due {
+            *scaled_at = Instant::now();
+        }
+        due
     }
 
     fn cancelled(&self) -> bool {
@@ -167,6 +185,7 @@ impl Mapping {
             empty_polls = 0;
             if batch.len() >= self.row.batch_size.min(10) as usize
                 && self.pollers.load(Ordering::Acquire) < self.limit()
+                && self.scale_up_due()
             {
                 Mapping::spawn_poller(self);
             }
