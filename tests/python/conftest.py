@@ -27,7 +27,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from sqs_support import REPO_ROOT, protocol_under_test
+
 START_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 10.0
 LISTENING_MARKER = "wharf: listening on "
@@ -57,11 +58,6 @@ def wharf_binary() -> Path:
     if not binary.is_absolute():
         binary = REPO_ROOT / binary
     return binary
-
-
-def protocol_under_test() -> str | None:
-    """`json` or `query` as scripts/test-python.sh says, or None when run by hand."""
-    return os.environ.get("WHARF_PROTOCOL") or None
 
 
 class WharfServer:

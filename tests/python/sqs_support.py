@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import struct
 import time
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
+
+# The repository root (test modules import these from here, not from conftest: the suites in
+# subdirectories have conftest modules of their own, and `conftest` names whichever came last).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def protocol_under_test() -> str | None:
+    """`json` or `query` as scripts/test-python.sh says, or None when run by hand."""
+    return os.environ.get("WHARF_PROTOCOL") or None
 
 ACCOUNT_ID = "000000000000"
 

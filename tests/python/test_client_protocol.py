@@ -3,7 +3,7 @@ scripts/test-python.sh asked for, on the wire, to wharf."""
 
 import pytest
 
-from conftest import protocol_under_test
+from sqs_support import protocol_under_test
 
 
 def test_client_speaks_the_protocol_under_test(wharf):

@@ -15,7 +15,7 @@ import re
 import botocore.session
 import pytest
 
-from conftest import REPO_ROOT
+from sqs_support import REPO_ROOT
 
 MODEL = botocore.session.get_session().get_service_model("sqs")
 

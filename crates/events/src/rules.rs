@@ -161,8 +161,9 @@ pub fn bus_name(given: Option<&str>) -> String {
 }
 
 fn check_name(what: &str, name: &str, max_len: usize, allow_slash: bool) -> Result<(), EventsError> {
-    let valid_char =
-        |character: char| character.is_ascii_alphanumeric() || matches!(character, '.' | '-' | '_') || (allow_slash && character == '/');
+    let valid_char = |character: char| {
+        character.is_ascii_alphanumeric() || matches!(character, '.' | '-' | '_') || (allow_slash && character == '/')
+    };
     if name.is_empty() || name.len() > max_len || !name.chars().all(valid_char) {
         return Err(EventsError::Validation(format!(
             "1 validation error detected: Value '{name}' at '{what}' failed to satisfy constraint: Member must satisfy regular expression pattern: {}",
@@ -396,10 +397,14 @@ impl Events {
         check_name("name", &new.name, 64, false)?;
         let bus = bus_name(new.bus.as_deref());
         if new.schedule_expression.is_none() && new.event_pattern.is_none() {
-            return Err(EventsError::Validation("Parameter(s) EventPattern or ScheduleExpression must be specified.".into()));
+            return Err(EventsError::Validation(
+                "Parameter(s) EventPattern or ScheduleExpression must be specified.".into(),
+            ));
         }
         if new.schedule_expression.is_some() && bus != DEFAULT_BUS {
-            return Err(EventsError::Validation("ScheduleExpression is supported only on the default event bus.".into()));
+            return Err(EventsError::Validation(
+                "ScheduleExpression is supported only on the default event bus.".into(),
+            ));
         }
         let now = self.clock.now_millis();
         let _write = self.write_lock.lock().await;
@@ -1019,7 +1024,8 @@ pub(crate) mod tests {
         let store = Arc::new(MemoryEventStore::default());
         let (sender, _receiver) = mpsc::unbounded_channel();
         let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-        let events = Events::open(store.clone(), clock.clone(), Arc::new(Recorder(sender.clone()))).await.expect("open");
+        let events =
+            Events::open(store.clone(), clock.clone(), Arc::new(Recorder(sender.clone()))).await.expect("open");
         events.create_bus(&caller(), "b", None, BTreeMap::new()).await.expect("bus");
         events.put_rule(&caller(), pattern_rule("r", r#"{"source": ["x"]}"#)).await.expect("rule");
         events.put_targets(&caller(), None, "r", vec![sqs_target("q")]).await.expect("targets");

@@ -134,10 +134,7 @@ impl TargetInput {
         }
         if let Some(transformer) = &target.input_transformer {
             if transformer.input_paths_map.len() > MAX_INPUT_PATHS {
-                return Err(format!(
-                    "Target {}: InputPathsMap can have at most {MAX_INPUT_PATHS} entries.",
-                    target.id
-                ));
+                return Err(format!("Target {}: InputPathsMap can have at most {MAX_INPUT_PATHS} entries.", target.id));
             }
             let mut paths = Vec::with_capacity(transformer.input_paths_map.len());
             for (name, path) in &transformer.input_paths_map {
@@ -170,8 +167,7 @@ impl TargetInput {
                 }
                 variables.insert("aws.events.rule-arn", Some(Value::String(rule.rule_arn.to_owned())));
                 variables.insert("aws.events.rule-name", Some(Value::String(rule.rule_name.to_owned())));
-                variables
-                    .insert("aws.events.event.ingestion-time", Some(Value::String(iso_time(rule.ingestion_ms))));
+                variables.insert("aws.events.event.ingestion-time", Some(Value::String(iso_time(rule.ingestion_ms))));
                 variables.insert("aws.events.event", Some(event.clone()));
                 variables.insert("aws.events.event.json", Some(event.clone()));
                 substitute(template, &variables)
@@ -352,9 +348,15 @@ mod tests {
 
     #[test]
     fn paths_and_times() {
-        for (text, valid) in
-            [("$", true), ("$.a.b", true), ("$.a[0].b", true), ("$['a b']", true), ("a", false), ("$.", false), ("$[x]", false)]
-        {
+        for (text, valid) in [
+            ("$", true),
+            ("$.a.b", true),
+            ("$.a[0].b", true),
+            ("$['a b']", true),
+            ("a", false),
+            ("$.", false),
+            ("$[x]", false),
+        ] {
             assert_eq!(text.parse::<JsonPath>().is_ok(), valid, "{text}");
         }
         assert_eq!(iso_time(1_551_403_425_000), "2019-03-01T01:23:45Z");

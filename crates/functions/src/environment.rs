@@ -115,6 +115,9 @@ impl Environment {
         let (writer, mut written) = mpsc::unbounded_channel::<Vec<LogLine>>();
         let (account, region, group, stream) =
             (spec.account.clone(), spec.region.clone(), spec.log_group.clone(), log_stream.clone());
+        // The group and the stream exist as soon as the environment does (one commit per cold
+        // start); the lines follow within milliseconds, written by the task below.
+        logs.append(&account, &region, &group, &stream, Vec::new()).await;
         tokio::spawn(async move {
             while let Some(mut lines) = written.recv().await {
                 // Take whatever else queued up meanwhile: one append for all of it.

@@ -276,7 +276,7 @@ impl wharf_events::TargetDelivery for RuleTargets {
                 body: payload,
                 message_group_id: message_group_id.or_else(|| fifo.then(|| "events".to_owned())),
                 // FIFO queues without content-based deduplication need an id: one per delivery.
-                message_deduplication_id: fifo.then(|| uuid_like()),
+                message_deduplication_id: fifo.then(uuid_like),
                 ..SendInput::default()
             };
             return self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(|err| err.to_string());

@@ -1,14 +1,12 @@
 //! The Lambda function registry on SQLite: one JSON document per function in its own database
 //! file, `functions.sqlite3`, beside the queue database.
 //!
-//! Function records change at human speed (create, update, publish), so a plain connection
-//! behind a mutex, used from a blocking task, is enough: no group commit. Each write is its own
-//! transaction and `synchronous=FULL` syncs it before the call returns.
+//! Function records change at human speed (create, update, publish): a `RecordDb` (one
+//! connection, no group commit, each write synced) is enough.
 
+use crate::records::{encode, RecordDb};
 use async_trait::async_trait;
-use rusqlite::{params, Connection};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use wharf_store::functions::{FunctionRow, FunctionStore, MappingRow};
 use wharf_store::StoreError;
 
@@ -33,114 +31,54 @@ CREATE TABLE IF NOT EXISTS mappings (
 
 /// The durable [`FunctionStore`].
 pub struct SqliteFunctionStore {
-    /// The only connection; SQLite serializes writers anyway and writes are rare.
-    conn: Arc<Mutex<Connection>>,
+    db: RecordDb,
 }
 
 impl SqliteFunctionStore {
     /// Opens (creating if needed) `functions.sqlite3` in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self, crate::OpenError> {
-        std::fs::create_dir_all(data_dir).map_err(crate::OpenError::Io)?;
-        let conn = Connection::open(data_dir.join(FUNCTIONS_FILE))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(SqliteFunctionStore { conn: Arc::new(Mutex::new(conn)) })
-    }
-
-    async fn with_conn<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&conn)
-        })
-        .await
-        .map_err(|err| StoreError::Unavailable(format!("function store task: {err}")))?
-        .map_err(|err| StoreError::Unavailable(format!("function store: {err}")))
+        Ok(SqliteFunctionStore { db: RecordDb::open(data_dir, FUNCTIONS_FILE, SCHEMA, "function store")? })
     }
 }
 
 #[async_trait]
 impl FunctionStore for SqliteFunctionStore {
     async fn load_all(&self) -> Result<Vec<FunctionRow>, StoreError> {
-        let texts = self
-            .with_conn(|conn| {
-                let mut statement = conn.prepare("SELECT record FROM functions ORDER BY account, region, name")?;
-                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
-                rows.collect::<rusqlite::Result<Vec<String>>>()
-            })
-            .await?;
-        texts
-            .iter()
-            .map(|text| {
-                serde_json::from_str(text)
-                    .map_err(|err| StoreError::Unavailable(format!("corrupt function record: {err}")))
-            })
-            .collect()
+        self.db.load("SELECT record FROM functions ORDER BY account, region, name").await
     }
 
     async fn put(&self, row: &FunctionRow) -> Result<(), StoreError> {
-        let record = serde_json::to_string(row).map_err(|err| StoreError::Unavailable(err.to_string()))?;
-        let key = (row.account.clone(), row.region.clone(), row.name.clone());
-        self.with_conn(move |conn| {
-            conn.execute(
+        let values = vec![row.account.clone(), row.region.clone(), row.name.clone(), encode(row)?];
+        self.db
+            .execute(
                 "INSERT INTO functions (account, region, name, record) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (account, region, name) DO UPDATE SET record = excluded.record",
-                params![key.0, key.1, key.2, record],
+                values,
             )
-            .map(|_| ())
-        })
-        .await
+            .await
     }
 
     async fn delete(&self, account: &str, region: &str, name: &str) -> Result<(), StoreError> {
-        let key = (account.to_owned(), region.to_owned(), name.to_owned());
-        self.with_conn(move |conn| {
-            conn.execute(
-                "DELETE FROM functions WHERE account = ?1 AND region = ?2 AND name = ?3",
-                params![key.0, key.1, key.2],
-            )
-            .map(|_| ())
-        })
-        .await
+        let values = vec![account.to_owned(), region.to_owned(), name.to_owned()];
+        self.db.execute("DELETE FROM functions WHERE account = ?1 AND region = ?2 AND name = ?3", values).await
     }
 
     async fn load_mappings(&self) -> Result<Vec<MappingRow>, StoreError> {
-        let texts = self
-            .with_conn(|conn| {
-                let mut statement = conn.prepare("SELECT record FROM mappings ORDER BY uuid")?;
-                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
-                rows.collect::<rusqlite::Result<Vec<String>>>()
-            })
-            .await?;
-        texts
-            .iter()
-            .map(|text| {
-                serde_json::from_str(text).map_err(|err| StoreError::Unavailable(format!("corrupt mapping record: {err}")))
-            })
-            .collect()
+        self.db.load("SELECT record FROM mappings ORDER BY uuid").await
     }
 
     async fn put_mapping(&self, row: &MappingRow) -> Result<(), StoreError> {
-        let record = serde_json::to_string(row).map_err(|err| StoreError::Unavailable(err.to_string()))?;
-        let uuid = row.uuid.clone();
-        self.with_conn(move |conn| {
-            conn.execute(
+        self.db
+            .execute(
                 "INSERT INTO mappings (uuid, record) VALUES (?1, ?2)
                  ON CONFLICT (uuid) DO UPDATE SET record = excluded.record",
-                params![uuid, record],
+                vec![row.uuid.clone(), encode(row)?],
             )
-            .map(|_| ())
-        })
-        .await
+            .await
     }
 
     async fn delete_mapping(&self, uuid: &str) -> Result<(), StoreError> {
-        let uuid = uuid.to_owned();
-        self.with_conn(move |conn| conn.execute("DELETE FROM mappings WHERE uuid = ?1", params![uuid]).map(|_| ())).await
+        self.db.execute("DELETE FROM mappings WHERE uuid = ?1", vec![uuid.to_owned()]).await
     }
 }
 

@@ -19,11 +19,14 @@
 //! - [`SqliteStore`]: the [`QueueStore`] implementation.
 //! - `writer`: the journal thread and the SQL that applies changes.
 //! - `load`: reading the database back at start-up.
+//! - `records`: a small database of JSON records, behind [`functions`] and [`events`].
+//! - [`logs`]: the CloudWatch Logs store.
 
 pub mod events;
 pub mod functions;
 mod load;
 pub mod logs;
+mod records;
 mod writer;
 
 use async_trait::async_trait;

@@ -171,10 +171,10 @@ impl EventStore for MemoryEventStore {
     }
 
     async fn put_rule(&self, row: &RuleRow) -> Result<(), StoreError> {
-        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(
-            (row.account.clone(), row.region.clone(), row.bus.clone(), row.name.clone()),
-            row.clone(),
-        );
+        self.rules
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert((row.account.clone(), row.region.clone(), row.bus.clone(), row.name.clone()), row.clone());
         Ok(())
     }
 

@@ -124,6 +124,18 @@ impl ApiResponse {
     }
 }
 
+impl ErrorBody<'_> {
+    /// Logs the error of a request to `service`: a refusal (4xx) at `info!`, a failure (5xx) at
+    /// `warn!`.
+    pub fn log(&self, service: &str, action: &str) {
+        if self.status.is_server_error() {
+            tracing::warn!(service, action, code = self.json_type, message = %self.message, "request failed");
+        } else {
+            tracing::info!(service, action, code = self.json_type, message = %self.message, "request refused");
+        }
+    }
+}
+
 /// Escapes text for an XML element or attribute.
 ///
 /// Besides the five markup characters, carriage returns become `&#xD;`: XML parsers turn a

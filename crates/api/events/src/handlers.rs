@@ -99,7 +99,9 @@ fn page<T>(
     limit: usize,
 ) -> Result<(Vec<T>, Option<String>), EventsApiError> {
     let after = next_token
-        .map(|text| token::decode(&text).ok_or_else(|| events_error!(ValidationException, "The NextToken is not valid.")))
+        .map(|text| {
+            token::decode(&text).ok_or_else(|| events_error!(ValidationException, "The NextToken is not valid."))
+        })
         .transpose()?;
     let mut selected: Vec<T> =
         items.into_iter().filter(|item| after.as_deref().is_none_or(|after| key(item) > after)).collect();

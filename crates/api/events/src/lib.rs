@@ -18,7 +18,6 @@ pub mod handlers;
 pub mod model;
 pub mod token;
 
-use error::EventsApiError;
 use std::sync::Arc;
 use wharf_api_common::{request_id, ApiRequest, ApiResponse};
 use wharf_events::{Caller, Events};
@@ -75,18 +74,10 @@ impl EventsApi {
         match result {
             Ok(output) => ApiResponse::ok(codec::CONTENT_TYPE, &request_id, codec::encode(&output)),
             Err(err) => {
-                log_error(&operation_name, &err);
+                err.body().log("events", &operation_name);
                 ApiResponse::json_error(codec::CONTENT_TYPE, &request_id, &err.body())
             }
         }
-    }
-}
-
-fn log_error(action: &str, err: &EventsApiError) {
-    if err.code.status().is_server_error() {
-        tracing::warn!(action, code = err.code.json_type(), message = %err.message, "events request failed");
-    } else {
-        tracing::info!(action, code = err.code.json_type(), message = %err.message, "events request refused");
     }
 }
 
@@ -136,15 +127,17 @@ mod tests {
     #[tokio::test]
     async fn rules_targets_and_errors() {
         let api = api().await;
-        let (status, body) =
-            call(&api, "PutRule", json!({"Name": "r", "ScheduleExpression": "rate(5 minutes)"})).await;
+        let (status, body) = call(&api, "PutRule", json!({"Name": "r", "ScheduleExpression": "rate(5 minutes)"})).await;
         assert_eq!(status, 200);
         assert_eq!(body["RuleArn"], "arn:aws:events:eu-west-1:123456789012:rule/r");
         let (_, body) = call(&api, "DescribeRule", json!({"Name": "nope"})).await;
         assert_eq!(body["__type"], "ResourceNotFoundException");
         assert_eq!(body["message"], "Rule nope does not exist on EventBus default.");
         let (_, body) = call(&api, "PutRule", json!({"Name": "s", "ScheduleExpression": "rate(5 minute)"})).await;
-        assert_eq!((body["__type"].as_str(), body["message"].as_str()), (Some("ValidationException"), Some("Parameter ScheduleExpression is not valid.")));
+        assert_eq!(
+            (body["__type"].as_str(), body["message"].as_str()),
+            (Some("ValidationException"), Some("Parameter ScheduleExpression is not valid."))
+        );
         let (_, body) = call(&api, "PutRule", json!({"Name": "p", "EventPattern": "{\"source\": \"x\"}"})).await;
         assert_eq!(body["__type"], "InvalidEventPatternException");
         let (_, body) = call(

@@ -17,7 +17,6 @@ pub mod handlers;
 pub mod model;
 pub mod token;
 
-use error::LogsApiError;
 use std::sync::Arc;
 use wharf_api_common::{request_id, ApiRequest, ApiResponse};
 use wharf_logs::Logs;
@@ -70,18 +69,10 @@ impl LogsApi {
         match result {
             Ok(output) => ApiResponse::ok(codec::CONTENT_TYPE, &request_id, codec::encode(&output)),
             Err(err) => {
-                log_error(&operation_name, &err);
+                err.body().log("logs", &operation_name);
                 ApiResponse::json_error(codec::CONTENT_TYPE, &request_id, &err.body())
             }
         }
-    }
-}
-
-fn log_error(action: &str, err: &LogsApiError) {
-    if err.code.status().is_server_error() {
-        tracing::warn!(action, code = err.code.json_type(), message = %err.message, "logs request failed");
-    } else {
-        tracing::info!(action, code = err.code.json_type(), message = %err.message, "logs request refused");
     }
 }
 
