@@ -240,3 +240,23 @@ def test_events_queue_while_reserved_concurrency_is_busy(wharf, lambda_client, s
     messages = [json.loads(message["Body"]) for message in receive(sqs_client, queue_url, count=4, timeout=30)]
     assert sorted(message["event"]["n"] for message in messages) == [0, 1, 2, 3]
     assert len({message["pid"] for message in messages}) == 1, "one environment at a time, reused"
+
+
+def test_failed_events_go_to_the_functions_dead_letter_queue(lambda_client, sqs_client, create_function):
+    """DeadLetterConfig: after the last retry, the original event goes to the queue with
+    Lambda's RequestID, ErrorCode and ErrorMessage attributes."""
+    attempts_url = sqs_client.create_queue(QueueName="attempts")["QueueUrl"]
+    dead_url = sqs_client.create_queue(QueueName="function-dlq")["QueueUrl"]
+    create_function(
+        "dead-lettered", SQS_WRITER, timeout=10, DeadLetterConfig={"TargetArn": queue_arn("function-dlq")}
+    )
+    lambda_client.put_function_event_invoke_config(FunctionName="dead-lettered", MaximumRetryAttempts=0)
+    event = {"queue_url": attempts_url, "fail": True, "id": "dlq-1"}
+    request_id = event_invoke(lambda_client, "dead-lettered", event)
+    (dead,) = receive(sqs_client, dead_url, timeout=20)
+    assert json.loads(dead["Body"]) == event, "the original event"
+    attributes = dead["MessageAttributes"]
+    assert attributes["RequestID"] == {"StringValue": request_id, "DataType": "String"}
+    assert attributes["ErrorCode"] == {"StringValue": "200", "DataType": "Number"}
+    assert "asked to fail" in attributes["ErrorMessage"]["StringValue"]
+    assert len(receive(sqs_client, attempts_url, count=1, timeout=5)) == 1, "no retry with MaximumRetryAttempts 0"

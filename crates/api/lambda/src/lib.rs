@@ -143,6 +143,11 @@ fn string_map(value: Option<&Value>, member: &str) -> Result<Option<BTreeMap<Str
     }
 }
 
+/// The string `body[outer][inner]`, if present.
+fn nested(body: &Value, outer: &str, inner: &str) -> Option<String> {
+    body.get(outer).and_then(|value| value.get(inner)).and_then(Value::as_str).map(str::to_owned)
+}
+
 fn strings(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
@@ -372,7 +377,6 @@ impl LambdaApi {
         if reference.qualifier.is_some() {
             return Err(LambdaError::invalid_parameter("FunctionName cannot be qualified in CreateFunction"));
         }
-        let logging = body.get("LoggingConfig");
         let new = NewFunction {
             name: reference.name.clone(),
             runtime: string(&body, "Runtime")?.unwrap_or_default(),
@@ -395,26 +399,12 @@ impl LambdaApi {
             publish: boolean(&body, "Publish"),
             architectures: strings(body.get("Architectures")),
             tags: string_map(body.get("Tags"), "Tags")?.unwrap_or_default(),
-            dead_letter_target: body
-                .get("DeadLetterConfig")
-                .and_then(|value| value.get("TargetArn"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            log_format: logging.and_then(|value| value.get("LogFormat")).and_then(Value::as_str).map(str::to_owned),
-            log_group: logging.and_then(|value| value.get("LogGroup")).and_then(Value::as_str).map(str::to_owned),
-            application_log_level: logging
-                .and_then(|value| value.get("ApplicationLogLevel"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            system_log_level: logging
-                .and_then(|value| value.get("SystemLogLevel"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            tracing_mode: body
-                .get("TracingConfig")
-                .and_then(|value| value.get("Mode"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            dead_letter_target: nested(&body, "DeadLetterConfig", "TargetArn"),
+            log_format: nested(&body, "LoggingConfig", "LogFormat"),
+            log_group: nested(&body, "LoggingConfig", "LogGroup"),
+            application_log_level: nested(&body, "LoggingConfig", "ApplicationLogLevel"),
+            system_log_level: nested(&body, "LoggingConfig", "SystemLogLevel"),
+            tracing_mode: nested(&body, "TracingConfig", "Mode"),
             layers: strings(body.get("Layers")),
         };
         if body.get("PackageType").and_then(Value::as_str) == Some("Image") {
@@ -493,7 +483,6 @@ impl LambdaApi {
     async fn update_configuration(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let key = self.key(caller, name)?;
         let body = body_json(request)?;
-        let logging = body.get("LoggingConfig");
         let update = FunctionUpdate {
             runtime: string(&body, "Runtime")?,
             handler: string(&body, "Handler")?,
@@ -515,21 +504,11 @@ impl LambdaApi {
             dead_letter_target: body.get("DeadLetterConfig").map(|value| {
                 value.get("TargetArn").and_then(Value::as_str).filter(|arn| !arn.is_empty()).map(str::to_owned)
             }),
-            log_format: logging.and_then(|value| value.get("LogFormat")).and_then(Value::as_str).map(str::to_owned),
-            log_group: logging.and_then(|value| value.get("LogGroup")).and_then(Value::as_str).map(str::to_owned),
-            application_log_level: logging
-                .and_then(|value| value.get("ApplicationLogLevel"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            system_log_level: logging
-                .and_then(|value| value.get("SystemLogLevel"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            tracing_mode: body
-                .get("TracingConfig")
-                .and_then(|value| value.get("Mode"))
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            log_format: nested(&body, "LoggingConfig", "LogFormat"),
+            log_group: nested(&body, "LoggingConfig", "LogGroup"),
+            application_log_level: nested(&body, "LoggingConfig", "ApplicationLogLevel"),
+            system_log_level: nested(&body, "LoggingConfig", "SystemLogLevel"),
+            tracing_mode: nested(&body, "TracingConfig", "Mode"),
             layers: body.get("Layers").map(|value| strings(Some(value))),
             revision_id: string(&body, "RevisionId")?,
         };
