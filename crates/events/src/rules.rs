@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use wharf_store::events::{BusRow, EventStore, RuleRow, TargetRow};
 use wharf_types::{Clock, EpochMillis};
 
@@ -772,16 +773,52 @@ impl Events {
                 }
             };
             let delivery = Arc::clone(&self.delivery);
-            let target_arn = target.arn.clone();
-            let group = target.message_group_id.clone();
+            let target = target.clone();
             let rule_name = rule.name.clone();
-            let target_id = target.id.clone();
-            tokio::spawn(async move {
-                if let Err(reason) = delivery.deliver(&target_arn, payload, group).await {
-                    tracing::warn!(rule = %rule_name, target = %target_id, %target_arn, %reason, "rule target delivery failed");
-                }
-            });
+            tokio::spawn(deliver_with_retries(delivery, rule_name, target, payload));
         }
+    }
+}
+
+/// EventBridge's default `RetryPolicy`: 185 attempts within 24 hours.
+const DEFAULT_RETRY_ATTEMPTS: u32 = 185;
+const DEFAULT_MAX_EVENT_AGE: Duration = Duration::from_secs(24 * 3600);
+/// The first retry waits this long; each later one twice as long, up to [`MAX_RETRY_DELAY`].
+const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
+
+/// Delivers `payload` to a target, retrying failures with exponential backoff (1 s doubling up
+/// to 5 min) within the target's `RetryPolicy`; an event that cannot be delivered goes to the
+/// target's dead-letter queue, if it has one. Retries live in memory: a restart forgets them.
+async fn deliver_with_retries(
+    delivery: Arc<dyn TargetDelivery>,
+    rule_name: String,
+    target: TargetRow,
+    payload: String,
+) {
+    let max_retries = target.maximum_retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS);
+    let max_age =
+        target.maximum_event_age_seconds.map_or(DEFAULT_MAX_EVENT_AGE, |age| Duration::from_secs(u64::from(age)));
+    let started = tokio::time::Instant::now();
+    let mut delay = FIRST_RETRY_DELAY;
+    let mut attempt = 0;
+    loop {
+        let reason = match delivery.deliver(&target.arn, payload.clone(), target.message_group_id.clone()).await {
+            Ok(()) => return,
+            Err(reason) => reason,
+        };
+        tracing::warn!(rule = %rule_name, target = %target.id, target_arn = %target.arn, %reason, attempt, "rule target delivery failed");
+        if attempt >= max_retries || started.elapsed() + delay > max_age {
+            if let Some(dead_letter) = &target.dead_letter_arn {
+                if let Err(reason) = delivery.deliver(dead_letter, payload, None).await {
+                    tracing::warn!(rule = %rule_name, target = %target.id, %reason, "dead-letter delivery failed");
+                }
+            }
+            return;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(MAX_RETRY_DELAY);
+        attempt += 1;
     }
 }
 
@@ -801,6 +838,45 @@ pub(crate) mod tests {
             let _ = self.0.send((arn.to_owned(), payload, group));
             Ok(())
         }
+    }
+
+    /// Fails the first `failures` deliveries to anything but a dead-letter ARN, then records.
+    struct Flaky {
+        failures: std::sync::atomic::AtomicU32,
+        recorder: Recorder,
+    }
+
+    #[async_trait]
+    impl TargetDelivery for Flaky {
+        async fn deliver(&self, arn: &str, payload: String, group: Option<String>) -> Result<(), String> {
+            let left = self.failures.load(std::sync::atomic::Ordering::SeqCst);
+            if left > 0 && !arn.contains("dead") {
+                self.failures.store(left - 1, std::sync::atomic::Ordering::SeqCst);
+                return Err("unavailable".into());
+            }
+            self.recorder.deliver(arn, payload, group).await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_deliveries_are_retried_then_dead_lettered() {
+        let (sender, mut received) = mpsc::unbounded_channel();
+        let flaky = Arc::new(Flaky { failures: std::sync::atomic::AtomicU32::new(2), recorder: Recorder(sender) });
+        let target = sqs_target("queue");
+        deliver_with_retries(flaky.clone(), "rule".into(), target.clone(), "event".into()).await;
+        let (arn, payload, _) = received.recv().await.expect("delivered after two retries");
+        assert_eq!((arn.as_str(), payload.as_str()), ("arn:aws:sqs:us-east-1:123456789012:queue", "event"));
+
+        flaky.failures.store(10, std::sync::atomic::Ordering::SeqCst);
+        let limited = TargetRow {
+            maximum_retry_attempts: Some(1),
+            dead_letter_arn: Some("arn:aws:sqs:us-east-1:123456789012:dead".into()),
+            ..target
+        };
+        deliver_with_retries(flaky.clone(), "rule".into(), limited, "lost".into()).await;
+        let (arn, payload, _) = received.recv().await.expect("dead-lettered");
+        assert_eq!((arn.as_str(), payload.as_str()), ("arn:aws:sqs:us-east-1:123456789012:dead", "lost"));
+        assert_eq!(flaky.failures.load(std::sync::atomic::Ordering::SeqCst), 8, "one try and one retry");
     }
 
     pub(crate) fn caller() -> Caller {

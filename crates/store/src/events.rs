@@ -65,13 +65,13 @@ pub struct TargetRow {
     /// `SqsParameters.MessageGroupId` for FIFO queues.
     #[serde(default)]
     pub message_group_id: Option<String>,
-    /// `DeadLetterConfig.Arn`, recorded only.
+    /// `DeadLetterConfig.Arn`: where an event goes when its deliveries fail for good.
     #[serde(default)]
     pub dead_letter_arn: Option<String>,
-    /// `RetryPolicy.MaximumRetryAttempts`, recorded only.
+    /// `RetryPolicy.MaximumRetryAttempts` (185 when absent).
     #[serde(default)]
     pub maximum_retry_attempts: Option<u32>,
-    /// `RetryPolicy.MaximumEventAgeInSeconds`, recorded only.
+    /// `RetryPolicy.MaximumEventAgeInSeconds` (24 hours when absent).
     #[serde(default)]
     pub maximum_event_age_seconds: Option<u32>,
 }
