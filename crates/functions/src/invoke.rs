@@ -316,8 +316,7 @@ impl Functions {
         report.push('\t');
         lines.push(report);
         let tail = environment.finish(lines, want_tail);
-        let current = self.resolve(&resolved.key, Some(&version.version)).ok();
-        let still_current = current.is_some_and(|current| current.version.revision_id == version.revision_id);
+        let still_current = self.is_current(&resolved.key, &version.version, &version.revision_id);
         let reusable = !timed_out && !out_of_memory && still_current;
         self.supervisor.release(&pool, environment, reusable);
         self.completed.fetch_add(1, Ordering::Relaxed);

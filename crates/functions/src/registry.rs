@@ -252,6 +252,18 @@ impl Functions {
         }
     }
 
+    /// Whether `version` of a function still has configuration revision `revision` (environments
+    /// of an older revision are not reused). Reads without copying the record.
+    pub(crate) fn is_current(&self, key: &FunctionKey, version: &str, revision: &str) -> bool {
+        let registry = self.read_registry();
+        let Some(row) = registry.get(key) else { return false };
+        if version == "$LATEST" {
+            row.latest.revision_id == revision
+        } else {
+            row.versions.iter().any(|stored| stored.version == version && stored.revision_id == revision)
+        }
+    }
+
     /// Every function of an account and region, sorted by name.
     pub fn list(&self, account: &str, region: &str) -> Vec<FunctionRow> {
         let mut rows: Vec<FunctionRow> = self

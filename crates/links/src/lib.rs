@@ -276,7 +276,7 @@ impl wharf_events::TargetDelivery for RuleTargets {
                 body: payload,
                 message_group_id: message_group_id.or_else(|| fifo.then(|| "events".to_owned())),
                 // FIFO queues without content-based deduplication need an id: one per delivery.
-                message_deduplication_id: fifo.then(uuid_like),
+                message_deduplication_id: fifo.then(|| uuid::Uuid::new_v4().simple().to_string()),
                 ..SendInput::default()
             };
             return self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(|err| err.to_string());
@@ -297,12 +297,3 @@ impl wharf_events::TargetDelivery for RuleTargets {
         Err(format!("unsupported target {target_arn}"))
     }
 }
-
-/// A unique token for deduplication ids.
-fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
-    let counter = DELIVERIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{nanos:x}-{counter:x}")
-}
-
-static DELIVERIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -267,7 +267,7 @@ impl Mapping {
             }
         };
         let event = json!({ "Records": records.iter().map(|(_, _, record)| record.clone()).collect::<Vec<_>>() });
-        let request_id = uuid_v4();
+        let request_id = uuid::Uuid::new_v4().hyphenated().to_string();
         let result = self.functions.run(&resolved, request_id, Bytes::from(event.to_string()), None, false, true).await;
         let delete: Vec<String> = match result {
             Ok(result) => match &result.outcome {
@@ -305,37 +305,8 @@ impl Mapping {
     }
 }
 
-fn uuid_v4() -> String {
-    // The functions engine's request ids are UUID v4 too; a fresh one per batch.
-    let bytes: [u8; 16] = rand_bytes();
-    let mut bytes = bytes;
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
-}
-
-fn rand_bytes() -> [u8; 16] {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = [0u8; 16];
-    for half in 0..2 {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos()),
-        );
-        out[half * 8..half * 8 + 8].copy_from_slice(&hasher.finish().to_le_bytes());
-    }
-    out
-}
-
 fn message_id(message: &ReceivedMessage) -> String {
-    let id = &message.data.message_id;
-    let hex: String = id.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    uuid::Uuid::from_bytes(message.data.message_id).hyphenated().to_string()
 }
 
 /// One record of Lambda's SQS event.
@@ -368,13 +339,13 @@ pub fn record_of(message: &ReceivedMessage, row: &MappingRow) -> Value {
         "body": &*message.data.body,
         "attributes": Value::Object(attributes),
         "messageAttributes": Value::Object(message_attributes),
-        "md5OfBody": hex(&message.data.body_md5),
+        "md5OfBody": hex::encode(message.data.body_md5),
         "eventSource": "aws:sqs",
         "eventSourceARN": row.event_source_arn,
         "awsRegion": row.region,
     });
     if let Some(md5) = &message.selected_attributes_md5 {
-        record["md5OfMessageAttributes"] = Value::from(hex(md5));
+        record["md5OfMessageAttributes"] = Value::from(hex::encode(md5));
     }
     record
 }

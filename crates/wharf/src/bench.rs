@@ -212,7 +212,7 @@ pub(crate) async fn create_queue(endpoint: &str, name: &str) -> anyhow::Result<S
     answer["QueueUrl"].as_str().map(str::to_owned).ok_or_else(|| anyhow!("CreateQueue returned no QueueUrl: {answer}"))
 }
 
-fn unique_name(prefix: &str) -> String {
+pub(crate) fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", std::process::id() as u64 * 1_000_000 + u64::from(rand_suffix()))
 }
 

@@ -13,7 +13,7 @@
 //! - `esm-throughput`: a queue filled with batches of ten, then mapped to a trivial handler with
 //!   batch size 10, timed from the mapping's creation until the queue is empty.
 
-use crate::bench::{percentiles, Outcome};
+use crate::bench::{percentiles, unique_name, Outcome};
 use anyhow::{bail, Context as _};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -104,19 +104,10 @@ async fn invoke(client: &mut Client, name: &str, kind: &str) -> anyhow::Result<(
     Ok(())
 }
 
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid_free_suffix())
-}
-
-fn uuid_free_suffix() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
-    (nanos as u64) ^ u64::from(std::process::id())
-}
-
 /// `invoke-warm`.
 pub async fn warm(endpoint: &str, invokes: usize) -> anyhow::Result<Outcome> {
     let mut client = Client::open(endpoint).await?;
-    let name = unique("bench-warm");
+    let name = unique_name("bench-warm");
     create_function(&mut client, &name).await?;
     for _ in 0..20 {
         invoke(&mut client, &name, "RequestResponse").await?;
@@ -136,12 +127,12 @@ pub async fn warm(endpoint: &str, invokes: usize) -> anyhow::Result<Outcome> {
 pub async fn cold(endpoint: &str, functions: usize) -> anyhow::Result<Outcome> {
     let mut client = Client::open(endpoint).await?;
     // The first Python function also pays the one-time look-up of boto3 for functions.
-    let warm_up = unique("bench-cold-warmup");
+    let warm_up = unique_name("bench-cold-warmup");
     create_function(&mut client, &warm_up).await?;
     invoke(&mut client, &warm_up, "RequestResponse").await?;
     let mut samples = Vec::new();
     for index in 0..functions {
-        let name = format!("{}-{index}", unique("bench-cold"));
+        let name = format!("{}-{index}", unique_name("bench-cold"));
         create_function(&mut client, &name).await?;
         let begun = Instant::now();
         invoke(&mut client, &name, "RequestResponse").await?;
@@ -167,7 +158,7 @@ pub async fn cold(endpoint: &str, functions: usize) -> anyhow::Result<Outcome> {
 /// `invoke-async`.
 pub async fn asynchronous(endpoint: &str, events: usize, connections: usize) -> anyhow::Result<Outcome> {
     let mut client = Client::open(endpoint).await?;
-    let name = unique("bench-async");
+    let name = unique_name("bench-async");
     create_function(&mut client, &name).await?;
     let body = json!({ "ReservedConcurrentExecutions": 10 }).to_string();
     let (status, answer) =
@@ -260,10 +251,10 @@ fn epoch_seconds() -> f64 {
 /// `esm-latency`.
 pub async fn mapping_latency(endpoint: &str, samples: usize) -> anyhow::Result<Outcome> {
     let mut client = Client::open(endpoint).await?;
-    let source = unique("bench-esm-source");
+    let source = unique_name("bench-esm-source");
     let source_url = crate::bench::create_queue(endpoint, &source).await?;
     let started_url = crate::bench::create_queue(endpoint, "bench-started").await?;
-    let name = unique("bench-esm-latency");
+    let name = unique_name("bench-esm-latency");
     create_function_with(
         &mut client,
         &name,
@@ -303,9 +294,9 @@ pub async fn mapping_latency(endpoint: &str, samples: usize) -> anyhow::Result<O
 /// `esm-throughput`.
 pub async fn mapping_throughput(endpoint: &str, messages: usize, connections: usize) -> anyhow::Result<Outcome> {
     let mut client = Client::open(endpoint).await?;
-    let source = unique("bench-esm-flow");
+    let source = unique_name("bench-esm-flow");
     let source_url = crate::bench::create_queue(endpoint, &source).await?;
-    let name = unique("bench-esm-trivial");
+    let name = unique_name("bench-esm-trivial");
     create_function(&mut client, &name).await?;
     // Fill the queue first, then map it: the figure is the mapping's, not shared with producers
     // on the same two cores.

@@ -71,21 +71,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let local = listener.local_addr().context("reading the bound address")?;
-    let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
-    let (functions, _scratch) = start_functions(&config, &clock, &engine, &logs, &account, &region, local).await?;
-    let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
-    let events = open_events(&config, Arc::clone(&clock), targets).await?;
+    // The address functions and download links use: loopback when wharf listens on all interfaces.
     let endpoint_host = if local.ip().is_unspecified() {
         std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
     } else {
         local
     };
-    let lambda = LambdaApi::new(
-        Arc::clone(&functions),
-        account.to_string(),
-        region.to_string(),
-        format!("http://{endpoint_host}"),
-    );
+    let endpoint_url = format!("http://{endpoint_host}");
+    let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
+    let (functions, _scratch) =
+        start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone()).await?;
+    let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
+    let events = open_events(&config, Arc::clone(&clock), targets).await?;
+    let lambda = LambdaApi::new(Arc::clone(&functions), account.to_string(), region.to_string(), endpoint_url);
     let events_api = EventsApi::new(Arc::clone(&events), account.clone(), region.clone());
     let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
     let router = Arc::new(Router {
@@ -98,23 +96,34 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     });
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(retention_sweeper(
-        Arc::clone(&engine),
-        Duration::from_secs(config.sqs.retention_sweep_seconds.max(1)),
-        stopped.clone(),
-    ));
-    let logs_sweeper = tokio::spawn(logs_retention_sweeper(
-        Arc::clone(&logs),
-        Duration::from_secs(config.sqs.retention_sweep_seconds.max(1)),
-        stopped.clone(),
-    ));
-    let scheduler = tokio::spawn(Arc::clone(&events).run_scheduler(stopped.clone()));
-    let async_worker = tokio::spawn(Arc::clone(&functions).run_async_worker(stopped.clone()));
-    let reaper = tokio::spawn(idle_reaper(Arc::clone(&functions), stopped.clone()));
-    let reloader = tokio::spawn(source_reloader(Arc::clone(&functions), stopped.clone()));
+    let sweep_period = Duration::from_secs(config.sqs.retention_sweep_seconds.max(1));
+    let reap_period = (functions.config().idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
     let pollers =
         Arc::new(wharf_links::mappings::MappingPollers { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
-    let pollers = tokio::spawn(pollers.run(stopped.clone()));
+    // Every background worker; all stop on `stopped` and are awaited after the server stops.
+    let workers = vec![
+        tokio::spawn(every(sweep_period, stopped.clone(), {
+            let engine = Arc::clone(&engine);
+            move || sweep_messages(Arc::clone(&engine))
+        })),
+        tokio::spawn(every(sweep_period, stopped.clone(), {
+            let logs = Arc::clone(&logs);
+            move || sweep_logs(Arc::clone(&logs))
+        })),
+        tokio::spawn(every(reap_period, stopped.clone(), {
+            let functions = Arc::clone(&functions);
+            move || reap_environments(Arc::clone(&functions))
+        })),
+        // Functions declared from a directory: file sizes and modification times once a second,
+        // a development aid that costs nothing when no function comes from a directory.
+        tokio::spawn(every(Duration::from_secs(1), stopped.clone(), {
+            let functions = Arc::clone(&functions);
+            move || reload_sources(Arc::clone(&functions))
+        })),
+        tokio::spawn(Arc::clone(&events).run_scheduler(stopped.clone())),
+        tokio::spawn(Arc::clone(&functions).run_async_worker(stopped.clone())),
+        tokio::spawn(pollers.run(stopped.clone())),
+    ];
     // The line tests and scripts wait for: the server accepts requests from here on.
     println!("wharf: listening on http://{local}");
     tracing::info!(%local, "listening");
@@ -126,13 +135,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = stop.send(true);
     };
     wharf_api_common::server::serve(listener, router, shutdown).await;
-    let _ = sweeper.await;
-    let _ = logs_sweeper.await;
-    let _ = scheduler.await;
-    let _ = async_worker.await;
-    let _ = reaper.await;
-    let _ = reloader.await;
-    let _ = pollers.await;
+    for worker in workers {
+        let _ = worker.await;
+    }
     functions.shut_down().await;
     Ok(())
 }
@@ -147,7 +152,7 @@ async fn start_functions(
     logs: &Arc<wharf_logs::Logs>,
     account: &AccountId,
     region: &Region,
-    local: std::net::SocketAddr,
+    endpoint_url: String,
 ) -> anyhow::Result<(Arc<Functions>, Option<tempfile::TempDir>)> {
     let (function_store, internal_store, base, scratch): (
         Arc<dyn wharf_store::functions::FunctionStore>,
@@ -177,11 +182,6 @@ async fn start_functions(
         .or_else(|| std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache")))
         .map(|cache| cache.join("wharf"))
         .unwrap_or_else(|| base.join("cache"));
-    let endpoint_host = if local.ip().is_unspecified() {
-        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
-    } else {
-        local
-    };
     let section = &config.functions;
     let functions_config = wharf_functions::FunctionsConfig {
         account_concurrency: section.account_concurrency.max(1),
@@ -198,7 +198,7 @@ async fn start_functions(
                 .then(|| std::path::PathBuf::from(&section.python_sdk_path)),
             cache_dir,
         },
-        endpoint_url: format!("http://{endpoint_host}"),
+        endpoint_url,
     };
     let capture = Arc::new(wharf_links::LogCapture { logs: Arc::clone(logs) });
     let functions = Functions::open(
@@ -299,26 +299,12 @@ async fn declare_functions(
     Ok(())
 }
 
-/// Reloads functions declared from a directory when their files change. It looks at file sizes
-/// and modification times once a second: a development aid, cheap for source trees, and free
-/// when no function comes from a directory.
-async fn source_reloader(functions: Arc<Functions>, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stopped.changed() => return,
-        }
-        for name in functions.reload_changed_sources().await {
-            tracing::info!(function = %name, "reloaded the function's code from its directory");
-        }
-    }
-}
-
-/// Stops idle execution environments past the idle timeout, every few seconds, until shutdown.
-async fn idle_reaper(functions: Arc<Functions>, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let period = (functions.config().idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+/// Runs `work` every `period` until `stopped` turns true.
+async fn every<Work, Done>(period: Duration, mut stopped: tokio::sync::watch::Receiver<bool>, mut work: Work)
+where
+    Work: FnMut() -> Done,
+    Done: std::future::Future<Output = ()>,
+{
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -326,10 +312,40 @@ async fn idle_reaper(functions: Arc<Functions>, mut stopped: tokio::sync::watch:
             _ = ticker.tick() => {}
             _ = stopped.changed() => return,
         }
-        let stopped_count = functions.reap_idle();
-        if stopped_count > 0 {
-            tracing::debug!(stopped_count, "stopped idle execution environments");
-        }
+        work().await;
+    }
+}
+
+/// Drops messages past their queue's retention.
+async fn sweep_messages(engine: Arc<Engine>) {
+    match engine.expire().await {
+        Ok(0) => {}
+        Ok(count) => tracing::debug!(count, "expired messages past retention"),
+        Err(err) => tracing::warn!(error = %err, "retention sweep failed"),
+    }
+}
+
+/// Drops log events past their group's retention.
+async fn sweep_logs(logs: Arc<wharf_logs::Logs>) {
+    match logs.expire().await {
+        Ok(0) => {}
+        Ok(count) => tracing::debug!(count, "expired log events past retention"),
+        Err(err) => tracing::warn!(error = %err, "log retention sweep failed"),
+    }
+}
+
+/// Stops execution environments idle past the idle timeout.
+async fn reap_environments(functions: Arc<Functions>) {
+    let stopped_count = functions.reap_idle();
+    if stopped_count > 0 {
+        tracing::debug!(stopped_count, "stopped idle execution environments");
+    }
+}
+
+/// Reloads functions declared from a directory whose files changed.
+async fn reload_sources(functions: Arc<Functions>) {
+    for name in functions.reload_changed_sources().await {
+        tracing::info!(function = %name, "reloaded the function's code from its directory");
     }
 }
 
@@ -359,23 +375,6 @@ async fn declare_queues(engine: &Engine, config: &Config, account: &AccountId, r
         tracing::info!(queue = %key.name, region = %key.region, "declared queue ready");
     }
     Ok(())
-}
-
-/// Drops expired messages every `period` until shutdown.
-async fn retention_sweeper(engine: Arc<Engine>, period: Duration, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stopped.changed() => return,
-        }
-        match engine.expire().await {
-            Ok(0) => {}
-            Ok(count) => tracing::debug!(count, "expired messages past retention"),
-            Err(err) => tracing::warn!(error = %err, "retention sweep failed"),
-        }
-    }
 }
 
 /// Opens the CloudWatch Logs store (its own `logs.sqlite3`, or memory) and its engine.
@@ -409,27 +408,6 @@ async fn open_events(
         .await
         .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
     Ok(Arc::new(events))
-}
-
-/// Drops log events past their group's retention every `period` until shutdown.
-async fn logs_retention_sweeper(
-    logs: Arc<wharf_logs::Logs>,
-    period: Duration,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stopped.changed() => return,
-        }
-        match logs.expire().await {
-            Ok(0) => {}
-            Ok(count) => tracing::debug!(count, "expired log events past retention"),
-            Err(err) => tracing::warn!(error = %err, "log retention sweep failed"),
-        }
-    }
 }
 
 async fn shutdown_signal() {

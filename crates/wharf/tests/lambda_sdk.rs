@@ -173,3 +173,53 @@ async fn declared_functions_reload_when_their_files_change() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+fn config_file(dir: &std::path::Path, text: &str) -> String {
+    let path = dir.join("wharf.toml");
+    std::fs::write(&path, text).expect("config");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+/// Idle environments are stopped after `idle_timeout_seconds`.
+#[tokio::test]
+async fn idle_environments_are_stopped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_file(dir.path(), "[functions]\nidle_timeout_seconds = 1\n");
+    let wharf = Wharf::start_with(&["--config", &config]);
+    let lambda = wharf.lambda("us-east-1");
+    create(&lambda, "brief").await;
+    let (_, answer) = invoke_json(&lambda, "brief", "{}").await;
+    let pid = answer["pid"].as_u64().expect("pid");
+    let started = Instant::now();
+    while alive(pid) {
+        assert!(started.elapsed() < Duration::from_secs(5), "the idle environment {pid} was not stopped");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// At the account's concurrency limit, an idle environment of another function makes room, and
+/// a synchronous invoke that finds every environment busy is throttled.
+#[tokio::test]
+async fn the_account_limit_evicts_idle_environments_and_throttles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config_file(dir.path(), "[functions]\naccount_concurrency = 1\n");
+    let wharf = Wharf::start_with(&["--config", &config]);
+    let lambda = wharf.lambda("us-east-1");
+    create(&lambda, "first").await;
+    create(&lambda, "second").await;
+    let (_, first) = invoke_json(&lambda, "first", "{}").await;
+    let first_pid = first["pid"].as_u64().expect("pid");
+    let (error, _) = invoke_json(&lambda, "second", "{}").await;
+    assert_eq!(error, None);
+    assert!(wait_gone(first_pid), "the idle environment of `first` made room for `second`");
+
+    let busy = tokio::spawn({
+        let lambda = lambda.clone();
+        async move { invoke_json(&lambda, "second", r#"{"sleep": 1.5}"#).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let throttled = lambda.invoke().function_name("first").send().await.expect_err("no room");
+    let error = throttled.into_service_error();
+    assert!(error.is_too_many_requests_exception(), "{error:?}");
+    busy.await.expect("join");
+}

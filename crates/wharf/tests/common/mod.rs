@@ -74,6 +74,8 @@ impl Wharf {
                 None,
                 "test",
             ))
+            // Tests see every answer as wharf gave it: no retry of throttles.
+            .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
             .endpoint_url(&self.endpoint)
             .http_client(aws_smithy_http_client::Builder::new().build_http())
             .build();
