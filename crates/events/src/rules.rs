@@ -187,6 +187,22 @@ pub(crate) struct RuleEntry {
     pub(crate) next_fire: Option<EpochMillis>,
 }
 
+/// The longest `EventPattern` AWS accepts, in characters (PutRule's model).
+pub const MAX_EVENT_PATTERN_CHARS: usize = 4096;
+/// The longest `ScheduleExpression` AWS accepts.
+pub const MAX_SCHEDULE_CHARS: usize = 256;
+
+/// A length constraint of the service model, with AWS's wording.
+fn check_length(member: &str, value: Option<&str>, max: usize) -> Result<(), EventsError> {
+    match value {
+        Some(text) if text.chars().count() > max => Err(EventsError::Validation(format!(
+            "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have \
+             length less than or equal to {max}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 impl RuleEntry {
     fn new(row: RuleRow, now: EpochMillis) -> Result<RuleEntry, EventsError> {
         let pattern = row
@@ -396,6 +412,8 @@ impl Events {
     /// members are cleared, as AWS does).
     pub async fn put_rule(&self, caller: &Caller, new: NewRule) -> Result<RuleRow, EventsError> {
         check_name("name", &new.name, 64, false)?;
+        check_length("eventPattern", new.event_pattern.as_deref(), MAX_EVENT_PATTERN_CHARS)?;
+        check_length("scheduleExpression", new.schedule_expression.as_deref(), MAX_SCHEDULE_CHARS)?;
         let bus = bus_name(new.bus.as_deref());
         if new.schedule_expression.is_none() && new.event_pattern.is_none() {
             return Err(EventsError::Validation(
@@ -695,6 +713,7 @@ impl Events {
 
     /// TestEventPattern: whether `event` (JSON text with the mandatory event fields) matches.
     pub fn test_pattern(pattern: &str, event: &str) -> Result<bool, EventsError> {
+        check_length("eventPattern", Some(pattern), MAX_EVENT_PATTERN_CHARS)?;
         let pattern = Pattern::parse(pattern).map_err(|err| EventsError::InvalidPattern(err.to_string()))?;
         let event: Value =
             serde_json::from_str(event).map_err(|_| EventsError::Validation("Parameter Event is not valid.".into()))?;

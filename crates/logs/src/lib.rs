@@ -501,6 +501,13 @@ impl Logs {
 
     /// FilterLogEvents: matching events of a group in `(timestamp, seq)` order.
     pub async fn filter_events(&self, request: FilterEvents) -> Result<FilterPage, LogsError> {
+        if request.pattern.chars().count() > pattern::MAX_PATTERN_CHARS {
+            return Err(LogsError::InvalidParameter(format!(
+                "1 validation error detected: Value at 'filterPattern' failed to satisfy constraint: \
+                 Member must have length less than or equal to {}",
+                pattern::MAX_PATTERN_CHARS
+            )));
+        }
         let pattern: FilterPattern = request.pattern.parse().map_err(|err: pattern::PatternError| {
             LogsError::InvalidParameter(format!("Invalid filter pattern: {err}"))
         })?;

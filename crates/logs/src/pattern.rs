@@ -21,6 +21,9 @@
 use crate::json::{self, Json};
 use std::fmt;
 
+/// The longest filter pattern CloudWatch Logs accepts, in characters.
+pub const MAX_PATTERN_CHARS: usize = 1024;
+
 /// A parsed filter pattern.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FilterPattern(Kind);
@@ -34,8 +37,11 @@ enum Kind {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Expr {
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// Every member holds. N-ary, not nested pairs: a chain of 500 `&&` terms is one level deep,
+    /// so neither evaluation nor drop recurses with the length of a pattern.
+    And(Vec<Expr>),
+    /// Some member holds.
+    Or(Vec<Expr>),
     Compare { path: Vec<Step>, op: Op, value: Literal },
     Exists { path: Vec<Step>, present: bool },
 }
@@ -83,6 +89,12 @@ impl std::str::FromStr for FilterPattern {
     type Err = PatternError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.chars().count() > MAX_PATTERN_CHARS {
+            return invalid(format!(
+                "1 validation error detected: Value at 'filterPattern' failed to satisfy constraint: \
+                 Member must have length less than or equal to {MAX_PATTERN_CHARS}"
+            ));
+        }
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Ok(FilterPattern(Kind::All));
@@ -178,8 +190,8 @@ fn text_pattern(text: &str) -> Result<FilterPattern, PatternError> {
 
 fn evaluate(expr: &Expr, doc: &Json) -> bool {
     match expr {
-        Expr::And(left, right) => evaluate(left, doc) && evaluate(right, doc),
-        Expr::Or(left, right) => evaluate(left, doc) || evaluate(right, doc),
+        Expr::And(members) => members.iter().all(|member| evaluate(member, doc)),
+        Expr::Or(members) => members.iter().any(|member| evaluate(member, doc)),
         Expr::Exists { path, present } => {
             let mut found = Vec::new();
             resolve(doc, path, &mut found);
@@ -423,23 +435,21 @@ impl JsonParser {
     }
 
     fn or_expr(&mut self, depth: usize) -> Result<Expr, PatternError> {
-        let mut left = self.and_expr(depth)?;
+        let mut members = vec![self.and_expr(depth)?];
         while self.peek() == Some(&Token::Or) {
             self.pos += 1;
-            let right = self.and_expr(depth)?;
-            left = Expr::Or(Box::new(left), Box::new(right));
+            members.push(self.and_expr(depth)?);
         }
-        Ok(left)
+        Ok(if members.len() == 1 { members.remove(0) } else { Expr::Or(members) })
     }
 
     fn and_expr(&mut self, depth: usize) -> Result<Expr, PatternError> {
-        let mut left = self.primary(depth)?;
+        let mut members = vec![self.primary(depth)?];
         while self.peek() == Some(&Token::And) {
             self.pos += 1;
-            let right = self.primary(depth)?;
-            left = Expr::And(Box::new(left), Box::new(right));
+            members.push(self.primary(depth)?);
         }
-        Ok(left)
+        Ok(if members.len() == 1 { members.remove(0) } else { Expr::And(members) })
     }
 
     fn primary(&mut self, depth: usize) -> Result<Expr, PatternError> {
@@ -569,6 +579,21 @@ mod tests {
             let parsed: FilterPattern = pattern.parse().unwrap_or_else(|err| panic!("{pattern}: {err}"));
             assert_eq!(parsed.matches(message), *expected, "pattern {pattern:?} on {message:?}");
         }
+    }
+
+    #[test]
+    fn long_chains_neither_recurse_nor_pass_the_length_limit() {
+        // Within the length limit, a long chain evaluates without deep recursion.
+        let terms: Vec<String> = (0..80).map(|term| format!("$.k = {term}")).collect();
+        let pattern: FilterPattern = format!("{{ {} }}", terms.join(" || ")).parse().expect("valid");
+        assert!(pattern.matches("{\"k\": 79}"));
+        assert!(!pattern.matches("{\"k\": 80}"));
+        // 30,000 terms (the reported crash) are refused by length before parsing.
+        let huge = format!("{{ {} }}", vec!["$.a = 1"; 30_000].join(" || "));
+        assert!(huge.parse::<FilterPattern>().unwrap_err().0.contains("less than or equal to 1024"));
+        // The parser itself stays flat even on input longer than the limit.
+        let mut parser = JsonParser::new(&huge).expect("lexes");
+        assert!(matches!(parser.pattern(), Ok(Expr::Or(members)) if members.len() == 30_000));
     }
 
     #[test]

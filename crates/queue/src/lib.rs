@@ -46,11 +46,18 @@ pub struct EngineConfig {
     pub queue_name_reuse_delay: Duration,
     /// The least time between two PurgeQueue calls on one queue (AWS: 60 s).
     pub purge_interval: Duration,
+    /// The secret that authenticates receipt handles; keep it with the data so handles stay
+    /// valid across restarts.
+    pub receipt_key: receipt::ReceiptKey,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { queue_name_reuse_delay: Duration::from_secs(60), purge_interval: Duration::from_secs(60) }
+        EngineConfig {
+            queue_name_reuse_delay: Duration::from_secs(60),
+            purge_interval: Duration::from_secs(60),
+            receipt_key: receipt::ReceiptKey::random(),
+        }
     }
 }
 
@@ -711,7 +718,7 @@ impl Engine {
         let receipts: Vec<(Receipt, u64)> = cached
             .iter()
             .filter_map(|message| {
-                receipt::decode(&message.receipt_handle).map(|handle| (handle.receipt, visibility_ms))
+                self.config.receipt_key.decode(&message.receipt_handle).map(|handle| (handle.receipt, visibility_ms))
             })
             .collect();
         let outcomes = self.store.change_visibility(record.id, receipts, self.now()).await?;
@@ -849,7 +856,7 @@ impl Engine {
             Some(digest::attributes_md5(selected.iter().map(|&idx| &entries[idx])))
         };
         ReceivedMessage {
-            receipt_handle: receipt::encode(record.id, delivery.receipt, received_ms),
+            receipt_handle: self.config.receipt_key.encode(record.id, delivery.receipt, received_ms),
             data,
             attributes,
             selected_attributes: selected,
@@ -857,15 +864,15 @@ impl Engine {
         }
     }
 
-    fn decode_handle(record: &QueueRecord, handle: &str) -> Result<Receipt, QueueError> {
-        Self::decode_full_handle(record, handle).map(|decoded| decoded.receipt)
+    fn decode_handle(&self, record: &QueueRecord, handle: &str) -> Result<Receipt, QueueError> {
+        self.decode_full_handle(record, handle).map(|decoded| decoded.receipt)
     }
 
-    fn decode_full_handle(record: &QueueRecord, handle: &str) -> Result<receipt::Handle, QueueError> {
+    fn decode_full_handle(&self, record: &QueueRecord, handle: &str) -> Result<receipt::Handle, QueueError> {
         if handle.is_empty() {
             return Err(QueueError::MissingParameter("ReceiptHandle".into()));
         }
-        match receipt::decode(handle) {
+        match self.config.receipt_key.decode(handle) {
             Some(decoded) if decoded.queue == record.id => Ok(decoded),
             _ => Err(QueueError::ReceiptHandleIsInvalid(handle.to_owned())),
         }
@@ -874,7 +881,7 @@ impl Engine {
     /// DeleteMessage.
     pub async fn delete(&self, key: &QueueKey, handle: &str) -> Result<(), QueueError> {
         let record = self.record(key).await?;
-        let receipt = Self::decode_handle(&record, handle)?;
+        let receipt = self.decode_handle(&record, handle)?;
         self.store.delete(record.id, vec![receipt], self.now()).await?;
         if record.settings.fifo_queue {
             // A delete can unblock the message's group for a waiting receiver.
@@ -894,7 +901,7 @@ impl Engine {
         let mut outcomes: Vec<(String, Result<(), QueueError>)> = Vec::with_capacity(entries.len());
         let mut receipts = Vec::new();
         for (id, handle) in entries {
-            match Self::decode_handle(&record, &handle) {
+            match self.decode_handle(&record, &handle) {
                 Ok(receipt) => {
                     receipts.push(receipt);
                     outcomes.push((id, Ok(())));
@@ -946,16 +953,14 @@ impl Engine {
         let mut wakes = false;
         let now = self.now();
         for (id, (handle, seconds)) in entries {
-            let checked = Self::decode_full_handle(&record, &handle).and_then(|decoded| {
+            let checked = self.decode_full_handle(&record, &handle).and_then(|decoded| {
                 let visibility_ms = Self::check_visibility(seconds)?;
                 // The 12-hour limit counts from the receive, not from this change.
-                if let Some(received_ms) = decoded.received_ms {
-                    let limit_ms = MAX_VISIBILITY_SECONDS as u64 * 1000;
-                    if now.saturating_add(visibility_ms) > received_ms.saturating_add(limit_ms) {
-                        return Err(QueueError::InvalidParameterValue(format!(
-                            "Value {seconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [{MAX_VISIBILITY_SECONDS} seconds]"
-                        )));
-                    }
+                let limit_ms = MAX_VISIBILITY_SECONDS as u64 * 1000;
+                if now.saturating_add(visibility_ms) > decoded.received_ms.saturating_add(limit_ms) {
+                    return Err(QueueError::InvalidParameterValue(format!(
+                        "Value {seconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [{MAX_VISIBILITY_SECONDS} seconds]"
+                    )));
                 }
                 Ok((decoded.receipt, visibility_ms))
             });

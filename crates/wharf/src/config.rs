@@ -32,10 +32,26 @@ pub struct Config {
     pub log: String,
     /// MiB of message content the durable store keeps in memory.
     pub message_cache_mb: u64,
+    /// Connection limits and network exposure.
+    pub server: ServerSection,
     /// SQS settings.
     pub sqs: SqsConfig,
     /// Lambda settings.
     pub functions: FunctionsSection,
+}
+
+/// The `[server]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Listen on a non-loopback address although no request is authenticated.
+    pub allow_unauthenticated_remote: bool,
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// Seconds a connection may wait for a request's headers (idle keep-alive included).
+    pub idle_timeout_seconds: u64,
+    /// Seconds a request's body may take after its headers.
+    pub body_timeout_seconds: u64,
 }
 
 /// The `[functions]` table.

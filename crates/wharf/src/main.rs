@@ -3,6 +3,7 @@
 mod bench;
 mod bench_functions;
 mod config;
+mod logging;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,10 @@ pub struct ServeArgs {
     /// Log filter [default: info].
     #[arg(long, env = "WHARF_LOG")]
     log: Option<String>,
+    /// Allow listening on a non-loopback address although requests are not authenticated:
+    /// anyone who reaches the port can run code as wharf's functions and read all its data.
+    #[arg(long, env = "WHARF_ALLOW_UNAUTHENTICATED_REMOTE")]
+    allow_unauthenticated_remote: bool,
 }
 
 fn main() -> anyhow::Result<()> {

@@ -36,10 +36,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(log) = args.log {
         config.log = log;
     }
+    if args.allow_unauthenticated_remote {
+        config.server.allow_unauthenticated_remote = true;
+    }
+    // Log lines that cannot be written (stderr closed, disk full) are dropped and counted:
+    // logging must never fail a request.
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).context("invalid log filter")?)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::logging::Stderr)
+        .log_internal_errors(false)
         .init();
+    check_exposure(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(serve(config))
 }
@@ -56,9 +63,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
         (Arc::new(store), format!("sqlite:{}", config.data_dir.join(wharf_store_sqlite::DATABASE_FILE).display()))
     };
+    let receipt_key = if config.in_memory {
+        wharf_queue::receipt::ReceiptKey::random()
+    } else {
+        load_receipt_key(&config.data_dir)?
+    };
     let engine_config = EngineConfig {
         queue_name_reuse_delay: Duration::from_secs(config.sqs.queue_name_reuse_delay_seconds),
         purge_interval: Duration::from_secs(config.sqs.purge_interval_seconds),
+        receipt_key: receipt_key.clone(),
     };
     let engine = Arc::new(Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_config));
     let logs = Arc::new(open_logs(&config, Arc::clone(&clock))?);
@@ -80,7 +93,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let endpoint_url = format!("http://{endpoint_host}");
     let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
     let (functions, _scratch) =
-        start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone()).await?;
+        start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone(), receipt_key).await?;
     let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
     let lambda = LambdaApi::new(Arc::clone(&functions), account.to_string(), region.to_string(), endpoint_url);
@@ -124,8 +137,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(Arc::clone(&functions).run_async_worker(stopped.clone())),
         tokio::spawn(pollers.run(stopped.clone())),
     ];
-    // The line tests and scripts wait for: the server accepts requests from here on.
-    println!("wharf: listening on http://{local}");
+    // The line tests and scripts wait for: the server accepts requests from here on. (Not
+    // `println!`, which panics when stdout is a closed pipe.)
+    crate::logging::write_stdout_line(&format!("wharf: listening on http://{local}"));
     tracing::info!(%local, "listening");
     let shutdown_engine = Arc::clone(&engine);
     let shutdown = async move {
@@ -134,12 +148,90 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown_engine.shut_down();
         let _ = stop.send(true);
     };
-    wharf_api_common::server::serve(listener, router, shutdown).await;
+    wharf_api_common::server::serve(listener, router, server_limits(&config), shutdown).await;
     for worker in workers {
         let _ = worker.await;
     }
     functions.shut_down().await;
     Ok(())
+}
+
+/// The file that keeps the receipt-handle secret of a data directory.
+const RECEIPT_KEY_FILE: &str = "receipt-key";
+
+/// Reads the data directory's receipt-handle secret, creating it (mode 0600, synced) on first
+/// start, so handles minted before a restart stay valid after it.
+fn load_receipt_key(data_dir: &std::path::Path) -> anyhow::Result<wharf_queue::receipt::ReceiptKey> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = data_dir.join(RECEIPT_KEY_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let bytes: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("{} is damaged (not 32 bytes); delete it to mint a new one (receipt handles in flight become invalid)", path.display()))?;
+            return Ok(wharf_queue::receipt::ReceiptKey::from_bytes(bytes));
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    }
+    let key = wharf_queue::receipt::ReceiptKey::random();
+    let partial = data_dir.join(format!("{RECEIPT_KEY_FILE}.partial"));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&partial)
+        .with_context(|| format!("creating {}", partial.display()))?;
+    file.write_all(&key.to_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("renaming {}", partial.display()))?;
+    std::fs::File::open(data_dir).and_then(|dir| dir.sync_all()).with_context(|| format!("syncing {}", data_dir.display()))?;
+    Ok(key)
+}
+
+/// Refuses a non-loopback listen address unless the user allowed it, and warns when they did.
+fn check_exposure(config: &Config) -> anyhow::Result<()> {
+    let addresses: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(config.bind.as_str())
+        .with_context(|| format!("resolving the listen address {}", config.bind))?
+        .collect();
+    let remote = addresses.iter().any(|address| !address.ip().is_loopback());
+    if !remote {
+        return Ok(());
+    }
+    if !config.server.allow_unauthenticated_remote {
+        anyhow::bail!(
+            "refusing to listen on {}: it is reachable from other machines, and wharf does not \
+             authenticate requests yet, so anyone who can reach it could run code on this machine \
+             (create and invoke functions) and read every queue, log and function environment. \
+             Listen on 127.0.0.1 (the default), or pass --allow-unauthenticated-remote \
+             (server.allow_unauthenticated_remote = true) if every host on that network is trusted",
+            config.bind
+        );
+    }
+    let warning = format!(
+        "wharf listens on {} WITHOUT AUTHENTICATION (--allow-unauthenticated-remote): anyone who \
+         reaches this port can run code on this machine and read all of wharf's data",
+        config.bind
+    );
+    tracing::warn!("{warning}");
+    crate::logging::write_stderr_line(&format!("WARNING: {warning}"));
+    Ok(())
+}
+
+/// The connection limits of the main listener: the configured ones, with the connection cap
+/// kept below the process's open-file limit (descriptors are also needed for files, pipes and
+/// function environments).
+fn server_limits(config: &Config) -> wharf_api_common::server::Limits {
+    let mut max_connections = config.server.max_connections.max(1);
+    if let Some(open_files) = crate::logging::open_file_limit() {
+        max_connections = max_connections.min((open_files / 4 * 3).max(16) as usize);
+    }
+    wharf_api_common::server::Limits {
+        max_connections,
+        idle_timeout: Duration::from_secs(config.server.idle_timeout_seconds.max(1)),
+        body_timeout: Duration::from_secs(config.server.body_timeout_seconds.max(1)),
+    }
 }
 
 /// Opens the functions engine with its stores, the private queue of asynchronous invocations
@@ -153,6 +245,7 @@ async fn start_functions(
     account: &AccountId,
     region: &Region,
     endpoint_url: String,
+    receipt_key: wharf_queue::receipt::ReceiptKey,
 ) -> anyhow::Result<(Arc<Functions>, Option<tempfile::TempDir>)> {
     let (function_store, internal_store, base, scratch): (
         Arc<dyn wharf_store::functions::FunctionStore>,
@@ -213,7 +306,7 @@ async fn start_functions(
     let internal_engine = Arc::new(Engine::new(
         internal_store,
         Arc::clone(clock),
-        EngineConfig { queue_name_reuse_delay: Duration::ZERO, purge_interval: Duration::ZERO },
+        EngineConfig { queue_name_reuse_delay: Duration::ZERO, purge_interval: Duration::ZERO, receipt_key },
     ));
     let queue = wharf_links::QueuedInvocations::open(internal_engine, account.clone(), region.clone())
         .await
@@ -472,6 +565,8 @@ mod router {
                         "storage": self.storage,
                         "services": { "sqs": "running", "logs": "running", "lambda": "running", "events": "running" },
                         "functions": { "invocations_completed": self.functions.invocations_completed() },
+                        "requests": { "panicked": wharf_api_common::server::panics() },
+                        "log": { "dropped_lines": crate::logging::dropped_lines() },
                     }),
                 );
             }

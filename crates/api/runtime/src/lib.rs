@@ -44,7 +44,14 @@ impl RuntimeHost for RuntimeApiHost {
         let address = listener.local_addr()?.to_string();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let service: Arc<dyn Service> = Arc::new(RuntimeApi { session });
-        tokio::spawn(wharf_api_common::server::serve(listener, service, async move {
+        // One process talks to this server; between invocations its runtime client may hold a
+        // keep-alive connection quiet for as long as the environment stays warm.
+        let limits = wharf_api_common::server::Limits {
+            max_connections: 64,
+            idle_timeout: std::time::Duration::from_secs(3600),
+            body_timeout: std::time::Duration::from_secs(60),
+        };
+        tokio::spawn(wharf_api_common::server::serve(listener, service, limits, async move {
             let _ = stopped.await;
         }));
         Ok(RuntimeEndpoint { address, stop })
