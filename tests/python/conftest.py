@@ -27,11 +27,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from sqs_support import REPO_ROOT, protocol_under_test
+from sqs_support import LISTENING_MARKER, protocol_under_test, wharf_binary
 
 START_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 10.0
-LISTENING_MARKER = "wharf: listening on "
 
 # Every process any fixture started, so none can outlive the session whatever happens.
 _ALL_PROCESSES: list[subprocess.Popen] = []
@@ -51,13 +50,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-
-
-def wharf_binary() -> Path:
-    binary = Path(os.environ.get("WHARF_BIN", "target/debug/wharf"))
-    if not binary.is_absolute():
-        binary = REPO_ROOT / binary
-    return binary
 
 
 class WharfServer:

@@ -18,6 +18,18 @@ from botocore.exceptions import ClientError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+# The line wharf prints once it accepts requests.
+LISTENING_MARKER = "wharf: listening on "
+
+
+def wharf_binary() -> Path:
+    """The binary under test: WHARF_BIN, or target/debug/wharf of the repository."""
+    binary = Path(os.environ.get("WHARF_BIN", "target/debug/wharf"))
+    if not binary.is_absolute():
+        binary = REPO_ROOT / binary
+    return binary
+
+
 def protocol_under_test() -> str | None:
     """`json` or `query` as scripts/test-python.sh says, or None when run by hand."""
     return os.environ.get("WHARF_PROTOCOL") or None
