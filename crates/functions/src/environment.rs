@@ -5,6 +5,11 @@
 //! when wharf is killed with SIGKILL. Its stdout and stderr are read line by line by the log
 //! pump, which also writes the platform lines (START, END, REPORT) in order with the output
 //! and keeps the current invocation's lines for `LogType: Tail`.
+//!
+//! The pump reads bytes, not UTF-8 lines: invalid sequences become U+FFFD (as Lambda shows
+//! them) instead of ending the read, and a line longer than [`MAX_EVENT_BYTES`] is cut into
+//! events of at most that size (on a character boundary), so one endless line costs bounded
+//! memory.
 
 use crate::ports::{LogLine, LogSink, RuntimeEndpoint, RuntimeHost};
 use crate::session::{Outcome, RuntimeSession};
@@ -14,12 +19,16 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use wharf_types::{AccountId, Clock, Region};
 
 /// How many bytes of an invocation's log `LogType: Tail` returns.
 pub const TAIL_BYTES: usize = 4096;
+
+/// The largest log event the pump makes of one line of output; longer lines are split, as
+/// Lambda splits output into events of at most 256 KB.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 
 /// Everything needed to start an environment.
 #[derive(Clone, Debug)]
@@ -38,6 +47,8 @@ pub struct LaunchSpec {
     pub log_group: String,
     /// Lines to write to the log before the process's own (warnings about the runtime).
     pub preamble: Vec<String>,
+    /// How `command` is wrapped, to find the function's own process under the wrappers.
+    pub containment: crate::isolation::Containment,
 }
 
 /// Messages to the log pump, in order with the output it reads.
@@ -60,8 +71,10 @@ pub struct Environment {
     pub log_stream: String,
     /// The Runtime API state.
     pub session: Arc<RuntimeSession>,
-    /// The process id, for memory readings.
+    /// The process id of the outermost process (a wrapper, when contained).
     pid: Option<u32>,
+    /// How the process is wrapped.
+    containment: crate::isolation::Containment,
     /// When the process was started, for the Init Duration.
     pub started: Instant,
     /// Whether the next invocation is the first (reports the Init Duration).
@@ -106,6 +119,9 @@ impl Environment {
             .kill_on_drop(true);
         let mut child = command.spawn()?;
         let pid = child.id();
+        if let Some(pid) = pid {
+            session.set_owner(pid);
+        }
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let (control, control_rx) = mpsc::unbounded_channel();
@@ -156,6 +172,7 @@ impl Environment {
             log_stream,
             session,
             pid,
+            containment: spec.containment,
             started: Instant::now(),
             fresh: AtomicBool::new(true),
             broken: AtomicBool::new(false),
@@ -217,7 +234,7 @@ impl Environment {
 
     /// The process's peak resident memory in MB, where the OS tells.
     pub fn peak_memory_mb(&self) -> Option<u64> {
-        let pid = self.pid?;
+        let pid = crate::isolation::main_process(self.pid?, self.containment);
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
         let kilobytes: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
@@ -293,8 +310,8 @@ impl LogPump {
         stderr: Option<tokio::process::ChildStderr>,
         mut control: mpsc::UnboundedReceiver<Control>,
     ) {
-        let mut stdout = stdout.map(|pipe| BufReader::new(pipe).lines());
-        let mut stderr = stderr.map(|pipe| BufReader::new(pipe).lines());
+        let mut stdout = stdout.map(LineReader::new);
+        let mut stderr = stderr.map(LineReader::new);
         let mut buffer = Buffer { clock: Some(Arc::clone(&self.clock)), ..Buffer::default() };
         loop {
             // Control messages first: a START is sent before its event is delivered, so output
@@ -365,7 +382,81 @@ impl LogPump {
     }
 }
 
-type Lines<R> = Option<tokio::io::Lines<BufReader<R>>>;
+type Lines<R> = Option<LineReader<R>>;
+
+/// Reads a pipe as lines of at most [`MAX_EVENT_BYTES`], whatever its bytes.
+///
+/// Cancel-safe (the pump reads it inside `select!`): every byte taken from the buffer is
+/// already in `partial` when a read is abandoned.
+struct LineReader<R> {
+    reader: BufReader<R>,
+    /// The start of a line whose end has not arrived yet.
+    partial: Vec<u8>,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    fn new(pipe: R) -> LineReader<R> {
+        LineReader { reader: BufReader::with_capacity(64 * 1024, pipe), partial: Vec::new() }
+    }
+
+    /// The next line without its `\n` (or `\r\n`), or the next [`MAX_EVENT_BYTES`] of a longer
+    /// one; `None` at the end of the pipe.
+    async fn next_line(&mut self) -> std::io::Result<Option<String>> {
+        loop {
+            let available = self.reader.fill_buf().await?;
+            if available.is_empty() {
+                if self.partial.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(text_of(std::mem::take(&mut self.partial))));
+            }
+            let room = MAX_EVENT_BYTES.saturating_sub(self.partial.len());
+            let window = &available[..available.len().min(room)];
+            if let Some(end) = window.iter().position(|&byte| byte == b'\n') {
+                self.partial.extend_from_slice(&window[..end]);
+                self.reader.consume(end + 1);
+                if self.partial.last() == Some(&b'\r') {
+                    self.partial.pop();
+                }
+                return Ok(Some(text_of(std::mem::take(&mut self.partial))));
+            }
+            let taken = window.len();
+            self.partial.extend_from_slice(window);
+            self.reader.consume(taken);
+            if self.partial.len() >= MAX_EVENT_BYTES {
+                let cut = char_boundary(&self.partial);
+                let rest = self.partial.split_off(cut);
+                return Ok(Some(text_of(std::mem::replace(&mut self.partial, rest))));
+            }
+        }
+    }
+}
+
+/// Bytes as text, invalid sequences replaced by U+FFFD.
+fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+}
+
+/// Where to cut `bytes` so that a multi-byte character at its end is not split: before the
+/// last character when that one is incomplete.
+fn char_boundary(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=3.min(len) {
+        let byte = bytes[len - back];
+        if byte & 0b1100_0000 != 0b1000_0000 {
+            // A lead byte (or ASCII): how long its sequence is.
+            let needed = match byte {
+                0x00..=0x7F => 1,
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => 1,
+            };
+            return if needed > back { len - back } else { len };
+        }
+    }
+    len
+}
 
 /// The next line of a pipe; pending forever once the pipe is closed (`None` reported once).
 async fn next_line<R: tokio::io::AsyncRead + Unpin>(pipe: &mut Lines<R>) -> Option<String> {
@@ -447,6 +538,35 @@ mod tests {
         assert!(tail.len() <= TAIL_BYTES);
         assert!(tail.ends_with("END\n"));
         assert_eq!(tail_of(&["a".into()]), "a\n");
+    }
+
+    async fn lines_of(input: &[u8]) -> Vec<String> {
+        let mut reader = LineReader::new(input);
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next_line().await.expect("read") {
+            lines.push(line);
+        }
+        lines
+    }
+
+    #[tokio::test]
+    async fn invalid_utf8_is_replaced_and_reading_goes_on() {
+        let lines = lines_of(b"ok\n\xff\xfe bad\r\nafter\nlast").await;
+        assert_eq!(lines, ["ok", "\u{fffd}\u{fffd} bad", "after", "last"]);
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_split_on_character_boundaries() {
+        let mut input = vec![b'a'; MAX_EVENT_BYTES - 1];
+        input.extend("é".repeat(MAX_EVENT_BYTES).as_bytes());
+        input.push(b'\n');
+        input.extend(b"next\n");
+        let lines = lines_of(&input).await;
+        assert!(lines.iter().all(|line| line.len() <= MAX_EVENT_BYTES));
+        assert_eq!(lines[0].len(), MAX_EVENT_BYTES - 1, "the é that would not fit moves to the next event");
+        assert!(!lines.iter().any(|line| line.contains('\u{fffd}')));
+        assert_eq!(lines.concat().len(), input.len() - 2, "every byte but the two newlines");
+        assert_eq!(lines.last().map(String::as_str), Some("next"));
     }
 
     #[test]

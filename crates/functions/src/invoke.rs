@@ -347,7 +347,7 @@ impl Functions {
         let runtime_dir = &self.config.runtime_dir;
         let mut preamble = Vec::new();
         let mut env: BTreeMap<String, String> = version.environment.clone();
-        let (mut command, execution_env) = match family {
+        let (command, execution_env) = match family {
             Family::Python { minor } => {
                 let settings = self.config.runtimes.clone();
                 let runtime = version.runtime.clone();
@@ -397,11 +397,7 @@ impl Functions {
                 (vec![bootstrap.to_string_lossy().into_owned()], None)
             }
         };
-        if self.setpriv {
-            let mut wrapped: Vec<String> = ["setpriv", "--pdeathsig", "KILL", "--"].map(String::from).to_vec();
-            wrapped.append(&mut command);
-            command = wrapped;
-        }
+        let command = self.containment.wrap(command);
         let environment_id = uuid::Uuid::new_v4().simple().to_string();
         let date = UtcDateTime::from_epoch_millis(self.clock.now_millis());
         let log_stream =
@@ -454,6 +450,7 @@ impl Functions {
                 .map_err(|err| LaunchError::Api(FunctionError::Host(err.to_string())))?,
             log_group: version.log_group.clone(),
             preamble,
+            containment: self.containment,
         };
         Environment::launch(
             &spec,

@@ -24,6 +24,7 @@ pub mod code;
 pub mod environment;
 pub mod error;
 pub mod invoke;
+pub mod isolation;
 pub mod mappings;
 pub mod name;
 pub mod ports;
@@ -109,8 +110,8 @@ pub struct Functions {
     queue: OnceLock<Arc<dyn InvocationQueue>>,
     /// Set once by the wiring; destination records are dropped (with a warning) until then.
     destinations: OnceLock<Arc<dyn Destinations>>,
-    /// Whether `setpriv --pdeathsig` can tie function processes to wharf's life.
-    setpriv: bool,
+    /// How function processes are tied to their environment and to wharf.
+    containment: isolation::Containment,
     /// The last seen stamp of each function's source directory (functions declared from a
     /// directory), to reload them when files change.
     source_stamps: std::sync::Mutex<HashMap<FunctionKey, u64>>,
@@ -131,6 +132,9 @@ impl Functions {
         host: Arc<dyn RuntimeHost>,
         logs: Arc<dyn LogSink>,
     ) -> Result<Arc<Functions>, FunctionError> {
+        let containment =
+            tokio::task::spawn_blocking(isolation::Containment::detect).await.unwrap_or(isolation::Containment::Plain);
+        tracing::info!(containment = containment.describe(), "function processes are contained by");
         // Finding the installed Pythons runs each one once; do it off the request path.
         tokio::task::spawn_blocking(runtimes::warm_up_search);
         let rows = store.load_all().await?;
@@ -144,7 +148,7 @@ impl Functions {
                 (FunctionKey { account: row.account.clone(), region: row.region.clone(), name: row.name.clone() }, row)
             })
             .collect();
-        Ok(Arc::new(Functions {
+        let functions = Arc::new(Functions {
             store,
             clock,
             supervisor: supervisor::Supervisor::new(config.account_concurrency),
@@ -157,12 +161,15 @@ impl Functions {
             logs,
             queue: OnceLock::new(),
             destinations: OnceLock::new(),
-            setpriv: find_on_path("setpriv"),
+            containment,
             completed: std::sync::atomic::AtomicU64::new(0),
             source_stamps: std::sync::Mutex::new(HashMap::new()),
             mappings: std::sync::Mutex::new(mapping_rows.into_iter().map(|row| (row.uuid.clone(), row)).collect()),
             mappings_changed: tokio::sync::watch::Sender::new(0),
-        }))
+        });
+        // Packages left behind by deletes before a crash, or by versions before this cleanup.
+        functions.collect_packages();
+        Ok(functions)
     }
 
     /// Connects the asynchronous-invocation queue.
@@ -260,7 +267,3 @@ fn write_bootstraps(dir: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn find_on_path(program: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-}

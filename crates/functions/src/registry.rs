@@ -281,20 +281,28 @@ impl Functions {
         self.read_registry().values().cloned().collect()
     }
 
-    fn store_package(&self, code: &CodeSource) -> Result<(PackageInfo, Option<String>), FunctionError> {
+    /// Stores a package; the pin keeps it from [`Self::collect_packages`] until the record
+    /// naming it is written.
+    fn store_package(
+        &self,
+        code: &CodeSource,
+    ) -> Result<(PackageInfo, Option<String>, Option<crate::code::PackagePin>), FunctionError> {
         match code {
             CodeSource::Zip(bytes) => {
-                let info = self.code.put(bytes).map_err(|err| match err {
+                let (info, pin) = self.code.put_pinned(bytes).map_err(|err| match err {
                     crate::code::PackageError::InvalidZip(reason) => FunctionError::InvalidZipFile(reason),
+                    crate::code::PackageError::TooLarge => {
+                        FunctionError::InvalidParameter(crate::code::PackageError::TooLarge.to_string())
+                    }
                     crate::code::PackageError::Io(err) => FunctionError::Host(err.to_string()),
                 })?;
-                Ok((info, None))
+                Ok((info, None, Some(pin)))
             }
             CodeSource::Directory(dir) => {
                 let fingerprint = crate::code::directory_fingerprint(dir).map_err(|err| {
                     FunctionError::InvalidParameter(format!("cannot read code directory {}: {err}", dir.display()))
                 })?;
-                Ok((fingerprint, Some(dir.to_string_lossy().into_owned())))
+                Ok((fingerprint, Some(dir.to_string_lossy().into_owned()), None))
             }
         }
     }
@@ -302,7 +310,7 @@ impl Functions {
     /// CreateFunction.
     pub async fn create(&self, account: &str, region: &str, new: NewFunction) -> Result<FunctionRow, FunctionError> {
         let key = FunctionKey { account: account.into(), region: region.into(), name: new.name.as_str().into() };
-        let (package, source_dir) = self.store_package(&new.code)?;
+        let (package, source_dir, _pin) = self.store_package(&new.code)?;
         let now = self.clock.now_millis();
         let latest = VersionRow {
             version: "$LATEST".into(),
@@ -356,6 +364,22 @@ impl Functions {
         Ok(row)
     }
 
+    /// Removes the code packages no function or version refers to any more (see
+    /// [`crate::code::CodeStore::retain`]); a failure only costs disk space, so it is logged.
+    pub fn collect_packages(&self) {
+        let keep: std::collections::BTreeSet<String> = self
+            .read_registry()
+            .values()
+            .flat_map(|row| std::iter::once(&row.latest).chain(row.versions.iter()))
+            .map(|version| version.code_id.clone())
+            .collect();
+        match self.code.retain(&keep) {
+            Ok(0) => {}
+            Ok(removed) => tracing::debug!(removed, "removed unreferenced code packages"),
+            Err(err) => tracing::warn!(error = %err, "removing unreferenced code packages failed"),
+        }
+    }
+
     fn check_runtime_installed(&self, runtime: &str) -> Result<(), FunctionError> {
         if let Some(crate::runtimes::Family::Python { minor }) = crate::runtimes::family(runtime) {
             if self.config.runtimes.strict_python_versions {
@@ -388,7 +412,7 @@ impl Functions {
         publish_now: bool,
         revision_id: Option<String>,
     ) -> Result<FunctionRow, FunctionError> {
-        let (package, source_dir) = self.store_package(&code)?;
+        let (package, source_dir, _pin) = self.store_package(&code)?;
         let now = self.clock.now_millis();
         let (_, row) = self
             .modify(key, |row| {
@@ -406,6 +430,7 @@ impl Functions {
             })
             .await?;
         self.supervisor.retire(&key.pool_name(), None);
+        self.collect_packages();
         Ok(row)
     }
 
@@ -491,6 +516,7 @@ impl Functions {
                 self.store.delete(&key.account, &key.region, &key.name).await?;
                 self.write_registry().remove(key);
                 self.supervisor.retire(&key.pool_name(), None);
+                self.collect_packages();
                 Ok(())
             }
             Some("$LATEST") => Err(FunctionError::InvalidParameter(
@@ -517,6 +543,7 @@ impl Functions {
                     Ok(())
                 })
                 .await?;
+                self.collect_packages();
                 Ok(())
             }
         }

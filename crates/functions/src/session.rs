@@ -89,6 +89,9 @@ pub struct RuntimeSession {
     event_ready: Notify,
     /// Start-up progress for the first invoker.
     phase: watch::Sender<Phase>,
+    /// The process id of the environment's outermost process, set as soon as it is spawned:
+    /// only it and its descendants may use this session's Runtime API.
+    owner: std::sync::OnceLock<u32>,
 }
 
 impl Default for RuntimeSession {
@@ -97,6 +100,7 @@ impl Default for RuntimeSession {
             state: Mutex::default(),
             event_ready: Notify::new(),
             phase: watch::Sender::new(Phase::Starting),
+            owner: std::sync::OnceLock::new(),
         }
     }
 }
@@ -104,6 +108,16 @@ impl Default for RuntimeSession {
 impl RuntimeSession {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records the environment's outermost process.
+    pub fn set_owner(&self, pid: u32) {
+        let _ = self.owner.set(pid);
+    }
+
+    /// The environment's outermost process, once spawned.
+    pub fn owner(&self) -> Option<u32> {
+        self.owner.get().copied()
     }
 
     /// Waits for the next event (the process's `GET /runtime/invocation/next`).

@@ -65,6 +65,10 @@ impl Default for Limits {
 /// the extra sockets are closed without an answer, so refusing costs bounded descriptors too.
 const MAX_REFUSING: usize = 256;
 
+/// Decides whether a new connection (from its peer address to the listener's address) may be
+/// served; a refused one is closed without an answer. Runs on a blocking thread.
+pub type Admission = Arc<dyn Fn(SocketAddr, SocketAddr) -> bool + Send + Sync>;
+
 /// Serves `service` on `listener` until `shutdown` completes, then drains open connections.
 pub async fn serve(
     listener: TcpListener,
@@ -72,6 +76,18 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
+    serve_admitting(listener, service, limits, None, shutdown).await
+}
+
+/// [`serve`], with each new connection first checked by `admission`.
+pub async fn serve_admitting(
+    listener: TcpListener,
+    service: Arc<dyn Service>,
+    limits: Limits,
+    admission: Option<Admission>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let local = listener.local_addr().ok();
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let refusing = Arc::new(tokio::sync::Semaphore::new(MAX_REFUSING));
@@ -121,7 +137,16 @@ pub async fn serve(
             .header_read_timeout(limits.idle_timeout)
             .serve_connection(TokioIo::new(stream), handler);
         let connection = graceful.watch(connection);
+        let admission = admission.clone();
         tokio::spawn(async move {
+            if let (Some(admission), Some(local)) = (admission, local) {
+                let admitted = tokio::task::spawn_blocking(move || admission(peer, local)).await.unwrap_or(false);
+                if !admitted {
+                    tracing::warn!(%peer, %local, "refused a connection from a process the listener does not serve");
+                    drop(slot);
+                    return;
+                }
+            }
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, %peer, "connection ended with an error");
             }

@@ -3,7 +3,9 @@
 //!
 //! Each environment gets its own listener on a fresh loopback port (the value of
 //! `AWS_LAMBDA_RUNTIME_API`), so a request needs no identification: the port is the
-//! environment. The shared server loop sets TCP_NODELAY and writes each response (headers and
+//! environment. Any local process can reach a loopback port, so each connection is first
+//! traced to the process that opened it, and served only when that is one of the
+//! environment's own processes. The shared server loop sets TCP_NODELAY and writes each response (headers and
 //! body) in one go: without that, every warm invocation would stall on Nagle's algorithm.
 //!
 //! # Wire
@@ -43,7 +45,12 @@ impl RuntimeHost for RuntimeApiHost {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?.to_string();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let owner = Arc::clone(&session);
         let service: Arc<dyn Service> = Arc::new(RuntimeApi { session });
+        // Only the environment's own processes may talk to it (see wharf_functions::isolation).
+        let admission: wharf_api_common::server::Admission = Arc::new(move |peer, local| {
+            owner.owner().is_some_and(|pid| wharf_functions::isolation::connection_from_tree(pid, peer, local))
+        });
         // One process talks to this server; between invocations its runtime client may hold a
         // keep-alive connection quiet for as long as the environment stays warm.
         let limits = wharf_api_common::server::Limits {
@@ -51,7 +58,7 @@ impl RuntimeHost for RuntimeApiHost {
             idle_timeout: std::time::Duration::from_secs(3600),
             body_timeout: std::time::Duration::from_secs(60),
         };
-        tokio::spawn(wharf_api_common::server::serve(listener, service, limits, async move {
+        tokio::spawn(wharf_api_common::server::serve_admitting(listener, service, limits, Some(admission), async move {
             let _ = stopped.await;
         }));
         Ok(RuntimeEndpoint { address, stop })

@@ -1,0 +1,208 @@
+//! Containment of function processes: every process an environment starts dies with it, and
+//! only the environment's own processes can talk to its Runtime API.
+//!
+//! # Containment modes (chosen once, at start, by [`Containment::detect`])
+//! - `PidNamespace`: each environment runs as process 1 of its own PID namespace, with its own
+//!   `/proc` (`unshare --pid --fork --kill-child --mount-proc`, wrapped in `setpriv --pdeathsig
+//!   KILL`). When the environment is stopped — a timeout, an idle stop, DeleteFunction, wharf's
+//!   shutdown — or when wharf dies of SIGKILL, the chain `setpriv`/`unshare` → process 1 dies,
+//!   and the kernel kills every process left in the namespace: background children, daemons
+//!   in a new session, processes that ignore SIGTERM. A function sees only its own processes
+//!   in `/proc`, so it cannot read another environment's environment variables. Needs root or
+//!   unprivileged user namespaces (then `--user --map-root-user` is added).
+//! - `DeathSignal`: only `setpriv --pdeathsig KILL`; the direct child dies with wharf, but
+//!   processes it starts in the background can outlive it. Used where namespaces are refused.
+//! - `Plain`: neither tool exists; processes are killed when their environment stops.
+//!
+//! # Runtime API ownership
+//! A Runtime API port is only a loopback port, which any local process can connect to.
+//! [`connection_from_tree`] asks the kernel who opened a connection: it finds the socket of
+//! the client end in `/proc/net/tcp` and looks for it among the file descriptors of the
+//! environment's processes. A connection from anywhere else is closed unanswered, so a function
+//! cannot take another function's events or answer for it.
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+
+/// How function processes are tied to their environment and to wharf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Containment {
+    /// A PID namespace per environment; `user_namespace` when an unprivileged user namespace
+    /// was needed to create it.
+    PidNamespace {
+        /// Whether the namespace needs `--user --map-root-user` (wharf is not root).
+        user_namespace: bool,
+    },
+    /// `setpriv --pdeathsig KILL` only.
+    DeathSignal,
+    /// No wrapper available.
+    Plain,
+}
+
+const UNSHARE: [&str; 5] = ["unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc"];
+const USER_NAMESPACE: [&str; 2] = ["--user", "--map-root-user"];
+const SETPRIV: [&str; 4] = ["setpriv", "--pdeathsig", "KILL", "--"];
+
+fn runs(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+impl Containment {
+    /// The strongest mode this machine allows, found by trying it once (a few milliseconds).
+    pub fn detect() -> Containment {
+        let setpriv = runs(&["setpriv", "--pdeathsig", "KILL", "--", "true"]);
+        if setpriv {
+            let mut probe: Vec<&str> = UNSHARE.to_vec();
+            probe.extend(["--", "true"]);
+            if runs(&probe) {
+                return Containment::PidNamespace { user_namespace: false };
+            }
+            let mut probe: Vec<&str> = vec![UNSHARE[0]];
+            probe.extend(USER_NAMESPACE);
+            probe.extend(&UNSHARE[1..]);
+            probe.extend(["--", "true"]);
+            if runs(&probe) {
+                return Containment::PidNamespace { user_namespace: true };
+            }
+            return Containment::DeathSignal;
+        }
+        Containment::Plain
+    }
+
+    /// `command` wrapped so that it runs contained.
+    pub fn wrap(&self, command: Vec<String>) -> Vec<String> {
+        let mut wrapped: Vec<String> = Vec::new();
+        match self {
+            Containment::PidNamespace { user_namespace } => {
+                wrapped.extend(SETPRIV.map(String::from));
+                wrapped.push(UNSHARE[0].into());
+                if *user_namespace {
+                    wrapped.extend(USER_NAMESPACE.map(String::from));
+                }
+                wrapped.extend(UNSHARE[1..].iter().map(|arg| (*arg).to_owned()));
+                wrapped.push("--".into());
+            }
+            Containment::DeathSignal => wrapped.extend(SETPRIV.map(String::from)),
+            Containment::Plain => {}
+        }
+        wrapped.extend(command);
+        wrapped
+    }
+
+    /// Words for the start-up log and the docs.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Containment::PidNamespace { user_namespace: false } => "a PID namespace per environment",
+            Containment::PidNamespace { user_namespace: true } => {
+                "a PID namespace per environment (in a user namespace)"
+            }
+            Containment::DeathSignal => {
+                "parent-death signal only: background processes of a function can outlive it"
+            }
+            Containment::Plain => "none: background processes of a function can outlive it",
+        }
+    }
+}
+
+/// The direct children of a process (Linux `/proc/PID/task/*/children`).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    let mut found = Vec::new();
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            found.extend(text.split_whitespace().filter_map(|word| word.parse::<u32>().ok()));
+        }
+    }
+    found
+}
+
+/// `root` and all its descendants, at most `limit` of them.
+pub fn process_tree(root: u32, limit: usize) -> Vec<u32> {
+    let mut tree = vec![root];
+    let mut next = 0;
+    while next < tree.len() && tree.len() < limit {
+        let parent = tree[next];
+        next += 1;
+        for child in children(parent) {
+            if !tree.contains(&child) {
+                tree.push(child);
+            }
+        }
+    }
+    tree.truncate(limit);
+    tree
+}
+
+/// The process that runs the function itself: the first process under the wrappers (whose
+/// memory the REPORT line shows), or `pid` when it has no child.
+pub fn main_process(pid: u32, containment: Containment) -> u32 {
+    match containment {
+        Containment::PidNamespace { .. } => children(pid).into_iter().min().unwrap_or(pid),
+        Containment::DeathSignal | Containment::Plain => pid,
+    }
+}
+
+/// The inode of the socket whose local end is `client` and remote end `server`, from
+/// `/proc/net/tcp` (IPv4 loopback: the Runtime API listens on 127.0.0.1).
+fn socket_inode(client: SocketAddr, server: SocketAddr) -> Option<u64> {
+    let (SocketAddr::V4(client), SocketAddr::V4(server)) = (client, server) else { return None };
+    // The kernel prints addresses as the 32-bit value in host byte order, then the port.
+    let hex = |address: &std::net::SocketAddrV4| {
+        format!("{:08X}:{:04X}", u32::from_ne_bytes(address.ip().octets()), address.port())
+    };
+    let (local, remote) = (hex(&client), hex(&server));
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.len() > 9 && fields[1] == local && fields[2] == remote).then(|| fields[9].parse().ok()).flatten()
+    })
+}
+
+/// Whether the TCP connection from `peer` to `server` was opened by `root` or one of its
+/// descendants. Reads `/proc`, so call it off the async threads.
+pub fn connection_from_tree(root: u32, peer: SocketAddr, server: SocketAddr) -> bool {
+    let Some(inode) = socket_inode(peer, server) else { return false };
+    let wanted = format!("socket:[{inode}]");
+    process_tree(root, 4096).into_iter().any(|pid| {
+        let Ok(descriptors) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+        descriptors.flatten().any(|descriptor| {
+            std::fs::read_link(descriptor.path()).is_ok_and(|target| target.as_os_str() == wanted.as_str())
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_puts_the_tools_first() {
+        let command = vec!["python3".to_owned(), "bootstrap.py".to_owned()];
+        let wrapped = Containment::PidNamespace { user_namespace: false }.wrap(command.clone());
+        assert_eq!(wrapped[..4], ["setpriv", "--pdeathsig", "KILL", "--"]);
+        assert!(wrapped.contains(&"--kill-child=SIGKILL".to_owned()));
+        assert_eq!(wrapped[wrapped.len() - 2..], command[..]);
+        assert_eq!(Containment::Plain.wrap(command.clone()), command);
+    }
+
+    #[test]
+    fn a_connection_is_traced_to_the_process_that_opened_it() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let server = listener.local_addr().expect("addr");
+        let client = std::net::TcpStream::connect(server).expect("connect");
+        let (_accepted, peer) = listener.accept().expect("accept");
+        assert_eq!(peer, client.local_addr().expect("local"));
+        assert!(connection_from_tree(std::process::id(), peer, server));
+        // A process that is not an ancestor of the client's owner does not own it.
+        let mut other = Command::new("sleep").arg("5").spawn().expect("sleep");
+        assert!(!connection_from_tree(other.id(), peer, server));
+        let _ = other.kill();
+        let _ = other.wait();
+    }
+}
