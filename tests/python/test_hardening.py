@@ -254,3 +254,101 @@ def test_idle_connections_are_closed(wharf_factory):
     slow.sendall(b"GET /_wharf/health HTTP/1.1\r\n")
     assert b"200 OK" not in read_all(slow)
     assert health(server)["status"] == "ok"
+
+
+# ----- 11. a full disk is reported and recovered from --------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount_point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_fails_health_and_recovers_when_space_is_freed(wharf_factory, small_disk):
+    server = wharf_factory(start=False)
+    server.data_dir = small_disk / "data"
+    server.data_dir.mkdir()
+    server.start()
+    sqs = server.client()
+    url = sqs.create_queue(QueueName="fill")["QueueUrl"]
+    ballast = small_disk / "ballast"
+    ballast.write_bytes(b"\0" * (8 << 20))
+    body = "x" * 250_000
+    acknowledged = 0
+    for _ in range(200):
+        try:
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+            acknowledged += 1
+        except ClientError as err:
+            assert err.response["ResponseMetadata"]["HTTPStatusCode"] >= 500
+            break
+    else:
+        pytest.fail("the disk never filled")
+    with pytest.raises(urllib.error.HTTPError) as failing:
+        urllib.request.urlopen(f"{server.endpoint}/_wharf/health", timeout=10)
+    assert failing.value.code == 503
+    assert json.loads(failing.value.read())["status"] == "failing"
+    # Free the space: the store retries by itself and takes changes again.
+    ballast.unlink()
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            sqs.send_message(QueueUrl=url, MessageBody="after")
+            break
+        except ClientError:
+            assert time.monotonic() < deadline, "the store did not recover after space was freed"
+            time.sleep(0.2)
+    assert health(server)["status"] == "ok"
+    # Nothing acknowledged was lost, across a restart.
+    server.restart()
+    counts = server.client().get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert int(counts["Attributes"]["ApproximateNumberOfMessages"]) >= acknowledged + 1
+
+
+# ----- 12. a clean stop checkpoints; a damaged log is not opened silently ------------------------
+
+
+def test_a_clean_stop_leaves_no_write_ahead_log(wharf):
+    sqs = wharf.client()
+    url = sqs.create_queue(QueueName="clean")["QueueUrl"]
+    for index in range(50):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{index}")
+    assert wharf.stop() == 0
+    for wal in wharf.data_dir.rglob("*-wal"):
+        assert wal.stat().st_size == 0, f"{wal} was not checkpointed"
+
+
+def test_a_damaged_write_ahead_log_is_refused_unless_accepted(wharf):
+    sqs = wharf.client()
+    url = sqs.create_queue(QueueName="damaged")["QueueUrl"]
+    for index in range(300):
+        sqs.send_message(QueueUrl=url, MessageBody=f"message {index} " + "y" * 3000)
+    wharf.kill9()
+    wal = wharf.data_dir / "wharf.sqlite3-wal"
+    data = bytearray(wal.read_bytes())
+    assert len(data) > 100_000
+    data[len(data) // 3] ^= 0xFF
+    wal.write_bytes(bytes(data))
+    refused = subprocess.run(
+        [str(wharf_binary()), "serve", "--bind", "127.0.0.1:0", "--data-dir", str(wharf.data_dir)],
+        capture_output=True,
+        timeout=30,
+        env={key: value for key, value in os.environ.items() if not key.startswith("WHARF_")},
+    )
+    assert refused.returncode != 0
+    assert b"write-ahead log is damaged" in refused.stderr, refused.stderr[-2000:]
+    accepted = start_raw(
+        ["--bind", "127.0.0.1:0", "--accept-damaged-wal"], wharf.data_dir.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        line = accepted.stdout.readline().decode()
+        assert line.startswith(LISTENING_MARKER), line
+    finally:
+        accepted.terminate()
+        accepted.communicate(timeout=20)

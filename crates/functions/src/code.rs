@@ -93,7 +93,8 @@ impl CodeStore {
             sha256_base64: base64::engine::general_purpose::STANDARD.encode(digest),
             size: zip_bytes.len() as u64,
         };
-        *self.pins.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(info.code_id.clone()).or_default() += 1;
+        *self.pins.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(info.code_id.clone()).or_default() +=
+            1;
         let pin = PackagePin { pins: std::sync::Arc::clone(&self.pins), code_id: info.code_id.clone() };
         self.store(zip_bytes, info).map(|info| (info, pin))
     }
@@ -210,7 +211,10 @@ fn unpack(archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, target: &Path) 
         }
         if entry.is_symlink() {
             let mut link = String::new();
-            (&mut entry).take(4096).read_to_string(&mut link).map_err(|err| PackageError::InvalidZip(err.to_string()))?;
+            (&mut entry)
+                .take(4096)
+                .read_to_string(&mut link)
+                .map_err(|err| PackageError::InvalidZip(err.to_string()))?;
             std::os::unix::fs::symlink(&link, &path)?;
             continue;
         }
@@ -382,7 +386,7 @@ mod tests {
         let kept = store.put(&zip_of(&[("a.py", b"a", 0o644)])).expect("put");
         let dropped = store.put(&zip_of(&[("b.py", b"b", 0o644)])).expect("put");
         let keep = std::collections::BTreeSet::from([kept.code_id.clone()]);
-                let (pinned, pin) = store.put_pinned(&zip_of(&[("c.py", b"c", 0o644)])).expect("put");
+        let (pinned, pin) = store.put_pinned(&zip_of(&[("c.py", b"c", 0o644)])).expect("put");
         assert_eq!(store.retain(&keep).expect("retain"), 1);
         assert!(store.zip(&pinned.code_id).is_ok(), "a pinned package stays");
         drop(pin);

@@ -102,9 +102,7 @@ impl Containment {
             Containment::PidNamespace { user_namespace: true } => {
                 "a PID namespace per environment (in a user namespace)"
             }
-            Containment::DeathSignal => {
-                "parent-death signal only: background processes of a function can outlive it"
-            }
+            Containment::DeathSignal => "parent-death signal only: background processes of a function can outlive it",
             Containment::Plain => "none: background processes of a function can outlive it",
         }
     }

@@ -266,4 +266,3 @@ fn write_bootstraps(dir: &std::path::Path) -> std::io::Result<()> {
     }
     Ok(())
 }
-

@@ -233,6 +233,16 @@ impl Logs {
         }
     }
 
+    /// Copies the store's write-ahead log into its database (a clean stop).
+    pub async fn checkpoint(&self) -> Result<(), wharf_store::StoreError> {
+        self.store.checkpoint().await
+    }
+
+    /// Whether the store can write now (for the health answer).
+    pub fn store_health(&self) -> Result<(), String> {
+        self.store.health()
+    }
+
     /// Deletes events older than their group's retention; returns how many.
     pub async fn expire(&self) -> Result<u64, LogsError> {
         Ok(self.store.expire(self.clock.now_millis()).await?)

@@ -42,8 +42,15 @@ enum Expr {
     And(Vec<Expr>),
     /// Some member holds.
     Or(Vec<Expr>),
-    Compare { path: Vec<Step>, op: Op, value: Literal },
-    Exists { path: Vec<Step>, present: bool },
+    Compare {
+        path: Vec<Step>,
+        op: Op,
+        value: Literal,
+    },
+    Exists {
+        path: Vec<Step>,
+        present: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -27,6 +27,7 @@ pub mod functions;
 mod load;
 pub mod logs;
 mod records;
+pub mod wal;
 mod writer;
 
 use async_trait::async_trait;
@@ -49,6 +50,35 @@ enum Job {
     Write(Batch),
     /// Message content to read back.
     Load(Load),
+    /// Copy the WAL into the database and truncate it (a clean stop).
+    Checkpoint(tokio::sync::oneshot::Sender<Result<(), String>>),
+}
+
+/// Whether a damaged write-ahead log may be opened anyway (the operator accepted the loss).
+static ACCEPT_DAMAGED_WAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets every store open a database whose WAL is damaged ([`wal::scan`]), dropping what
+/// SQLite cannot replay, instead of refusing.
+pub fn accept_damaged_wal(accept: bool) {
+    ACCEPT_DAMAGED_WAL.store(accept, Ordering::Release);
+}
+
+/// Refuses to open `database` when its WAL holds committed transactions SQLite would drop.
+pub(crate) fn check_wal(database: &Path) -> Result<(), OpenError> {
+    let report = wal::scan(database).map_err(OpenError::Io)?;
+    let Some(report) = report.filter(|report| report.lost_commits > 0) else { return Ok(()) };
+    let message = format!(
+        "{}: its write-ahead log is damaged: {} committed transactions after the damage cannot be \
+         replayed and would be lost silently. Keep a copy of the data directory, then start with \
+         --accept-damaged-wal to open it without them",
+        database.display(),
+        report.lost_commits
+    );
+    if ACCEPT_DAMAGED_WAL.load(Ordering::Acquire) {
+        tracing::error!("{message}; opening anyway (--accept-damaged-wal)");
+        return Ok(());
+    }
+    Err(OpenError::Corrupt(message))
 }
 
 /// Message content read back from disk, by sequence number.
@@ -74,7 +104,8 @@ pub struct SqliteStore {
     /// Feeds the writer thread; sends happen under `state`'s lock, so the journal order is the
     /// state machine's order.
     journal: Mutex<mpsc::Sender<Job>>,
-    /// Set once a commit failed: memory and disk may differ, so every later call fails.
+    /// Set while a failed commit's changes are not on disk yet: memory is ahead of disk, so
+    /// every call fails until the journal's retry commits them (see `writer::run`).
     failed: Arc<AtomicBool>,
 }
 
@@ -105,6 +136,7 @@ impl SqliteStore {
     pub fn open(data_dir: &Path, now: EpochMillis, cache_bytes: usize) -> Result<Self, OpenError> {
         std::fs::create_dir_all(data_dir).map_err(OpenError::Io)?;
         let path = data_dir.join(DATABASE_FILE);
+        check_wal(&path)?;
         let conn = writer::open_connection(&path)?;
         let state = load::load(&conn, now, cache_bytes)?;
         // Sequence numbers from here on are fresh; the writer reserves the next chunk with the
@@ -212,11 +244,32 @@ impl SqliteStore {
 }
 
 fn unavailable() -> StoreError {
-    StoreError::Unavailable("the journal failed earlier; restart wharf".into())
+    StoreError::Unavailable("the store cannot write to disk (full or failing); retrying".into())
 }
 
 #[async_trait]
 impl QueueStore for SqliteStore {
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        {
+            let journal = self.journal.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            journal.send(Job::Checkpoint(reply)).map_err(|_| unavailable())?;
+        }
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(StoreError::Unavailable(message)),
+            Err(_) => Err(unavailable()),
+        }
+    }
+
+    fn health(&self) -> Result<(), String> {
+        if self.failed.load(Ordering::Acquire) {
+            Err("the queue store cannot write to disk (full or failing); it retries and recovers by itself".into())
+        } else {
+            Ok(())
+        }
+    }
+
     async fn create_queue(&self, new_queue: NewQueue, reuse_after_ms: u64) -> Result<CreateOutcome, StoreError> {
         self.apply(|state, changes| Ok(state.create_queue(new_queue, reuse_after_ms, changes))).await
     }

@@ -100,8 +100,12 @@ pub struct SqliteLogStore {
     jobs: Mutex<mpsc::Sender<Job>>,
     /// The read connection; reads run on blocking threads, one at a time.
     reader: Arc<Mutex<Connection>>,
-    /// Set once a commit failed: every later write fails until restart.
+    /// Set while the last commit failed (for the health answer). Nothing is mirrored in memory
+    /// that a failed commit could leave ahead of the disk (the writer forgets its id caches),
+    /// so every commit simply tries again.
     failed: Arc<AtomicBool>,
+    /// The database file, for the checkpoint at a clean stop.
+    path: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for SqliteLogStore {
@@ -119,6 +123,7 @@ impl SqliteLogStore {
     pub fn open(data_dir: &Path) -> Result<Self, crate::OpenError> {
         std::fs::create_dir_all(data_dir).map_err(crate::OpenError::Io)?;
         let path = data_dir.join(LOGS_DATABASE_FILE);
+        crate::check_wal(&path)?;
         let conn = Connection::open(&path)?;
         // WAL lets the reader read while the writer appends; FULL syncs the WAL on every commit.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -150,7 +155,7 @@ impl SqliteLogStore {
             .name("wharf-logs-writer".into())
             .spawn(move || run_writer(writer, receiver, writer_failed))
             .map_err(crate::OpenError::Io)?;
-        Ok(SqliteLogStore { jobs: Mutex::new(sender), reader: Arc::new(Mutex::new(reader)), failed })
+        Ok(SqliteLogStore { jobs: Mutex::new(sender), reader: Arc::new(Mutex::new(reader)), failed, path })
     }
 
     /// Runs `work` on the writer thread inside the next group commit; answers after the commit.
@@ -158,9 +163,6 @@ impl SqliteLogStore {
         &self,
         work: impl FnOnce(&mut Writer) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, StoreError> {
-        if self.failed.load(Ordering::Acquire) {
-            return Err(unavailable());
-        }
         let (reply, answer) = tokio::sync::oneshot::channel::<Result<R, String>>();
         let job: Job = Box::new(move |writer: &mut Writer| {
             let result = writer.in_savepoint(work);
@@ -200,7 +202,7 @@ impl SqliteLogStore {
 }
 
 fn unavailable() -> StoreError {
-    StoreError::Unavailable("the logs writer failed earlier; restart wharf".into())
+    StoreError::Unavailable("the logs writer has stopped".into())
 }
 
 /// The writer loop: one transaction per burst of queued jobs.
@@ -213,12 +215,6 @@ fn run_writer(mut writer: Writer, jobs: mpsc::Receiver<Job>, failed: Arc<AtomicB
                 Err(_) => break,
             }
         }
-        if failed.load(Ordering::Acquire) {
-            for job in batch {
-                drop(job);
-            }
-            continue;
-        }
         let commit = match writer.conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 let finishes: Vec<Finish> = batch.into_iter().map(|job| job(&mut writer)).collect();
@@ -229,11 +225,17 @@ fn run_writer(mut writer: Writer, jobs: mpsc::Receiver<Job>, failed: Arc<AtomicB
         };
         let (committed, finishes) = commit;
         let outcome = match committed {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if failed.swap(false, Ordering::AcqRel) {
+                    tracing::warn!("logs commit succeeded again");
+                }
+                Ok(())
+            }
             Err(err) => {
-                tracing::error!(error = %err, "logs commit failed; refusing further writes");
+                if !failed.swap(true, Ordering::AcqRel) {
+                    tracing::error!(error = %err, "logs commit failed; later writes retry");
+                }
                 let _ = writer.conn.execute_batch("ROLLBACK");
-                failed.store(true, Ordering::Release);
                 writer.group_ids.clear();
                 writer.stream_ids.clear();
                 Err(format!("logs commit failed: {err}"))
@@ -369,6 +371,27 @@ fn sql_ms(ms: EpochMillis) -> i64 {
 
 #[async_trait]
 impl LogStore for SqliteLogStore {
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        // A connection of its own: the writer's is inside a transaction whenever it works.
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(&path)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        })
+        .await
+        .map_err(storage)?
+        .map_err(storage)
+    }
+
+    fn health(&self) -> Result<(), String> {
+        if self.failed.load(Ordering::Acquire) {
+            Err("the logs store's last commit failed (disk full or failing); the next one retries".into())
+        } else {
+            Ok(())
+        }
+    }
+
     async fn create_group(
         &self,
         key: &LogGroupKey,

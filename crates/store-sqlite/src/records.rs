@@ -27,6 +27,7 @@ impl RecordDb {
         what: &'static str,
     ) -> Result<Self, crate::OpenError> {
         std::fs::create_dir_all(data_dir).map_err(crate::OpenError::Io)?;
+        crate::check_wal(&data_dir.join(file))?;
         let conn = Connection::open(data_dir.join(file))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;

@@ -121,51 +121,103 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, crate::OpenErro
 ///
 /// Jobs run in the order they were queued. Consecutive writes share one transaction; a load
 /// first commits the writes queued before it, so it reads everything they wrote.
+///
+/// When a commit fails (disk full, IO error), its changes are already in the index, so they
+/// are kept and committed again — first after [`RETRY_FIRST`], then backing off to
+/// [`RETRY_MAX`] — while `failed` makes the store refuse new operations. Once a retry commits,
+/// memory and disk agree again and `failed` clears: the store recovers without a restart.
 pub(crate) fn run(mut conn: Connection, receiver: mpsc::Receiver<Job>, failed: Arc<AtomicBool>, mut reserved_seq: u64) {
     let mut pending: Vec<Batch> = Vec::new();
+    let mut retained: Vec<Batch> = Vec::new();
     let mut senders: HashMap<String, Arc<str>> = HashMap::new();
-    while let Ok(first) = receiver.recv() {
-        let mut next = Some(first);
+    let mut backoff = RETRY_FIRST;
+    loop {
+        let first = if retained.is_empty() {
+            match receiver.recv() {
+                Ok(job) => Some(job),
+                Err(_) => break,
+            }
+        } else {
+            match receiver.recv_timeout(backoff) {
+                Ok(job) => Some(job),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    flush(&mut conn, &mut pending, &mut retained, &failed, &mut reserved_seq);
+                    break;
+                }
+            }
+        };
+        let mut next = first;
         while let Some(job) = next.take() {
             match job {
                 Job::Write(batch) => pending.push(batch),
                 Job::Load(load) => {
-                    flush(&mut conn, &mut pending, &failed, &mut reserved_seq);
+                    flush(&mut conn, &mut pending, &mut retained, &failed, &mut reserved_seq);
                     let result = if failed.load(Ordering::Acquire) {
-                        Err("the journal failed earlier; restart wharf".to_owned())
+                        Err("the journal cannot write to disk; retrying".to_owned())
                     } else {
                         read_messages(&conn, &load.seqs, &mut senders)
                     };
                     let _ = load.reply.send(result);
+                }
+                Job::Checkpoint(reply) => {
+                    flush(&mut conn, &mut pending, &mut retained, &failed, &mut reserved_seq);
+                    let result = conn
+                        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                        .map_err(|err| err.to_string());
+                    let _ = reply.send(result);
                 }
             }
             if pending.len() < MAX_BATCHES_PER_COMMIT {
                 next = receiver.try_recv().ok();
             }
         }
-        flush(&mut conn, &mut pending, &failed, &mut reserved_seq);
+        flush(&mut conn, &mut pending, &mut retained, &failed, &mut reserved_seq);
+        backoff = if retained.is_empty() { RETRY_FIRST } else { (backoff * 2).min(RETRY_MAX) };
     }
 }
 
-/// Commits the pending batches and tells their requesters.
-fn flush(conn: &mut Connection, pending: &mut Vec<Batch>, failed: &AtomicBool, reserved_seq: &mut u64) {
-    if pending.is_empty() {
+/// The first wait before committing the changes of a failed commit again.
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest wait between two such attempts.
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Commits the retained and pending batches (in that order, which is the index's order) and
+/// tells their requesters; after a failure, keeps them all in `retained`.
+fn flush(
+    conn: &mut Connection,
+    pending: &mut Vec<Batch>,
+    retained: &mut Vec<Batch>,
+    failed: &AtomicBool,
+    reserved_seq: &mut u64,
+) {
+    if pending.is_empty() && retained.is_empty() {
         return;
     }
-    let result = if failed.load(Ordering::Acquire) {
-        Err("the journal failed earlier; restart wharf".to_owned())
-    } else {
-        commit(conn, pending, reserved_seq).map_err(|err| err.to_string())
-    };
-    if let Err(message) = &result {
-        tracing::error!(error = %message, "journal commit failed; refusing further changes");
-        failed.store(true, Ordering::Release);
+    retained.append(pending);
+    let result = commit(conn, retained, reserved_seq).map_err(|err| err.to_string());
+    match &result {
+        Ok(()) => {
+            if failed.swap(false, Ordering::AcqRel) {
+                tracing::warn!("journal commit succeeded again; the store accepts changes again");
+            }
+        }
+        Err(message) => {
+            if !failed.swap(true, Ordering::AcqRel) {
+                tracing::error!(error = %message, "journal commit failed; refusing changes until a retry commits");
+            }
+        }
     }
-    for batch in pending.drain(..) {
-        // A requester that gave up (client went away) is not an error.
-        if let Some(done) = batch.done {
+    for batch in retained.iter_mut() {
+        // A requester that gave up (client went away) is not an error. After a failure the
+        // requester hears of it now; its change commits with a later retry (a 5xx answer
+        // leaves the outcome open, as on AWS).
+        if let Some(done) = batch.done.take() {
             let _ = done.send(result.clone());
         }
+    }
+    if result.is_ok() {
+        retained.clear();
     }
 }
 

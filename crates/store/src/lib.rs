@@ -108,4 +108,15 @@ pub trait QueueStore: Send + Sync + 'static {
 
     /// Drops every message past its queue's retention period; returns how many.
     async fn expire(&self, now: EpochMillis) -> Result<u64, StoreError>;
+
+    /// Whether the store can write now; why not otherwise (for the health answer).
+    fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Makes the on-disk files complete by themselves (a clean stop): a durable store copies
+    /// its write-ahead log into the database.
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

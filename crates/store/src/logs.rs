@@ -168,6 +168,16 @@ pub enum AppendOutcome {
 /// backend).
 #[async_trait]
 pub trait LogStore: Send + Sync + 'static {
+    /// Whether the store can write now; why not otherwise (for the health answer).
+    fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Makes the on-disk files complete by themselves (a clean stop).
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Creates a group; false if it exists already.
     async fn create_group(
         &self,

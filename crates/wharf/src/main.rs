@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// anyone who reaches the port can run code as wharf's functions and read all its data.
     #[arg(long, env = "WHARF_ALLOW_UNAUTHENTICATED_REMOTE")]
     allow_unauthenticated_remote: bool,
+    /// Open databases whose write-ahead log is damaged, losing the committed transactions after
+    /// the damage (wharf refuses to start on them otherwise).
+    #[arg(long, env = "WHARF_ACCEPT_DAMAGED_WAL")]
+    accept_damaged_wal: bool,
 }
 
 fn main() -> anyhow::Result<()> {

@@ -47,6 +47,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .log_internal_errors(false)
         .init();
     check_exposure(&config)?;
+    wharf_store_sqlite::accept_damaged_wal(args.accept_damaged_wal);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(serve(config))
 }
@@ -63,11 +64,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
         (Arc::new(store), format!("sqlite:{}", config.data_dir.join(wharf_store_sqlite::DATABASE_FILE).display()))
     };
-    let receipt_key = if config.in_memory {
-        wharf_queue::receipt::ReceiptKey::random()
-    } else {
-        load_receipt_key(&config.data_dir)?
-    };
+    let receipt_key =
+        if config.in_memory { wharf_queue::receipt::ReceiptKey::random() } else { load_receipt_key(&config.data_dir)? };
     let engine_config = EngineConfig {
         queue_name_reuse_delay: Duration::from_secs(config.sqs.queue_name_reuse_delay_seconds),
         purge_interval: Duration::from_secs(config.sqs.purge_interval_seconds),
@@ -92,7 +90,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let endpoint_url = format!("http://{endpoint_host}");
     let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
-    let (functions, _scratch) =
+    let (functions, _scratch, internal_store) =
         start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone(), receipt_key).await?;
     let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
@@ -106,6 +104,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         lambda,
         functions: Arc::clone(&functions),
         storage,
+        queue_store: Arc::clone(&store),
+        logs_engine: Arc::clone(&logs),
     });
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -153,6 +153,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = worker.await;
     }
     functions.shut_down().await;
+    // A clean stop leaves every database complete by itself: no write-ahead log to replay (or
+    // to be damaged) at the next start.
+    for (what, result) in [
+        ("queues", store.checkpoint().await),
+        ("asynchronous invocations", internal_store.checkpoint().await),
+        ("logs", logs.checkpoint().await),
+    ] {
+        if let Err(err) = result {
+            tracing::warn!(error = %err, store = what, "checkpoint at shutdown failed");
+        }
+    }
     Ok(())
 }
 
@@ -184,9 +195,13 @@ fn load_receipt_key(data_dir: &std::path::Path) -> anyhow::Result<wharf_queue::r
         .mode(0o600)
         .open(&partial)
         .with_context(|| format!("creating {}", partial.display()))?;
-    file.write_all(&key.to_bytes()).and_then(|()| file.sync_all()).with_context(|| format!("writing {}", partial.display()))?;
+    file.write_all(&key.to_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", partial.display()))?;
     std::fs::rename(&partial, &path).with_context(|| format!("renaming {}", partial.display()))?;
-    std::fs::File::open(data_dir).and_then(|dir| dir.sync_all()).with_context(|| format!("syncing {}", data_dir.display()))?;
+    std::fs::File::open(data_dir)
+        .and_then(|dir| dir.sync_all())
+        .with_context(|| format!("syncing {}", data_dir.display()))?;
     Ok(key)
 }
 
@@ -246,7 +261,7 @@ async fn start_functions(
     region: &Region,
     endpoint_url: String,
     receipt_key: wharf_queue::receipt::ReceiptKey,
-) -> anyhow::Result<(Arc<Functions>, Option<tempfile::TempDir>)> {
+) -> anyhow::Result<(Arc<Functions>, Option<tempfile::TempDir>, Arc<dyn QueueStore>)> {
     let (function_store, internal_store, base, scratch): (
         Arc<dyn wharf_store::functions::FunctionStore>,
         Arc<dyn QueueStore>,
@@ -304,7 +319,7 @@ async fn start_functions(
     .await
     .map_err(|err| anyhow::anyhow!("opening the functions engine: {err}"))?;
     let internal_engine = Arc::new(Engine::new(
-        internal_store,
+        Arc::clone(&internal_store),
         Arc::clone(clock),
         EngineConfig { queue_name_reuse_delay: Duration::ZERO, purge_interval: Duration::ZERO, receipt_key },
     ));
@@ -316,7 +331,7 @@ async fn start_functions(
     let _ = destinations.functions.set(Arc::downgrade(&functions));
     functions.set_destinations(Arc::new(destinations));
     declare_functions(&functions, config, account, region).await?;
-    Ok((functions, scratch))
+    Ok((functions, scratch, internal_store))
 }
 
 /// Creates or updates the functions declared in the configuration file.
@@ -551,16 +566,30 @@ mod router {
         pub functions: std::sync::Arc<wharf_functions::Functions>,
         /// Where data lives, for the health answer.
         pub storage: String,
+        /// The queue store, whose health the health answer reports.
+        pub queue_store: std::sync::Arc<dyn wharf_store::QueueStore>,
+        /// The logs engine, likewise.
+        pub logs_engine: std::sync::Arc<wharf_logs::Logs>,
     }
 
     #[async_trait]
     impl Service for Router {
         async fn handle(&self, request: ApiRequest) -> ApiResponse {
             if request.uri.path() == "/_wharf/health" && request.method == Method::GET {
+                let problems: Vec<String> = [self.queue_store.health(), self.logs_engine.store_health()]
+                    .into_iter()
+                    .filter_map(Result::err)
+                    .collect();
+                let (status, word) = if problems.is_empty() {
+                    (StatusCode::OK, "ok")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "failing")
+                };
                 return ApiResponse::json(
-                    StatusCode::OK,
+                    status,
                     &json!({
-                        "status": "ok",
+                        "status": word,
+                        "problems": problems,
                         "version": env!("CARGO_PKG_VERSION"),
                         "storage": self.storage,
                         "services": { "sqs": "running", "logs": "running", "lambda": "running", "events": "running" },

@@ -16,12 +16,12 @@
 
 use crate::{ApiRequest, ApiResponse, Service};
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
-use futures_util::FutureExt as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -161,7 +161,8 @@ pub async fn serve_admitting(
 
 /// Answers a connection beyond the limit with a 503 the SDKs retry, then closes it.
 async fn refuse(mut stream: tokio::net::TcpStream) {
-    const BODY: &str = "{\"__type\":\"ServiceUnavailable\",\"message\":\"wharf has too many open connections; retry later\"}";
+    const BODY: &str =
+        "{\"__type\":\"ServiceUnavailable\",\"message\":\"wharf has too many open connections; retry later\"}";
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/x-amz-json-1.0\r\n\
          x-amzn-query-error: ServiceUnavailable;Receiver\r\nretry-after: 1\r\n\

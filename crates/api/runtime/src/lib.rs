@@ -58,9 +58,15 @@ impl RuntimeHost for RuntimeApiHost {
             idle_timeout: std::time::Duration::from_secs(3600),
             body_timeout: std::time::Duration::from_secs(60),
         };
-        tokio::spawn(wharf_api_common::server::serve_admitting(listener, service, limits, Some(admission), async move {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(wharf_api_common::server::serve_admitting(
+            listener,
+            service,
+            limits,
+            Some(admission),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Ok(RuntimeEndpoint { address, stop })
     }
 }
