@@ -599,7 +599,7 @@ mod tests {
         let huge = format!("{{ {} }}", vec!["$.a = 1"; 30_000].join(" || "));
         assert!(huge.parse::<FilterPattern>().unwrap_err().0.contains("less than or equal to 1024"));
         // The parser itself stays flat even on input longer than the limit.
-        let mut parser = JsonParser::new(&huge).expect("lexes");
+        let parser = JsonParser::new(&huge).expect("lexes");
         assert!(matches!(parser.pattern(), Ok(Expr::Or(members)) if members.len() == 30_000));
     }
 

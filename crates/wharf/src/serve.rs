@@ -252,6 +252,7 @@ fn server_limits(config: &Config) -> wharf_api_common::server::Limits {
 /// Opens the functions engine with its stores, the private queue of asynchronous invocations
 /// and its links to the other engines. The second value keeps scratch directories of an
 /// in-memory run alive (they are deleted when it drops).
+#[allow(clippy::too_many_arguments)] // the wiring's shared parts, each passed once from `serve`
 async fn start_functions(
     config: &Config,
     clock: &Arc<dyn Clock>,
