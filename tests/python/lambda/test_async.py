@@ -239,7 +239,7 @@ def test_events_queue_while_reserved_concurrency_is_busy(wharf, lambda_client, s
         event_invoke(lambda_client, "serial", {"queue_url": queue_url, "n": n, "sleep": 0.3})
     messages = [json.loads(message["Body"]) for message in receive(sqs_client, queue_url, count=4, timeout=30)]
     assert sorted(message["event"]["n"] for message in messages) == [0, 1, 2, 3]
-    assert len({message["pid"] for message in messages}) == 1, "one environment at a time, reused"
+    assert len({message["environment"] for message in messages}) == 1, "one environment at a time, reused"
 
 
 def test_failed_events_go_to_the_functions_dead_letter_queue(lambda_client, sqs_client, create_function):

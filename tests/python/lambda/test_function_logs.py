@@ -29,7 +29,7 @@ def handler(event, context):
     print("printed", event.get("n"))
     logger.info("logged %s", event.get("n"))
     return {"request_id": context.aws_request_id, "stream": context.log_stream_name,
-            "group": context.log_group_name, "pid": os.getpid()}
+            "group": context.log_group_name}
 """
 
 

@@ -18,6 +18,7 @@ from lambda_support import (
     SQS_WRITER,
     error_code,
     function_arn,
+    host_pids,
     http_status,
     invoke_json,
     log_result,
@@ -32,7 +33,7 @@ def handler(event, context):
     time.sleep(event.get("sleep", 0) if isinstance(event, dict) else 0)
     return {
         "event": event,
-        "pid": os.getpid(),
+        "environment": context.log_stream_name,
         "request_id": context.aws_request_id,
         "function_name": context.function_name,
         "memory": context.memory_limit_in_mb,
@@ -60,8 +61,8 @@ def handler(event, context):
     if kind == "exit":
         sys.stdout.flush()
         os._exit(3)
-    if kind == "pid":
-        return os.getpid()
+    if kind == "environment":
+        return context.log_stream_name
     if kind == "unserializable":
         return {1, 2}
     return "fine"
@@ -234,17 +235,19 @@ def test_response_too_large(lambda_client, create_function):
 
 def test_warm_environment_is_reused_and_reset_after_crash(lambda_client, create_function):
     create_function("warm", FAILING, timeout=1)
-    pids = {invoke_json(lambda_client, "warm", {"kind": "pid"})[1] for _ in range(5)}
-    assert len(pids) == 1, "sequential invokes reuse one warm environment"
-    (first,) = pids
+    # Each environment has a log stream of its own: its name tells environments apart (inside
+    # its PID namespace every function process is process 1).
+    environments = {invoke_json(lambda_client, "warm", {"kind": "environment"})[1] for _ in range(5)}
+    assert len(environments) == 1, "sequential invokes reuse one warm environment"
+    (first,) = environments
+    assert host_pids(first), "the warm environment's process runs"
     invoke_json(lambda_client, "warm", {"kind": "exit"})
-    after_crash = invoke_json(lambda_client, "warm", {"kind": "pid"})[1]
+    after_crash = invoke_json(lambda_client, "warm", {"kind": "environment"})[1]
     assert after_crash != first, "a crash resets the environment"
     invoke_json(lambda_client, "warm", {"kind": "sleep", "seconds": 3})
-    after_timeout = invoke_json(lambda_client, "warm", {"kind": "pid"})[1]
+    after_timeout = invoke_json(lambda_client, "warm", {"kind": "environment"})[1]
     assert after_timeout != after_crash, "a timeout resets the environment"
-    with pytest.raises(ProcessLookupError):
-        os.kill(first, 0)
+    assert not host_pids(first), "the crashed environment's processes are gone"
 
 
 def test_concurrent_invokes_run_in_parallel_environments(lambda_client, create_function):
@@ -254,10 +257,10 @@ def test_concurrent_invokes_run_in_parallel_environments(lambda_client, create_f
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: invoke_json(lambda_client, "parallel", {"sleep": 0.5})[1], range(4)))
     elapsed = time.monotonic() - started
-    assert len({result["pid"] for result in results}) == 4, "one environment per concurrent invoke"
+    assert len({result["environment"] for result in results}) == 4, "one environment per concurrent invoke"
     assert elapsed < 1.9, f"4 × 0.5 s in parallel took {elapsed:.2f} s"
-    pids_after = {invoke_json(lambda_client, "parallel")[1]["pid"] for _ in range(3)}
-    assert pids_after <= {result["pid"] for result in results}, "the environments stay warm"
+    after = {invoke_json(lambda_client, "parallel")[1]["environment"] for _ in range(3)}
+    assert after <= {result["environment"] for result in results}, "the environments stay warm"
 
 
 def test_reserved_concurrency_throttles(lambda_client, create_function):

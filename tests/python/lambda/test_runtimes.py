@@ -37,7 +37,7 @@ export const handler = async (event, context) => {
     functionName: context.functionName,
     arn: context.invokedFunctionArn,
     remaining: context.getRemainingTimeInMillis(),
-    pid: process.pid,
+    environment: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
     region: process.env.AWS_REGION,
     endpoint: process.env.AWS_ENDPOINT_URL,
   };
@@ -67,7 +67,7 @@ def test_node_esm_sync_invoke_and_console_format(lambda_client, logs_client, wha
     assert body["region"] == "us-east-1"
     assert body["endpoint"].rstrip("/") == wharf.endpoint.rstrip("/")
     request_id = body["requestId"]
-    assert invoke_json(lambda_client, "node-esm", {})[1]["pid"] == body["pid"], "warm reuse"
+    assert invoke_json(lambda_client, "node-esm", {})[1]["environment"] == body["environment"], "warm reuse"
 
     response, error = invoke_json(lambda_client, "node-esm", {"fail": True})
     assert response["FunctionError"] == "Unhandled"
