@@ -74,6 +74,9 @@ def test_a_deeply_nested_json_body_is_refused_and_the_server_stays_up(wharf):
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 400, target
     assert wharf.running
+    # Every background worker is supervised and shown.
+    workers = health(wharf)["workers"]
+    assert len(workers) == 7 and all(worker["state"] == "running" for worker in workers.values()), workers
 
 
 # ----- 2. no unauthenticated listener on the network --------------------------------------------

@@ -5,6 +5,7 @@ mod bench_functions;
 mod config;
 mod logging;
 mod serve;
+mod workers;
 
 use clap::{Parser, Subcommand};
 

@@ -97,7 +97,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let lambda = LambdaApi::new(Arc::clone(&functions), account.to_string(), region.to_string(), endpoint_url);
     let events_api = EventsApi::new(Arc::clone(&events), account.clone(), region.clone());
     let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut workers = crate::workers::Workers::new(stopped);
     let router = Arc::new(Router {
+        workers: workers.status(),
         sqs,
         logs: logs_api,
         events: events_api,
@@ -108,35 +111,41 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         logs_engine: Arc::clone(&logs),
     });
 
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let sweep_period = Duration::from_secs(config.sqs.retention_sweep_seconds.max(1));
     let reap_period = (functions.config().idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
     let pollers =
         Arc::new(wharf_links::mappings::MappingPollers { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
-    // Every background worker; all stop on `stopped` and are awaited after the server stops.
-    let workers = vec![
-        tokio::spawn(every(sweep_period, stopped.clone(), {
+    // Every background worker, supervised (restarted with backoff if it dies, shown in health);
+    // all stop on `stop` and are awaited after the server stops.
+    {
+        let engine = Arc::clone(&engine);
+        workers.spawn("message-retention", move |stopped| {
             let engine = Arc::clone(&engine);
-            move || sweep_messages(Arc::clone(&engine))
-        })),
-        tokio::spawn(every(sweep_period, stopped.clone(), {
+            every(sweep_period, stopped, move || sweep_messages(Arc::clone(&engine)))
+        });
+        let logs = Arc::clone(&logs);
+        workers.spawn("log-retention", move |stopped| {
             let logs = Arc::clone(&logs);
-            move || sweep_logs(Arc::clone(&logs))
-        })),
-        tokio::spawn(every(reap_period, stopped.clone(), {
-            let functions = Arc::clone(&functions);
-            move || reap_environments(Arc::clone(&functions))
-        })),
+            every(sweep_period, stopped, move || sweep_logs(Arc::clone(&logs)))
+        });
+        let reaped = Arc::clone(&functions);
+        workers.spawn("idle-environments", move |stopped| {
+            let functions = Arc::clone(&reaped);
+            every(reap_period, stopped, move || reap_environments(Arc::clone(&functions)))
+        });
         // Functions declared from a directory: file sizes and modification times once a second,
         // a development aid that costs nothing when no function comes from a directory.
-        tokio::spawn(every(Duration::from_secs(1), stopped.clone(), {
-            let functions = Arc::clone(&functions);
-            move || reload_sources(Arc::clone(&functions))
-        })),
-        tokio::spawn(Arc::clone(&events).run_scheduler(stopped.clone())),
-        tokio::spawn(Arc::clone(&functions).run_async_worker(stopped.clone())),
-        tokio::spawn(pollers.run(stopped.clone())),
-    ];
+        let reloaded = Arc::clone(&functions);
+        workers.spawn("source-reload", move |stopped| {
+            let functions = Arc::clone(&reloaded);
+            every(Duration::from_secs(1), stopped, move || reload_sources(Arc::clone(&functions)))
+        });
+        let scheduled = Arc::clone(&events);
+        workers.spawn("rule-scheduler", move |stopped| Arc::clone(&scheduled).run_scheduler(stopped));
+        let asynchronous = Arc::clone(&functions);
+        workers.spawn("async-invocations", move |stopped| Arc::clone(&asynchronous).run_async_worker(stopped));
+        workers.spawn("mapping-pollers", move |stopped| Arc::clone(&pollers).run(stopped));
+    }
     // The line tests and scripts wait for: the server accepts requests from here on. (Not
     // `println!`, which panics when stdout is a closed pipe.)
     crate::logging::write_stdout_line(&format!("wharf: listening on http://{local}"));
@@ -149,9 +158,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = stop.send(true);
     };
     wharf_api_common::server::serve(listener, router, server_limits(&config), shutdown).await;
-    for worker in workers {
-        let _ = worker.await;
-    }
+    workers.join().await;
     functions.shut_down().await;
     // A clean stop leaves every database complete by itself: no write-ahead log to replay (or
     // to be damaged) at the next start.
@@ -555,6 +562,9 @@ mod router {
 
     /// Routes a request to the API that speaks its protocol.
     pub struct Router {
+        /// The background workers' states, for the health answer.
+        pub workers:
+            std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<&'static str, crate::workers::WorkerStatus>>>,
         /// Amazon SQS.
         pub sqs: SqsApi,
         /// CloudWatch Logs.
@@ -577,10 +587,16 @@ mod router {
     impl Service for Router {
         async fn handle(&self, request: ApiRequest) -> ApiResponse {
             if request.uri.path() == "/_wharf/health" && request.method == Method::GET {
-                let problems: Vec<String> = [self.queue_store.health(), self.logs_engine.store_health()]
+                let workers = self.workers.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                let mut problems: Vec<String> = [self.queue_store.health(), self.logs_engine.store_health()]
                     .into_iter()
                     .filter_map(Result::err)
                     .collect();
+                problems.extend(workers.iter().filter(|(_, status)| status.state == "restarting").map(
+                    |(name, status)| {
+                        format!("worker {name} is restarting: {}", status.last_failure.clone().unwrap_or_default())
+                    },
+                ));
                 let (status, word) = if problems.is_empty() {
                     (StatusCode::OK, "ok")
                 } else {
@@ -596,6 +612,7 @@ mod router {
                         "services": { "sqs": "running", "logs": "running", "lambda": "running", "events": "running" },
                         "functions": { "invocations_completed": self.functions.invocations_completed() },
                         "requests": { "panicked": wharf_api_common::server::panics() },
+                        "workers": workers,
                         "log": { "dropped_lines": crate::logging::dropped_lines() },
                     }),
                 );
