@@ -148,13 +148,13 @@ impl CodeStore {
     pub fn retain(&self, keep: &std::collections::BTreeSet<String>) -> std::io::Result<usize> {
         let pins = self.pins.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let keep = |id: &str| keep.contains(id) || pins.contains_key(id);
+        let is_package = |id: &str| id.len() == 64 && id.bytes().all(|byte| byte.is_ascii_hexdigit());
+        let staging_of = |rest: &str| rest.get(..64).is_some_and(|id| !keep(id));
         let mut removed = 0;
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let is_package = |id: &str| id.len() == 64 && id.bytes().all(|byte| byte.is_ascii_hexdigit());
             let path = entry.path();
-            let staging_of = |rest: &str| rest.get(..64).is_some_and(|id| !keep(id));
             if name.strip_prefix(".unpack-").is_some_and(staging_of)
                 || name.strip_prefix('.').is_some_and(|rest| rest.ends_with(".zip.tmp") && staging_of(rest))
             {

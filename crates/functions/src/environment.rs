@@ -1,9 +1,9 @@
 //! One execution environment: a function process, its Runtime API server and its log pump.
 //!
 //! The process is started in the unpacked package directory with the environment Lambda sets.
-//! It is wrapped in `setpriv --pdeathsig KILL` where available, so it dies with wharf even
-//! when wharf is killed with SIGKILL. Its stdout and stderr are read line by line by the log
-//! pump, which also writes the platform lines (START, END, REPORT) in order with the output
+//! It is wrapped as [`crate::isolation::Containment`] says, so it and everything it starts die
+//! with the environment and with wharf, even when wharf is killed with SIGKILL. Its stdout and
+//! stderr are read line by line by the log pump, which also writes the platform lines (START, END, REPORT) in order with the output
 //! and keeps the current invocation's lines for `LogType: Tail`.
 //!
 //! The pump reads bytes, not UTF-8 lines: invalid sequences become U+FFFD (as Lambda shows
@@ -75,6 +75,8 @@ pub struct Environment {
     pid: Option<u32>,
     /// How the process is wrapped.
     containment: crate::isolation::Containment,
+    /// The function's own process under the wrappers, found at the first memory reading.
+    main_pid: std::sync::OnceLock<u32>,
     /// When the process was started, for the Init Duration.
     pub started: Instant,
     /// Whether the next invocation is the first (reports the Init Duration).
@@ -173,6 +175,7 @@ impl Environment {
             session,
             pid,
             containment: spec.containment,
+            main_pid: std::sync::OnceLock::new(),
             started: Instant::now(),
             fresh: AtomicBool::new(true),
             broken: AtomicBool::new(false),
@@ -234,7 +237,8 @@ impl Environment {
 
     /// The process's peak resident memory in MB, where the OS tells.
     pub fn peak_memory_mb(&self) -> Option<u64> {
-        let pid = crate::isolation::main_process(self.pid?, self.containment);
+        let outer = self.pid?;
+        let pid = *self.main_pid.get_or_init(|| crate::isolation::main_process(outer, self.containment));
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
         let kilobytes: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;

@@ -43,8 +43,8 @@ const UNSHARE: [&str; 5] = ["unshare", "--pid", "--fork", "--kill-child=SIGKILL"
 const USER_NAMESPACE: [&str; 2] = ["--user", "--map-root-user"];
 const SETPRIV: [&str; 4] = ["setpriv", "--pdeathsig", "KILL", "--"];
 
-fn runs(args: &[&str]) -> bool {
-    Command::new(args[0])
+fn runs(args: &[String]) -> bool {
+    Command::new(&args[0])
         .args(&args[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -56,23 +56,12 @@ fn runs(args: &[&str]) -> bool {
 impl Containment {
     /// The strongest mode this machine allows, found by trying it once (a few milliseconds).
     pub fn detect() -> Containment {
-        let setpriv = runs(&["setpriv", "--pdeathsig", "KILL", "--", "true"]);
-        if setpriv {
-            let mut probe: Vec<&str> = UNSHARE.to_vec();
-            probe.extend(["--", "true"]);
-            if runs(&probe) {
-                return Containment::PidNamespace { user_namespace: false };
-            }
-            let mut probe: Vec<&str> = vec![UNSHARE[0]];
-            probe.extend(USER_NAMESPACE);
-            probe.extend(&UNSHARE[1..]);
-            probe.extend(["--", "true"]);
-            if runs(&probe) {
-                return Containment::PidNamespace { user_namespace: true };
-            }
-            return Containment::DeathSignal;
-        }
-        Containment::Plain
+        let strongest_first = [
+            Containment::PidNamespace { user_namespace: false },
+            Containment::PidNamespace { user_namespace: true },
+            Containment::DeathSignal,
+        ];
+        strongest_first.into_iter().find(|mode| runs(&mode.wrap(vec!["true".into()]))).unwrap_or(Containment::Plain)
     }
 
     /// `command` wrapped so that it runs contained.

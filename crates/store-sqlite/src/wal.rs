@@ -83,12 +83,10 @@ pub fn scan(database: &Path) -> std::io::Result<Option<WalReport>> {
     if (s0, s1) != (be32(&bytes, 24), be32(&bytes, 28)) {
         return Ok(None);
     }
-    let frame_size = FRAME_HEADER + page_size;
-    let frames = (bytes.len() - HEADER) / frame_size;
+    let frames: Vec<&[u8]> = bytes[HEADER..].chunks_exact(FRAME_HEADER + page_size).collect();
     let mut replayed_frames = 0u64;
     let mut broken_at: Option<usize> = None;
-    for index in 0..frames {
-        let frame = &bytes[HEADER + index * frame_size..HEADER + (index + 1) * frame_size];
+    for (index, frame) in frames.iter().enumerate() {
         if (be32(frame, 8), be32(frame, 12)) != (salt1, salt2) {
             broken_at = Some(index);
             break;
@@ -106,14 +104,12 @@ pub fn scan(database: &Path) -> std::io::Result<Option<WalReport>> {
     }
     let mut lost_commits = 0;
     if let Some(start) = broken_at {
-        for index in start..frames {
-            let frame = &bytes[HEADER + index * frame_size..HEADER + (index + 1) * frame_size];
-            let current = (be32(frame, 8), be32(frame, 12)) == (salt1, salt2);
-            let torn_tail = index + 1 == frames;
-            if current && be32(frame, 4) != 0 && !torn_tail {
-                lost_commits += 1;
-            }
-        }
+        // The last frame may be a torn commit that was never acknowledged: not counted.
+        let after_damage = &frames[start..frames.len().saturating_sub(1).max(start)];
+        lost_commits = after_damage
+            .iter()
+            .filter(|frame| (be32(frame, 8), be32(frame, 12)) == (salt1, salt2) && be32(frame, 4) != 0)
+            .count() as u64;
     }
     Ok(Some(WalReport { replayed_frames, lost_commits }))
 }

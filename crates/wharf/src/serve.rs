@@ -118,28 +118,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Every background worker, supervised (restarted with backoff if it dies, shown in health);
     // all stop on `stop` and are awaited after the server stops.
     {
-        let engine = Arc::clone(&engine);
-        workers.spawn("message-retention", move |stopped| {
-            let engine = Arc::clone(&engine);
-            every(sweep_period, stopped, move || sweep_messages(Arc::clone(&engine)))
-        });
-        let logs = Arc::clone(&logs);
-        workers.spawn("log-retention", move |stopped| {
-            let logs = Arc::clone(&logs);
-            every(sweep_period, stopped, move || sweep_logs(Arc::clone(&logs)))
-        });
+        let swept = Arc::clone(&engine);
+        workers.every("message-retention", sweep_period, move || sweep_messages(Arc::clone(&swept)));
+        let swept = Arc::clone(&logs);
+        workers.every("log-retention", sweep_period, move || sweep_logs(Arc::clone(&swept)));
         let reaped = Arc::clone(&functions);
-        workers.spawn("idle-environments", move |stopped| {
-            let functions = Arc::clone(&reaped);
-            every(reap_period, stopped, move || reap_environments(Arc::clone(&functions)))
-        });
+        workers.every("idle-environments", reap_period, move || reap_environments(Arc::clone(&reaped)));
         // Functions declared from a directory: file sizes and modification times once a second,
         // a development aid that costs nothing when no function comes from a directory.
         let reloaded = Arc::clone(&functions);
-        workers.spawn("source-reload", move |stopped| {
-            let functions = Arc::clone(&reloaded);
-            every(Duration::from_secs(1), stopped, move || reload_sources(Arc::clone(&functions)))
-        });
+        workers.every("source-reload", Duration::from_secs(1), move || reload_sources(Arc::clone(&reloaded)));
         let scheduled = Arc::clone(&events);
         workers.spawn("rule-scheduler", move |stopped| Arc::clone(&scheduled).run_scheduler(stopped));
         let asynchronous = Arc::clone(&functions);
@@ -413,23 +401,6 @@ async fn declare_functions(
         tracing::info!(function = %declared.name, "declared function ready");
     }
     Ok(())
-}
-
-/// Runs `work` every `period` until `stopped` turns true.
-async fn every<Work, Done>(period: Duration, mut stopped: tokio::sync::watch::Receiver<bool>, mut work: Work)
-where
-    Work: FnMut() -> Done,
-    Done: std::future::Future<Output = ()>,
-{
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = stopped.changed() => return,
-        }
-        work().await;
-    }
 }
 
 /// Drops messages past their queue's retention.

@@ -70,13 +70,7 @@ impl Workers {
                 let failure = match outcome {
                     Ok(()) => "it ended before shutdown".to_owned(),
                     Err(err) if err.is_panic() => {
-                        let panic = err.into_panic();
-                        let text = panic
-                            .downcast_ref::<&str>()
-                            .map(|text| (*text).to_owned())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_default();
-                        format!("panicked: {text}")
+                        format!("panicked: {}", wharf_api_common::panic_message(&*err.into_panic()))
                     }
                     Err(err) => err.to_string(),
                 };
@@ -99,11 +93,37 @@ impl Workers {
         }));
     }
 
+    /// Starts `name`, which runs `work` every `period`.
+    pub fn every<Work, Done>(&mut self, name: &'static str, period: Duration, work: Work)
+    where
+        Work: FnMut() -> Done + Clone + Send + 'static,
+        Done: Future<Output = ()> + Send + 'static,
+    {
+        self.spawn(name, move |stopped| every(period, stopped, work.clone()));
+    }
+
     /// Waits until every worker has stopped (after the shutdown signal).
     pub async fn join(self) {
         for handle in self.handles {
             let _ = handle.await;
         }
+    }
+}
+
+/// Runs `work` every `period` until `stopped` turns true.
+async fn every<Work, Done>(period: Duration, mut stopped: watch::Receiver<bool>, mut work: Work)
+where
+    Work: FnMut() -> Done,
+    Done: Future<Output = ()>,
+{
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        work().await;
     }
 }
 

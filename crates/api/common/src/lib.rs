@@ -26,6 +26,15 @@ pub trait Service: Send + Sync + 'static {
     async fn handle(&self, request: ApiRequest) -> ApiResponse;
 }
 
+/// The message of a caught panic (`panic!` with a literal or a formatted string), or "".
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
 /// A fresh request id, as AWS returns in `x-amzn-RequestId`.
 pub fn request_id() -> String {
     uuid::Uuid::new_v4().hyphenated().to_string()

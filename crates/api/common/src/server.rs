@@ -55,12 +55,6 @@ pub struct Limits {
     pub body_timeout: Duration,
 }
 
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits { max_connections: 4096, idle_timeout: Duration::from_secs(60), body_timeout: Duration::from_secs(60) }
-    }
-}
-
 /// Accepts beyond the connection limit that are still being answered 503; past this many
 /// the extra sockets are closed without an answer, so refusing costs bounded descriptors too.
 const MAX_REFUSING: usize = 256;
@@ -143,7 +137,6 @@ pub async fn serve_admitting(
                 let admitted = tokio::task::spawn_blocking(move || admission(peer, local)).await.unwrap_or(false);
                 if !admitted {
                     tracing::warn!(%peer, %local, "refused a connection from a process the listener does not serve");
-                    drop(slot);
                     return;
                 }
             }
@@ -222,11 +215,7 @@ async fn handle(
         Ok(response) => response,
         Err(panic) => {
             PANICS.fetch_add(1, Ordering::Relaxed);
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|text| (*text).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let what = crate::panic_message(&*panic);
             tracing::error!(panic = %what, %peer, "a request handler panicked; answered 500");
             internal_failure()
         }
@@ -258,4 +247,51 @@ fn into_hyper(response: ApiResponse) -> hyper::Response<Full<Bytes>> {
         *fallback.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
         fallback
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt as _;
+
+    /// Panics on `/panic`, answers 200 otherwise.
+    struct Fragile;
+
+    #[async_trait::async_trait]
+    impl Service for Fragile {
+        async fn handle(&self, request: ApiRequest) -> ApiResponse {
+            assert_ne!(request.uri.path(), "/panic", "a handler bug");
+            ApiResponse::json(http::StatusCode::OK, &serde_json::json!({ "ok": true }))
+        }
+    }
+
+    async fn answer(stream: &mut tokio::net::TcpStream, path: &str) -> String {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut buffer = vec![0u8; 4096];
+        let read = stream.read(&mut buffer).await.expect("read");
+        String::from_utf8_lossy(&buffer[..read]).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_connection_lives_on() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let limits =
+            Limits { max_connections: 8, idle_timeout: Duration::from_secs(10), body_timeout: Duration::from_secs(10) };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, Arc::new(Fragile), limits, async move {
+            let _ = stopped.await;
+        }));
+        let before = panics();
+        let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+        let failed = answer(&mut stream, "/panic").await;
+        assert!(failed.starts_with("HTTP/1.1 500"), "{failed}");
+        assert!(failed.contains("InternalFailure"), "{failed}");
+        assert!(panics() > before);
+        let next = answer(&mut stream, "/fine").await;
+        assert!(next.starts_with("HTTP/1.1 200"), "{next}");
+        let _ = stop.send(());
+        server.await.expect("server");
+    }
 }
