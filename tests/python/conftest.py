@@ -4,6 +4,10 @@ Every test gets its own server (`wharf` fixture) with a fresh data directory: st
 few milliseconds, so nothing is shared between tests, neither ports nor data. Tests that need a
 configuration file use `wharf_factory(config=...)`.
 
+Servers run with `--test-clock`: `server.advance_clock(seconds)` moves the server's time forward
+(retention, visibility, delays, schedules) instead of waiting for it. The offset lasts for one
+process: do not restart a server after moving its clock (stored times would be in its future).
+
 Environment:
     WHARF_BIN       the binary (default: target/debug/wharf relative to the repository root)
     WHARF_PROTOCOL  json or query: which SQS protocol the installed botocore speaks, asserted by
@@ -14,6 +18,7 @@ Environment:
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -21,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -59,8 +65,11 @@ class WharfServer:
     `client()` after a restart rather than keeping old ones.
     """
 
-    def __init__(self, binary: Path, data_dir: Path, log_dir: Path, config_file: Path | None = None):
+    def __init__(
+        self, binary: Path, data_dir: Path, log_dir: Path, config_file: Path | None = None, test_clock: bool = True
+    ):
         self.binary = binary
+        self.test_clock = test_clock
         self.data_dir = data_dir
         self.log_dir = log_dir
         self.config_file = config_file
@@ -80,9 +89,11 @@ class WharfServer:
         args = [str(self.binary), "serve", "--bind", f"127.0.0.1:{port or 0}", "--data-dir", str(self.data_dir)]
         if self.config_file is not None:
             args += ["--config", str(self.config_file)]
+        if self.test_clock:
+            args.append("--test-clock")
         env = dict(os.environ)
         env.setdefault("NO_COLOR", "1")
-        for inherited in ("WHARF_BIND", "WHARF_DATA_DIR", "WHARF_IN_MEMORY", "WHARF_CONFIG"):
+        for inherited in ("WHARF_BIND", "WHARF_DATA_DIR", "WHARF_IN_MEMORY", "WHARF_CONFIG", "WHARF_TEST_CLOCK"):
             env.pop(inherited, None)
         with open(self._log_path, "wb") as log_file:
             process = subprocess.Popen(
@@ -170,6 +181,18 @@ class WharfServer:
                 raise
             return self.start()
 
+    def advance_clock(self, seconds: int) -> int:
+        """Moves the server's clock `seconds` forward (it runs the retention sweep, wakes long
+        polls and the rule scheduler before answering); returns the server's new time in ms."""
+        assert self.endpoint, "server not started"
+        request = urllib.request.Request(
+            f"{self.endpoint}/_wharf/clock",
+            data=json.dumps({"advance_seconds": seconds}).encode(),
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)["now_millis"]
+
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -213,7 +236,7 @@ def wharf_factory(tmp_path: Path, request: pytest.FixtureRequest):
         pytest.fail(f"wharf binary not found at {binary}; build it or set WHARF_BIN", pytrace=False)
     servers: list[WharfServer] = []
 
-    def make(config: str | None = None, start: bool = True) -> WharfServer:
+    def make(config: str | None = None, start: bool = True, test_clock: bool = True) -> WharfServer:
         index = len(servers)
         base = tmp_path / f"server-{index}"
         data_dir = base / "data"
@@ -224,7 +247,7 @@ def wharf_factory(tmp_path: Path, request: pytest.FixtureRequest):
         if config is not None:
             config_file = base / "wharf.toml"
             config_file.write_text(config, "utf-8")
-        server = WharfServer(binary, data_dir, log_dir, config_file)
+        server = WharfServer(binary, data_dir, log_dir, config_file, test_clock)
         servers.append(server)
         if start:
             server.start()
@@ -262,10 +285,6 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         for index, server in enumerate(getattr(item, "wharf_servers", [])):
             report.sections.append((f"wharf server {index} log (tail)", server.log_tail()))
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: takes a minute (retention needs the 60 s minimum period)")
 
 
 def pytest_report_header(config):

@@ -355,3 +355,29 @@ def test_a_damaged_write_ahead_log_is_refused_unless_accepted(wharf):
     finally:
         accepted.terminate()
         accepted.communicate(timeout=20)
+
+
+def test_the_clock_moves_only_on_a_server_started_with_the_test_clock(wharf_factory):
+    """`/_wharf/clock` exists only with `--test-clock`: without it, no request can move time
+    (which would expire every message)."""
+    plain = wharf_factory(test_clock=False)
+    sqs = plain.client()
+    queue_url = sqs.create_queue(QueueName="kept", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="stays")
+    request = urllib.request.Request(
+        f"{plain.endpoint}/_wharf/clock", data=b'{"advance_seconds": 3600}', method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert b"MissingAction" in refused.value.read()  # a form POST no service claims
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"
+
+    movable = wharf_factory()
+    before = movable.advance_clock(0)
+    assert movable.advance_clock(3600) >= before + 3_600_000
+    bad = urllib.request.Request(f"{movable.endpoint}/_wharf/clock", data=b'{"advance_seconds": -5}', method="POST")
+    with pytest.raises(urllib.error.HTTPError) as invalid:
+        urllib.request.urlopen(bad, timeout=10)
+    assert invalid.value.code == 400

@@ -260,6 +260,12 @@ impl std::fmt::Debug for Events {
 }
 
 impl Events {
+    /// Makes the scheduler look at the clock again: after it moved (see `wharf serve
+    /// --test-clock`), rules may be due.
+    pub fn clock_moved(&self) {
+        self.schedule_changed.notify_one();
+    }
+
     /// Loads buses and rules from `store`; scheduled rules fire next after now.
     pub async fn open(
         store: Arc<dyn EventStore>,

@@ -235,6 +235,7 @@ impl Functions {
 
     /// Stops every idle environment and waits (briefly) for their processes to exit.
     pub async fn shut_down(&self) {
+        runtimes::cancel_search();
         let stopped = self.supervisor.stop_all();
         for environment in stopped {
             let _ = tokio::time::timeout(Duration::from_secs(2), environment.wait_exit()).await;

@@ -109,6 +109,16 @@ pub fn warm_up_search() {
     let _ = installed_pythons();
 }
 
+/// Set at shutdown: a search still running stops before its next probe, so the process does
+/// not wait for (or leave behind) interpreters it no longer needs. A version manager's shims
+/// take ~150 ms each to run, and a machine with pyenv has a dozen.
+static SEARCH_CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Stops a running search for installed Pythons at its next probe (see [`SEARCH_CANCELLED`]).
+pub fn cancel_search() {
+    SEARCH_CANCELLED.store(true, std::sync::atomic::Ordering::Release);
+}
+
 /// Every working `python3.N` on `PATH`, found once per process (a version manager's shim that
 /// exists but cannot run, as pyenv leaves for versions not selected, is skipped).
 fn installed_pythons() -> Vec<Interpreter> {
@@ -127,6 +137,9 @@ fn search_pythons() -> Vec<Interpreter> {
             let Some(minor) = name.strip_prefix("python3.").and_then(|minor| minor.parse::<u32>().ok()) else {
                 continue;
             };
+            if SEARCH_CANCELLED.load(std::sync::atomic::Ordering::Acquire) {
+                return found;
+            }
             if !found.iter().any(|known| known.minor == minor) && is_executable(&entry.path()) && runs(&entry.path()) {
                 found.push(Interpreter { program: entry.path().to_string_lossy().into_owned(), minor });
             }

@@ -247,6 +247,15 @@ impl Engine {
         Arc::clone(waiters.entry(queue).or_default())
     }
 
+    /// Wakes every waiting long poll to look at its queue again: after the clock moved (see
+    /// `wharf serve --test-clock`), messages may have become visible.
+    pub fn wake_all(&self) {
+        let waiters = self.waiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for notify in waiters.values() {
+            notify.notify_waiters();
+        }
+    }
+
     fn wake(&self, queue: QueueId) {
         let waiters = self.waiters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(notify) = waiters.get(&queue) {

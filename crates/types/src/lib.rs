@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`AccountId`], [`Region`]: where a resource lives.
 //! - [`QueueName`], [`QueueKey`]: an SQS queue's name and its full identity.
-//! - [`Clock`], [`SystemClock`], [`ManualClock`]: the time source, replaceable in tests.
+//! - [`Clock`], [`SystemClock`], [`OffsetClock`], [`ManualClock`]: the time source, replaceable in tests.
 
 use std::fmt;
 use std::str::FromStr;
@@ -188,6 +188,34 @@ impl Clock for SystemClock {
     }
 }
 
+/// The real clock plus an offset that only grows: what `wharf serve --test-clock` runs on, so a
+/// test suite can move a running server's time forward instead of waiting.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock(Arc<AtomicU64>);
+
+impl OffsetClock {
+    /// A clock that reads the system time (offset zero).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward by `millis` (saturating).
+    pub fn advance(&self, millis: u64) {
+        let _ = self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |offset| Some(offset.saturating_add(millis)));
+    }
+
+    /// How far ahead of the system clock this clock is.
+    pub fn offset_millis(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now_millis(&self) -> EpochMillis {
+        SystemClock.now_millis().saturating_add(self.offset_millis())
+    }
+}
+
 /// A clock that moves only when told to, for tests.
 #[derive(Debug, Clone)]
 pub struct ManualClock(Arc<AtomicU64>);
@@ -213,6 +241,19 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_clock_runs_ahead_of_the_system_clock_by_what_it_was_advanced() {
+        let clock = OffsetClock::new();
+        let before = SystemClock.now_millis();
+        clock.advance(60_000);
+        clock.advance(u64::MAX);
+        assert_eq!(clock.offset_millis(), u64::MAX);
+        let other = OffsetClock::new();
+        other.advance(60_000);
+        let read = other.now_millis();
+        assert!(read >= before + 60_000 && read <= SystemClock.now_millis() + 60_000, "{read} vs {before}");
+    }
 
     #[test]
     fn queue_names_follow_the_documented_rules() {

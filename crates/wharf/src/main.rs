@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// the damage (wharf refuses to start on them otherwise).
     #[arg(long, env = "WHARF_ACCEPT_DAMAGED_WAL")]
     accept_damaged_wal: bool,
+    /// Let `POST /_wharf/clock` move this server's clock forward, so a test suite can check
+    /// retention, visibility and schedules without waiting. For tests only: anyone who reaches
+    /// the port can then expire every message.
+    #[arg(long, env = "WHARF_TEST_CLOCK")]
+    test_clock: bool,
 }
 
 fn main() -> anyhow::Result<()> {

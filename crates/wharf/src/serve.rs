@@ -13,7 +13,7 @@ use wharf_api_sqs::SqsApi;
 use wharf_functions::Functions;
 use wharf_queue::{Engine, EngineConfig};
 use wharf_store::QueueStore;
-use wharf_types::{AccountId, Clock, QueueKey, Region, SystemClock};
+use wharf_types::{AccountId, Clock, OffsetClock, QueueKey, Region, SystemClock};
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -49,13 +49,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     check_exposure(&config)?;
     wharf_store_sqlite::accept_damaged_wal(args.accept_damaged_wal);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    runtime.block_on(serve(config))
+    let served = runtime.block_on(serve(config, args.test_clock));
+    // Everything acknowledged is on disk and every database checkpointed by now; a blocking
+    // task still running (a probe, a read for a connection that was cut) holds nothing that
+    // must be kept, so the process does not wait long for it.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    served
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
     let account: AccountId = config.account_id.parse().context("account_id")?;
     let region: Region = config.region.parse().context("region")?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let offset_clock = test_clock.then(OffsetClock::new);
+    let clock: Arc<dyn Clock> = match &offset_clock {
+        Some(offset_clock) => {
+            tracing::warn!("test clock on: POST /_wharf/clock moves this server's time forward (for tests only)");
+            Arc::new(offset_clock.clone())
+        }
+        None => Arc::new(SystemClock),
+    };
     let (store, storage): (Arc<dyn QueueStore>, String) = if config.in_memory {
         (Arc::new(wharf_store::memory::MemoryStore::new()), "memory".into())
     } else {
@@ -109,6 +121,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         storage,
         queue_store: Arc::clone(&store),
         logs_engine: Arc::clone(&logs),
+        test_clock: offset_clock.map(|clock| router::TestClock {
+            clock,
+            queues: Arc::clone(&engine),
+            events: Arc::clone(&events),
+        }),
     });
 
     let sweep_period = Duration::from_secs(config.sqs.retention_sweep_seconds.max(1));
@@ -146,8 +163,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = stop.send(true);
     };
     wharf_api_common::server::serve(listener, router, server_limits(&config), shutdown).await;
+    let stopping = std::time::Instant::now();
     workers.join().await;
+    tracing::debug!(elapsed_ms = stopping.elapsed().as_millis() as u64, "background workers stopped");
     functions.shut_down().await;
+    tracing::debug!(elapsed_ms = stopping.elapsed().as_millis() as u64, "function environments stopped");
     // A clean stop leaves every database complete by itself: no write-ahead log to replay (or
     // to be damaged) at the next start.
     for (what, result) in [
@@ -159,6 +179,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::warn!(error = %err, store = what, "checkpoint at shutdown failed");
         }
     }
+    tracing::debug!(elapsed_ms = stopping.elapsed().as_millis() as u64, "databases checkpointed");
     Ok(())
 }
 
@@ -552,6 +573,61 @@ mod router {
         pub queue_store: std::sync::Arc<dyn wharf_store::QueueStore>,
         /// The logs engine, likewise.
         pub logs_engine: std::sync::Arc<wharf_logs::Logs>,
+        /// With `--test-clock`: the clock `/_wharf/clock` moves.
+        pub test_clock: Option<TestClock>,
+    }
+
+    /// The movable clock of `wharf serve --test-clock` and what must look at it again when it
+    /// moves.
+    pub struct TestClock {
+        /// The clock every engine reads.
+        pub clock: wharf_types::OffsetClock,
+        /// The queues: long polls look again (messages may be visible now), retention runs.
+        pub queues: std::sync::Arc<wharf_queue::Engine>,
+        /// The rules: the scheduler fires what is due now.
+        pub events: std::sync::Arc<wharf_events::Events>,
+    }
+
+    /// The longest single move of the test clock: ten years.
+    const MAX_ADVANCE_SECONDS: u64 = 10 * 366 * 24 * 3600;
+
+    impl Router {
+        /// `GET /_wharf/clock` reads the clock; `POST /_wharf/clock` with
+        /// `{"advance_seconds": N}` moves it forward (N a whole number of seconds, at most ten
+        /// years) and answers the new reading. Without `--test-clock` the path does not exist.
+        async fn clock(&self, test_clock: &TestClock, request: &ApiRequest) -> ApiResponse {
+            use wharf_types::Clock as _;
+            if request.method == Method::POST {
+                let advance = serde_json::from_slice::<serde_json::Value>(&request.body)
+                    .ok()
+                    .and_then(|body| body.get("advance_seconds").and_then(serde_json::Value::as_u64))
+                    .filter(|seconds| *seconds <= MAX_ADVANCE_SECONDS);
+                let Some(seconds) = advance else {
+                    return ApiResponse::json(
+                        StatusCode::BAD_REQUEST,
+                        &json!({ "message": format!("the body must be {{\"advance_seconds\": N}} with N a whole number from 0 to {MAX_ADVANCE_SECONDS}") }),
+                    );
+                };
+                test_clock.clock.advance(seconds * 1000);
+                tracing::info!(seconds, offset_ms = test_clock.clock.offset_millis(), "test clock moved forward");
+                // What the periodic sweep would do at the next tick, done now, so the caller
+                // sees its effect when this answer arrives.
+                if let Err(err) = test_clock.queues.expire().await {
+                    tracing::warn!(error = %err, "retention sweep after a clock move failed");
+                }
+                if let Err(err) = self.logs_engine.expire().await {
+                    tracing::warn!(error = %err, "log retention sweep after a clock move failed");
+                }
+                test_clock.queues.wake_all();
+                test_clock.events.clock_moved();
+            } else if request.method != Method::GET {
+                return ApiResponse::json(StatusCode::METHOD_NOT_ALLOWED, &json!({ "message": "GET or POST" }));
+            }
+            ApiResponse::json(
+                StatusCode::OK,
+                &json!({ "now_millis": test_clock.clock.now_millis(), "offset_millis": test_clock.clock.offset_millis() }),
+            )
+        }
     }
 
     #[async_trait]
@@ -587,6 +663,11 @@ mod router {
                         "log": { "dropped_lines": crate::logging::dropped_lines() },
                     }),
                 );
+            }
+            if request.uri.path() == "/_wharf/clock" {
+                if let Some(test_clock) = &self.test_clock {
+                    return self.clock(test_clock, &request).await;
+                }
             }
             if request.method == Method::GET {
                 if let Some(code_id) =

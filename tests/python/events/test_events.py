@@ -3,6 +3,7 @@ buses, tags, PutEvents, TestEventPattern, restarts, and one real-time scheduled 
 
 from __future__ import annotations
 
+import calendar
 import json
 import threading
 import time
@@ -417,17 +418,19 @@ def test_unknown_operation_and_malformed_body(wharf):
     assert answer["status"] == 400 and answer["__type"].endswith("SerializationException")
 
 
-def test_rate_schedule_delivers_the_scheduled_event_to_a_queue(events, sqs):
-    """Real time: `rate(1 minute)` fires one minute after the rule is created."""
+def test_rate_schedule_delivers_the_scheduled_event_to_a_queue(wharf, events, sqs):
+    """`rate(1 minute)` fires one minute after the rule is created, then every minute; the
+    server's test clock stands in for the minutes."""
     account = account_of(events)
     url, arn = queue_arn(sqs, "scheduled")
-    created = time.monotonic()
+    created_ms = wharf.advance_clock(0)
     rule_arn = events.put_rule(Name="every-minute", ScheduleExpression="rate(1 minute)")["RuleArn"]
     events.put_targets(Rule="every-minute", Targets=[{"Id": "q", "Arn": arn}])
-    message = receive_one(sqs, url, 75)
-    elapsed = time.monotonic() - created
-    assert message is not None, "no scheduled event within 75 s"
-    assert 59 <= elapsed <= 75, elapsed
+    wharf.advance_clock(58)
+    assert receive_one(sqs, url, 1) is None, "fired before its minute"
+    wharf.advance_clock(3)
+    message = receive_one(sqs, url, 10)
+    assert message is not None, "no scheduled event once the minute passed"
     event = json.loads(message["Body"])
     assert set(event) == {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
     assert event["version"] == "0"
@@ -438,5 +441,13 @@ def test_rate_schedule_delivers_the_scheduled_event_to_a_queue(events, sqs):
     assert event["resources"] == [rule_arn]
     assert event["detail"] == {}
     assert len(event["id"]) == 36
-    assert time.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ")
+    fired_s = calendar.timegm(time.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ"))
+    assert created_ms // 1000 + 59 <= fired_s <= created_ms // 1000 + 61, (event["time"], created_ms)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    wharf.advance_clock(60)
+    second = receive_one(sqs, url, 10)
+    assert second is not None, "no second event a minute later"
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=second["ReceiptHandle"])
     events.disable_rule(Name="every-minute")
+    wharf.advance_clock(180)
+    assert receive_one(sqs, url, 1) is None, "a disabled rule fired"

@@ -147,9 +147,11 @@ pub async fn serve_admitting(
         });
     }
     drop(listener);
+    let draining = std::time::Instant::now();
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
     }
+    tracing::debug!(elapsed_ms = draining.elapsed().as_millis() as u64, "connections drained");
 }
 
 /// Answers a connection beyond the limit with a 503 the SDKs retry, then closes it.
