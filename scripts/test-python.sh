@@ -12,6 +12,7 @@
 #   WHARF_BIN        the binary to test (default target/debug/wharf); it is not built here
 #   WHARF_PROTOCOLS  which runs to do (default "json query")
 #   PYTHON           the interpreter that creates the virtualenvs (default python3)
+#   WHARF_TEST_WORKERS  pytest-xdist workers (default 2; 0 runs the tests in this process)
 #
 # The virtualenvs are created once and reused; a marker file records what was installed, so a
 # change of the pinned versions below recreates them. Exits non-zero if any run fails.
@@ -36,8 +37,8 @@ fi
 
 requirements_for() {
     case "$1" in
-        json) echo "boto3==1.43.11 botocore==1.43.11 pytest" ;;
-        query) echo "boto3==1.34.0 botocore==1.34.0 pytest" ;;
+        json) echo "boto3==1.43.11 botocore==1.43.11 pytest pytest-xdist" ;;
+        query) echo "boto3==1.34.0 botocore==1.34.0 pytest pytest-xdist" ;;
         *)
             echo "test-python: unknown protocol '$1' (json or query)" >&2
             return 1
@@ -71,7 +72,9 @@ for protocol in $WHARF_PROTOCOLS; do
     if [[ "$protocol" != json ]]; then
         extra=(--ignore=tests/python/lambda --ignore=tests/python/logs --ignore=tests/python/events)
     fi
-    if ! WHARF_PROTOCOL="$protocol" ".venv/$protocol/bin/python" -m pytest tests/python -p no:cacheprovider "${extra[@]}" "$@"; then
+    # Two workers (pytest-xdist): every test has its own server, port and data directory, and
+    # most of a test's time is spent waiting on a server, so two run side by side on two cores.
+    if ! WHARF_PROTOCOL="$protocol" ".venv/$protocol/bin/python" -m pytest tests/python -p no:cacheprovider -n "${WHARF_TEST_WORKERS:-2}" "${extra[@]}" "$@"; then
         failed+=("$protocol")
     fi
 done

@@ -102,7 +102,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
     };
     let endpoint_url = format!("http://{endpoint_host}");
     let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
-    let (functions, _scratch, internal_store) =
+    let (functions, _scratch, internal_store, internal_engine) =
         start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone(), receipt_key).await?;
     let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
@@ -124,6 +124,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         test_clock: offset_clock.map(|clock| router::TestClock {
             clock,
             queues: Arc::clone(&engine),
+            invocations: internal_engine,
             events: Arc::clone(&events),
         }),
     });
@@ -278,7 +279,7 @@ async fn start_functions(
     region: &Region,
     endpoint_url: String,
     receipt_key: wharf_queue::receipt::ReceiptKey,
-) -> anyhow::Result<(Arc<Functions>, Option<tempfile::TempDir>, Arc<dyn QueueStore>)> {
+) -> anyhow::Result<(Arc<Functions>, Option<tempfile::TempDir>, Arc<dyn QueueStore>, Arc<Engine>)> {
     let (function_store, internal_store, base, scratch): (
         Arc<dyn wharf_store::functions::FunctionStore>,
         Arc<dyn QueueStore>,
@@ -340,7 +341,7 @@ async fn start_functions(
         Arc::clone(clock),
         EngineConfig { queue_name_reuse_delay: Duration::ZERO, purge_interval: Duration::ZERO, receipt_key },
     ));
-    let queue = wharf_links::QueuedInvocations::open(internal_engine, account.clone(), region.clone())
+    let queue = wharf_links::QueuedInvocations::open(Arc::clone(&internal_engine), account.clone(), region.clone())
         .await
         .map_err(|err| anyhow::anyhow!("opening the invocation queue: {err}"))?;
     functions.set_queue(Arc::new(queue));
@@ -348,7 +349,7 @@ async fn start_functions(
     let _ = destinations.functions.set(Arc::downgrade(&functions));
     functions.set_destinations(Arc::new(destinations));
     declare_functions(&functions, config, account, region).await?;
-    Ok((functions, scratch, internal_store))
+    Ok((functions, scratch, internal_store, internal_engine))
 }
 
 /// Creates or updates the functions declared in the configuration file.
@@ -584,6 +585,9 @@ mod router {
         pub clock: wharf_types::OffsetClock,
         /// The queues: long polls look again (messages may be visible now), retention runs.
         pub queues: std::sync::Arc<wharf_queue::Engine>,
+        /// The queue of asynchronous invocations: its worker looks again (a retry or an event
+        /// a stopped process held may be due).
+        pub invocations: std::sync::Arc<wharf_queue::Engine>,
         /// The rules: the scheduler fires what is due now.
         pub events: std::sync::Arc<wharf_events::Events>,
     }
@@ -619,6 +623,7 @@ mod router {
                     tracing::warn!(error = %err, "log retention sweep after a clock move failed");
                 }
                 test_clock.queues.wake_all();
+                test_clock.invocations.wake_all();
                 test_clock.events.clock_moved();
             } else if request.method != Method::GET {
                 return ApiResponse::json(StatusCode::METHOD_NOT_ALLOWED, &json!({ "message": "GET or POST" }));
