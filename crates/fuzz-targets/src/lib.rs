@@ -1,0 +1,430 @@
+//! wharf's fuzz targets: every parser that reads network bytes, as a plain function of the
+//! input bytes.
+//!
+//! Two drivers call them. `cargo fuzz` (the `fuzz/` crate, coverage-guided libFuzzer, run by
+//! `scripts/fuzz`) links each function into its own binary. `cargo test` replays the seed corpus
+//! kept in `fuzz/corpus/<target>/` and a short deterministic mutation run of it (`tests/corpus.rs`),
+//! so a regression in any parser fails the ordinary suite without a nightly toolchain.
+//!
+//! A target fails by panicking: a parser or handler that panics, recurses without bound or
+//! answers a 5xx (the in-memory stores cannot fail, so a 5xx is a bug) is a finding.
+//!
+//! Two kinds of target:
+//! - whole APIs (`sqs_json`, `sqs_query`, `lambda_api`, `events_api`, `logs_api`): the input is
+//!   up to [`MAX_REQUESTS`] requests separated by NUL bytes, each a first line (the operation,
+//!   or for the REST and query protocols the method and path) and a body. The requests run in
+//!   order against one fresh in-memory service, so a sequence such as CreateQueue, SendMessage,
+//!   ReceiveMessage reaches the handlers' state, not only the decoders. Time is tokio's paused
+//!   clock: a 20-second long poll ends at once.
+//! - single parsers (`receipt_handle`, `event_pattern`, `filter_pattern`, `schedule`,
+//!   `input_template`, `queue_attributes`): the parser, then what consumes its result (matching,
+//!   the next fire times, rendering), with NUL bytes separating the parts of the input.
+
+use std::collections::BTreeMap;
+use std::str::FromStr as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use wharf_api_common::{ApiRequest, ApiResponse};
+use wharf_types::{AccountId, Clock, ManualClock, Region};
+
+/// The most requests one API input runs.
+pub const MAX_REQUESTS: usize = 8;
+
+/// A fuzz target: runs one input, panics on a finding.
+pub type Target = fn(&[u8]);
+
+/// Every target, by the name its corpus directory and its `cargo fuzz` binary have.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("sqs_json", sqs_json),
+    ("sqs_query", sqs_query),
+    ("lambda_api", lambda_api),
+    ("events_api", events_api),
+    ("logs_api", logs_api),
+    ("receipt_handle", receipt_handle),
+    ("event_pattern", event_pattern),
+    ("filter_pattern", filter_pattern),
+    ("schedule", schedule),
+    ("input_template", input_template),
+    ("queue_attributes", queue_attributes),
+];
+
+const ACCOUNT: &str = "000000000000";
+const REGION: &str = "us-east-1";
+
+thread_local! {
+    /// One runtime per fuzzing thread, its clock paused (it jumps to the next timer whenever
+    /// every task waits), so inputs that wait finish at once.
+    static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime");
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    RUNTIME.with(|runtime| runtime.block_on(future))
+}
+
+/// The services' clock: fixed, so the times in a corpus (log event timestamps, say) mean the
+/// same on every run. 2027-01-15T08:00:00Z.
+const NOW_MS: u64 = 1_800_000_000_000;
+
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(ManualClock::new(NOW_MS))
+}
+
+fn account() -> AccountId {
+    ACCOUNT.parse().expect("the fuzz account id")
+}
+
+fn region() -> Region {
+    REGION.parse().expect("the fuzz region")
+}
+
+/// The input's requests: (first line, body) pairs, at most [`MAX_REQUESTS`].
+fn requests(data: &[u8]) -> impl Iterator<Item = (String, &[u8])> {
+    data.split(|byte| *byte == 0).take(MAX_REQUESTS).map(|part| {
+        let (line, body) = match part.iter().position(|byte| *byte == b'\n') {
+            Some(at) => (&part[..at], &part[at + 1..]),
+            None => (part, &[][..]),
+        };
+        (String::from_utf8_lossy(line).trim().to_owned(), body)
+    })
+}
+
+/// The input split at NUL bytes into exactly `N` parts (missing parts empty, the last one
+/// keeping any further NULs).
+fn parts<const N: usize>(data: &[u8]) -> [&[u8]; N] {
+    let mut out = [&[][..]; N];
+    let mut rest = data;
+    for (index, slot) in out.iter_mut().enumerate() {
+        if index + 1 == N {
+            *slot = rest;
+            break;
+        }
+        match rest.iter().position(|byte| *byte == 0) {
+            Some(at) => {
+                *slot = &rest[..at];
+                rest = &rest[at + 1..];
+            }
+            None => {
+                *slot = rest;
+                rest = &[];
+            }
+        }
+    }
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn request(method: Method, uri: Uri, headers: &[(&'static str, String)], body: &[u8]) -> ApiRequest {
+    let mut map = HeaderMap::new();
+    map.insert(http::header::HOST, HeaderValue::from_static("127.0.0.1:4566"));
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            map.insert(*name, value);
+        }
+    }
+    ApiRequest { method, uri, headers: map, body: Bytes::copy_from_slice(body), peer: None }
+}
+
+/// A JSON-protocol request: `X-Amz-Target: PREFIX.OPERATION`.
+fn json_request(prefix: &str, content_type: &'static str, operation: &str, body: &[u8]) -> ApiRequest {
+    request(
+        Method::POST,
+        Uri::from_static("/"),
+        &[("x-amz-target", format!("{prefix}{operation}")), ("content-type", content_type.to_owned())],
+        body,
+    )
+}
+
+/// Fails the input when the answer is a server error: nothing an in-memory service does may
+/// fail on the server's side, whatever the request.
+fn check(what: &str, operation: &str, response: &ApiResponse) {
+    trace(what, operation, response);
+    assert!(
+        !response.status.is_server_error(),
+        "{what} {operation} answered {}: {}",
+        response.status,
+        String::from_utf8_lossy(&response.body)
+    );
+}
+
+/// With `WHARF_FUZZ_TRACE` set, prints each request's answer: to see what a corpus reaches.
+fn trace(what: &str, operation: &str, response: &ApiResponse) {
+    if std::env::var_os("WHARF_FUZZ_TRACE").is_some() {
+        let body = String::from_utf8_lossy(&response.body);
+        eprintln!("{what} {operation}: {} {}", response.status, body.chars().take(160).collect::<String>());
+    }
+}
+
+// ----- whole APIs ------------------------------------------------------------------------------
+
+fn sqs_api() -> wharf_api_sqs::SqsApi {
+    let store = Arc::new(wharf_store::memory::MemoryStore::new());
+    let engine = Arc::new(wharf_queue::Engine::new(store, clock(), wharf_queue::EngineConfig::default()));
+    wharf_api_sqs::SqsApi::new(engine, account(), region(), "127.0.0.1:4566".to_owned())
+}
+
+/// SQS over awsJson1_0: each request's first line is the operation (`SendMessage`), its body
+/// the JSON document.
+pub fn sqs_json(data: &[u8]) {
+    let api = sqs_api();
+    block_on(async {
+        for (operation, body) in requests(data) {
+            let request =
+                json_request(wharf_api_sqs::codec::json::TARGET_PREFIX, "application/x-amz-json-1.0", &operation, body);
+            let Some(protocol) = wharf_api_sqs::SqsApi::protocol_of(&request) else { continue };
+            let response = api.handle(request, protocol).await;
+            check("SQS", &operation, &response);
+        }
+    });
+}
+
+/// SQS over the query protocol: each request's first line is the path and query string
+/// (`/000000000000/q?Action=ReceiveMessage`), its body the form.
+pub fn sqs_query(data: &[u8]) {
+    let api = sqs_api();
+    block_on(async {
+        for (line, body) in requests(data) {
+            let Ok(uri) = line.parse::<Uri>() else { continue };
+            let request =
+                request(Method::POST, uri, &[("content-type", "application/x-www-form-urlencoded".to_owned())], body);
+            let Some(protocol) = wharf_api_sqs::SqsApi::protocol_of(&request) else { continue };
+            let response = api.handle(request, protocol).await;
+            check("SQS", &line, &response);
+        }
+    });
+}
+
+/// The functions engine behind [`lambda_api`]: one per thread (it writes its runtime files to a
+/// temporary directory once), shared by the inputs.
+struct LambdaHarness {
+    api: wharf_api_lambda::LambdaApi,
+    _dir: tempfile::TempDir,
+}
+
+thread_local! {
+    static LAMBDA: LambdaHarness = {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config = wharf_functions::FunctionsConfig {
+            account_concurrency: 4,
+            idle_timeout: std::time::Duration::from_secs(1),
+            init_timeout: std::time::Duration::from_secs(1),
+            async_retry_delay_seconds: 1,
+            code_dir: dir.path().join("code"),
+            runtime_dir: dir.path().join("runtime"),
+            runtimes: wharf_functions::runtimes::RuntimeSettings {
+                interpreters: BTreeMap::new(),
+                strict_python_versions: false,
+                node: "node".to_owned(),
+                python_sdk_path: None,
+                cache_dir: dir.path().join("cache"),
+            },
+            endpoint_url: "http://127.0.0.1:9".to_owned(),
+        };
+        let functions = block_on(wharf_functions::Functions::open(
+            Arc::new(wharf_store::functions::MemoryFunctionStore::default()),
+            clock(),
+            config,
+            Arc::new(wharf_api_runtime::RuntimeApiHost),
+            Arc::new(wharf_functions::ports::DiscardLogs),
+        ))
+        .expect("the functions engine");
+        let api = wharf_api_lambda::LambdaApi::new(functions, ACCOUNT.to_owned(), REGION.to_owned(), "http://127.0.0.1:9".to_owned());
+        LambdaHarness { api, _dir: dir }
+    };
+}
+
+/// Lambda's REST protocol: each request's first line is the method and path with its query
+/// (`POST /2015-03-31/functions/f/invocations?Qualifier=1`), its body the JSON document.
+pub fn lambda_api(data: &[u8]) {
+    LAMBDA.with(|harness| {
+        block_on(async {
+            for (line, body) in requests(data) {
+                let (method, target) = line.split_once(' ').unwrap_or(("GET", line.as_str()));
+                let Ok(method) = Method::from_bytes(method.as_bytes()) else { continue };
+                let Ok(uri) = target.trim().parse::<Uri>() else { continue };
+                let request = request(method, uri, &[("content-type", "application/json".to_owned())], body);
+                if !wharf_api_lambda::LambdaApi::claims(&request) {
+                    continue;
+                }
+                // Not `check`ed: an invocation's 5xx (the function could not start) is an answer.
+                let response = harness.api.handle(request).await;
+                trace("Lambda", &line, &response);
+            }
+        });
+    });
+}
+
+struct Nowhere;
+
+#[async_trait::async_trait]
+impl wharf_events::TargetDelivery for Nowhere {
+    async fn deliver(&self, _arn: &str, _payload: String, _group: Option<String>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// EventBridge over awsJson1_1: each request's first line is the operation (`PutRule`), its
+/// body the JSON document. Patterns, schedule expressions and input templates are all parsed
+/// here, and PutEvents renders every matching target's input.
+pub fn events_api(data: &[u8]) {
+    block_on(async {
+        let events = wharf_events::Events::open(
+            Arc::new(wharf_store::events::MemoryEventStore::default()),
+            clock(),
+            Arc::new(Nowhere),
+        )
+        .await
+        .expect("the events engine");
+        let api = wharf_api_events::EventsApi::new(Arc::new(events), account(), region());
+        for (operation, body) in requests(data) {
+            let request =
+                json_request(wharf_api_events::codec::TARGET_PREFIX, "application/x-amz-json-1.1", &operation, body);
+            let response = api.handle(request).await;
+            check("EventBridge", &operation, &response);
+        }
+        // Deliveries run on spawned tasks: let them render and deliver.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    });
+}
+
+/// CloudWatch Logs over awsJson1_1: each request's first line is the operation
+/// (`FilterLogEvents`), its body the JSON document.
+pub fn logs_api(data: &[u8]) {
+    let logs = Arc::new(wharf_logs::Logs::new(Arc::new(wharf_store::logs::MemoryLogStore::new()), clock()));
+    let api = wharf_api_logs::LogsApi::new(logs, account(), region());
+    block_on(async {
+        for (operation, body) in requests(data) {
+            let request =
+                json_request(wharf_api_logs::codec::TARGET_PREFIX, "application/x-amz-json-1.1", &operation, body);
+            let response = api.handle(request).await;
+            check("CloudWatch Logs", &operation, &response);
+        }
+    });
+}
+
+// ----- single parsers --------------------------------------------------------------------------
+
+/// A receipt handle as a client sends it back.
+pub fn receipt_handle(data: &[u8]) {
+    let key = wharf_queue::receipt::ReceiptKey::from_bytes([7; 32]);
+    let _ = key.decode(&text(data));
+}
+
+/// An event pattern, then an event matched against it: `PATTERN \0 EVENT`.
+pub fn event_pattern(data: &[u8]) {
+    let [pattern, event] = parts::<2>(data);
+    let Ok(pattern) = wharf_events::pattern::Pattern::parse(&text(pattern)) else { return };
+    if let Ok(event) = serde_json::from_slice::<serde_json::Value>(event) {
+        let _ = pattern.matches(&event);
+    }
+}
+
+/// A CloudWatch Logs filter pattern, then a log message matched against it:
+/// `PATTERN \0 MESSAGE`.
+pub fn filter_pattern(data: &[u8]) {
+    let [pattern, message] = parts::<2>(data);
+    let message = text(message);
+    let _ = wharf_logs::json::parse(&message);
+    if let Ok(pattern) = wharf_logs::pattern::FilterPattern::from_str(&text(pattern)) {
+        let _ = pattern.matches(&message);
+    }
+}
+
+/// A schedule expression, then its next fire times after an instant the input gives:
+/// `EXPRESSION \0 AFTER (8 bytes, little-endian ms)`.
+pub fn schedule(data: &[u8]) {
+    let [expression, after] = parts::<2>(data);
+    let Ok(schedule) = wharf_events::schedule::Schedule::from_str(&text(expression)) else { return };
+    let mut bytes = [0u8; 8];
+    for (slot, byte) in bytes.iter_mut().zip(after) {
+        *slot = *byte;
+    }
+    // Within the years a cron expression can name (up to 2199), and after 1970.
+    let mut at = u64::from_le_bytes(bytes) % 7_258_118_400_000;
+    let anchor = at;
+    for _ in 0..4 {
+        match schedule.next_after(at, anchor) {
+            Some(next) => {
+                assert!(next > at, "next fire {next} is not after {at} for {}", text(expression));
+                at = next;
+            }
+            None => break,
+        }
+    }
+}
+
+/// A target's input settings, then the input rendered for an event:
+/// `MODE \0 A \0 B \0 EVENT`, where MODE's first byte picks Input (A), InputPath (A) or an
+/// InputTransformer (A the InputPathsMap as JSON, B the template).
+pub fn input_template(data: &[u8]) {
+    let [mode, first, second, event] = parts::<4>(data);
+    let mut target = wharf_store::events::TargetRow {
+        id: "t".to_owned(),
+        arn: "arn:aws:sqs:us-east-1:000000000000:q".to_owned(),
+        role_arn: None,
+        input: None,
+        input_path: None,
+        input_transformer: None,
+        message_group_id: None,
+        dead_letter_arn: None,
+        maximum_retry_attempts: None,
+        maximum_event_age_seconds: None,
+    };
+    match mode.first().copied().unwrap_or(0) % 3 {
+        0 => target.input = Some(text(first)),
+        1 => target.input_path = Some(text(first)),
+        _ => {
+            let Ok(input_paths_map) = serde_json::from_slice::<BTreeMap<String, String>>(first) else { return };
+            target.input_transformer =
+                Some(wharf_store::events::InputTransformerRow { input_paths_map, input_template: text(second) });
+        }
+    }
+    let Ok(input) = wharf_events::target::TargetInput::of(&target) else { return };
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(event) else { return };
+    let context = wharf_events::target::RuleContext {
+        rule_arn: "arn:aws:events:us-east-1:000000000000:rule/r",
+        rule_name: "r",
+        ingestion_ms: 0,
+    };
+    let _ = input.render(&event, context);
+}
+
+/// Queue attributes as CreateQueue takes them, one `Name=Value` per line (Policy,
+/// RedrivePolicy and RedriveAllowPolicy documents among them), then a permission added to and
+/// removed from the resulting policy. The first byte picks a FIFO or a standard queue name.
+pub fn queue_attributes(data: &[u8]) {
+    let Some((first, rest)) = data.split_first() else { return };
+    let fifo = first % 2 == 1;
+    let mut attributes = BTreeMap::new();
+    for line in text(rest).lines() {
+        if let Some((name, value)) = line.split_once('=') {
+            attributes.insert(name.to_owned(), value.replace("\\n", "\n"));
+        }
+    }
+    let mut settings = wharf_store::QueueSettings::default();
+    if wharf_queue::attributes::apply(&mut settings, &attributes, wharf_queue::attributes::Phase::Create, fifo).is_err()
+    {
+        return;
+    }
+    let key = wharf_types::QueueKey {
+        account: account(),
+        region: region(),
+        name: if fifo { "q.fifo" } else { "q" }.parse().expect("a queue name"),
+    };
+    let label = attributes.get("Label").map_or("label", String::as_str);
+    let actions = vec!["SendMessage".to_owned()];
+    if let Ok(policy) =
+        wharf_queue::policy::add(settings.policy.as_deref(), &key, label, &[ACCOUNT.to_owned()], &actions)
+    {
+        let _ = wharf_queue::policy::remove(Some(&policy), label);
+    }
+    let _ = wharf_queue::policy::remove(settings.policy.as_deref(), label);
+}
