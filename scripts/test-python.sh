@@ -62,6 +62,11 @@ ensure_venv() {
     echo "$requirements" >"$marker"
 }
 
+# What the tests take from the network or a long build (runtime clients, the Rust function):
+# prepared once by the set-up step, so that the tests only use it.
+ensure_venv json "$(requirements_for json)"
+scripts/test-fixtures
+
 failed=()
 for protocol in $WHARF_PROTOCOLS; do
     requirements="$(requirements_for "$protocol")"
