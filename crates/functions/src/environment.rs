@@ -49,6 +49,8 @@ pub struct LaunchSpec {
     pub preamble: Vec<String>,
     /// How `command` is wrapped, to find the function's own process under the wrappers.
     pub containment: crate::isolation::Containment,
+    /// The environment's private `/tmp`, removed when its process is gone.
+    pub scratch: Option<PathBuf>,
 }
 
 /// Messages to the log pump, in order with the output it reads.
@@ -119,7 +121,16 @@ impl Environment {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let mut child = command.spawn()?;
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(err) => {
+                if let Some(dir) = spec.scratch.clone() {
+                    let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+                }
+                return Err(err);
+            }
+        };
+        let scratch = spec.scratch.clone();
         let pid = child.id();
         if let Some(pid) = pid {
             session.set_owner(pid);
@@ -167,6 +178,9 @@ impl Environment {
                 Err(err) => format!("wait failed: {err}"),
             };
             watched_session.close_with(exit_error(&reason));
+            if let Some(dir) = scratch {
+                let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+            }
             let _ = exited_tx.send(true);
         });
         Ok(Arc::new(Environment {

@@ -347,6 +347,9 @@ impl Functions {
         let runtime_dir = &self.config.runtime_dir;
         let mut preamble = Vec::new();
         let mut env: BTreeMap<String, String> = version.environment.clone();
+        // The runtime's own files the sandbox lets the function read: the interpreter's
+        // installation and the SDK directory.
+        let mut runtime_read: Vec<PathBuf> = Vec::new();
         let (command, execution_env) = match family {
             Family::Python { minor } => {
                 let settings = self.config.runtimes.clone();
@@ -361,11 +364,13 @@ impl Functions {
                 match self.python_sdk.path_for(&self.config.runtimes, &interpreter).await {
                     Ok(Some(path)) => {
                         env.insert("WHARF_PYTHON_SDK_PATH".into(), path.to_string_lossy().into_owned());
+                        runtime_read.push(path);
                     }
                     Ok(None) => {}
                     Err(reason) => preamble.push(format!("wharf: boto3 is not available to this function: {reason}")),
                 }
                 let bootstrap = runtime_dir.join("python").join("bootstrap.py");
+                runtime_read.extend(crate::isolation::installation_of(&interpreter.program));
                 (
                     vec![interpreter.program, "-u".into(), bootstrap.to_string_lossy().into_owned()],
                     Some(format!("AWS_Lambda_{}", version.runtime)),
@@ -374,6 +379,7 @@ impl Functions {
             Family::Node => {
                 let bootstrap = runtime_dir.join("node").join("bootstrap.js");
                 let heap = (u64::from(version.memory_mb) * 85 / 100).max(64);
+                runtime_read.extend(crate::isolation::installation_of(&self.config.runtimes.node));
                 (
                     vec![
                         self.config.runtimes.node.clone(),
@@ -397,8 +403,22 @@ impl Functions {
                 (vec![bootstrap.to_string_lossy().into_owned()], None)
             }
         };
-        let command = self.containment.wrap(command);
         let environment_id = uuid::Uuid::new_v4().simple().to_string();
+        let (command, scratch) = match &self.sandbox {
+            Some(sandbox) => {
+                let tmp = sandbox.scratch_dir.join(&environment_id);
+                std::fs::create_dir_all(&tmp).map_err(|err| {
+                    LaunchError::Api(FunctionError::Host(format!("creating {}: {err}", tmp.display())))
+                })?;
+                runtime_read.push(task_root.clone());
+                runtime_read.push(runtime_dir.clone());
+                let mut wrapped = sandbox.wrapper(&runtime_read, &tmp, self.containment);
+                wrapped.extend(command);
+                (wrapped, Some(tmp))
+            }
+            None => (command, None),
+        };
+        let command = self.containment.wrap(command);
         let date = UtcDateTime::from_epoch_millis(self.clock.now_millis());
         let log_stream =
             format!("{:04}/{:02}/{:02}/[{}]{environment_id}", date.year, date.month, date.day, version.version);
@@ -451,6 +471,7 @@ impl Functions {
             log_group: version.log_group.clone(),
             preamble,
             containment: self.containment,
+            scratch,
         };
         Environment::launch(
             &spec,

@@ -14,6 +14,15 @@
 //!   processes it starts in the background can outlive it. Used where namespaces are refused.
 //! - `Plain`: neither tool exists; processes are killed when their environment stops.
 //!
+//! # File access (the sandbox)
+//! When [`Sandbox`] is set and the kernel has Landlock, the innermost wrapper is
+//! `wharf sandbox-exec`: inside the environment's namespaces it mounts a private directory on
+//! `/tmp` (removed with the environment), then limits the process and everything it starts to
+//! reading and executing its code, the runtime's installation, wharf's bootstraps and the
+//! system's directories, and to writing its `/tmp` and a few device files. wharf's data
+//! directory, the other functions' code and home directories are out of reach. Signals and
+//! abstract UNIX sockets are scoped to the environment too (Landlock ABI 6).
+//!
 //! # Runtime API ownership
 //! A Runtime API port is only a loopback port, which any local process can connect to.
 //! [`connection_from_tree`] asks the kernel who opened a connection: it finds the socket of
@@ -22,6 +31,7 @@
 //! cannot take another function's events or answer for it.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// How function processes are tied to their environment and to wharf.
@@ -95,6 +105,115 @@ impl Containment {
             Containment::Plain => "none: background processes of a function can outlive it",
         }
     }
+}
+
+/// What every sandboxed function may read and execute: the system's programs, libraries and
+/// settings, and its own (namespaced) `/proc`. Paths missing on a machine are skipped.
+pub const SYSTEM_READ_PATHS: [&str; 16] = [
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/opt",
+    "/nix/store",
+    "/proc",
+    "/sys/fs/cgroup",
+    "/sys/devices/system/cpu",
+    "/dev/urandom",
+    "/dev/random",
+    "/dev/fd",
+];
+
+/// Device files every sandboxed function may write. There is no `/dev/shm`, as on Lambda.
+pub const DEVICE_WRITE_PATHS: [&str; 3] = ["/dev/null", "/dev/zero", "/dev/full"];
+
+/// File-access limits of function processes, applied by `wharf sandbox-exec`.
+#[derive(Clone, Debug)]
+pub struct Sandbox {
+    /// The wharf executable (it has the `sandbox-exec` subcommand).
+    pub helper: PathBuf,
+    /// What every function may read and execute, beyond its own code and runtime: the
+    /// system's directories, the configured runtimes' installations, the user's extra paths.
+    pub read: Vec<PathBuf>,
+    /// Where each environment's private `/tmp` is made (emptied at start).
+    pub scratch_dir: PathBuf,
+}
+
+impl Sandbox {
+    /// The wrapper arguments for one environment: `function_read` on top of [`Sandbox::read`],
+    /// and `tmp` as its `/tmp` when the containment gives it a mount namespace (else the
+    /// machine's `/tmp` stays writable, shared).
+    pub fn wrapper(&self, function_read: &[PathBuf], tmp: &Path, containment: Containment) -> Vec<String> {
+        let mut args = vec![self.helper.to_string_lossy().into_owned(), "sandbox-exec".to_owned()];
+        for path in self.read.iter().chain(function_read) {
+            args.push("--read".into());
+            args.push(path.to_string_lossy().into_owned());
+        }
+        for path in DEVICE_WRITE_PATHS {
+            args.push("--write".into());
+            args.push(path.into());
+        }
+        if matches!(containment, Containment::PidNamespace { .. }) {
+            args.push("--tmp".into());
+            args.push(tmp.to_string_lossy().into_owned());
+        } else {
+            args.push("--write".into());
+            args.push("/tmp".into());
+        }
+        args.push("--".into());
+        args
+    }
+
+    /// Whether the sandbox works here: `wharf sandbox-exec --require` runs `true` under
+    /// `containment` (Landlock enforced, the `/tmp` mount allowed). The reason when not.
+    pub fn check(&self, containment: Containment) -> Result<(), String> {
+        std::fs::create_dir_all(&self.scratch_dir).map_err(|err| format!("{}: {err}", self.scratch_dir.display()))?;
+        let probe = self.scratch_dir.join("probe");
+        std::fs::create_dir_all(&probe).map_err(|err| format!("{}: {err}", probe.display()))?;
+        let mut command = self.wrapper(&[], &probe, containment);
+        command.insert(2, "--require".into());
+        command.push("true".into());
+        let command = containment.wrap(command);
+        let output = Command::new(&command[0])
+            .args(&command[1..])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|err| format!("{}: {err}", command[0]))?;
+        let _ = std::fs::remove_dir_all(&probe);
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        }
+    }
+}
+
+/// The installation a program belongs to, for the sandbox: the directory above the one that
+/// holds it (`/usr` for `/usr/bin/python3`, the root of a virtualenv, of a pyenv or of an nvm
+/// version), for the program as named and for the file it links to. A bare name is looked up
+/// on `PATH`.
+pub fn installation_of(program: &str) -> Vec<PathBuf> {
+    let named = if program.contains('/') {
+        Some(PathBuf::from(program))
+    } else {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
+        })
+    };
+    let Some(named) = named else { return Vec::new() };
+    let mut found = Vec::new();
+    for path in [Some(named.clone()), named.canonicalize().ok()].into_iter().flatten() {
+        if let Some(root) = path.parent().and_then(Path::parent) {
+            if root != Path::new("/") && !found.iter().any(|known: &PathBuf| known == root) {
+                found.push(root.to_path_buf());
+            }
+        }
+    }
+    found
 }
 
 /// The direct children of a process (Linux `/proc/PID/task/*/children`).
@@ -176,6 +295,37 @@ mod tests {
         assert!(wrapped.contains(&"--kill-child=SIGKILL".to_owned()));
         assert_eq!(wrapped[wrapped.len() - 2..], command[..]);
         assert_eq!(Containment::Plain.wrap(command.clone()), command);
+    }
+
+    #[test]
+    fn an_installation_is_the_directory_above_the_programs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("versions").join("3.12").join("bin");
+        std::fs::create_dir_all(&bin).expect("bin");
+        std::fs::write(bin.join("python3.12"), b"").expect("python");
+        let shims = dir.path().join("shims");
+        std::fs::create_dir_all(&shims).expect("shims");
+        std::os::unix::fs::symlink(bin.join("python3.12"), shims.join("python3")).expect("link");
+        let found = installation_of(&shims.join("python3").to_string_lossy());
+        let real = dir.path().canonicalize().expect("canonical");
+        assert_eq!(found[0], dir.path());
+        assert_eq!(found[1], real.join("versions").join("3.12"));
+        assert!(installation_of("/no/such/bin/python").iter().all(|path| path == Path::new("/no/such")));
+        assert!(installation_of("/python").is_empty(), "the root is never an installation");
+    }
+
+    #[test]
+    fn the_sandbox_wrapper_gives_a_private_tmp_only_with_a_mount_namespace() {
+        let sandbox = Sandbox { helper: "/bin/wharf".into(), read: vec!["/usr".into()], scratch_dir: "/s".into() };
+        let namespaced =
+            sandbox.wrapper(&["/code".into()], Path::new("/s/e1"), Containment::PidNamespace { user_namespace: false });
+        assert_eq!(namespaced[..2], ["/bin/wharf", "sandbox-exec"]);
+        assert!(namespaced.windows(2).any(|pair| pair == ["--read", "/code"]));
+        assert!(namespaced.windows(2).any(|pair| pair == ["--tmp", "/s/e1"]));
+        assert_eq!(namespaced.last().map(String::as_str), Some("--"));
+        let plain = sandbox.wrapper(&[], Path::new("/s/e1"), Containment::DeathSignal);
+        assert!(plain.windows(2).any(|pair| pair == ["--write", "/tmp"]));
+        assert!(!plain.contains(&"--tmp".to_owned()));
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct FunctionsConfig {
     pub runtimes: runtimes::RuntimeSettings,
     /// The URL functions reach wharf at (`AWS_ENDPOINT_URL`).
     pub endpoint_url: String,
+    /// File-access limits of function processes; `None` leaves them unlimited.
+    pub sandbox: Option<isolation::Sandbox>,
 }
 
 /// Registry key of a function: account, region and name.
@@ -112,6 +114,8 @@ pub struct Functions {
     destinations: OnceLock<Arc<dyn Destinations>>,
     /// How function processes are tied to their environment and to wharf.
     containment: isolation::Containment,
+    /// The file-access limits, when the machine enforces them.
+    sandbox: Option<isolation::Sandbox>,
     /// The last seen stamp of each function's source directory (functions declared from a
     /// directory), to reload them when files change.
     source_stamps: std::sync::Mutex<HashMap<FunctionKey, u64>>,
@@ -121,6 +125,35 @@ pub struct Functions {
     mappings_changed: tokio::sync::watch::Sender<u64>,
     /// Invocations that ran to an outcome (for the health endpoint and benchmarks).
     completed: std::sync::atomic::AtomicU64,
+}
+
+/// The sandbox if it works on this machine, with a start-up line that says what functions can
+/// reach. Private `/tmp` directories left by a previous run are removed first.
+async fn check_sandbox(
+    sandbox: Option<isolation::Sandbox>,
+    containment: isolation::Containment,
+) -> Option<isolation::Sandbox> {
+    let Some(sandbox) = sandbox else {
+        tracing::info!("function file access is not limited (functions.sandbox is off)");
+        return None;
+    };
+    let checked = sandbox.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let _ = std::fs::remove_dir_all(&checked.scratch_dir);
+        checked.check(containment)
+    })
+    .await
+    .unwrap_or_else(|err| Err(err.to_string()));
+    match outcome {
+        Ok(()) => {
+            tracing::info!("function file access is limited by Landlock to their code, runtime, system directories and a private /tmp");
+            Some(sandbox)
+        }
+        Err(reason) => {
+            tracing::warn!(%reason, "function file access is not limited: functions can read what wharf's user can");
+            None
+        }
+    }
 }
 
 impl Functions {
@@ -135,6 +168,7 @@ impl Functions {
         let containment =
             tokio::task::spawn_blocking(isolation::Containment::detect).await.unwrap_or(isolation::Containment::Plain);
         tracing::info!(containment = containment.describe(), "function processes are contained by");
+        let sandbox = check_sandbox(config.sandbox.clone(), containment).await;
         // Finding the installed Pythons runs each one once; do it off the request path.
         tokio::task::spawn_blocking(runtimes::warm_up_search);
         let rows = store.load_all().await?;
@@ -162,6 +196,7 @@ impl Functions {
             queue: OnceLock::new(),
             destinations: OnceLock::new(),
             containment,
+            sandbox,
             completed: std::sync::atomic::AtomicU64::new(0),
             source_stamps: std::sync::Mutex::new(HashMap::new()),
             mappings: std::sync::Mutex::new(mapping_rows.into_iter().map(|row| (row.uuid.clone(), row)).collect()),

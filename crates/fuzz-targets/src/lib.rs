@@ -227,6 +227,7 @@ thread_local! {
                 cache_dir: dir.path().join("cache"),
             },
             endpoint_url: "http://127.0.0.1:9".to_owned(),
+            sandbox: None,
         };
         let functions = block_on(wharf_functions::Functions::open(
             Arc::new(wharf_store::functions::MemoryFunctionStore::default()),

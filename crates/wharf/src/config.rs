@@ -74,6 +74,10 @@ pub struct FunctionsSection {
     pub node: String,
     /// A directory holding boto3 for Python functions; empty to find or install one.
     pub python_sdk_path: String,
+    /// Limit function processes' file access with Landlock.
+    pub sandbox: bool,
+    /// More paths functions may read and execute under the sandbox.
+    pub sandbox_read_paths: Vec<PathBuf>,
     /// Functions created at start-up from local directories.
     pub declare: Vec<DeclaredFunction>,
 }

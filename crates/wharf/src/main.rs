@@ -4,6 +4,7 @@ mod bench;
 mod bench_functions;
 mod config;
 mod logging;
+mod sandbox;
 mod serve;
 mod workers;
 
@@ -29,6 +30,9 @@ enum Command {
     Serve(ServeArgs),
     /// Measures an SQS endpoint (wharf, another implementation, or AWS).
     Bench(bench::BenchArgs),
+    /// Internal: the innermost wrapper of a function's process (see sandbox.rs).
+    #[command(name = "sandbox-exec", hide = true)]
+    SandboxExec(sandbox::SandboxArgs),
 }
 
 /// `wharf serve` flags. Each overrides the configuration file and has an environment variable.
@@ -75,5 +79,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::SandboxExec(args) => sandbox::run(args),
     }
 }

@@ -325,6 +325,7 @@ async fn start_functions(
             cache_dir,
         },
         endpoint_url,
+        sandbox: section.sandbox.then(|| sandbox_of(section, &base)).flatten(),
     };
     let capture = Arc::new(wharf_links::LogCapture { logs: Arc::clone(logs) });
     let functions = Functions::open(
@@ -350,6 +351,30 @@ async fn start_functions(
     functions.set_destinations(Arc::new(destinations));
     declare_functions(&functions, config, account, region).await?;
     Ok((functions, scratch, internal_store, internal_engine))
+}
+
+/// The file-access limits of function processes: the system's directories, the configured
+/// runtimes' installations and the user's extra paths; `None` when wharf cannot find its own
+/// executable (which applies them).
+fn sandbox_of(
+    section: &crate::config::FunctionsSection,
+    base: &std::path::Path,
+) -> Option<wharf_functions::isolation::Sandbox> {
+    use wharf_functions::isolation::{installation_of, Sandbox, SYSTEM_READ_PATHS};
+    let helper = match std::env::current_exe() {
+        Ok(helper) => helper,
+        Err(err) => {
+            tracing::warn!(%err, "cannot find wharf's own executable: function file access is not limited");
+            return None;
+        }
+    };
+    let mut read: Vec<std::path::PathBuf> = SYSTEM_READ_PATHS.iter().map(std::path::PathBuf::from).collect();
+    for program in section.python_interpreters.values().chain(std::iter::once(&section.node)) {
+        read.extend(installation_of(program));
+    }
+    read.extend(section.sandbox_read_paths.iter().cloned());
+    read.dedup();
+    Some(Sandbox { helper, read, scratch_dir: base.join("environments") })
 }
 
 /// Creates or updates the functions declared in the configuration file.

@@ -35,6 +35,9 @@ LAMBDA_TEST_CONFIG = (
     "[functions]\n"
     "async_retry_delay_seconds = 1\n"
     f"python_interpreters = {{ \"python3.12\" = {json.dumps(TEST_PYTHON)} }}\n"
+    # The Node.js runtime interface client that test_runtimes.py's custom runtime runs lives
+    # outside the function's package, as a tool a user's custom runtime calls would.
+    f"sandbox_read_paths = [{json.dumps(str(FUNCTIONS_DIR / '.cache'))}]\n"
 )
 
 _SESSION = boto3.session.Session()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from lambda_support import client_of, error_code, invoke_json, wait_for
+from lambda_support import FUNCTIONS_DIR, LAMBDA_TEST_CONFIG, client_of, creator, error_code, invoke_json, wait_for
 
 # Handler that leaves three background processes behind, one of each way out: same process
 # group, a new session, and one that ignores SIGTERM. Each carries the marker in its command
@@ -252,3 +252,113 @@ def test_deleted_functions_leave_no_code_behind(wharf, lambda_client, create_fun
     assert len(packages) == 1, "the replaced package was removed"
     lambda_client.delete_function(FunctionName="short-lived")
     assert list(code_dir(wharf).iterdir()) == []
+
+
+# Handler that tries to reach what a function must not (wharf's data directory, another
+# function's code) and what it must (its own code, the system, its /tmp), and reports each.
+PROBE = """
+import os
+
+def attempt(action):
+    try:
+        action()
+        return "allowed"
+    except PermissionError:
+        return "denied"
+    except OSError as err:
+        return type(err).__name__
+
+def handler(event, context):
+    data, other = event["data_dir"], event["other_code"]
+    def write_tmp():
+        with open("/tmp/" + event["name"], "w") as handle:
+            handle.write(event["name"])
+    results = {
+        "read receipt key": attempt(lambda: open(os.path.join(data, "receipt-key"), "rb").read()),
+        "read outside file": attempt(lambda: open(event["outside_file"]).read()),
+        "read queue store": attempt(lambda: open(os.path.join(data, "wharf.sqlite3"), "rb").read(16)),
+        "write data dir": attempt(lambda: open(os.path.join(data, "planted"), "w").close()),
+        "read other code": attempt(lambda: open(os.path.join(other, "app.py")).read()),
+        "read own code": attempt(lambda: open(os.path.join(os.environ["LAMBDA_TASK_ROOT"], "app.py")).read()),
+        "read /etc/passwd": attempt(lambda: open("/etc/passwd").read()),
+        "run /bin/true": attempt(lambda: os.system("/bin/true")),
+        "write /tmp": attempt(write_tmp),
+        "write /dev/null": attempt(lambda: open("/dev/null", "w").write("x")),
+    }
+    try:
+        results["data dir listing"] = os.listdir(data)
+    except OSError as err:
+        results["data dir listing"] = type(err).__name__
+    results["tmp"] = sorted(os.listdir("/tmp"))
+    return results
+"""
+
+
+def unpacked_code_of(server, lambda_client, name: str) -> Path:
+    sha = lambda_client.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
+    found = [path for path in code_dir(server).iterdir() if path.is_dir()]
+    assert found, f"no unpacked package of {name} ({sha})"
+    return found[0]
+
+
+def own_tmp(results: dict, server) -> list[str]:
+    """The function's /tmp listing without the path down to wharf's data directory, which the
+    sandbox mounts back when the data directory is under /tmp (as here)."""
+    return [name for name in results.pop("tmp") if not str(server.data_dir).startswith(f"/tmp/{name}/")]
+
+
+def test_a_function_reaches_only_its_code_its_runtime_the_system_and_its_own_tmp(wharf, lambda_client, create_function, request):
+    # A file of wharf's user outside /tmp, where the private /tmp does not hide anything: only
+    # Landlock keeps the function out.
+    outside = FUNCTIONS_DIR / f".secret-{random.randint(0, 1 << 30)}"
+    outside.write_text("secret")
+    request.addfinalizer(outside.unlink)
+    create_function("victim", "def handler(event, context):\n    return 'secret code'\n")
+    invoke_json(lambda_client, "victim", {})  # unpacks its code
+    victim_code = unpacked_code_of(wharf, lambda_client, "victim")
+    assert (victim_code / "app.py").exists()
+    create_function("prober", PROBE)
+    create_function("neighbour", PROBE)
+    event = {"data_dir": str(wharf.data_dir), "other_code": str(victim_code), "outside_file": str(outside)}
+    _, results = invoke_json(lambda_client, "prober", {**event, "name": "prober-file"})
+    assert own_tmp(results, wharf) == ["prober-file"]
+    # Out of reach: denied by Landlock, or not there at all (a data directory under /tmp is
+    # hidden by the private /tmp; only the path down to the function's own code shows).
+    unreachable = {"denied", "FileNotFoundError"}
+    for probe in ("read receipt key", "read queue store", "read other code"):
+        assert results.pop(probe) in unreachable, probe
+    assert results.pop("read outside file") == "denied"
+    listing = results.pop("data dir listing")
+    assert listing == "PermissionError" or "receipt-key" not in listing, listing
+    results.pop("write data dir")
+    assert results == {
+        "read own code": "allowed",
+        "read /etc/passwd": "allowed",
+        "run /bin/true": "allowed",
+        "write /tmp": "allowed",
+        "write /dev/null": "allowed",
+    }
+    assert not (wharf.data_dir / "planted").exists()
+    # Another environment has its own /tmp: it sees its own file only.
+    _, results = invoke_json(lambda_client, "neighbour", {**event, "name": "neighbour-file"})
+    assert own_tmp(results, wharf) == ["neighbour-file"]
+    # The warm environment keeps its /tmp between invocations, as on Lambda.
+    _, results = invoke_json(lambda_client, "prober", {**event, "name": "again"})
+    assert own_tmp(results, wharf) == ["again", "prober-file"]
+    # The private /tmp goes with the environment.
+    scratch = wharf.data_dir / "functions" / "environments"
+    assert len([entry for entry in scratch.iterdir()]) == 3
+    for name in ("prober", "neighbour", "victim"):
+        lambda_client.delete_function(FunctionName=name)
+    wait_for(lambda: not any(scratch.iterdir()), timeout=10, what="the private /tmp directories to be removed")
+    assert not any(Path("/tmp").glob("prober-file"))
+
+
+def test_the_sandbox_can_be_turned_off(wharf_factory, tmp_path):
+    server = wharf_factory(config=LAMBDA_TEST_CONFIG + "sandbox = false\n")
+    lambda_client = client_of(server, "lambda")
+    creator(lambda_client)("free", PROBE)
+    event = {"data_dir": str(server.data_dir), "other_code": str(tmp_path), "outside_file": "/etc/hostname", "name": "x"}
+    _, results = invoke_json(lambda_client, "free", event)
+    assert results["read receipt key"] == "allowed"
+    assert "function file access is not limited (functions.sandbox is off)" in server.log_tail(200_000)
