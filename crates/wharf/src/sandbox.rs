@@ -94,6 +94,9 @@ fn set_up(args: &SandboxArgs) -> Result<RulesetStatus, String> {
         }
         write.push("/tmp".into());
     }
+    if rustix::process::geteuid().is_root() {
+        drop_capabilities()?;
+    }
     let read_rights = AccessFs::from_read(TARGET_ABI);
     let all_rights = AccessFs::from_all(TARGET_ABI);
     let status = Ruleset::default()
@@ -107,4 +110,23 @@ fn set_up(args: &SandboxArgs) -> Result<RulesetStatus, String> {
         .and_then(|ruleset| ruleset.restrict_self())
         .map_err(|err| format!("Landlock: {err}"))?;
     Ok(status.ruleset)
+}
+
+/// Root's powers go: every capability leaves the bounding, ambient, effective, permitted and
+/// inheritable sets, so the function keeps uid 0 (and the files root owns, such as an
+/// interpreter under `/root`) but cannot mount, load modules, trace, override file modes or
+/// regain a capability by executing anything.
+fn drop_capabilities() -> Result<(), String> {
+    use rustix::thread::{CapabilitySet, CapabilitySets};
+    for capability in CapabilitySet::all().iter() {
+        match rustix::thread::remove_capability_from_bounding_set(capability) {
+            // A capability this kernel does not know.
+            Ok(()) | Err(rustix::io::Errno::INVAL) => {}
+            Err(err) => return Err(format!("dropping capabilities: {err}")),
+        }
+    }
+    let _ = rustix::thread::clear_ambient_capability_set();
+    let none = CapabilitySet::empty();
+    rustix::thread::set_capabilities(None, CapabilitySets { effective: none, permitted: none, inheritable: none })
+        .map_err(|err| format!("dropping capabilities: {err}"))
 }

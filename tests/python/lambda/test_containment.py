@@ -289,6 +289,8 @@ def handler(event, context):
         results["data dir listing"] = os.listdir(data)
     except OSError as err:
         results["data dir listing"] = type(err).__name__
+    status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+    results["capabilities"] = {name: status[name].strip() for name in ("CapEff", "CapPrm", "CapBnd", "CapAmb")}
     results["tmp"] = sorted(os.listdir("/tmp"))
     return results
 """
@@ -331,6 +333,10 @@ def test_a_function_reaches_only_its_code_its_runtime_the_system_and_its_own_tmp
     listing = results.pop("data dir listing")
     assert listing == "PermissionError" or "receipt-key" not in listing, listing
     results.pop("write data dir")
+    # Run by root, a function keeps uid 0 but no capability at all.
+    capabilities = results.pop("capabilities")
+    if os.geteuid() == 0:
+        assert set(capabilities.values()) == {"0000000000000000"}, capabilities
     assert results == {
         "read own code": "allowed",
         "read /etc/passwd": "allowed",
