@@ -240,3 +240,22 @@ def test_random_workload_keeps_group_order_and_exactly_once_enqueue(wharf):
     assert not duplicates, f"enqueued more than once: {list(duplicates.items())[:3]}"
     assert all(message_ids[key] == {ids[key]} for key in ids)
     assert receive(wharf.client(), url, MaxNumberOfMessages=10) == []
+
+
+def test_a_receive_with_visibility_zero_returns_each_message_once(wharf):
+    """Issue 10's worst case: with VisibilityTimeout=0 a receive took the oldest message up to
+    ten times and never the others."""
+    sqs = wharf.client()
+    standard = create_queue(sqs, "zero-visibility")
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=standard, MessageBody=body)
+    got = sqs.receive_message(QueueUrl=standard, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    assert sorted(message["Body"] for message in got) == ["a", "b"]
+
+    url = fifo_queue(sqs, "zero-visibility.fifo")
+    for body, group in (("g1-m1", "g1"), ("g1-m2", "g1"), ("g2-m1", "g2")):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=body)
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    bodies = [message["Body"] for message in got]
+    assert sorted(bodies) == ["g1-m1", "g1-m2", "g2-m1"], bodies
+    assert bodies.index("g1-m1") < bodies.index("g1-m2"), "a group's messages in order"

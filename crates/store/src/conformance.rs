@@ -81,6 +81,7 @@ pub async fn run_all<S: QueueStore>(make: impl Fn() -> S) {
     dead_letter_moves_after_max_receives(&make()).await;
     fifo_groups_deliver_in_order_and_block_while_in_flight(&make()).await;
     fifo_deduplication_within_the_window(&make()).await;
+    one_receive_never_returns_a_message_twice(&make()).await;
 }
 
 /// A FIFO message of `group` with deduplication id `dedup`.
@@ -364,4 +365,28 @@ mod tests {
             }
         }
     }
+}
+
+/// With a visibility timeout of 0 a claimed message is visible again at once; the same receive
+/// still takes each message at most once, and fills up from the others.
+async fn one_receive_never_returns_a_message_twice(store: &dyn QueueStore) {
+    let queue = create(store, "zero").await;
+    store.send(queue.id, vec![message("a", T0, 0), message("b", T0, 0)], T0).await.expect("send");
+    let first = store.receive(queue.id, receive_at(T0, 10, 0)).await.expect("receive");
+    assert_eq!(bodies(&first), ["a", "b"], "each message once");
+    let again = store.receive(queue.id, receive_at(T0, 10, 0)).await.expect("receive");
+    assert_eq!(bodies(&again), ["a", "b"], "visible again at once");
+    assert_eq!(again.messages[0].receive_count, 2);
+
+    let fifo = create_fifo(store, "zero.fifo", None).await;
+    let batch = vec![
+        fifo_message("g1-m1", "g1", "1", T0),
+        fifo_message("g1-m2", "g1", "2", T0),
+        fifo_message("g2-m1", "g2", "3", T0),
+    ];
+    store.send(fifo.id, batch, T0).await.expect("send");
+    let first = store.receive(fifo.id, receive_at(T0, 10, 0)).await.expect("receive");
+    assert_eq!(bodies(&first), ["g1-m1", "g1-m2", "g2-m1"], "each message once, every group served");
+    let again = store.receive(fifo.id, receive_at(T0, 10, 0)).await.expect("receive");
+    assert_eq!(again.messages.len(), 3, "all visible again: {:?}", bodies(&again));
 }

@@ -785,6 +785,9 @@ impl State {
         let mut freed = Vec::new();
         let mut moving = Vec::new();
         let mut cursor = None;
+        // Claims that are visible again at once (visibility timeout 0) are filed back only after
+        // the loop, so one receive never takes a message twice.
+        let mut visible_again = Vec::new();
         while messages.len() < request.max {
             let Some(seq) = queue_state.next_candidate(&mut cursor) else {
                 break;
@@ -830,6 +833,13 @@ impl State {
                 receive_count: slot.receive_count,
                 first_receive_ms: slot.first_receive_ms,
             });
+            if hidden_until > now {
+                queue_state.place(seq, now);
+            } else {
+                visible_again.push(seq);
+            }
+        }
+        for seq in visible_again {
             queue_state.place(seq, now);
         }
         let next_visible_at = queue_state.hidden.first().map(|&(visible_at, _)| visible_at);
