@@ -259,3 +259,15 @@ def test_a_receive_with_visibility_zero_returns_each_message_once(wharf):
     bodies = [message["Body"] for message in got]
     assert sorted(bodies) == ["g1-m1", "g1-m2", "g2-m1"], bodies
     assert bodies.index("g1-m1") < bodies.index("g1-m2"), "a group's messages in order"
+
+
+def test_a_purge_forgets_deduplication_ids(wharf):
+    sqs = wharf.client()
+    url = fifo_queue(sqs, "purged.fifo")
+    first = sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="once")
+    assert int(first["SequenceNumber"]) > 0, "a fresh data directory's first sequence number is not zero"
+    sqs.purge_queue(QueueUrl=url)
+    again = sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="once")
+    assert again["MessageId"] != first["MessageId"], "enqueued again, not deduplicated"
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [message["MessageId"] for message in got] == [again["MessageId"]]

@@ -420,6 +420,10 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
                         "DELETE FROM messages WHERE queue_id = ?1 AND seq < ?2",
                         params![queue.0 as i64, *purge_max as i64],
                     )?;
+                    tx.execute(
+                        "DELETE FROM dedup WHERE queue_id = ?1 AND seq < ?2",
+                        params![queue.0 as i64, *purge_max as i64],
+                    )?;
                 }
                 Change::PutQueue(record) => {
                     max_queue_id = max_queue_id.max(Some(record.id.0));

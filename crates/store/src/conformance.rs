@@ -82,6 +82,7 @@ pub async fn run_all<S: QueueStore>(make: impl Fn() -> S) {
     fifo_groups_deliver_in_order_and_block_while_in_flight(&make()).await;
     fifo_deduplication_within_the_window(&make()).await;
     one_receive_never_returns_a_message_twice(&make()).await;
+    a_purge_forgets_deduplication_ids_and_sequence_numbers_start_above_zero(&make()).await;
 }
 
 /// A FIFO message of `group` with deduplication id `dedup`.
@@ -389,4 +390,16 @@ async fn one_receive_never_returns_a_message_twice(store: &dyn QueueStore) {
     assert_eq!(bodies(&first), ["g1-m1", "g1-m2", "g2-m1"], "each message once, every group served");
     let again = store.receive(fifo.id, receive_at(T0, 10, 0)).await.expect("receive");
     assert_eq!(again.messages.len(), 3, "all visible again: {:?}", bodies(&again));
+}
+
+async fn a_purge_forgets_deduplication_ids_and_sequence_numbers_start_above_zero(store: &dyn QueueStore) {
+    let fifo = create_fifo(store, "purged.fifo", None).await;
+    let sent = store.send(fifo.id, vec![fifo_message("x", "G", "once", T0)], T0).await.expect("send");
+    let SendOutcome::Enqueued(seq) = sent[0] else { panic!("enqueued: {sent:?}") };
+    assert!(seq > 0, "the first sequence number of a fresh store is not zero");
+    store.purge(fifo.id, T0 + 1).await.expect("purge");
+    let again = store.send(fifo.id, vec![fifo_message("x", "G", "once", T0 + 2)], T0 + 2).await.expect("send");
+    assert!(matches!(again[0], SendOutcome::Enqueued(_)), "a re-send after a purge is enqueued: {again:?}");
+    let got = store.receive(fifo.id, receive_at(T0 + 3, 10, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&got), ["x"]);
 }

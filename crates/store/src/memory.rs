@@ -446,7 +446,8 @@ impl State {
     pub fn with_cache_budget(cache_budget: usize) -> Self {
         State {
             next_queue_id: 0,
-            next_seq: 0,
+            // SQS sequence numbers are never zero.
+            next_seq: 1,
             by_key: HashMap::new(),
             queues: HashMap::new(),
             deleted: HashMap::new(),
@@ -962,7 +963,9 @@ impl State {
         queue_state.n_hidden_unreceived = 0;
         queue_state.readahead_cursor = 0;
         if let Some(fifo) = &mut queue_state.fifo {
-            // Deduplication ids outlive a purge; the groups were emptied.
+            // As recorded on SQS, a purge also forgets the deduplication ids: a message sent
+            // again after it is enqueued.
+            fifo.dedup.clear();
             fifo.groups.clear();
             fifo.ready.clear();
             fifo.names.clear();
