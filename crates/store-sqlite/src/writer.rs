@@ -388,8 +388,8 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
                 }
                 Change::MoveMessage { seq, to_queue, new_seq, sent_ms, visible_at_ms, source_arn } => {
                     tx.prepare_cached(
-                        "UPDATE messages SET seq = ?2, queue_id = ?3, sent_ms = ?4, visible_at_ms = ?5, receive_count = 0,
-                            first_receive_ms = 0, token = 0, dead_letter_source = ?6 WHERE seq = ?1",
+                        "UPDATE messages SET seq = ?2, queue_id = ?3, sent_ms = ?4, visible_at_ms = ?5, token = 0,
+                            dead_letter_source = ?6 WHERE seq = ?1",
                     )?
                     .execute(params![
                         *seq as i64,

@@ -59,8 +59,8 @@ pub enum Change {
         /// Which message.
         seq: MessageSeq,
     },
-    /// A message moved to a dead-letter queue under a new sequence number, its delivery state
-    /// reset.
+    /// A message moved to a dead-letter queue under a new sequence number, its receive count
+    /// and first receive kept, visible there at once.
     MoveMessage {
         /// Its sequence number in the source queue.
         seq: MessageSeq,
@@ -870,13 +870,15 @@ impl State {
                         (Some(fifo), Some(name)) => fifo.intern(&name),
                         _ => 0,
                     };
+                    // The receive count goes along (as recorded on SQS): the first receive from
+                    // the dead-letter queue shows one more than the last on the source.
                     let moved = Slot {
                         data,
                         sent_ms,
                         visible_at_ms: now,
-                        receive_count: 0,
+                        receive_count: slot.receive_count,
                         group,
-                        first_receive_ms: 0,
+                        first_receive_ms: slot.first_receive_ms,
                         token: 0,
                     };
                     target_state.insert(new_seq, moved, now);
