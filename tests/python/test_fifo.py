@@ -80,9 +80,25 @@ def test_order_blocking_and_attributes(wharf):
     handles = {message["Body"]: message["ReceiptHandle"] for message in got}
     sqs.delete_message(QueueUrl=url, ReceiptHandle=handles["a1"])
     sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handles["a2"], VisibilityTimeout=0)
-    assert receive(sqs, url, MaxNumberOfMessages=10) == [], "a3 is still in flight, so a2 waits"
+    # Blocking is by order, as recorded on SQS: a2 comes before the in-flight a3, so it is
+    # delivered; only what comes after a3 would wait.
+    again = receive(sqs, url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+    assert [message["Body"] for message in again] == ["a2"]
+    assert receive(sqs, url, MaxNumberOfMessages=10) == [], "a2 and a3 in flight, b1 too"
     sqs.delete_message(QueueUrl=url, ReceiptHandle=handles["a3"])
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"], VisibilityTimeout=0)
     assert [message["Body"] for message in receive(sqs, url, MaxNumberOfMessages=10)] == ["a2"]
+
+
+def test_a_group_visible_again_goes_behind_untouched_groups(wharf):
+    sqs = wharf.client()
+    url = fifo_queue(sqs, "turns.fifo")
+    for body, group in [("g1-m1", "g1"), ("g1-m2", "g1"), ("g2-m1", "g2")]:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=body)
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=0)["Messages"]
+    assert [message["Body"] for message in first] == ["g1-m1"]
+    second = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=0)["Messages"]
+    assert [message["Body"] for message in second] == ["g2-m1"], "the untouched group first"
 
 
 def test_deduplication(wharf):

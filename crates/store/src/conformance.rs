@@ -81,6 +81,7 @@ pub async fn run_all<S: QueueStore>(make: impl Fn() -> S) {
     dead_letter_moves_after_max_receives(&make()).await;
     fifo_groups_deliver_in_order_and_block_while_in_flight(&make()).await;
     fifo_deduplication_within_the_window(&make()).await;
+    fifo_groups_visible_again_go_behind_untouched_groups(&make()).await;
     one_receive_never_returns_a_message_twice(&make()).await;
     a_purge_forgets_deduplication_ids_and_sequence_numbers_start_above_zero(&make()).await;
 }
@@ -298,14 +299,29 @@ async fn fifo_groups_deliver_in_order_and_block_while_in_flight(store: &dyn Queu
 
     store.delete(queue.id, vec![receipt("a1")], T0 + 2).await.expect("delete");
     store.change_visibility(queue.id, vec![(receipt("a2"), 0)], T0 + 2).await.expect("change");
-    let blocked = store.receive(queue.id, receive_at(T0 + 3, 10, 1_000)).await.expect("receive");
-    assert!(blocked.messages.is_empty(), "a3 is still in flight, so a2 waits");
-    store.delete(queue.id, vec![receipt("a3")], T0 + 4).await.expect("delete");
-    let again = store.receive(queue.id, receive_at(T0 + 5, 10, 1_000)).await.expect("receive");
-    assert_eq!(bodies(&again), ["a2"]);
+    let before = store.receive(queue.id, receive_at(T0 + 3, 10, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&before), ["a2"], "blocking is by order: a2 comes before the in-flight a3");
+    assert!(store.receive(queue.id, receive_at(T0 + 4, 10, 1_000)).await.expect("receive").messages.is_empty());
     let expired = store.receive(queue.id, receive_at(T0 + 1_000, 10, 1_000)).await.expect("receive");
-    assert_eq!(bodies(&expired), ["b1"], "b1's visibility ended; a2 is still in flight");
+    assert_eq!(bodies(&expired), ["b1"], "a3 is visible again but waits behind the in-flight a2");
     assert_eq!(expired.messages[0].receive_count, 2);
+}
+
+/// A group whose messages became visible again goes behind groups never received, and a
+/// receive still fills up from the other groups.
+async fn fifo_groups_visible_again_go_behind_untouched_groups(store: &dyn QueueStore) {
+    let queue = create_fifo(store, "turns.fifo", None).await;
+    store
+        .send(queue.id, vec![fifo_message("a1", "A", "1", T0), fifo_message("a2", "A", "2", T0)], T0)
+        .await
+        .expect("send");
+    store.send(queue.id, vec![fifo_message("b1", "B", "3", T0 + 1)], T0 + 1).await.expect("send");
+    let first = store.receive(queue.id, receive_at(T0 + 2, 1, 0)).await.expect("receive");
+    assert_eq!(bodies(&first), ["a1"]);
+    let second = store.receive(queue.id, receive_at(T0 + 2, 1, 0)).await.expect("receive");
+    assert_eq!(bodies(&second), ["b1"], "the untouched group B first, though A's head is older");
+    let third = store.receive(queue.id, receive_at(T0 + 3, 10, 1_000)).await.expect("receive");
+    assert_eq!(bodies(&third), ["a1", "a2", "b1"], "both visible again at the same instant: the older head first");
 }
 
 async fn fifo_deduplication_within_the_window(store: &dyn QueueStore) {

@@ -118,12 +118,13 @@ struct Slot {
 struct Group {
     /// Its messages, oldest first.
     members: BTreeSet<MessageSeq>,
-    /// Members received and not yet deleted or visible again: while any is, the group is
-    /// blocked.
-    in_flight: u32,
-    /// The head under which the group sits in [`FifoState::ready`], if it does.
-    ready_at: Option<MessageSeq>,
+    /// The key under which the group sits in [`FifoState::ready`], if it does.
+    ready_at: Option<ReadyKey>,
 }
+
+/// A ready group's place: when its head became visible, whether the head was received before
+/// (so an untouched group wins a tie), the head, the group.
+type ReadyKey = (EpochMillis, bool, MessageSeq, u32);
 
 /// The bookkeeping of a FIFO queue: groups and deduplication.
 #[derive(Debug, Default)]
@@ -134,9 +135,11 @@ struct FifoState {
     ids: HashMap<Arc<str>, u32>,
     next_group: u32,
     groups: HashMap<u32, Group>,
-    /// Groups that can deliver now (nothing in flight, head visible), by head: a receive takes
-    /// the group with the oldest head first.
-    ready: BTreeSet<(MessageSeq, u32)>,
+    /// Groups that can deliver now (their oldest message is visible), in the order their head
+    /// became visible: a receive takes the group that has waited longest first, so a group
+    /// whose messages became visible again (visibility 0, or changed to 0) goes behind groups
+    /// never received, as on SQS.
+    ready: BTreeSet<ReadyKey>,
     /// Deduplication ids seen within the window.
     dedup: HashMap<String, DedupEntry>,
 }
@@ -155,25 +158,30 @@ impl FifoState {
     }
 
     /// Recomputes whether group `id` is ready, and forgets it when it is empty.
-    fn refresh(&mut self, id: u32, visible: &BTreeSet<MessageSeq>) {
+    ///
+    /// Blocking is by order: the group delivers while its oldest message is visible, and a
+    /// receive takes its visible messages in order up to the first one that is not (in flight
+    /// or delayed). Messages before an in-flight one that are visible again are delivered.
+    fn refresh(&mut self, id: u32, visible: &BTreeSet<MessageSeq>, messages: &BTreeMap<MessageSeq, Slot>) {
         let Some(group) = self.groups.get_mut(&id) else {
             return;
         };
-        if let Some(head) = group.ready_at.take() {
-            self.ready.remove(&(head, id));
+        if let Some(key) = group.ready_at.take() {
+            self.ready.remove(&key);
         }
-        if group.in_flight == 0 {
-            match group.members.first() {
-                Some(&head) if visible.contains(&head) => {
-                    self.ready.insert((head, id));
-                    group.ready_at = Some(head);
-                }
-                Some(_) => {}
-                None => {
-                    self.groups.remove(&id);
-                    if let Some(name) = self.names.remove(&id) {
-                        self.ids.remove(&name);
-                    }
+        match group.members.first() {
+            Some(&head) if visible.contains(&head) => {
+                let (since, received) =
+                    messages.get(&head).map_or((0, false), |slot| (slot.visible_at_ms, slot.receive_count > 0));
+                let key = (since, received, head, id);
+                self.ready.insert(key);
+                group.ready_at = Some(key);
+            }
+            Some(_) => {}
+            None => {
+                self.groups.remove(&id);
+                if let Some(name) = self.names.remove(&id) {
+                    self.ids.remove(&name);
                 }
             }
         }
@@ -233,12 +241,7 @@ impl QueueState {
                 }
                 self.visible.insert(seq);
                 if let Some(fifo) = &mut self.fifo {
-                    if let Some(group) = fifo.groups.get_mut(&slot.group) {
-                        if slot.receive_count > 0 {
-                            group.in_flight = group.in_flight.saturating_sub(1);
-                        }
-                    }
-                    fifo.refresh(slot.group, &self.visible);
+                    fifo.refresh(slot.group, &self.visible, &self.messages);
                 }
             }
         }
@@ -265,7 +268,6 @@ impl QueueState {
         let Some(slot) = self.messages.get(&seq) else {
             return;
         };
-        let in_flight = slot.visible_at_ms > now && slot.receive_count > 0;
         if slot.visible_at_ms <= now {
             self.visible.insert(seq);
         } else {
@@ -275,12 +277,7 @@ impl QueueState {
             self.hidden.insert((slot.visible_at_ms, seq));
         }
         if let Some(fifo) = &mut self.fifo {
-            if let Some(group) = fifo.groups.get_mut(&slot.group) {
-                if in_flight {
-                    group.in_flight += 1;
-                }
-            }
-            fifo.refresh(slot.group, &self.visible);
+            fifo.refresh(slot.group, &self.visible, &self.messages);
         }
     }
 
@@ -294,12 +291,7 @@ impl QueueState {
             self.n_hidden_unreceived -= 1;
         }
         if let Some(fifo) = &mut self.fifo {
-            if let Some(group) = fifo.groups.get_mut(&slot.group) {
-                if was_hidden && slot.receive_count > 0 {
-                    group.in_flight = group.in_flight.saturating_sub(1);
-                }
-            }
-            fifo.refresh(slot.group, &self.visible);
+            fifo.refresh(slot.group, &self.visible, &self.messages);
         }
     }
 
@@ -310,7 +302,7 @@ impl QueueState {
             if let Some(group) = fifo.groups.get_mut(&slot.group) {
                 group.members.remove(&seq);
             }
-            fifo.refresh(slot.group, &self.visible);
+            fifo.refresh(slot.group, &self.visible, &self.messages);
         }
         Some(slot)
     }
@@ -329,7 +321,7 @@ impl QueueState {
                 return Some(next);
             }
         }
-        let &(head, group_id) = fifo.ready.first()?;
+        let &(_, _, head, group_id) = fifo.ready.first()?;
         *cursor = Some((group_id, head));
         Some(head)
     }
