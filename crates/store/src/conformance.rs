@@ -352,37 +352,6 @@ async fn operations_on_deleted_queues_fail(store: &dyn QueueStore) {
     assert!(store.stats(queue.id, T0).await.is_err());
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::memory::MemoryStore;
-
-    #[test]
-    fn memory_store_conforms() {
-        let runtime = tokio_runtime();
-        runtime.block_on(super::run_all(MemoryStore::new));
-    }
-
-    fn tokio_runtime() -> SimpleRuntime {
-        SimpleRuntime
-    }
-
-    /// The suite's futures never wait on IO for the memory store, so polling them to completion
-    /// needs no reactor.
-    struct SimpleRuntime;
-
-    impl SimpleRuntime {
-        fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-            use std::task::{Context, Poll, Waker};
-            let mut future = std::pin::pin!(future);
-            let mut context = Context::from_waker(Waker::noop());
-            loop {
-                if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-                    return output;
-                }
-            }
-        }
-    }
-}
 
 /// With a visibility timeout of 0 a claimed message is visible again at once; the same receive
 /// still takes each message at most once, and fills up from the others.
@@ -418,4 +387,36 @@ async fn a_purge_forgets_deduplication_ids_and_sequence_numbers_start_above_zero
     assert!(matches!(again[0], SendOutcome::Enqueued(_)), "a re-send after a purge is enqueued: {again:?}");
     let got = store.receive(fifo.id, receive_at(T0 + 3, 10, 1_000)).await.expect("receive");
     assert_eq!(bodies(&got), ["x"]);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::memory::MemoryStore;
+
+    #[test]
+    fn memory_store_conforms() {
+        let runtime = tokio_runtime();
+        runtime.block_on(super::run_all(MemoryStore::new));
+    }
+
+    fn tokio_runtime() -> SimpleRuntime {
+        SimpleRuntime
+    }
+
+    /// The suite's futures never wait on IO for the memory store, so polling them to completion
+    /// needs no reactor.
+    struct SimpleRuntime;
+
+    impl SimpleRuntime {
+        fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+            use std::task::{Context, Poll, Waker};
+            let mut future = std::pin::pin!(future);
+            let mut context = Context::from_waker(Waker::noop());
+            loop {
+                if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                    return output;
+                }
+            }
+        }
+    }
 }
