@@ -79,27 +79,42 @@ def test_change_message_visibility_extends_the_timeout_from_now(sqs):
     assert queue_counts(sqs, queue_url)["in_flight"] == 0
 
 
-def test_change_message_visibility_of_a_deleted_message_is_message_not_inflight(sqs):
+def test_change_message_visibility_of_a_deleted_message_is_invalid_parameter_value(sqs):
     queue_url = create_queue(sqs, "gone")
     sqs.send_message(QueueUrl=queue_url, MessageBody="x")
     [message] = receive(sqs, queue_url)
     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    with aws_error(NOT_INFLIGHT, status=400) as error:
+    with aws_error("InvalidParameterValue", status=400) as error:
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=10)
-    assert isinstance(error.value, sqs.exceptions.MessageNotInflight)
+    assert "Message does not exist or is not available for visibility timeout change" in str(error.value)
 
 
-def test_change_message_visibility_after_the_timeout_expired_is_message_not_inflight(sqs):
+def test_a_stale_handle_changes_visibility_on_a_standard_queue_and_not_on_a_fifo_queue(wharf):
+    """As recorded on SQS: a standard queue accepts a handle whose visibility ended; a FIFO
+    queue answers MessageNotInflight, and refuses to delete with it."""
+    sqs = wharf.client()
     queue_url = create_queue(sqs, "expired")
     sqs.send_message(QueueUrl=queue_url, MessageBody="x")
     [message] = receive(sqs, queue_url, VisibilityTimeout=1)
-    time.sleep(1.2)
+    fifo_url = create_queue(sqs, "expired.fifo", FifoQueue="true")
+    sqs.send_message(QueueUrl=fifo_url, MessageBody="y", MessageGroupId="g", MessageDeduplicationId="y")
+    [fifo_message] = receive(sqs, fifo_url, VisibilityTimeout=1)
+    wharf.advance_clock(2)
+    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=10)
     with aws_error(NOT_INFLIGHT, status=400):
-        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=10)
-    assert queue_counts(sqs, queue_url) == {"visible": 1, "in_flight": 0, "delayed": 0}
+        sqs.change_message_visibility(QueueUrl=fifo_url, ReceiptHandle=fifo_message["ReceiptHandle"], VisibilityTimeout=10)
+    with aws_error("InvalidParameterValue", status=400) as error:
+        sqs.delete_message(QueueUrl=fifo_url, ReceiptHandle=fifo_message["ReceiptHandle"])
+    assert "The receipt handle has expired." in str(error.value)
+    assert queue_counts(sqs, fifo_url) == {"visible": 1, "in_flight": 0, "delayed": 0}, "not deleted"
+    # A superseded standard handle is accepted too.
+    [again] = receive(sqs, queue_url, VisibilityTimeout=30)
+    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    assert queue_counts(sqs, queue_url)["in_flight"] == 1, "the current receiver keeps it"
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=again["ReceiptHandle"])
 
 
-def test_change_message_visibility_batch_reports_not_inflight_entries(sqs):
+def test_change_message_visibility_batch_reports_deleted_entries(sqs):
     queue_url = create_queue(sqs, "gone-batch")
     sqs.send_message(QueueUrl=queue_url, MessageBody="x")
     [message] = receive(sqs, queue_url)
@@ -109,7 +124,7 @@ def test_change_message_visibility_batch_reports_not_inflight_entries(sqs):
     )
     assert response.get("Successful", []) == []
     [failed] = response["Failed"]
-    assert (failed["Id"], failed["Code"], failed["SenderFault"]) == ("deleted", NOT_INFLIGHT, True)
+    assert (failed["Id"], failed["Code"], failed["SenderFault"]) == ("deleted", "InvalidParameterValue", True)
 
 
 def test_visibility_timeout_above_12_hours_is_refused(sqs):

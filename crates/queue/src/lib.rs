@@ -891,12 +891,12 @@ impl Engine {
     pub async fn delete(&self, key: &QueueKey, handle: &str) -> Result<(), QueueError> {
         let record = self.record(key).await?;
         let receipt = self.decode_handle(&record, handle)?;
-        self.store.delete(record.id, vec![receipt], self.now()).await?;
+        let outcomes = self.store.delete(record.id, vec![receipt], self.now()).await?;
         if record.settings.fifo_queue {
             // A delete can unblock the message's group for a waiting receiver.
             self.wake(record.id);
         }
-        Ok(())
+        outcomes.first().map_or(Ok(()), |outcome| delete_result(*outcome))
     }
 
     /// DeleteMessageBatch: per-entry outcomes in entry order.
@@ -909,17 +909,22 @@ impl Engine {
         let record = self.record(key).await?;
         let mut outcomes: Vec<(String, Result<(), QueueError>)> = Vec::with_capacity(entries.len());
         let mut receipts = Vec::new();
+        let mut positions = Vec::new();
         for (id, handle) in entries {
             match self.decode_handle(&record, &handle) {
                 Ok(receipt) => {
                     receipts.push(receipt);
+                    positions.push(outcomes.len());
                     outcomes.push((id, Ok(())));
                 }
                 Err(err) => outcomes.push((id, Err(err))),
             }
         }
         if !receipts.is_empty() {
-            self.store.delete(record.id, receipts, self.now()).await?;
+            let results = self.store.delete(record.id, receipts, self.now()).await?;
+            for (position, result) in positions.into_iter().zip(results) {
+                outcomes[position].1 = delete_result(result);
+            }
             if record.settings.fifo_queue {
                 self.wake(record.id);
             }
@@ -959,6 +964,7 @@ impl Engine {
         let mut outcomes: Vec<(String, Result<(), QueueError>)> = Vec::with_capacity(entries.len());
         let mut items = Vec::new();
         let mut positions = Vec::new();
+        let mut handles = Vec::new();
         let mut wakes = false;
         let now = self.now();
         for (id, (handle, seconds)) in entries {
@@ -977,6 +983,7 @@ impl Engine {
                 Ok(item) => {
                     wakes |= item.1 == 0;
                     positions.push(outcomes.len());
+                    handles.push(handle);
                     items.push(item);
                     outcomes.push((id, Ok(())));
                 }
@@ -985,9 +992,19 @@ impl Engine {
         }
         if !items.is_empty() {
             let results = self.store.change_visibility(record.id, items, now).await?;
-            for (position, result) in positions.into_iter().zip(results) {
-                if result != ChangeOutcome::Changed {
-                    outcomes[position].1 = Err(QueueError::MessageNotInflight);
+            for ((position, result), handle) in positions.into_iter().zip(results).zip(&handles) {
+                match result {
+                    ChangeOutcome::Changed => {}
+                    // As recorded on SQS: on a standard queue a handle whose visibility ended, or
+                    // that a later receive superseded, is accepted (and changes nothing here, so
+                    // it cannot disturb the message's current receiver).
+                    ChangeOutcome::NotInFlight if !record.settings.fifo_queue => {}
+                    ChangeOutcome::NotInFlight => outcomes[position].1 = Err(QueueError::MessageNotInflight),
+                    ChangeOutcome::Gone => {
+                        outcomes[position].1 = Err(QueueError::InvalidParameterValue(format!(
+                            "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
+                        )))
+                    }
                 }
             }
             if wakes {
@@ -1000,6 +1017,14 @@ impl Engine {
     /// Drops messages past retention in every queue; run periodically.
     pub async fn expire(&self) -> Result<u64, QueueError> {
         Ok(self.store.expire(self.now()).await?)
+    }
+}
+
+/// A delete's answer from the store's outcome.
+fn delete_result(outcome: DeleteOutcome) -> Result<(), QueueError> {
+    match outcome {
+        DeleteOutcome::Deleted | DeleteOutcome::Gone | DeleteOutcome::HeldByAnother => Ok(()),
+        DeleteOutcome::Expired => Err(QueueError::InvalidParameterValue("The receipt handle has expired.".into())),
     }
 }
 

@@ -352,7 +352,6 @@ async fn operations_on_deleted_queues_fail(store: &dyn QueueStore) {
     assert!(store.stats(queue.id, T0).await.is_err());
 }
 
-
 /// With a visibility timeout of 0 a claimed message is visible again at once; the same receive
 /// still takes each message at most once, and fills up from the others.
 async fn one_receive_never_returns_a_message_twice(store: &dyn QueueStore) {

@@ -889,11 +889,17 @@ impl State {
         changes: &mut Vec<Change>,
     ) -> Result<Vec<DeleteOutcome>, StoreError> {
         let queue_state = self.queues.get_mut(&queue).ok_or(StoreError::QueueGone(queue))?;
+        let fifo = queue_state.fifo.is_some();
         let mut outcomes = Vec::with_capacity(receipts.len());
         let mut freed = Vec::new();
         for receipt in receipts {
             let outcome = match queue_state.messages.get(&receipt.seq) {
                 None => DeleteOutcome::Gone,
+                Some(slot)
+                    if fifo && !(slot.token == receipt.token && slot.receive_count > 0 && slot.visible_at_ms > now) =>
+                {
+                    DeleteOutcome::Expired
+                }
                 Some(slot) if slot.token != receipt.token && slot.visible_at_ms > now && slot.receive_count > 0 => {
                     DeleteOutcome::HeldByAnother
                 }

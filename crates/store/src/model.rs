@@ -352,6 +352,10 @@ pub enum DeleteOutcome {
     /// The receipt is stale and another receiver holds the message: success without deleting,
     /// as the SQS API reference allows.
     HeldByAnother,
+    /// FIFO queues only: the receipt is no longer in flight (its visibility ended, or a later
+    /// receive superseded it); the message stays and SQS answers "The receipt handle has
+    /// expired.".
+    Expired,
 }
 
 /// What became of one visibility change.
