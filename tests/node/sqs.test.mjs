@@ -95,6 +95,24 @@ test("errors map to modeled exceptions with the legacy code", async () => {
   });
 });
 
+test("unmodeled errors carry AWS's JSON type names and the legacy code", async () => {
+  const sqs = client();
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "node-unmodeled" }));
+  await assert.rejects(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x", DelaySeconds: 901 })), (error) => {
+    // The SDK names an unmodeled error by its legacy code and keeps the JSON type.
+    assert.equal(error.__type, "com.amazonaws.sqs#InvalidParameterValueException");
+    assert.equal(error.name, "InvalidParameterValue");
+    assert.equal(error.Code, "InvalidParameterValue");
+    assert.equal(error.$metadata.httpStatusCode, 400);
+    return true;
+  });
+  await assert.rejects(sqs.send(new SendMessageCommand({ QueueUrl })), (error) => {
+    assert.equal(error.__type, "com.amazonaws.sqs#MissingRequiredParameterException");
+    assert.equal(error.Code, "MissingParameter");
+    return true;
+  });
+});
+
 test("a queue URL with a real AWS host reaches the queue", async () => {
   const sqs = client();
   await sqs.send(new CreateQueueCommand({ QueueName: "node-aws-url" }));

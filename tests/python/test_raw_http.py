@@ -96,6 +96,9 @@ def test_json_error_shape_for_a_missing_queue(wharf):
         ("CreateQueue", {"QueueName": "q", "Attributes": {"Colour": "blue"}}, 400, "InvalidAttributeName;Sender", "com.amazonaws.sqs#InvalidAttributeName"),
         ("SendMessageBatch", {"QueueUrl": "QUEUE", "Entries": []}, 400, "AWS.SimpleQueueService.EmptyBatchRequest;Sender", "com.amazonaws.sqs#EmptyBatchRequest"),
         ("DeleteMessage", {"QueueUrl": "QUEUE", "ReceiptHandle": "bogus"}, 400, "ReceiptHandleIsInvalid;Sender", "com.amazonaws.sqs#ReceiptHandleIsInvalid"),
+        # Unmodeled errors: AWS's JSON type names, the legacy codes in the header.
+        ("SendMessage", {"QueueUrl": "QUEUE", "MessageBody": "x", "DelaySeconds": 901}, 400, "InvalidParameterValue;Sender", "com.amazonaws.sqs#InvalidParameterValueException"),
+        ("SendMessage", {"QueueUrl": "QUEUE"}, 400, "MissingParameter;Sender", "com.amazonaws.sqs#MissingRequiredParameterException"),
     ],
 )
 def test_json_errors_carry_legacy_codes_in_x_amzn_query_error(wharf, operation, payload, status, query_error, json_type):

@@ -74,8 +74,10 @@ impl SqsErrorCode {
             SqsErrorCode::QueueDeletedRecently => "com.amazonaws.sqs#QueueDeletedRecently",
             SqsErrorCode::InvalidAttributeName => "com.amazonaws.sqs#InvalidAttributeName",
             SqsErrorCode::InvalidAttributeValue => "com.amazonaws.sqs#InvalidAttributeValue",
-            SqsErrorCode::InvalidParameterValue => "com.amazonaws.sqs#InvalidParameterValue",
-            SqsErrorCode::MissingParameter => "com.amazonaws.sqs#MissingParameter",
+            // Not model shapes: AWS names them so on the JSON protocol (as recorded), while the
+            // legacy code in `x-amzn-query-error` stays InvalidParameterValue / MissingParameter.
+            SqsErrorCode::InvalidParameterValue => "com.amazonaws.sqs#InvalidParameterValueException",
+            SqsErrorCode::MissingParameter => "com.amazonaws.sqs#MissingRequiredParameterException",
             SqsErrorCode::InvalidMessageContents => "com.amazonaws.sqs#InvalidMessageContents",
             SqsErrorCode::ReceiptHandleIsInvalid => "com.amazonaws.sqs#ReceiptHandleIsInvalid",
             SqsErrorCode::MessageNotInflight => "com.amazonaws.sqs#MessageNotInflight",
