@@ -338,3 +338,14 @@ def test_message_deduplication_id_is_refused_on_a_standard_queue(sqs):
     with aws_error("InvalidParameterValue", status=400):
         sqs.send_message(QueueUrl=queue_url, MessageBody="x", MessageDeduplicationId="dedup-1")
     assert queue_counts(sqs, queue_url)["visible"] == 0
+
+
+def test_message_attribute_names_select_by_prefix_and_star_selects_all(sqs):
+    """As recorded on SQS: `Hel.*` matches by prefix (no dot needed after it), and `*` is All."""
+    queue_url = create_queue(sqs, "prefix-match")
+    attributes = {name: {"DataType": "String", "StringValue": name} for name in ("Hello", "Help.Me", "Other")}
+    sqs.send_message(QueueUrl=queue_url, MessageBody="x", MessageAttributes=attributes)
+    [message] = receive(sqs, queue_url, MessageAttributeNames=["Hel.*"], VisibilityTimeout=0)
+    assert sorted(message["MessageAttributes"]) == ["Hello", "Help.Me"]
+    [message] = receive(sqs, queue_url, MessageAttributeNames=["*"], VisibilityTimeout=0)
+    assert sorted(message["MessageAttributes"]) == ["Hello", "Help.Me", "Other"]

@@ -115,7 +115,7 @@ pub struct ReceiveInput {
     pub wait_time_seconds: Option<i64>,
     /// System attributes to return (`AttributeNames` and `MessageSystemAttributeNames`).
     pub system_attribute_names: Vec<String>,
-    /// User attributes to return: names, `All`, `.*` or `prefix.*`.
+    /// User attributes to return: names, `All`, `.*`, `*` or `prefix.*`.
     pub message_attribute_names: Vec<String>,
     /// FIFO retry token.
     pub receive_request_attempt_id: Option<String>,
@@ -848,9 +848,11 @@ impl Engine {
             .enumerate()
             .filter(|(_, entry)| {
                 input.message_attribute_names.iter().any(|pattern| match pattern.as_str() {
-                    "All" | ".*" => true,
+                    "All" | ".*" | "*" => true,
+                    // A prefix filter matches by prefix, as recorded on SQS: `Hel.*` selects
+                    // `Hello` and `Help.Me`.
                     pattern => match pattern.strip_suffix(".*") {
-                        Some(prefix) => entry.name.starts_with(prefix) && entry.name[prefix.len()..].starts_with('.'),
+                        Some(prefix) => entry.name.starts_with(prefix),
                         None => entry.name == pattern,
                     },
                 })
