@@ -243,3 +243,16 @@ def test_health_endpoint(wharf):
     assert response.status == 200
     assert body["status"] == "ok"
     assert body["services"]["sqs"] == "running"
+
+
+def test_json_batch_results_leave_out_empty_lists(wharf):
+    url = make_queue(wharf, "batch-shape")
+    answer = json_call(wharf, "SendMessageBatch", {"QueueUrl": url, "Entries": [{"Id": "a", "MessageBody": "x"}]})
+    assert answer.status == 200
+    body = answer.json()
+    assert "Failed" not in body, body
+    assert [entry["Id"] for entry in body["Successful"]] == ["a"]
+    answer = json_call(wharf, "DeleteMessageBatch", {"QueueUrl": url, "Entries": [{"Id": "d", "ReceiptHandle": "bogus"}]})
+    body = answer.json()
+    assert "Successful" not in body, body
+    assert [entry["Id"] for entry in body["Failed"]] == ["d"]

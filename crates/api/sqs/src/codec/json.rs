@@ -66,6 +66,18 @@ fn failures(failed: &[BatchFailure]) -> Value {
         .collect()
 }
 
+/// A batch result: `Successful` and `Failed`, each left out when empty, as SQS answers.
+fn batch_result(successful: Vec<Value>, failed: &[BatchFailure]) -> Value {
+    let mut object = Map::new();
+    if !successful.is_empty() {
+        object.insert("Successful".into(), Value::Array(successful));
+    }
+    if !failed.is_empty() {
+        object.insert("Failed".into(), failures(failed));
+    }
+    Value::Object(object)
+}
+
 /// Renders an output as the JSON body.
 pub fn encode(output: &Output) -> Vec<u8> {
     let value = match output {
@@ -91,10 +103,9 @@ pub fn encode(output: &Output) -> Vec<u8> {
             }
         }
         Output::SendMessage(result) => sent(result, None),
-        Output::SendMessageBatch { successful, failed } => json!({
-            "Successful": successful.iter().map(|(id, result)| sent(result, Some(id))).collect::<Vec<_>>(),
-            "Failed": failures(failed),
-        }),
+        Output::SendMessageBatch { successful, failed } => {
+            batch_result(successful.iter().map(|(id, result)| sent(result, Some(id))).collect(), failed)
+        }
         Output::ReceiveMessage(messages) => {
             if messages.is_empty() {
                 json!({})
@@ -141,10 +152,9 @@ pub fn encode(output: &Output) -> Vec<u8> {
                 json!({ "Messages": list })
             }
         }
-        Output::Batch { successful, failed } => json!({
-            "Successful": successful.iter().map(|id| json!({"Id": id})).collect::<Vec<_>>(),
-            "Failed": failures(failed),
-        }),
+        Output::Batch { successful, failed } => {
+            batch_result(successful.iter().map(|id| json!({"Id": id})).collect(), failed)
+        }
         Output::Tags(tags) => {
             if tags.is_empty() {
                 json!({})
