@@ -3,7 +3,7 @@ limits of sends and receives."""
 
 import pytest
 
-from sqs_support import aws_error, create_queue, md5_hex, message_attributes_md5, queue_counts, receive, receive_until
+from sqs_support import ACCOUNT_ID, aws_error, create_queue, md5_hex, message_attributes_md5, queue_counts, receive, receive_until
 
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
@@ -349,3 +349,11 @@ def test_message_attribute_names_select_by_prefix_and_star_selects_all(sqs):
     assert sorted(message["MessageAttributes"]) == ["Hello", "Help.Me"]
     [message] = receive(sqs, queue_url, MessageAttributeNames=["*"], VisibilityTimeout=0)
     assert sorted(message["MessageAttributes"]) == ["Hello", "Help.Me", "Other"]
+
+
+def test_sender_id_is_the_principal_not_the_access_key(sqs):
+    queue_url = create_queue(sqs, "sender")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="x")
+    [message] = receive(sqs, queue_url, AttributeNames=["SenderId"])
+    # The root credentials' principal id is the account id.
+    assert message["Attributes"]["SenderId"] == ACCOUNT_ID

@@ -131,8 +131,9 @@ impl SqsApi {
         let scope = request.credential_scope();
         let region =
             scope.as_ref().and_then(|scope| scope.region.parse().ok()).unwrap_or_else(|| self.default_region.clone());
-        let sender_id = scope.map(|scope| scope.access_key).unwrap_or_else(|| self.account.to_string());
-        Caller { account: self.account.clone(), region, sender_id: Arc::from(sender_id) }
+        // SenderId is the caller's principal id, never an access key id. Until IAM gives users
+        // and roles their own ids, every caller is the account's root, whose id is the account.
+        Caller { account: self.account.clone(), region, sender_id: Arc::from(self.account.to_string()) }
     }
 }
 
