@@ -357,3 +357,23 @@ def test_sender_id_is_the_principal_not_the_access_key(sqs):
     [message] = receive(sqs, queue_url, AttributeNames=["SenderId"])
     # The root credentials' principal id is the account id.
     assert message["Attributes"]["SenderId"] == ACCOUNT_ID
+
+
+def test_the_x_amzn_trace_id_header_becomes_aws_trace_header(wharf):
+    sqs = wharf.client()
+    queue_url = create_queue(sqs, "traced")
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+    def add_trace(request, **_):
+        request.headers["X-Amzn-Trace-Id"] = trace
+
+    sqs.meta.events.register("before-send.sqs.SendMessage", add_trace)
+    sqs.meta.events.register("before-send.sqs.SendMessageBatch", add_trace)
+    sqs.send_message(QueueUrl=queue_url, MessageBody="from the header")
+    sqs.send_message_batch(QueueUrl=queue_url, Entries=[{
+        "Id": "own", "MessageBody": "own attribute",
+        "MessageSystemAttributes": {"AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-own"}},
+    }])
+    got = receive_until(sqs, queue_url, 2, AttributeNames=["AWSTraceHeader"])
+    traces = {message["Body"]: message["Attributes"]["AWSTraceHeader"] for message in got}
+    assert traces == {"from the header": trace, "own attribute": "Root=1-own"}, "the attribute wins over the header"

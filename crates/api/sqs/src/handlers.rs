@@ -16,6 +16,9 @@ pub(crate) struct Context<'a> {
     pub caller: &'a Caller,
     /// `host:port` as the client addressed wharf, for queue URLs.
     pub host: &'a str,
+    /// The request's `X-Amzn-Trace-Id` header: sent messages carry it as `AWSTraceHeader`
+    /// unless they set that system attribute themselves.
+    pub trace_header: Option<&'a str>,
 }
 
 impl Context<'_> {
@@ -87,12 +90,24 @@ fn send_input(
     message_system_attributes: MessageAttributeMap,
     message_deduplication_id: Option<String>,
     message_group_id: Option<String>,
+    trace_header: Option<&str>,
 ) -> Result<SendInput, QueueError> {
+    let mut system_attributes = attribute_inputs(message_system_attributes)?;
+    if let Some(trace) = trace_header {
+        if !system_attributes.iter().any(|attribute| attribute.name == "AWSTraceHeader") {
+            system_attributes.push(AttributeInput {
+                name: "AWSTraceHeader".into(),
+                data_type: Some("String".into()),
+                string_value: Some(trace.to_owned()),
+                binary_value: None,
+            });
+        }
+    }
     Ok(SendInput {
         body: message_body.ok_or_else(|| QueueError::MissingParameter("MessageBody".into()))?,
         delay_seconds,
         attributes: attribute_inputs(message_attributes)?,
-        system_attributes: attribute_inputs(message_system_attributes)?,
+        system_attributes,
         message_group_id,
         message_deduplication_id,
     })
@@ -222,6 +237,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 input.message_system_attributes,
                 input.message_deduplication_id,
                 input.message_group_id,
+                context.trace_header,
             )?;
             Ok(Output::SendMessage(engine.send(&key, context.caller, send).await?))
         }
@@ -238,6 +254,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                         entry.message_system_attributes,
                         entry.message_deduplication_id,
                         entry.message_group_id,
+                        context.trace_header,
                     );
                     (entry.id.unwrap_or_default(), send)
                 })

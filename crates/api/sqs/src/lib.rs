@@ -82,7 +82,12 @@ impl SqsApi {
                 let action = operation.name();
                 let caller = self.caller(&request);
                 let host = request.host().unwrap_or(&self.default_host).to_owned();
-                let context = handlers::Context { engine: &self.engine, caller: &caller, host: &host };
+                let context = handlers::Context {
+                    engine: &self.engine,
+                    caller: &caller,
+                    host: &host,
+                    trace_header: request.header("x-amzn-trace-id"),
+                };
                 (action, handlers::handle(&context, operation).await)
             }
             Err(err) => ("Unknown", Err(err)),
