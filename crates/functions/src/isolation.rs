@@ -107,9 +107,12 @@ impl Containment {
     }
 }
 
-/// What every sandboxed function may read and execute: the system's programs, libraries and
-/// settings, and its own (namespaced) `/proc`. Paths missing on a machine are skipped.
-pub const SYSTEM_READ_PATHS: [&str; 16] = [
+/// What every sandboxed function may read and execute: the system's programs and libraries,
+/// its own (namespaced) `/proc`, and the parts of `/etc` that programs read to run (the loader's
+/// cache, name resolution, users and groups, time zone, TLS roots, interpreters' settings),
+/// not `/etc` as a whole, which holds secrets root can read (`shadow`, SSH host keys). Paths
+/// missing on a machine are skipped.
+pub const SYSTEM_READ_PATHS: [&str; 46] = [
     "/usr",
     "/bin",
     "/sbin",
@@ -117,7 +120,6 @@ pub const SYSTEM_READ_PATHS: [&str; 16] = [
     "/lib32",
     "/lib64",
     "/libx32",
-    "/etc",
     "/opt",
     "/nix/store",
     "/proc",
@@ -126,6 +128,37 @@ pub const SYSTEM_READ_PATHS: [&str; 16] = [
     "/dev/urandom",
     "/dev/random",
     "/dev/fd",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/etc/nsswitch.conf",
+    "/etc/host.conf",
+    "/etc/hosts",
+    "/etc/hostname",
+    "/etc/resolv.conf",
+    "/etc/gai.conf",
+    "/etc/services",
+    "/etc/protocols",
+    "/etc/networks",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/os-release",
+    "/etc/debian_version",
+    "/etc/mime.types",
+    "/etc/locale.alias",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/pki",
+    "/etc/crypto-policies",
+    "/etc/python3",
+    "/etc/pip.conf",
+    "/etc/npmrc",
+    "/etc/gitconfig",
+    "/etc/magic",
+    "/etc/inputrc",
 ];
 
 /// Device files every sandboxed function may write. There is no `/dev/shm`, as on Lambda.

@@ -369,6 +369,15 @@ fn sandbox_of(
         }
     };
     let mut read: Vec<std::path::PathBuf> = SYSTEM_READ_PATHS.iter().map(std::path::PathBuf::from).collect();
+    // Debian's interpreters keep their site settings in /etc/python3.N.
+    if let Ok(entries) = std::fs::read_dir("/etc") {
+        read.extend(
+            entries
+                .flatten()
+                .filter(|entry| entry.file_name().to_string_lossy().starts_with("python"))
+                .map(|entry| entry.path()),
+        );
+    }
     for program in section.python_interpreters.values().chain(std::iter::once(&section.node)) {
         read.extend(installation_of(program));
     }

@@ -42,7 +42,8 @@ async fn seed_style_send_receive_delete() {
     assert_eq!(message.message_id(), sent.message_id());
     let attributes = message.attributes().expect("attributes");
     assert_eq!(attributes[&MessageSystemAttributeName::ApproximateReceiveCount], "1");
-    assert_eq!(attributes[&MessageSystemAttributeName::SenderId], "AKIDWHARFTEST");
+    // The principal id of the root credentials (the account id), not the access key id.
+    assert_eq!(attributes[&MessageSystemAttributeName::SenderId], "000000000000");
     assert!(attributes.contains_key(&MessageSystemAttributeName::SentTimestamp));
     assert!(attributes.contains_key(&MessageSystemAttributeName::ApproximateFirstReceiveTimestamp));
 

@@ -281,6 +281,8 @@ def handler(event, context):
         "read other code": attempt(lambda: open(os.path.join(other, "app.py")).read()),
         "read own code": attempt(lambda: open(os.path.join(os.environ["LAMBDA_TASK_ROOT"], "app.py")).read()),
         "read /etc/passwd": attempt(lambda: open("/etc/passwd").read()),
+        "read /etc/shadow": attempt(lambda: open("/etc/shadow").read()),
+        "resolve localhost": attempt(lambda: __import__("socket").getaddrinfo("localhost", 80)),
         "run /bin/true": attempt(lambda: os.system("/bin/true")),
         "write /tmp": attempt(write_tmp),
         "write /dev/null": attempt(lambda: open("/dev/null", "w").write("x")),
@@ -330,6 +332,8 @@ def test_a_function_reaches_only_its_code_its_runtime_the_system_and_its_own_tmp
     for probe in ("read receipt key", "read queue store", "read other code"):
         assert results.pop(probe) in unreachable, probe
     assert results.pop("read outside file") == "denied"
+    shadow = "denied" if Path("/etc/shadow").exists() else "FileNotFoundError"
+    assert results.pop("read /etc/shadow") == shadow, "secrets in /etc stay out of reach"
     listing = results.pop("data dir listing")
     assert listing == "PermissionError" or "receipt-key" not in listing, listing
     results.pop("write data dir")
@@ -340,6 +344,7 @@ def test_a_function_reaches_only_its_code_its_runtime_the_system_and_its_own_tmp
     assert results == {
         "read own code": "allowed",
         "read /etc/passwd": "allowed",
+        "resolve localhost": "allowed",
         "run /bin/true": "allowed",
         "write /tmp": "allowed",
         "write /dev/null": "allowed",
