@@ -31,14 +31,20 @@ def test_creation_rules(wharf):
         sqs.create_queue(QueueName="no-suffix", Attributes={"FifoQueue": "true"})
     with aws_error("InvalidParameterValue", 400):
         sqs.create_queue(QueueName="missing-flag.fifo")
-    with aws_error("InvalidAttributeName", 400):
+    # Restating the type is accepted; changing it is not (as recorded on SQS).
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": "true"})
+    with aws_error("InvalidAttributeValue", 400) as error:
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": "false"})
+    assert "Modifying queue type is not supported." in str(error.value)
     with aws_error("InvalidAttributeValue", 400):
         fifo_queue(sqs, "hot.fifo", FifoThroughputLimit="perMessageGroupId", DeduplicationScope="queue")
     fifo_queue(sqs, "high-throughput.fifo", FifoThroughputLimit="perMessageGroupId", DeduplicationScope="messageGroup")
     standard = create_queue(sqs, "plain")
     with aws_error("InvalidAttributeName", 400):
         sqs.get_queue_attributes(QueueUrl=standard, AttributeNames=["FifoQueue"])
+    with aws_error("InvalidAttributeName", 400) as error:
+        sqs.set_queue_attributes(QueueUrl=standard, Attributes={"ContentBasedDeduplication": "true"})
+    assert "You can specify the ContentBasedDeduplication only when FifoQueue is set to true." in str(error.value)
 
 
 def test_send_rules(wharf):

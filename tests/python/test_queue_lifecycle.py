@@ -328,6 +328,8 @@ def test_add_and_remove_permission_edit_the_policy_attribute(sqs):
     )
     statements = {statement["Sid"]: statement for statement in statements_of(sqs, queue_url)}
     assert set(statements) == {"send-only", "consumers"}
+    document = json.loads(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert document["Version"] == "2008-10-17", "the version SQS writes"
     send_only = statements["send-only"]
     assert send_only["Effect"] == "Allow"
     assert as_list(send_only["Principal"]["AWS"]) == ["arn:aws:iam::111122223333:root"]
@@ -348,8 +350,9 @@ def test_permission_label_rules(sqs):
     sqs.add_permission(QueueUrl=queue_url, Label="once", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
     with aws_error("InvalidParameterValue", status=400):
         sqs.add_permission(QueueUrl=queue_url, Label="once", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
-    with aws_error("InvalidParameterValue", status=400):
+    with aws_error("InvalidParameterValue", status=400) as error:
         sqs.remove_permission(QueueUrl=queue_url, Label="never-added")
+    assert "Value never-added for parameter Label is invalid. Reason: can't find label." in str(error.value)
 
 
 def test_policy_attribute_can_be_set_and_cleared(sqs):

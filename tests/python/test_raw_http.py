@@ -125,7 +125,7 @@ def test_query_error_shape_for_a_missing_queue(wharf):
     assert local_name(root) == "ErrorResponse"
     assert find(root, "Error/Type").text == "Sender"
     assert find(root, "Error/Code").text == "AWS.SimpleQueueService.NonExistentQueue"
-    assert find(root, "Error/Message").text
+    assert find(root, "Error/Message").text == "The specified queue does not exist for this wsdl version."
     assert find(root, "RequestId").text == answer.headers["x-amzn-requestid"]
 
 

@@ -178,10 +178,12 @@ impl Environment {
                 Err(err) => format!("wait failed: {err}"),
             };
             watched_session.close_with(exit_error(&reason));
+            // Marked gone at once, so no invocation picks the environment while its private
+            // /tmp is being removed.
+            let _ = exited_tx.send(true);
             if let Some(dir) = scratch {
                 let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
             }
-            let _ = exited_tx.send(true);
         });
         Ok(Arc::new(Environment {
             id,

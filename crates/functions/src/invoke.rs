@@ -317,7 +317,10 @@ impl Functions {
         lines.push(report);
         let tail = environment.finish(lines, want_tail);
         let still_current = self.is_current(&resolved.key, &version.version, &version.revision_id);
-        let reusable = !timed_out && !out_of_memory && still_current;
+        // An environment whose process exited is never handed out again, even in the instant
+        // before its exit is recorded.
+        let exited = matches!(&outcome, Outcome::Error { error_type, .. } if error_type == "Runtime.ExitError");
+        let reusable = !timed_out && !out_of_memory && !exited && still_current;
         self.supervisor.release(&pool, environment, reusable);
         self.completed.fetch_add(1, Ordering::Relaxed);
         let log_tail = match tail {

@@ -208,10 +208,17 @@ pub fn apply(
 ) -> Result<(), QueueError> {
     // FifoQueue first: it decides which other attributes apply.
     if let Some(value) = attributes.get("FifoQueue") {
-        if phase == Phase::Update {
-            return Err(QueueError::InvalidAttributeName("FifoQueue".into()));
+        let wanted = parse_bool("FifoQueue", value)?;
+        match phase {
+            Phase::Create => settings.fifo_queue = wanted,
+            // As recorded on SQS: restating the type is accepted, changing it is not.
+            Phase::Update if wanted != settings.fifo_queue => {
+                return Err(QueueError::InvalidAttributeValue(
+                    "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.".into(),
+                ))
+            }
+            Phase::Update => {}
         }
-        settings.fifo_queue = parse_bool("FifoQueue", value)?;
     }
     if phase == Phase::Create && settings.fifo_queue != is_fifo_name {
         return Err(QueueError::InvalidParameterValue(if is_fifo_name {
@@ -227,8 +234,9 @@ pub fn apply(
     }
     for (name, value) in attributes {
         let name = name.as_str();
-        if FIFO_ONLY.contains(&name) && !settings.fifo_queue {
-            return Err(QueueError::InvalidAttributeName(name.into()));
+        let restated_type = phase == Phase::Update && name == "FifoQueue";
+        if FIFO_ONLY.contains(&name) && !settings.fifo_queue && !restated_type {
+            return Err(QueueError::FifoOnlyAttribute(name.into()));
         }
         match name {
             "FifoQueue" => {}
@@ -413,7 +421,11 @@ mod tests {
         let err =
             apply(&mut QueueSettings::default(), &map(&[("ContentBasedDeduplication", "true")]), Phase::Create, false)
                 .unwrap_err();
-        assert_eq!(err, QueueError::InvalidAttributeName("ContentBasedDeduplication".into()));
+        assert_eq!(err, QueueError::FifoOnlyAttribute("ContentBasedDeduplication".into()));
+        assert_eq!(
+            err.to_string(),
+            "You can specify the ContentBasedDeduplication only when FifoQueue is set to true."
+        );
     }
 
     #[test]

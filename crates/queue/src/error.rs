@@ -17,6 +17,9 @@ pub enum QueueError {
     /// An attribute name that does not exist or does not apply.
     #[error("Unknown Attribute {0}.")]
     InvalidAttributeName(String),
+    /// A FIFO-only attribute given for a standard queue (`InvalidAttributeName` on the wire).
+    #[error("You can specify the {0} only when FifoQueue is set to true.")]
+    FifoOnlyAttribute(String),
     /// An attribute value out of range or malformed; the text says which.
     #[error("{0}")]
     InvalidAttributeValue(String),

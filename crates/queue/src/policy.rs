@@ -97,7 +97,8 @@ pub fn add(
         Some(Ok(Value::Object(document))) => document,
         _ => {
             let mut document = Map::new();
-            document.insert("Version".into(), json!("2012-10-17"));
+            // The version SQS writes into the policies AddPermission makes.
+            document.insert("Version".into(), json!("2008-10-17"));
             document.insert("Id".into(), json!(format!("{}/SQSDefaultPolicy", key.arn())));
             document
         }
@@ -120,7 +121,7 @@ pub fn add(
 
 /// Returns the policy without the statement of `label`; `None` when no statement is left.
 pub fn remove(policy: Option<&str>, label: &str) -> Result<Option<String>, QueueError> {
-    let not_found = || invalid_label(label, "can't find label on existing policy");
+    let not_found = || invalid_label(label, "can't find label");
     let mut document = match policy.map(serde_json::from_str::<Value>) {
         Some(Ok(Value::Object(document))) => document,
         _ => return Err(not_found()),

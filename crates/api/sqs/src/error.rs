@@ -206,7 +206,9 @@ impl From<QueueError> for SqsError {
             QueueError::QueueDoesNotExist => SqsErrorCode::QueueDoesNotExist,
             QueueError::QueueNameExists(_) => SqsErrorCode::QueueNameExists,
             QueueError::QueueDeletedRecently(_) => SqsErrorCode::QueueDeletedRecently,
-            QueueError::InvalidAttributeName(_) => SqsErrorCode::InvalidAttributeName,
+            QueueError::InvalidAttributeName(_) | QueueError::FifoOnlyAttribute(_) => {
+                SqsErrorCode::InvalidAttributeName
+            }
             QueueError::InvalidAttributeValue(_) => SqsErrorCode::InvalidAttributeValue,
             QueueError::InvalidParameterValue(_) => SqsErrorCode::InvalidParameterValue,
             QueueError::MissingParameter(_) => SqsErrorCode::MissingParameter,

@@ -103,7 +103,14 @@ impl SqsApi {
                 log_error(action, &err);
                 match protocol {
                     Protocol::Json => ApiResponse::json_error(codec::json::CONTENT_TYPE, &request_id, &err.body()),
-                    Protocol::Query => ApiResponse::xml_error(&request_id, &err.body()),
+                    Protocol::Query => {
+                        let mut body = err.body();
+                        if err.code == error::SqsErrorCode::QueueDoesNotExist {
+                            // The query protocol's wording, as recorded on SQS.
+                            body.message = "The specified queue does not exist for this wsdl version.";
+                        }
+                        ApiResponse::xml_error(&request_id, &body)
+                    }
                 }
             }
         }

@@ -409,7 +409,14 @@ pub fn encode(action: &str, output: &Output, request_id: &str) -> Vec<u8> {
         }
     }
     if has_result {
-        let _ = write!(xml, "</{action}Result>");
+        // An empty result is self-closing, as SQS writes it (`<ReceiveMessageResult/>`).
+        let open = format!("<{action}Result>");
+        if xml.ends_with(&open) {
+            xml.truncate(xml.len() - 1);
+            xml.push_str("/>");
+        } else {
+            let _ = write!(xml, "</{action}Result>");
+        }
     }
     let _ = write!(
         xml,
@@ -504,6 +511,9 @@ mod tests {
         );
         let empty = String::from_utf8(encode("DeleteMessage", &Output::Empty, "rid")).expect("utf-8");
         assert!(empty.contains("<DeleteMessageResponse") && !empty.contains("DeleteMessageResult"));
+        let nothing =
+            String::from_utf8(encode("ReceiveMessage", &Output::ReceiveMessage(Vec::new()), "rid")).expect("utf-8");
+        assert!(nothing.contains("<ReceiveMessageResult/><ResponseMetadata>"), "{nothing}");
     }
 
     proptest! {
