@@ -64,7 +64,8 @@ test("send, receive and delete with attributes whose digests the SDK verifies", 
   assert.equal(message.Body, "héllo from node");
   assert.equal(message.MessageAttributes.count.StringValue, "3");
   assert.deepEqual([...message.MessageAttributes.blob.BinaryValue], [0, 1, 254]);
-  assert.equal(message.Attributes.SenderId, "AKIDNODE");
+  // The principal id of the root credentials (the account id), not the access key id.
+  assert.equal(message.Attributes.SenderId, "000000000000");
   await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
 });
 
