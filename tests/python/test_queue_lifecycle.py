@@ -381,3 +381,16 @@ def test_get_queue_url_of_another_account_is_queue_does_not_exist(sqs):
     create_queue(sqs, "mine")
     with aws_error(NON_EXISTENT_QUEUE):
         sqs.get_queue_url(QueueName="mine", QueueOwnerAWSAccountId="111122223333")
+
+
+def test_a_bare_queue_name_works_wherever_a_queue_url_does(sqs):
+    """SQS resolves a bare name in the caller's account and region."""
+    create_queue(sqs, "by-name")
+    sqs.send_message(QueueUrl="by-name", MessageBody="addressed by name")
+    got = sqs.receive_message(QueueUrl="by-name", MaxNumberOfMessages=1)["Messages"]
+    assert [message["Body"] for message in got] == ["addressed by name"]
+    sqs.delete_message(QueueUrl="by-name", ReceiptHandle=got[0]["ReceiptHandle"])
+    assert sqs.get_queue_attributes(QueueUrl="by-name", AttributeNames=["ApproximateNumberOfMessages"])["Attributes"] == {
+        "ApproximateNumberOfMessages": "0"}
+    with aws_error("AWS.SimpleQueueService.NonExistentQueue", status=400):
+        sqs.send_message(QueueUrl="no-such-queue", MessageBody="x")

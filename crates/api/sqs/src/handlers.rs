@@ -36,6 +36,11 @@ impl Context<'_> {
         let url = url
             .filter(|url| !url.is_empty())
             .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter QueueUrl."))?;
+        if !url.contains('/') {
+            // A bare queue name, which SQS resolves in the caller's account and region.
+            let name: QueueName = url.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
+            return Ok(self.key_of(&name));
+        }
         let path = match url.find("://") {
             Some(idx) => url[idx + 3..].find('/').map_or("", |slash| &url[idx + 3 + slash..]),
             None => url,
