@@ -293,3 +293,14 @@ def test_a_purge_forgets_deduplication_ids(wharf):
     assert again["MessageId"] != first["MessageId"], "enqueued again, not deduplicated"
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert [message["MessageId"] for message in got] == [again["MessageId"]]
+
+
+def test_ids_seen_queue_wide_keep_deduplicating_after_a_switch_to_group_scope(wharf):
+    sqs = wharf.client()
+    url = fifo_queue(sqs, "switch.fifo")
+    first = sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="same")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DeduplicationScope": "messageGroup"})
+    again = sqs.send_message(QueueUrl=url, MessageBody="y", MessageGroupId="h", MessageDeduplicationId="same")
+    assert again["MessageId"] == first["MessageId"], "still a duplicate within the window"
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [message["Body"] for message in got] == ["x"]

@@ -84,6 +84,7 @@ pub async fn run_all<S: QueueStore>(make: impl Fn() -> S) {
     fifo_groups_visible_again_go_behind_untouched_groups(&make()).await;
     one_receive_never_returns_a_message_twice(&make()).await;
     a_purge_forgets_deduplication_ids_and_sequence_numbers_start_above_zero(&make()).await;
+    ids_seen_queue_wide_still_deduplicate_after_a_switch_to_group_scope(&make()).await;
 }
 
 /// A FIFO message of `group` with deduplication id `dedup`.
@@ -386,6 +387,18 @@ async fn a_purge_forgets_deduplication_ids_and_sequence_numbers_start_above_zero
     assert!(matches!(again[0], SendOutcome::Enqueued(_)), "a re-send after a purge is enqueued: {again:?}");
     let got = store.receive(fifo.id, receive_at(T0 + 3, 10, 1_000)).await.expect("receive");
     assert_eq!(bodies(&got), ["x"]);
+}
+
+async fn ids_seen_queue_wide_still_deduplicate_after_a_switch_to_group_scope(store: &dyn QueueStore) {
+    let mut queue = create_fifo(store, "switch.fifo", None).await;
+    store.send(queue.id, vec![fifo_message("x", "G", "same", T0)], T0).await.expect("send");
+    queue.settings.deduplication_scope = Some("messageGroup".into());
+    let queue = store.update_queue(queue).await.expect("update");
+    let other_group = store.send(queue.id, vec![fifo_message("y", "H", "same", T0 + 1)], T0 + 1).await.expect("send");
+    assert!(matches!(other_group[0], SendOutcome::Duplicate { .. }), "seen queue-wide: {other_group:?}");
+    let later = T0 + DEDUPLICATION_WINDOW_MS;
+    let aged = store.send(queue.id, vec![fifo_message("z", "H", "same", later)], later).await.expect("send");
+    assert!(matches!(aged[0], SendOutcome::Enqueued(_)), "aged out: {aged:?}");
 }
 
 #[cfg(test)]

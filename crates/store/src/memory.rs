@@ -699,12 +699,17 @@ impl State {
             if let (Some(fifo), Some(fields)) = (&mut queue_state.fifo, &message.data.group) {
                 if let Some(dedup_id) = &fields.deduplication_id {
                     let key = if group_scope { format!("{}\n{dedup_id}", fields.group_id) } else { dedup_id.clone() };
-                    match fifo.dedup.get(&key) {
-                        Some(entry) if entry.expires_ms > now => {
+                    // After a switch from queue to message-group scope, ids seen queue-wide keep
+                    // deduplicating across groups until they age out, as recorded on SQS.
+                    let seen = fifo.dedup.get(&key).filter(|entry| entry.expires_ms > now).or_else(|| {
+                        group_scope.then(|| fifo.dedup.get(dedup_id)).flatten().filter(|entry| entry.expires_ms > now)
+                    });
+                    match seen {
+                        Some(entry) => {
                             outcomes.push(SendOutcome::Duplicate { message_id: entry.message_id, seq: entry.seq });
                             continue;
                         }
-                        _ => {
+                        None => {
                             let entry = DedupEntry {
                                 message_id: message.data.message_id,
                                 seq,
