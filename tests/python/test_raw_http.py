@@ -256,3 +256,10 @@ def test_json_batch_results_leave_out_empty_lists(wharf):
     body = answer.json()
     assert "Successful" not in body, body
     assert [entry["Id"] for entry in body["Failed"]] == ["d"]
+
+
+def test_query_empty_results_are_self_closing(wharf):
+    url = make_queue(wharf, "quiet-query")
+    answer = query_call(wharf, {"Action": "ReceiveMessage", "Version": "2012-11-05", "QueueUrl": url})
+    assert answer.status == 200
+    assert b"<ReceiveMessageResult/>" in answer.body, answer.body

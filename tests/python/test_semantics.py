@@ -404,3 +404,16 @@ def test_receive_request_attempt_id_is_accepted_and_ignored_on_a_standard_queue(
     second = receive(sqs, queue_url, ReceiveRequestAttemptId="attempt-1")
     assert len(first) == len(second) == 1
     assert first[0]["MessageId"] != second[0]["MessageId"], "deduplication of receive attempts is FIFO-only"
+
+
+def test_a_fifo_batch_delete_with_an_expired_handle_fails_that_entry(wharf):
+    sqs = wharf.client()
+    url = create_queue(sqs, "batch-expired.fifo", FifoQueue="true")
+    sqs.send_message(QueueUrl=url, MessageBody="y", MessageGroupId="g", MessageDeduplicationId="y")
+    [message] = receive(sqs, url, VisibilityTimeout=1)
+    wharf.advance_clock(2)
+    response = sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": "late", "ReceiptHandle": message["ReceiptHandle"]}])
+    [failed] = response["Failed"]
+    assert (failed["Id"], failed["Code"], failed["SenderFault"]) == ("late", "InvalidParameterValue", True)
+    assert failed["Message"] == "The receipt handle has expired."
+    assert queue_counts(sqs, url) == {"visible": 1, "in_flight": 0, "delayed": 0}, "not deleted"

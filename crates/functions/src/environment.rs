@@ -124,9 +124,7 @@ impl Environment {
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(err) => {
-                if let Some(dir) = spec.scratch.clone() {
-                    let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
-                }
+                remove_scratch(spec.scratch.clone()).await;
                 return Err(err);
             }
         };
@@ -181,9 +179,7 @@ impl Environment {
             // Marked gone at once, so no invocation picks the environment while its private
             // /tmp is being removed.
             let _ = exited_tx.send(true);
-            if let Some(dir) = scratch {
-                let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
-            }
+            remove_scratch(scratch).await;
         });
         Ok(Arc::new(Environment {
             id,
@@ -265,6 +261,13 @@ impl Environment {
 impl Drop for Environment {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Removes an environment's private `/tmp`, off the async threads.
+async fn remove_scratch(dir: Option<PathBuf>) {
+    if let Some(dir) = dir {
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
     }
 }
 

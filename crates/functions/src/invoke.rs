@@ -350,8 +350,9 @@ impl Functions {
         let runtime_dir = &self.config.runtime_dir;
         let mut preamble = Vec::new();
         let mut env: BTreeMap<String, String> = version.environment.clone();
-        // The runtime's own files the sandbox lets the function read: the interpreter's
-        // installation and the SDK directory.
+        // The runtime's own files the sandbox lets the function read: the Python interpreter
+        // found for this runtime and the SDK directory (the configured interpreters and `node`
+        // are in `Sandbox::read` already).
         let mut runtime_read: Vec<PathBuf> = Vec::new();
         let (command, execution_env) = match family {
             Family::Python { minor } => {
@@ -382,7 +383,6 @@ impl Functions {
             Family::Node => {
                 let bootstrap = runtime_dir.join("node").join("bootstrap.js");
                 let heap = (u64::from(version.memory_mb) * 85 / 100).max(64);
-                runtime_read.extend(crate::isolation::installation_of(&self.config.runtimes.node));
                 (
                     vec![
                         self.config.runtimes.node.clone(),

@@ -111,8 +111,9 @@ impl Containment {
 /// its own (namespaced) `/proc`, and the parts of `/etc` that programs read to run (the loader's
 /// cache, name resolution, users and groups, time zone, TLS roots, interpreters' settings),
 /// not `/etc` as a whole, which holds secrets root can read (`shadow`, SSH host keys). Paths
-/// missing on a machine are skipped.
-pub const SYSTEM_READ_PATHS: [&str; 46] = [
+/// missing on a machine are skipped. [`system_read_paths`] adds the interpreters' `/etc`
+/// directories found on the machine.
+pub const SYSTEM_READ_PATHS: [&str; 45] = [
     "/usr",
     "/bin",
     "/sbin",
@@ -153,13 +154,27 @@ pub const SYSTEM_READ_PATHS: [&str; 46] = [
     "/etc/ca-certificates",
     "/etc/pki",
     "/etc/crypto-policies",
-    "/etc/python3",
     "/etc/pip.conf",
     "/etc/npmrc",
     "/etc/gitconfig",
     "/etc/magic",
     "/etc/inputrc",
 ];
+
+/// [`SYSTEM_READ_PATHS`] and the interpreters' settings in `/etc` (`/etc/python3`, and
+/// Debian's `/etc/python3.N`, which its interpreters' `sitecustomize` reads).
+pub fn system_read_paths() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = SYSTEM_READ_PATHS.iter().map(PathBuf::from).collect();
+    if let Ok(entries) = std::fs::read_dir("/etc") {
+        paths.extend(
+            entries
+                .flatten()
+                .filter(|entry| entry.file_name().to_string_lossy().starts_with("python"))
+                .map(|entry| entry.path()),
+        );
+    }
+    paths
+}
 
 /// Device files every sandboxed function may write. There is no `/dev/shm`, as on Lambda.
 pub const DEVICE_WRITE_PATHS: [&str; 3] = ["/dev/null", "/dev/zero", "/dev/full"];

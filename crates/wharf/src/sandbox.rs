@@ -14,8 +14,7 @@ use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 
 use landlock::{
-    path_beneath_rules, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetStatus, Scope, ABI,
+    path_beneath_rules, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 
 /// The newest Landlock ABI whose rights wharf asks for: file access (V1–V5) and the scoping of
@@ -99,8 +98,8 @@ fn set_up(args: &SandboxArgs) -> Result<RulesetStatus, String> {
     }
     let read_rights = AccessFs::from_read(TARGET_ABI);
     let all_rights = AccessFs::from_all(TARGET_ABI);
+    // Best effort (the crate's default): an older kernel enforces the rights it knows.
     let status = Ruleset::default()
-        .set_compatibility(CompatLevel::BestEffort)
         .handle_access(all_rights)
         .and_then(|ruleset| ruleset.scope(Scope::from_all(TARGET_ABI)))
         .and_then(|ruleset| ruleset.create())

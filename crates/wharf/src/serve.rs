@@ -360,7 +360,7 @@ fn sandbox_of(
     section: &crate::config::FunctionsSection,
     base: &std::path::Path,
 ) -> Option<wharf_functions::isolation::Sandbox> {
-    use wharf_functions::isolation::{installation_of, Sandbox, SYSTEM_READ_PATHS};
+    use wharf_functions::isolation::{installation_of, system_read_paths, Sandbox};
     let helper = match std::env::current_exe() {
         Ok(helper) => helper,
         Err(err) => {
@@ -368,16 +368,7 @@ fn sandbox_of(
             return None;
         }
     };
-    let mut read: Vec<std::path::PathBuf> = SYSTEM_READ_PATHS.iter().map(std::path::PathBuf::from).collect();
-    // Debian's interpreters keep their site settings in /etc/python3.N.
-    if let Ok(entries) = std::fs::read_dir("/etc") {
-        read.extend(
-            entries
-                .flatten()
-                .filter(|entry| entry.file_name().to_string_lossy().starts_with("python"))
-                .map(|entry| entry.path()),
-        );
-    }
+    let mut read = system_read_paths();
     for program in section.python_interpreters.values().chain(std::iter::once(&section.node)) {
         read.extend(installation_of(program));
     }

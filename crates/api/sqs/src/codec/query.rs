@@ -296,6 +296,7 @@ pub fn encode(action: &str, output: &Output, request_id: &str) -> Vec<u8> {
     if has_result {
         let _ = write!(xml, "<{action}Result>");
     }
+    let result_start = xml.len();
     match output {
         Output::QueueUrl(url) => element(&mut xml, "QueueUrl", url),
         Output::QueueUrls { queue_urls, next_token, .. } => {
@@ -410,8 +411,7 @@ pub fn encode(action: &str, output: &Output, request_id: &str) -> Vec<u8> {
     }
     if has_result {
         // An empty result is self-closing, as SQS writes it (`<ReceiveMessageResult/>`).
-        let open = format!("<{action}Result>");
-        if xml.ends_with(&open) {
+        if xml.len() == result_start {
             xml.truncate(xml.len() - 1);
             xml.push_str("/>");
         } else {
