@@ -122,5 +122,6 @@ def receive_until(client, queue_url: str, count: int, timeout: float = 5.0, **kw
     return messages
 
 
-def queue_url_for(endpoint: str, name: str) -> str:
-    return f"{endpoint}/{ACCOUNT_ID}/{name}"
+def queue_url_for(endpoint: str, name: str, region: str = "us-east-1") -> str:
+    """wharf's queue URL: the region, the account and the name in the path."""
+    return f"{endpoint}/queue/{region}/{ACCOUNT_ID}/{name}"

@@ -13,9 +13,9 @@ NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
 # ----- create, find, list, delete --------------------------------------------------------------
 
 
-def test_create_queue_returns_a_url_ending_in_account_and_name(wharf, sqs):
+def test_create_queue_returns_a_url_with_region_account_and_name(wharf, sqs):
     queue_url = sqs.create_queue(QueueName="orders")["QueueUrl"]
-    assert queue_url == f"{wharf.endpoint}/{ACCOUNT_ID}/orders"
+    assert queue_url == f"{wharf.endpoint}/queue/us-east-1/{ACCOUNT_ID}/orders"
     assert sqs.get_queue_url(QueueName="orders")["QueueUrl"] == queue_url
 
 
@@ -64,7 +64,7 @@ def test_list_queues_filters_by_prefix(wharf, sqs):
     for name in ["app-orders", "app-billing", "other", "apple"]:
         create_queue(sqs, name)
     listed = sqs.list_queues(QueueNamePrefix="app-")["QueueUrls"]
-    assert sorted(listed) == [f"{wharf.endpoint}/{ACCOUNT_ID}/app-billing", f"{wharf.endpoint}/{ACCOUNT_ID}/app-orders"]
+    assert sorted(listed) == [f"{wharf.endpoint}/queue/us-east-1/{ACCOUNT_ID}/app-billing", f"{wharf.endpoint}/queue/us-east-1/{ACCOUNT_ID}/app-orders"]
     assert len(sqs.list_queues()["QueueUrls"]) == 4
     assert "QueueUrls" not in sqs.list_queues(QueueNamePrefix="zzz")
 

@@ -24,7 +24,7 @@ pub mod receipt;
 
 pub use error::QueueError;
 pub use message::AttributeInput;
-pub use wharf_store::{AttributeValue, MessageAttribute, MessageData, MoveTask};
+pub use wharf_store::{AttributeValue, Attributes, MessageAttribute, MessageData, MoveTask};
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};

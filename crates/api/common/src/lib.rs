@@ -9,10 +9,12 @@
 //! - [`server`]: the accept loop (TCP_NODELAY on every socket, keep-alive, graceful shutdown).
 //! - [`request`]: [`ApiRequest`] and what can be read off any AWS request (credential scope).
 //! - [`response`]: [`ApiResponse`] and the JSON and XML error bodies.
+//! - [`xml`]: the query protocol's one XML writer for typed output structs.
 
 pub mod request;
 pub mod response;
 pub mod server;
+pub mod xml;
 
 pub use request::{ApiRequest, CredentialScope};
 pub use response::{ApiResponse, ErrorBody, Fault};

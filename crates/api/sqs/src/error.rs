@@ -57,6 +57,8 @@ pub enum SqsErrorCode {
     InvalidAction,
     /// JSON protocol: unknown target.
     UnknownOperation,
+    /// A GET on a queue URL without `Action` (404, as SQS answers a browser).
+    UnknownQueueOperation,
     /// JSON protocol: the body does not fit the input shape.
     SerializationException,
     /// Query protocol: the parameters cannot be decoded.
@@ -92,7 +94,9 @@ impl SqsErrorCode {
             SqsErrorCode::InvalidAddress => "com.amazonaws.sqs#InvalidAddress",
             SqsErrorCode::ResourceNotFoundException => "com.amazonaws.sqs#ResourceNotFoundException",
             SqsErrorCode::InvalidAction => "com.amazonaws.sqs#InvalidAction",
-            SqsErrorCode::UnknownOperation => "com.amazon.coral.service#UnknownOperationException",
+            SqsErrorCode::UnknownOperation | SqsErrorCode::UnknownQueueOperation => {
+                "com.amazon.coral.service#UnknownOperationException"
+            }
             SqsErrorCode::SerializationException => "com.amazon.coral.service#SerializationException",
             SqsErrorCode::MalformedQueryString => "com.amazonaws.sqs#MalformedQueryString",
             SqsErrorCode::InternalFailure => "com.amazon.coral.service#InternalFailure",
@@ -123,7 +127,7 @@ impl SqsErrorCode {
             SqsErrorCode::InvalidAddress => "InvalidAddress",
             SqsErrorCode::ResourceNotFoundException => "ResourceNotFoundException",
             SqsErrorCode::InvalidAction => "InvalidAction",
-            SqsErrorCode::UnknownOperation => "UnknownOperationException",
+            SqsErrorCode::UnknownOperation | SqsErrorCode::UnknownQueueOperation => "UnknownOperationException",
             SqsErrorCode::SerializationException => "SerializationException",
             SqsErrorCode::MalformedQueryString => "MalformedQueryString",
             SqsErrorCode::InternalFailure => "InternalFailure",
@@ -134,7 +138,7 @@ impl SqsErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             SqsErrorCode::PurgeQueueInProgress | SqsErrorCode::OverLimit => StatusCode::FORBIDDEN,
-            SqsErrorCode::ResourceNotFoundException => StatusCode::NOT_FOUND,
+            SqsErrorCode::ResourceNotFoundException | SqsErrorCode::UnknownQueueOperation => StatusCode::NOT_FOUND,
             SqsErrorCode::InternalFailure => StatusCode::INTERNAL_SERVER_ERROR,
             SqsErrorCode::QueueDoesNotExist
             | SqsErrorCode::QueueNameExists

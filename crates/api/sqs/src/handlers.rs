@@ -2,13 +2,13 @@
 
 use crate::error::SqsError;
 use crate::model::*;
-use crate::output::{BatchFailure, MoveTaskSummary, Output};
+use crate::output::*;
 use crate::sqs_error;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use std::collections::BTreeMap;
 use wharf_queue::{AttributeInput, Caller, Engine, QueueError, ReceiveInput, SendInput};
-use wharf_types::{AccountId, QueueKey, QueueName};
+use wharf_types::{AccountId, QueueKey, QueueName, Region};
 
 /// What every handler needs besides its input.
 pub(crate) struct Context<'a> {
@@ -27,11 +27,16 @@ impl Context<'_> {
     }
 
     fn queue_url(&self, key: &QueueKey) -> String {
-        format!("http://{}/{}/{}", self.host, key.account, key.name)
+        queue_url(self.host, key)
     }
 
-    /// The queue a URL names: its last two path segments are the account and the name,
-    /// whatever the host (a URL of real AWS works the same as one of wharf).
+    /// The queue a URL names, in the region the URL carries:
+    /// - wharf's form `http://HOST/queue/REGION/ACCOUNT/NAME`;
+    /// - AWS's `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME` (any host whose first labels are
+    ///   `sqs.REGION`, or `REGION.queue`, such as LocalStack's; `queue.amazonaws.com` is
+    ///   us-east-1);
+    /// - `http://HOST/ACCOUNT/NAME` (wharf's URLs before they carried a region, and any host
+    ///   without one) and a bare queue name: the caller's region.
     fn queue_key(&self, url: Option<&str>) -> Result<QueueKey, SqsError> {
         let url = url
             .filter(|url| !url.is_empty())
@@ -41,28 +46,73 @@ impl Context<'_> {
             let name: QueueName = url.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
             return Ok(self.key_of(&name));
         }
-        let path = match url.find("://") {
-            Some(idx) => url[idx + 3..].find('/').map_or("", |slash| &url[idx + 3 + slash..]),
-            None => url,
+        let (host, path) = match url.find("://") {
+            Some(idx) => {
+                let rest = &url[idx + 3..];
+                rest.find('/').map_or((rest, ""), |slash| (&rest[..slash], &rest[slash..]))
+            }
+            None => ("", url),
         };
         let path = path.split(['?', '#']).next().unwrap_or("");
-        let mut segments = path.split('/').filter(|segment| !segment.is_empty()).rev();
-        let (Some(name), Some(account)) = (segments.next(), segments.next()) else {
-            return Err(sqs_error!(InvalidAddress, "The address {url} is not valid for this endpoint."));
+        let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
+        let invalid = || sqs_error!(InvalidAddress, "The address {url} is not valid for this endpoint.");
+        let (region, account, name) = match segments.as_slice() {
+            ["queue", region, account, name] => {
+                (region.parse::<Region>().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?, *account, *name)
+            }
+            [.., account, name] => {
+                (region_of_host(host).unwrap_or_else(|| self.caller.region.clone()), *account, *name)
+            }
+            _ => return Err(invalid()),
         };
         let account: AccountId = account.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
         let name: QueueName = name.parse().map_err(|_| SqsError::from(QueueError::QueueDoesNotExist))?;
-        Ok(QueueKey { account, region: self.caller.region.clone(), name })
+        Ok(QueueKey { account, region, name })
     }
 }
 
-/// The queue URL a query request sent to a queue's path implies (`/ACCOUNT/NAME`).
-pub(crate) fn queue_url_of_path(path: &str, host: &str) -> Option<String> {
+/// A queue's URL on wharf: `http://HOST/queue/REGION/ACCOUNT/NAME`. The path carries the
+/// region, so the URL resolves on every machine that reaches `HOST` (clients such as the JS v3
+/// SDK send to the queue URL's host) and the same name in two regions gives two URLs.
+pub(crate) fn queue_url(host: &str, key: &QueueKey) -> String {
+    format!("http://{host}/queue/{}/{}/{}", key.region, key.account, key.name)
+}
+
+/// The region an AWS-style queue host names: `sqs.REGION.…` or `REGION.queue.…`, and the
+/// legacy `queue.amazonaws.com` (us-east-1).
+fn region_of_host(host: &str) -> Option<Region> {
+    let host = host.rsplit_once('@').map_or(host, |(_, host)| host);
+    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    if host == "queue.amazonaws.com" {
+        return "us-east-1".parse().ok();
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let candidate = match labels.as_slice() {
+        ["sqs", region, _, ..] => *region,
+        [region, "queue", _, ..] => *region,
+        _ => return None,
+    };
+    let looks_like_region = candidate.contains('-') && candidate.ends_with(|c: char| c.is_ascii_digit());
+    looks_like_region.then(|| candidate.parse().ok()).flatten()
+}
+
+/// Whether a request path is a queue's (`/queue/REGION/ACCOUNT/NAME` or `/ACCOUNT/NAME`).
+pub(crate) fn is_queue_path(path: &str) -> bool {
     let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
     match segments.as_slice() {
-        [account, name] if account.parse::<AccountId>().is_ok() => Some(format!("http://{host}/{account}/{name}")),
-        _ => None,
+        ["queue", region, account, name] => {
+            region.parse::<Region>().is_ok()
+                && account.parse::<AccountId>().is_ok()
+                && name.parse::<QueueName>().is_ok()
+        }
+        [account, name] => account.parse::<AccountId>().is_ok() && name.parse::<QueueName>().is_ok(),
+        _ => false,
     }
+}
+
+/// The queue URL a query request sent to a queue's path implies.
+pub(crate) fn queue_url_of_path(path: &str, host: &str) -> Option<String> {
+    is_queue_path(path).then(|| format!("http://{host}{path}"))
 }
 
 fn attribute_inputs(map: BTreeMap<String, MessageAttributeValue>) -> Result<Vec<AttributeInput>, QueueError> {
@@ -118,9 +168,9 @@ fn send_input(
     })
 }
 
-fn failure(id: String, err: QueueError) -> BatchFailure {
+fn failure(id: String, err: QueueError) -> BatchResultErrorEntry {
     let err = SqsError::from(err);
-    BatchFailure {
+    BatchResultErrorEntry {
         id,
         code: err.code.query_code(),
         sender_fault: err.code.fault() == wharf_api_common::Fault::Sender,
@@ -133,11 +183,11 @@ fn split_batch(outcomes: Vec<(String, Result<(), QueueError>)>) -> Output {
     let mut failed = Vec::new();
     for (id, outcome) in outcomes {
         match outcome {
-            Ok(()) => successful.push(id),
+            Ok(()) => successful.push(BatchResultEntry { id }),
             Err(err) => failed.push(failure(id, err)),
         }
     }
-    Output::Batch { successful, failed }
+    Output::Batch(BatchResult { successful, failed })
 }
 
 const LIST_TOKEN_PREFIX: &str = "v1:";
@@ -198,7 +248,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 .map_err(|err: wharf_types::InvalidQueueName| sqs_error!(InvalidParameterValue, "{err}"))?;
             let key = QueueKey { account: context.caller.account.clone(), region: context.caller.region.clone(), name };
             let record = engine.create_queue(key, input.attributes, input.tags).await?;
-            Ok(Output::QueueUrl(context.queue_url(&record.key)))
+            Ok(Output::QueueUrl(QueueUrlResult { queue_url: context.queue_url(&record.key) }))
         }
         Operation::GetQueueUrl(input) => {
             let name = input
@@ -211,27 +261,29 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
             };
             let key = QueueKey { account, region: context.caller.region.clone(), name };
             let record = engine.get_queue(&key).await?;
-            Ok(Output::QueueUrl(context.queue_url(&record.key)))
+            Ok(Output::QueueUrl(QueueUrlResult { queue_url: context.queue_url(&record.key) }))
         }
         Operation::ListQueues(input) => {
             let prefix = input.queue_name_prefix.unwrap_or_default();
             let names = engine.list_queues(&context.caller.account, &context.caller.region, &prefix).await?;
             let (page, next_token) = paginate(names, input.max_results, input.next_token.as_deref())?;
             let queue_urls = page.iter().map(|name| context.queue_url(&context.key_of(name))).collect();
-            Ok(Output::QueueUrls { json_member: "QueueUrls", queue_urls, next_token })
+            Ok(Output::ListQueues(ListQueuesResult { queue_urls, next_token }))
         }
         Operation::DeleteQueue(input) => {
             engine.delete_queue(&context.queue_key(input.queue_url.as_deref())?).await?;
-            Ok(Output::Empty)
+            Ok(Output::EMPTY)
         }
         Operation::GetQueueAttributes(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
-            Ok(Output::Attributes(engine.get_attributes(&key, &input.attribute_names).await?))
+            Ok(Output::GetQueueAttributes(GetQueueAttributesResult {
+                attributes: Pairs(engine.get_attributes(&key, &input.attribute_names).await?),
+            }))
         }
         Operation::SetQueueAttributes(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
             engine.set_attributes(&key, input.attributes).await?;
-            Ok(Output::Empty)
+            Ok(Output::EMPTY)
         }
         Operation::SendMessage(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
@@ -244,7 +296,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 input.message_group_id,
                 context.trace_header,
             )?;
-            Ok(Output::SendMessage(engine.send(&key, context.caller, send).await?))
+            Ok(Output::SendMessage(engine.send(&key, context.caller, send).await?.into()))
         }
         Operation::SendMessageBatch(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
@@ -268,11 +320,11 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
             let mut failures = Vec::new();
             for (id, outcome) in engine.send_batch(&key, context.caller, entries).await? {
                 match outcome {
-                    Ok(sent) => successful.push((id, sent)),
+                    Ok(sent) => successful.push(SendMessageBatchResultEntry::new(id, sent)),
                     Err(err) => failures.push(failure(id, err)),
                 }
             }
-            Ok(Output::SendMessageBatch { successful, failed: failures })
+            Ok(Output::SendMessageBatch(SendMessageBatchResult { successful, failed: failures }))
         }
         Operation::ReceiveMessage(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
@@ -286,7 +338,8 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 message_attribute_names: input.message_attribute_names,
                 receive_request_attempt_id: input.receive_request_attempt_id,
             };
-            Ok(Output::ReceiveMessage(engine.receive(&key, receive).await?))
+            let messages = engine.receive(&key, receive).await?.into_iter().map(Message).collect();
+            Ok(Output::ReceiveMessage(ReceiveMessageResult { messages }))
         }
         Operation::DeleteMessage(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
@@ -294,7 +347,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 .receipt_handle
                 .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter ReceiptHandle."))?;
             engine.delete(&key, &handle).await?;
-            Ok(Output::Empty)
+            Ok(Output::EMPTY)
         }
         Operation::DeleteMessageBatch(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
@@ -314,7 +367,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 sqs_error!(MissingParameter, "The request must contain the parameter VisibilityTimeout.")
             })?;
             engine.change_visibility(&key, &handle, seconds).await?;
-            Ok(Output::Empty)
+            Ok(Output::EMPTY)
         }
         Operation::ChangeMessageVisibilityBatch(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
@@ -339,7 +392,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
         }
         Operation::PurgeQueue(input) => {
             engine.purge(&context.queue_key(input.queue_url.as_deref())?).await?;
-            Ok(Output::Empty)
+            Ok(Output::EMPTY)
         }
         Operation::TagQueue(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
@@ -347,16 +400,16 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 return Err(sqs_error!(MissingParameter, "The request must contain the parameter Tags."));
             }
             engine.tag(&key, input.tags).await?;
-            Ok(Output::Empty)
+            Ok(Output::EMPTY)
         }
         Operation::UntagQueue(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
             engine.untag(&key, &input.tag_keys).await?;
-            Ok(Output::Empty)
+            Ok(Output::EMPTY)
         }
         Operation::ListQueueTags(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
-            Ok(Output::Tags(engine.tags(&key).await?))
+            Ok(Output::ListQueueTags(ListQueueTagsResult { tags: engine.tags(&key).await? }))
         }
         Operation::AddPermission(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
@@ -364,7 +417,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 .label
                 .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter Label."))?;
             engine.add_permission(&key, &label, &input.aws_account_ids, &input.actions).await?;
-            Ok(Output::Empty)
+            Ok(Output::EMPTY)
         }
         Operation::RemovePermission(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
@@ -372,14 +425,14 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 .label
                 .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter Label."))?;
             engine.remove_permission(&key, &label).await?;
-            Ok(Output::Empty)
+            Ok(Output::EMPTY)
         }
         Operation::ListDeadLetterSourceQueues(input) => {
             let key = context.queue_key(input.queue_url.as_deref())?;
             let names = engine.dead_letter_sources(&key).await?;
             let (page, next_token) = paginate(names, input.max_results, input.next_token.as_deref())?;
             let queue_urls = page.iter().map(|name| context.queue_url(&context.key_of(name))).collect();
-            Ok(Output::QueueUrls { json_member: "queueUrls", queue_urls, next_token })
+            Ok(Output::ListDeadLetterSourceQueues(ListDeadLetterSourceQueuesResult { queue_urls, next_token }))
         }
         Operation::StartMessageMoveTask(input) => {
             let source = input
@@ -387,13 +440,16 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                 .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter SourceArn."))?;
             let handle =
                 engine.start_move_task(&source, input.destination_arn, input.max_number_of_messages_per_second).await?;
-            Ok(Output::TaskHandle(handle))
+            Ok(Output::StartMessageMoveTask(StartMessageMoveTaskResult { task_handle: handle }))
         }
         Operation::CancelMessageMoveTask(input) => {
             let handle = input
                 .task_handle
                 .ok_or_else(|| sqs_error!(MissingParameter, "The request must contain the parameter TaskHandle."))?;
-            Ok(Output::MessagesMoved(engine.cancel_move_task(&handle).await? as i64))
+            let moved = engine.cancel_move_task(&handle).await? as i64;
+            Ok(Output::CancelMessageMoveTask(CancelMessageMoveTaskResult {
+                approximate_number_of_messages_moved: moved,
+            }))
         }
         Operation::ListMessageMoveTasks(input) => {
             let source = input
@@ -402,7 +458,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
             let tasks = engine.list_move_tasks(&source, input.max_results).await?;
             let summaries = tasks
                 .into_iter()
-                .map(|task| MoveTaskSummary {
+                .map(|task| ListMessageMoveTasksResultEntry {
                     task_handle: (task.status == wharf_queue::move_task::RUNNING).then_some(task.handle),
                     status: task.status,
                     source_arn: task.source_arn,
@@ -414,7 +470,7 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
                     started_timestamp: task.started_ms as i64,
                 })
                 .collect();
-            Ok(Output::MoveTasks(summaries))
+            Ok(Output::ListMessageMoveTasks(ListMessageMoveTasksResult { results: summaries }))
         }
     }
 }

@@ -71,7 +71,9 @@ impl SqsApi {
             request.uri.query().is_some_and(|query| query.split('&').any(|pair| pair.starts_with("Action=")));
         let body_has_action =
             is_form && request.body.split(|&byte| byte == b'&').any(|pair| pair.starts_with(b"Action="));
-        (query_has_action || body_has_action).then_some(Protocol::Query)
+        // A GET on a queue's URL is SQS's too, even without an action (it gets a 404).
+        let get_on_queue = request.method == Method::GET && handlers::is_queue_path(request.uri.path());
+        (query_has_action || body_has_action || get_on_queue).then_some(Protocol::Query)
     }
 
     /// Answers one SQS request in its protocol.
@@ -92,9 +94,17 @@ impl SqsApi {
             }
             Err(err) => ("Unknown", Err(err)),
         };
+        // A query request may ask for JSON: it gets the XML answer's structure as JSON.
+        let query_json = protocol == Protocol::Query
+            && request.header("accept").is_some_and(|accept| accept.contains("application/json"));
         match result {
             Ok(output) => match protocol {
                 Protocol::Json => ApiResponse::ok(codec::json::CONTENT_TYPE, &request_id, codec::json::encode(&output)),
+                Protocol::Query if query_json => ApiResponse::ok(
+                    "application/json",
+                    &request_id,
+                    codec::query::encode_json(action, &output, &request_id),
+                ),
                 Protocol::Query => {
                     ApiResponse::ok("text/xml", &request_id, codec::query::encode(action, &output, &request_id))
                 }
@@ -109,7 +119,17 @@ impl SqsApi {
                             // The query protocol's wording, as recorded on SQS.
                             body.message = "The specified queue does not exist for this wsdl version.";
                         }
-                        ApiResponse::xml_error(&request_id, &body)
+                        if query_json {
+                            let mut response = ApiResponse::ok(
+                                "application/json",
+                                &request_id,
+                                codec::query::encode_json_error(&body, &request_id),
+                            );
+                            response.status = body.status;
+                            response
+                        } else {
+                            ApiResponse::xml_error(&request_id, &body)
+                        }
                     }
                 }
             }
@@ -130,6 +150,10 @@ impl SqsApi {
                 }
                 if request.method == Method::POST {
                     params.extend(form(&request.body)?);
+                }
+                let on_queue = handlers::is_queue_path(request.uri.path());
+                if on_queue && request.method == Method::GET && !params.iter().any(|(name, _)| name == "Action") {
+                    return Err(sqs_error!(UnknownQueueOperation, "An action must be given for a queue URL."));
                 }
                 codec::query::decode(
                     params,

@@ -12,3 +12,6 @@ pub enum Protocol {
     /// The query protocol: form parameters with `Action=<Op>`, XML answers.
     Query,
 }
+
+#[cfg(test)]
+mod tests;

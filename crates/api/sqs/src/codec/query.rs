@@ -15,14 +15,9 @@
 
 use crate::error::SqsError;
 use crate::model::{DecodeError, Operation};
-use crate::output::{BatchFailure, Output};
-use base64::Engine as _;
+use crate::output::{Output, SqsXmlNames};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use wharf_api_common::response::xml_escape;
-use wharf_queue::AttributeValue;
-use wharf_queue::Sent;
 
 /// The XML namespace of SQS answers.
 pub const NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
@@ -240,6 +235,11 @@ pub fn decode(params: Vec<(String, String)>, path_queue_url: Option<String>) -> 
         .ok_or_else(|| crate::sqs_error!(MissingParameter, "The request must contain the parameter Action."))?;
     let members = shape(&action)
         .ok_or_else(|| crate::sqs_error!(InvalidAction, "The action {action} is not valid for this endpoint."))?;
+    // A request sent to a queue's URL is for that queue: actions without a queue are not
+    // valid there, as SQS answers.
+    if path_queue_url.is_some() && !members.iter().any(|member| matches!(member, Member::Text("QueueUrl"))) {
+        return Err(crate::sqs_error!(InvalidAction, "The action {action} is not valid for this endpoint."));
+    }
     if !params.contains_key("QueueUrl") {
         if let Some(url) = path_queue_url {
             params.insert("QueueUrl".into(), url);
@@ -259,177 +259,47 @@ pub fn decode(params: Vec<(String, String)>, path_queue_url: Option<String>) -> 
     })
 }
 
-fn element(xml: &mut String, name: &str, text: &str) {
-    let _ = write!(xml, "<{name}>{}</{name}>", xml_escape(text));
-}
-
-fn sent(xml: &mut String, sent: &Sent) {
-    element(xml, "MessageId", &sent.message_id);
-    element(xml, "MD5OfMessageBody", &sent.body_md5);
-    if let Some(md5) = &sent.attributes_md5 {
-        element(xml, "MD5OfMessageAttributes", md5);
-    }
-    if let Some(md5) = &sent.system_attributes_md5 {
-        element(xml, "MD5OfMessageSystemAttributes", md5);
-    }
-    if let Some(sequence) = &sent.sequence_number {
-        element(xml, "SequenceNumber", sequence);
-    }
-}
-
-fn failures(xml: &mut String, failed: &[BatchFailure]) {
-    for failure in failed {
-        xml.push_str("<BatchResultErrorEntry>");
-        element(xml, "Id", &failure.id);
-        element(xml, "SenderFault", if failure.sender_fault { "true" } else { "false" });
-        element(xml, "Code", failure.code);
-        element(xml, "Message", &failure.message);
-        xml.push_str("</BatchResultErrorEntry>");
-    }
-}
-
 /// Renders an output as the XML body of `action`'s answer.
 pub fn encode(action: &str, output: &Output, request_id: &str) -> Vec<u8> {
-    let mut xml = String::with_capacity(512);
-    let _ = write!(xml, "<?xml version=\"1.0\"?><{action}Response xmlns=\"{NAMESPACE}\">");
-    let has_result = !matches!(output, Output::Empty);
-    if has_result {
-        let _ = write!(xml, "<{action}Result>");
+    let result = (!output.is_empty_shape()).then_some(output);
+    wharf_api_common::xml::query_response(action, NAMESPACE, result, request_id, &SqsXmlNames { action })
+        // The output types hold only strings, numbers, lists and string-keyed maps, which the
+        // writer always writes; an empty answer is the fallback that cannot happen.
+        .unwrap_or_default()
+}
+
+/// Renders an output as the JSON a query request that accepts `application/json` gets: the XML
+/// answer's structure, `{"ActionResponse": {"ActionResult": {…}, "ResponseMetadata": {…}}}`,
+/// with the result's members as the JSON protocol names them.
+pub fn encode_json(action: &str, output: &Output, request_id: &str) -> Vec<u8> {
+    let mut response = Map::new();
+    if !output.is_empty_shape() {
+        response.insert(format!("{action}Result"), serde_json::to_value(output).unwrap_or_default());
     }
-    let result_start = xml.len();
-    match output {
-        Output::QueueUrl(url) => element(&mut xml, "QueueUrl", url),
-        Output::QueueUrls { queue_urls, next_token, .. } => {
-            for url in queue_urls {
-                element(&mut xml, "QueueUrl", url);
-            }
-            if let Some(token) = next_token {
-                element(&mut xml, "NextToken", token);
-            }
-        }
-        Output::Empty => {}
-        Output::Attributes(attributes) => {
-            for (name, value) in attributes {
-                xml.push_str("<Attribute>");
-                element(&mut xml, "Name", name);
-                element(&mut xml, "Value", value);
-                xml.push_str("</Attribute>");
-            }
-        }
-        Output::SendMessage(result) => sent(&mut xml, result),
-        Output::SendMessageBatch { successful, failed } => {
-            for (id, result) in successful {
-                xml.push_str("<SendMessageBatchResultEntry>");
-                element(&mut xml, "Id", id);
-                sent(&mut xml, result);
-                xml.push_str("</SendMessageBatchResultEntry>");
-            }
-            failures(&mut xml, failed);
-        }
-        Output::ReceiveMessage(messages) => {
-            for message in messages {
-                xml.push_str("<Message>");
-                element(&mut xml, "MessageId", &wharf_queue::message_id_text(&message.data.message_id));
-                element(&mut xml, "ReceiptHandle", &message.receipt_handle);
-                element(&mut xml, "MD5OfBody", &hex::encode(message.data.body_md5));
-                element(&mut xml, "Body", &message.data.body);
-                for (name, value) in &message.attributes {
-                    xml.push_str("<Attribute>");
-                    element(&mut xml, "Name", name);
-                    element(&mut xml, "Value", value);
-                    xml.push_str("</Attribute>");
-                }
-                if let Some(md5) = message.selected_attributes_md5 {
-                    element(&mut xml, "MD5OfMessageAttributes", &hex::encode(md5));
-                    for attribute in message.message_attributes() {
-                        xml.push_str("<MessageAttribute>");
-                        element(&mut xml, "Name", &attribute.name);
-                        xml.push_str("<Value>");
-                        match &attribute.value {
-                            AttributeValue::String(text) => element(&mut xml, "StringValue", text),
-                            AttributeValue::Binary(bytes) => element(
-                                &mut xml,
-                                "BinaryValue",
-                                &base64::engine::general_purpose::STANDARD.encode(bytes),
-                            ),
-                        }
-                        element(&mut xml, "DataType", &attribute.data_type);
-                        xml.push_str("</Value></MessageAttribute>");
-                    }
-                }
-                xml.push_str("</Message>");
-            }
-        }
-        Output::Batch { successful, failed } => {
-            let entry = format!("{action}ResultEntry");
-            for id in successful {
-                let _ = write!(xml, "<{entry}>");
-                element(&mut xml, "Id", id);
-                let _ = write!(xml, "</{entry}>");
-            }
-            failures(&mut xml, failed);
-        }
-        Output::Tags(tags) => {
-            for (key, value) in tags {
-                xml.push_str("<Tag>");
-                element(&mut xml, "Key", key);
-                element(&mut xml, "Value", value);
-                xml.push_str("</Tag>");
-            }
-        }
-        Output::TaskHandle(handle) => element(&mut xml, "TaskHandle", handle),
-        Output::MessagesMoved(moved) => element(&mut xml, "ApproximateNumberOfMessagesMoved", &moved.to_string()),
-        Output::MoveTasks(tasks) => {
-            for task in tasks {
-                xml.push_str("<ListMessageMoveTasksResultEntry>");
-                if let Some(handle) = &task.task_handle {
-                    element(&mut xml, "TaskHandle", handle);
-                }
-                element(&mut xml, "Status", &task.status);
-                element(&mut xml, "SourceArn", &task.source_arn);
-                if let Some(destination) = &task.destination_arn {
-                    element(&mut xml, "DestinationArn", destination);
-                }
-                if let Some(rate) = task.max_number_of_messages_per_second {
-                    element(&mut xml, "MaxNumberOfMessagesPerSecond", &rate.to_string());
-                }
-                element(
-                    &mut xml,
-                    "ApproximateNumberOfMessagesMoved",
-                    &task.approximate_number_of_messages_moved.to_string(),
-                );
-                if let Some(to_move) = task.approximate_number_of_messages_to_move {
-                    element(&mut xml, "ApproximateNumberOfMessagesToMove", &to_move.to_string());
-                }
-                if let Some(reason) = &task.failure_reason {
-                    element(&mut xml, "FailureReason", reason);
-                }
-                element(&mut xml, "StartedTimestamp", &task.started_timestamp.to_string());
-                xml.push_str("</ListMessageMoveTasksResultEntry>");
-            }
-        }
-    }
-    if has_result {
-        // An empty result is self-closing, as SQS writes it (`<ReceiveMessageResult/>`).
-        if xml.len() == result_start {
-            xml.truncate(xml.len() - 1);
-            xml.push_str("/>");
-        } else {
-            let _ = write!(xml, "</{action}Result>");
-        }
-    }
-    let _ = write!(
-        xml,
-        "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
-        xml_escape(request_id)
-    );
-    xml.into_bytes()
+    response.insert("ResponseMetadata".into(), serde_json::json!({ "RequestId": request_id }));
+    let mut body = Map::new();
+    body.insert(format!("{action}Response"), Value::Object(response));
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// Renders an error as the JSON a query request that accepts `application/json` gets.
+pub fn encode_json_error(error: &wharf_api_common::ErrorBody<'_>, request_id: &str) -> Vec<u8> {
+    let body = serde_json::json!({
+        "Error": {
+            "Type": error.fault.as_str(),
+            "Code": error.query_code.unwrap_or(error.json_type),
+            "Message": error.message,
+        },
+        "RequestId": request_id,
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::*;
+    use crate::output::*;
     use proptest::prelude::*;
 
     fn pairs(text: &str) -> Vec<(String, String)> {
@@ -501,18 +371,22 @@ mod tests {
 
     #[test]
     fn xml_answer_shape() {
-        let xml =
-            String::from_utf8(encode("GetQueueUrl", &Output::QueueUrl("http://h/0/q&x".into()), "rid")).expect("utf-8");
+        let xml = String::from_utf8(encode(
+            "GetQueueUrl",
+            &Output::QueueUrl(QueueUrlResult { queue_url: "http://h/0/q&x".into() }),
+            "rid",
+        ))
+        .expect("utf-8");
         assert_eq!(
             xml,
             "<?xml version=\"1.0\"?><GetQueueUrlResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><GetQueueUrlResult>\
              <QueueUrl>http://h/0/q&amp;x</QueueUrl></GetQueueUrlResult><ResponseMetadata><RequestId>rid</RequestId>\
              </ResponseMetadata></GetQueueUrlResponse>"
         );
-        let empty = String::from_utf8(encode("DeleteMessage", &Output::Empty, "rid")).expect("utf-8");
+        let empty = String::from_utf8(encode("DeleteMessage", &Output::EMPTY, "rid")).expect("utf-8");
         assert!(empty.contains("<DeleteMessageResponse") && !empty.contains("DeleteMessageResult"));
-        let nothing =
-            String::from_utf8(encode("ReceiveMessage", &Output::ReceiveMessage(Vec::new()), "rid")).expect("utf-8");
+        let nothing = String::from_utf8(encode("ReceiveMessage", &Output::ReceiveMessage(Default::default()), "rid"))
+            .expect("utf-8");
         assert!(nothing.contains("<ReceiveMessageResult/><ResponseMetadata>"), "{nothing}");
     }
 
