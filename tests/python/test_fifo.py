@@ -304,3 +304,21 @@ def test_ids_seen_queue_wide_keep_deduplicating_after_a_switch_to_group_scope(wh
     assert again["MessageId"] == first["MessageId"], "still a duplicate within the window"
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert [message["Body"] for message in got] == ["x"]
+
+
+def test_a_batch_entry_without_its_group_fails_the_whole_request(wharf):
+    sqs = wharf.client()
+    url = fifo_queue(sqs, "batch-rules.fifo")
+    entries = [
+        {"Id": "fine", "MessageBody": "a", "MessageGroupId": "g", "MessageDeduplicationId": "1"},
+        {"Id": "groupless", "MessageBody": "b", "MessageDeduplicationId": "2"},
+    ]
+    with aws_error("InvalidParameterValue", 400):
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+    no_dedup = [{"Id": "fine", "MessageBody": "a", "MessageGroupId": "g", "MessageDeduplicationId": "1"}, {"Id": "x", "MessageBody": "b", "MessageGroupId": "g"}]
+    with aws_error("InvalidParameterValue", 400):
+        sqs.send_message_batch(QueueUrl=url, Entries=no_dedup)
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == [], "nothing of a refused batch was enqueued"
+    content = fifo_queue(sqs, "batch-content.fifo", ContentBasedDeduplication="true")
+    response = sqs.send_message_batch(QueueUrl=content, Entries=[{"Id": "x", "MessageBody": "b", "MessageGroupId": "g"}])
+    assert [entry["Id"] for entry in response["Successful"]] == ["x"]

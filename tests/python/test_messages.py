@@ -139,6 +139,19 @@ def test_invalid_body_character_is_invalid_message_contents(sqs):
     assert message["Body"] == allowed
 
 
+def test_invalid_attribute_value_character_is_invalid_parameter_value(sqs):
+    queue_url = create_queue(sqs, "attribute-contents")
+    for data_type in ["String", "Number.x", "String.custom"]:
+        value = "bell \x07" if data_type.startswith("String") else "1\x00"
+        with aws_error("InvalidParameterValue", status=400):
+            sqs.send_message(QueueUrl=queue_url, MessageBody="ok", MessageAttributes={"a": {"DataType": data_type, "StringValue": value}})
+    response = sqs.send_message_batch(
+        QueueUrl=queue_url,
+        Entries=[{"Id": "bad", "MessageBody": "ok", "MessageAttributes": {"a": {"DataType": "String", "StringValue": "\x01"}}}],
+    )
+    assert [(entry["Id"], entry["Code"]) for entry in response["Failed"]] == [("bad", "InvalidParameterValue")]
+
+
 # ----- batches ---------------------------------------------------------------------------------
 
 

@@ -619,6 +619,24 @@ impl Engine {
         if total > MAX_PAYLOAD {
             return Err(QueueError::BatchRequestTooLong { limit: MAX_PAYLOAD, size: total });
         }
+        if record.settings.fifo_queue {
+            // On a FIFO queue an entry without its group (or without a deduplication id where
+            // content cannot stand in) fails the whole request, as SQS answers, not the entry.
+            for input in entries.iter().filter_map(|(_, input)| input.as_ref().ok()) {
+                if input.message_group_id.is_none() {
+                    return Err(QueueError::InvalidParameterValue(
+                        "The request must contain the parameter MessageGroupId.".into(),
+                    ));
+                }
+                if input.message_deduplication_id.is_none() && !record.settings.content_based_deduplication {
+                    return Err(QueueError::InvalidParameterValue(
+                        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId \
+                         provided explicitly"
+                            .into(),
+                    ));
+                }
+            }
+        }
         let now = self.now();
         let mut outcomes = Vec::with_capacity(entries.len());
         let mut accepted = Vec::new();

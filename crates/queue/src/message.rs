@@ -154,8 +154,10 @@ pub fn build_attributes(inputs: Vec<AttributeInput>, kind: &str) -> Result<Optio
                         "Can't cast the value of message ({kind}) attribute '{name}' to a number."
                     )));
                 }
+                // Bodies with such characters are InvalidMessageContents; attribute values are
+                // InvalidParameterValue, as SQS answers.
                 if let Some(bad) = text.chars().find(|&character| !allowed_char(character)) {
-                    return Err(QueueError::InvalidMessageContents(format!(
+                    return Err(QueueError::InvalidParameterValue(format!(
                         "Invalid binary character '#x{:X}' was found in the message attribute '{name}'",
                         bad as u32
                     )));
