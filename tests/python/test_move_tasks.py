@@ -3,6 +3,7 @@ destination at a limited rate, cancelled halfway, resumed after a restart, and t
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -48,7 +49,7 @@ def test_redrive_back_to_the_original_sources(wharf):
     sqs = wharf.client()
     dead_url = dead_letter_setup(sqs, ["src-a", "src-b"], 3)
     handle = sqs.start_message_move_task(SourceArn=arn("dlq"))["TaskHandle"]
-    assert handle
+    assert json.loads(base64.b64decode(handle)) == {"taskId": json.loads(base64.b64decode(handle))["taskId"], "sourceArn": arn("dlq")}
     task = wait_for_status(sqs, arn("dlq"), {"COMPLETED", "FAILED"})
     assert task["Status"] == "COMPLETED", task
     assert task["ApproximateNumberOfMessagesMoved"] == 6
@@ -105,8 +106,13 @@ def test_errors(wharf):
         sqs.start_message_move_task(SourceArn=arn("plain"))
     with aws_error("ResourceNotFoundException", 404):
         sqs.start_message_move_task(SourceArn=arn("missing"))
-    with aws_error("ResourceNotFoundException", 404):
+    with aws_error("InvalidParameterValue", 400) as error:
         sqs.cancel_message_move_task(TaskHandle="not-a-task")
+    assert error.value.response["Error"]["Message"] == "Value for parameter TaskHandle is invalid."
+    unknown = base64.b64encode(json.dumps({"taskId": "t-1", "sourceArn": arn("missing")}).encode()).decode()
+    with aws_error("ResourceNotFoundException", 404) as error:
+        sqs.cancel_message_move_task(TaskHandle=unknown)
+    assert error.value.response["Error"]["Message"] == "The resource that you specified for the SourceArn parameter doesn't exist."
     with aws_error("ResourceNotFoundException", 404):
         sqs.list_message_move_tasks(SourceArn=arn("missing"))
     assert sqs.list_message_move_tasks(SourceArn=arn("plain")).get("Results", []) == []
@@ -115,3 +121,16 @@ def test_errors(wharf):
         sqs.start_message_move_task(SourceArn=arn("dlq"), DestinationArn=arn("missing"))
     with aws_error("InvalidParameterValue", 400):
         sqs.start_message_move_task(SourceArn=arn("dlq"), MaxNumberOfMessagesPerSecond=501)
+
+
+def test_a_task_whose_destination_is_gone_fails_with_the_error_code_and_counts_what_moved(wharf):
+    sqs = wharf.client()
+    dead_url = dead_letter_setup(sqs, ["src-a", "src-b"], 3)
+    sqs.delete_queue(QueueUrl=f"{wharf.endpoint}/{ACCOUNT_ID}/src-b")
+    sqs.start_message_move_task(SourceArn=arn("dlq"))
+    task = wait_for_status(sqs, arn("dlq"), {"COMPLETED", "FAILED"})
+    assert task["Status"] == "FAILED", task
+    assert task["FailureReason"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert task["ApproximateNumberOfMessagesMoved"] == 3, "the messages moved before the failure count"
+    assert bodies(sqs, f"{wharf.endpoint}/{ACCOUNT_ID}/src-a") == ["src-a-0", "src-a-1", "src-a-2"]
+    assert bodies(sqs, dead_url) == ["src-b-0", "src-b-1", "src-b-2"], "what could not move is visible again"

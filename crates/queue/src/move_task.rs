@@ -9,7 +9,7 @@
 //! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html>.
 
 use crate::{AttributeInput, Caller, Engine, QueueError, ReceiveInput, SendInput};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,16 +26,49 @@ const FAILED: &str = "FAILED";
 /// How many finished tasks a queue remembers (AWS lists up to ten).
 const KEPT_TASKS: usize = 10;
 
-/// Encodes a task handle: `base64url("v1:" + source ARN + "|" + task id)`.
+/// Encodes a task handle as SQS does: base64 of `{"taskId": …, "sourceArn": …}`.
 fn encode_handle(source_arn: &str, task_id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1:{source_arn}|{task_id}"))
+    STANDARD.encode(serde_json::json!({ "taskId": task_id, "sourceArn": source_arn }).to_string())
 }
 
-/// The source queue a task handle names.
-fn source_of_handle(handle: &str) -> Option<QueueKey> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(handle).ok()?).ok()?;
-    let (arn, _) = text.strip_prefix("v1:")?.split_once('|')?;
-    QueueKey::from_arn(arn)
+/// What a task handle says.
+enum Handle {
+    /// Not a task handle at all.
+    Malformed,
+    /// A well-formed handle whose source ARN names no queue wharf could hold.
+    UnknownSource,
+    /// The source queue of the task.
+    Source(QueueKey),
+}
+
+fn parse_handle(handle: &str) -> Handle {
+    let decoded = STANDARD.decode(handle).ok().or_else(|| URL_SAFE_NO_PAD.decode(handle).ok());
+    let Some(text) = decoded.and_then(|bytes| String::from_utf8(bytes).ok()) else { return Handle::Malformed };
+    let fields = serde_json::from_str::<serde_json::Value>(&text).ok();
+    let field = |name: &str| fields.as_ref().and_then(|fields| fields.get(name)?.as_str().map(str::to_owned));
+    let arn = match (field("taskId"), field("sourceArn")) {
+        (Some(task_id), Some(arn)) if !task_id.is_empty() => arn,
+        // Handles of wharf before 0.2 (`v1:ARN|ID`, base64url), for tasks a data directory kept.
+        _ => match text.strip_prefix("v1:").and_then(|rest| rest.split_once('|')) {
+            Some((arn, _)) => arn.to_owned(),
+            None => return Handle::Malformed,
+        },
+    };
+    QueueKey::from_arn(&arn).map_or(Handle::UnknownSource, Handle::Source)
+}
+
+/// The `FailureReason` of a task that stopped on `err`: the error's code, as SQS reports it.
+fn failure_code(err: &QueueError) -> &'static str {
+    match err {
+        QueueError::QueueDoesNotExist | QueueError::ResourceNotFound(_) => "AWS.SimpleQueueService.NonExistentQueue",
+        QueueError::InvalidParameterValue(_) | QueueError::MissingParameter(_) => "InvalidParameterValue",
+        QueueError::InvalidAttributeValue(_)
+        | QueueError::InvalidAttributeName(_)
+        | QueueError::FifoOnlyAttribute(_) => "InvalidAttributeValue",
+        QueueError::InvalidMessageContents(_) => "InvalidMessageContents",
+        QueueError::OverLimit(_) => "OverLimit",
+        _ => "InternalFailure",
+    }
 }
 
 fn not_found(what: &str) -> QueueError {
@@ -128,7 +161,16 @@ impl Engine {
     /// CancelMessageMoveTask: returns how many messages moved so far.
     pub async fn cancel_move_task(&self, handle: &str) -> Result<u64, QueueError> {
         let missing = || QueueError::ResourceNotFound("Task does not exist.".into());
-        let source = source_of_handle(handle).ok_or_else(missing)?;
+        let source = match parse_handle(handle) {
+            Handle::Malformed => {
+                return Err(QueueError::InvalidParameterValue("Value for parameter TaskHandle is invalid.".into()))
+            }
+            Handle::UnknownSource => return Err(not_found("SourceArn")),
+            Handle::Source(source) => source,
+        };
+        if self.store.queue(&source).await?.is_none() {
+            return Err(not_found("SourceArn"));
+        }
         let mut moved = 0;
         self.update(&source, |record| {
             let task = record.settings.move_tasks.iter_mut().find(|task| task.handle == handle).ok_or_else(missing)?;
@@ -181,11 +223,12 @@ impl Engine {
     /// fails.
     async fn run_move_task(self: Arc<Self>, source: QueueKey, handle: String) {
         if let Err(err) = self.move_until_done(&source, &handle).await {
-            let reason = err.to_string();
+            tracing::info!(source = %source.arn(), error = %err, "message move task failed");
+            let reason = failure_code(&err);
             let _ = self
                 .update_task(&source, &handle, |task| {
                     task.status = FAILED.into();
-                    task.failure_reason = Some(reason.clone());
+                    task.failure_reason = Some(reason.to_owned());
                 })
                 .await;
         }
@@ -225,56 +268,25 @@ impl Engine {
                 return Ok(());
             }
             let count = messages.len();
-            for message in messages {
-                let destination_arn = match &task.destination_arn {
-                    Some(arn) => arn.clone(),
-                    None => message.data.dead_letter_source.as_deref().map(str::to_owned).ok_or_else(|| {
-                        QueueError::InvalidParameterValue(
-                            "A message has no DeadLetterQueueSourceArn to return to; name a DestinationArn".into(),
-                        )
-                    })?,
-                };
-                let destination = QueueKey::from_arn(&destination_arn).ok_or_else(|| not_found("DestinationArn"))?;
-                let data = &message.data;
-                let attributes = message
-                    .message_attributes()
-                    .map(|attribute| {
-                        let (string_value, binary_value) = match &attribute.value {
-                            AttributeValue::String(text) => (Some(text.clone()), None),
-                            AttributeValue::Binary(bytes) => (None, Some(bytes.clone())),
-                        };
-                        AttributeInput {
-                            name: attribute.name.clone(),
-                            data_type: Some(attribute.data_type.clone()),
-                            string_value,
-                            binary_value,
-                        }
-                    })
-                    .collect();
-                let input = SendInput {
-                    body: data.body.to_string(),
-                    delay_seconds: None,
-                    attributes,
-                    system_attributes: Vec::new(),
-                    message_group_id: data.group.as_ref().map(|group| group.group_id.clone()),
-                    message_deduplication_id: data.group.as_ref().and_then(|group| group.deduplication_id.clone()),
-                };
-                let caller = Caller {
-                    account: destination.account.clone(),
-                    region: destination.region.clone(),
-                    sender_id: Arc::clone(&data.sender_id),
-                };
-                if let Err(err) = self.send(&destination, &caller, input).await {
-                    // Leave the message where it was, visible again.
-                    let _ = self.change_visibility(source, &message.receipt_handle, 0).await;
-                    return Err(match err {
-                        QueueError::QueueDoesNotExist => not_found("DestinationArn"),
-                        other => other,
-                    });
+            let mut moved = 0;
+            let mut outcome = Ok(());
+            for message in &messages {
+                if let Err(err) = self.move_one(source, &task, message).await {
+                    outcome = Err(err);
+                    break;
                 }
-                self.delete(source, &message.receipt_handle).await?;
+                moved += 1;
             }
-            self.update_task(source, handle, |task| task.moved += count as u64).await?;
+            // Every message moved counts, also those before a failure.
+            self.update_task(source, handle, |task| task.moved += moved).await?;
+            if let Err(err) = outcome {
+                // The message that failed and those after it stay, visible again.
+                for message in messages.iter().skip(moved as usize) {
+                    let _ = self.change_visibility(source, &message.receipt_handle, 0).await;
+                }
+                return Err(err);
+            }
+            debug_assert_eq!(moved as usize, count);
             if let Some(rate) = task.max_per_second {
                 let pace = Duration::from_secs_f64(count as f64 / f64::from(rate.max(1)));
                 tokio::select! {
@@ -283,6 +295,55 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Sends one message of the source to its destination, then deletes it from the source.
+    async fn move_one(
+        &self,
+        source: &QueueKey,
+        task: &MoveTask,
+        message: &crate::ReceivedMessage,
+    ) -> Result<(), QueueError> {
+        let destination_arn = match &task.destination_arn {
+            Some(arn) => arn.clone(),
+            None => message.data.dead_letter_source.as_deref().map(str::to_owned).ok_or_else(|| {
+                QueueError::InvalidParameterValue(
+                    "A message has no DeadLetterQueueSourceArn to return to; name a DestinationArn".into(),
+                )
+            })?,
+        };
+        let destination = QueueKey::from_arn(&destination_arn).ok_or_else(|| not_found("DestinationArn"))?;
+        let data = &message.data;
+        let attributes = message
+            .message_attributes()
+            .map(|attribute| {
+                let (string_value, binary_value) = match &attribute.value {
+                    AttributeValue::String(text) => (Some(text.clone()), None),
+                    AttributeValue::Binary(bytes) => (None, Some(bytes.clone())),
+                };
+                AttributeInput {
+                    name: attribute.name.clone(),
+                    data_type: Some(attribute.data_type.clone()),
+                    string_value,
+                    binary_value,
+                }
+            })
+            .collect();
+        let input = SendInput {
+            body: data.body.to_string(),
+            delay_seconds: None,
+            attributes,
+            system_attributes: Vec::new(),
+            message_group_id: data.group.as_ref().map(|group| group.group_id.clone()),
+            message_deduplication_id: data.group.as_ref().and_then(|group| group.deduplication_id.clone()),
+        };
+        let caller = Caller {
+            account: destination.account.clone(),
+            region: destination.region.clone(),
+            sender_id: Arc::clone(&data.sender_id),
+        };
+        self.send(&destination, &caller, input).await?;
+        self.delete(source, &message.receipt_handle).await
     }
 }
 
@@ -293,8 +354,18 @@ mod tests {
     #[test]
     fn handles_name_their_source() {
         let handle = encode_handle("arn:aws:sqs:us-east-1:000000000000:dlq", "abc");
-        let source = source_of_handle(&handle).expect("decodes");
+        let decoded: serde_json::Value =
+            serde_json::from_slice(&STANDARD.decode(&handle).expect("base64")).expect("json");
+        assert_eq!(
+            decoded,
+            serde_json::json!({"taskId": "abc", "sourceArn": "arn:aws:sqs:us-east-1:000000000000:dlq"})
+        );
+        let Handle::Source(source) = parse_handle(&handle) else { panic!("names its source") };
         assert_eq!(source.name.as_str(), "dlq");
-        assert!(source_of_handle("garbage").is_none());
+        assert!(matches!(parse_handle("garbage"), Handle::Malformed));
+        let foreign = STANDARD.encode(r#"{"taskId":"t","sourceArn":"not an arn"}"#);
+        assert!(matches!(parse_handle(&foreign), Handle::UnknownSource));
+        let legacy = URL_SAFE_NO_PAD.encode("v1:arn:aws:sqs:us-east-1:000000000000:old|id");
+        assert!(matches!(parse_handle(&legacy), Handle::Source(key) if key.name.as_str() == "old"));
     }
 }
