@@ -32,7 +32,7 @@ mod writer;
 
 use async_trait::async_trait;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use wharf_store::memory::{Change, State};
 use wharf_store::*;
@@ -107,6 +107,10 @@ pub struct SqliteStore {
     /// Set while a failed commit's changes are not on disk yet: memory is ahead of disk, so
     /// every call fails until the journal's retry commits them (see `writer::run`).
     failed: Arc<AtomicBool>,
+    /// Commits still to fail on purpose ([`SqliteStore::fail_next_commits`]).
+    injected_failures: Arc<AtomicU32>,
+    /// The journal thread, joined by [`SqliteStore::close`].
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -144,12 +148,47 @@ impl SqliteStore {
         let reserved_seq = state.next_seq();
         let (sender, receiver) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
-        let writer_failed = Arc::clone(&failed);
-        std::thread::Builder::new()
+        let injected_failures = Arc::new(AtomicU32::new(0));
+        let journal = writer::Journal {
+            conn,
+            receiver,
+            failed: Arc::clone(&failed),
+            injected_failures: Arc::clone(&injected_failures),
+            reserved_seq,
+        };
+        let writer = std::thread::Builder::new()
             .name("wharf-journal".into())
-            .spawn(move || writer::run(conn, receiver, writer_failed, reserved_seq))
+            .spawn(move || writer::run(journal))
             .map_err(OpenError::Io)?;
-        Ok(SqliteStore { state: Arc::new(Mutex::new(state)), journal: Mutex::new(sender), failed })
+        Ok(SqliteStore {
+            state: Arc::new(Mutex::new(state)),
+            journal: Mutex::new(sender),
+            failed,
+            injected_failures,
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Makes the next `count` commits fail as on a full or failing disk (`u32::MAX`: every
+    /// commit from now on), for tests of what the store does then.
+    pub fn fail_next_commits(&self, count: u32) {
+        self.injected_failures.store(count, Ordering::Release);
+    }
+
+    /// How many of the injected commit failures have not happened yet.
+    pub fn pending_commit_failures(&self) -> u32 {
+        self.injected_failures.load(Ordering::Acquire)
+    }
+
+    /// Stops the journal after it has tried to commit everything queued, and waits for it:
+    /// the data directory can then be opened again at once (a restart in one process).
+    pub fn close(self) {
+        let SqliteStore { journal, writer, .. } = self;
+        drop(journal);
+        let writer = writer.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
     }
 
     /// Applies an operation to the index, journals its changes and waits until they are
@@ -365,6 +404,70 @@ fn rand_token() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The model-based test's view of this store: restarts reopen the data directory, and
+    /// commits can be made to fail.
+    struct Harness {
+        dir: tempfile::TempDir,
+        store: Option<SqliteStore>,
+        cache_bytes: usize,
+    }
+
+    impl Harness {
+        fn new(cache_bytes: usize) -> Self {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = SqliteStore::open(dir.path(), wharf_store::model_check::START, cache_bytes).expect("open");
+            Harness { dir, store: Some(store), cache_bytes }
+        }
+
+        fn sqlite(&self) -> &SqliteStore {
+            self.store.as_ref().expect("open")
+        }
+    }
+
+    #[async_trait]
+    impl wharf_store::model_check::Harness for Harness {
+        fn store(&self) -> &dyn QueueStore {
+            self.sqlite()
+        }
+
+        async fn restart(&mut self, now: EpochMillis) -> bool {
+            if let Some(store) = self.store.take() {
+                store.close();
+            }
+            self.store = Some(SqliteStore::open(self.dir.path(), now, self.cache_bytes).expect("reopen"));
+            true
+        }
+
+        fn fail_commits(&self, count: u32) -> bool {
+            self.sqlite().fail_next_commits(count);
+            true
+        }
+
+        fn pending_failures(&self) -> u32 {
+            self.sqlite().pending_commit_failures()
+        }
+    }
+
+    /// The model-based test with restarts and injected commit failures; half the seeds keep
+    /// no content in memory, so every receive reads it back from disk.
+    #[tokio::test]
+    async fn sqlite_store_follows_the_model() {
+        let (seeds, steps) = wharf_store::model_check::plan(24, 300);
+        let mut coverage = wharf_store::model_check::Coverage::default();
+        for seed in seeds {
+            let mut harness = Harness::new(if seed % 2 == 0 { usize::MAX } else { 0 });
+            coverage += wharf_store::model_check::run_seed(&mut harness, seed, steps).await;
+            if let Some(store) = harness.store.take() {
+                store.close();
+            }
+        }
+        assert!(
+            coverage.restarts > 0 && coverage.recovered_failures > 0 && coverage.crashed_failures > 0,
+            "the run took every path: {coverage:?}"
+        );
+        eprintln!("{coverage:?}");
+    }
 
     #[tokio::test]
     async fn sqlite_store_conforms() {

@@ -25,7 +25,7 @@ use crate::{Batch, Job};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{mpsc, Arc};
 use wharf_store::memory::Change;
 use wharf_store::MessageData;
@@ -126,7 +126,9 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, crate::OpenErro
 /// are kept and committed again — first after [`RETRY_FIRST`], then backing off to
 /// [`RETRY_MAX`] — while `failed` makes the store refuse new operations. Once a retry commits,
 /// memory and disk agree again and `failed` clears: the store recovers without a restart.
-pub(crate) fn run(mut conn: Connection, receiver: mpsc::Receiver<Job>, failed: Arc<AtomicBool>, mut reserved_seq: u64) {
+pub(crate) fn run(journal: Journal) {
+    let Journal { mut conn, receiver, failed, injected_failures, mut reserved_seq } = journal;
+    let failed = Failures { failed, injected: injected_failures };
     let mut pending: Vec<Batch> = Vec::new();
     let mut retained: Vec<Batch> = Vec::new();
     let mut senders: HashMap<String, Arc<str>> = HashMap::new();
@@ -177,6 +179,41 @@ pub(crate) fn run(mut conn: Connection, receiver: mpsc::Receiver<Job>, failed: A
     }
 }
 
+/// What the journal thread owns.
+pub(crate) struct Journal {
+    /// The database.
+    pub conn: Connection,
+    /// Jobs, in the index's order.
+    pub receiver: mpsc::Receiver<Job>,
+    /// Set while a commit failed and its retry has not committed yet.
+    pub failed: Arc<AtomicBool>,
+    /// Commits still to fail on purpose, for tests.
+    pub injected_failures: Arc<AtomicU32>,
+    /// The sequence numbers reserved on disk so far.
+    pub reserved_seq: u64,
+}
+
+/// The failure flag and the injected failures, as the commit path sees them.
+struct Failures {
+    failed: Arc<AtomicBool>,
+    injected: Arc<AtomicU32>,
+}
+
+impl Failures {
+    fn load(&self, order: Ordering) -> bool {
+        self.failed.load(order)
+    }
+
+    fn swap(&self, value: bool, order: Ordering) -> bool {
+        self.failed.swap(value, order)
+    }
+
+    /// Whether this commit fails on purpose (and counts it).
+    fn take_injected(&self) -> bool {
+        self.injected.fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| left.checked_sub(1)).is_ok()
+    }
+}
+
 /// The first wait before committing the changes of a failed commit again.
 const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
 /// The longest wait between two such attempts.
@@ -188,14 +225,18 @@ fn flush(
     conn: &mut Connection,
     pending: &mut Vec<Batch>,
     retained: &mut Vec<Batch>,
-    failed: &AtomicBool,
+    failed: &Failures,
     reserved_seq: &mut u64,
 ) {
     if pending.is_empty() && retained.is_empty() {
         return;
     }
     retained.append(pending);
-    let result = commit(conn, retained, reserved_seq).map_err(|err| err.to_string());
+    let result = if failed.take_injected() {
+        Err("disk I/O error (injected)".to_owned())
+    } else {
+        commit(conn, retained, reserved_seq).map_err(|err| err.to_string())
+    };
     match &result {
         Ok(()) => {
             if failed.swap(false, Ordering::AcqRel) {

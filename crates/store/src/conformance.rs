@@ -401,34 +401,25 @@ async fn ids_seen_queue_wide_still_deduplicate_after_a_switch_to_group_scope(sto
     assert!(matches!(aged[0], SendOutcome::Enqueued(_)), "aged out: {aged:?}");
 }
 
+/// Polls a future to completion without a reactor: the memory store's futures never wait on
+/// IO, so the suites need no runtime for it.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let mut context = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::memory::MemoryStore;
 
     #[test]
     fn memory_store_conforms() {
-        let runtime = tokio_runtime();
-        runtime.block_on(super::run_all(MemoryStore::new));
-    }
-
-    fn tokio_runtime() -> SimpleRuntime {
-        SimpleRuntime
-    }
-
-    /// The suite's futures never wait on IO for the memory store, so polling them to completion
-    /// needs no reactor.
-    struct SimpleRuntime;
-
-    impl SimpleRuntime {
-        fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-            use std::task::{Context, Poll, Waker};
-            let mut future = std::pin::pin!(future);
-            let mut context = Context::from_waker(Waker::noop());
-            loop {
-                if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-                    return output;
-                }
-            }
-        }
+        super::block_on(super::run_all(MemoryStore::new));
     }
 }

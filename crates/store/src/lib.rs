@@ -11,6 +11,8 @@
 //! - [`memory`]: the in-memory state machine, used by `--in-memory` and by the embedded
 //!   durable store, which replays its journal into it.
 //! - [`conformance`]: the suite every backend runs.
+//! - [`model_check`]: the model-based test every backend runs: random operations checked
+//!   step by step against a reference model.
 
 pub mod conformance;
 pub mod events;
@@ -18,6 +20,7 @@ pub mod functions;
 pub mod logs;
 pub mod memory;
 pub mod model;
+pub mod model_check;
 
 use async_trait::async_trait;
 use wharf_types::{AccountId, EpochMillis, QueueKey, Region};

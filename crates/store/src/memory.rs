@@ -207,6 +207,12 @@ struct QueueState {
     readahead_pending: bool,
     /// Groups and deduplication, for FIFO queues.
     fifo: Option<Box<FifoState>>,
+    /// The latest enqueue time of a message that was in order when it came.
+    max_sent_ms: EpochMillis,
+    /// Messages that came out of enqueue order (moved from a standard queue to this dead-letter
+    /// queue, keeping their older enqueue time), by enqueue time: retention reaches them
+    /// behind younger messages, so the sweep looks here as well as at the front.
+    late: BTreeSet<(EpochMillis, MessageSeq)>,
 }
 
 impl QueueState {
@@ -221,6 +227,8 @@ impl QueueState {
             n_hidden_unreceived: 0,
             readahead_cursor: 0,
             readahead_pending: false,
+            max_sent_ms: 0,
+            late: BTreeSet::new(),
         }
     }
 
@@ -249,6 +257,11 @@ impl QueueState {
 
     /// Adds a new message: its slot, its FIFO group, and its place by visibility at `now`.
     fn insert(&mut self, seq: MessageSeq, slot: Slot, now: EpochMillis) {
+        if slot.sent_ms < self.max_sent_ms {
+            self.late.insert((slot.sent_ms, seq));
+        } else {
+            self.max_sent_ms = slot.sent_ms;
+        }
         self.messages.insert(seq, slot);
         self.join_group(seq);
         self.place(seq, now);
@@ -298,6 +311,7 @@ impl QueueState {
     fn remove(&mut self, seq: MessageSeq) -> Option<Slot> {
         self.unplace(seq);
         let slot = self.messages.remove(&seq)?;
+        self.late.remove(&(slot.sent_ms, seq));
         if let Some(fifo) = &mut self.fifo {
             if let Some(group) = fifo.groups.get_mut(&slot.group) {
                 group.members.remove(&seq);
@@ -326,12 +340,17 @@ impl QueueState {
         Some(head)
     }
 
-    /// Drops messages past retention at the front of the queue.
+    /// Drops messages past retention: at the front of the queue, where messages that came in
+    /// order are oldest first (a message behind a younger one that came in order is younger
+    /// still, or is `late`), and among the `late` ones.
     fn expire(&mut self, now: EpochMillis, changes: &mut Vec<Change>, freed: &mut Vec<Slot>) -> u64 {
         let retention_ms = self.retention_ms();
         let mut n_expired = 0;
-        while let Some((&seq, slot)) = self.messages.first_key_value() {
-            if slot.sent_ms.saturating_add(retention_ms) > now {
+        loop {
+            let front = self.messages.first_key_value().map(|(&seq, slot)| (slot.sent_ms, seq));
+            let late = self.late.first().copied();
+            let Some((sent_ms, seq)) = [front, late].into_iter().flatten().min() else { break };
+            if sent_ms.saturating_add(retention_ms) > now {
                 break;
             }
             if let Some(slot) = self.remove(seq) {
@@ -963,6 +982,7 @@ impl State {
         let max_seq = self.next_seq;
         let queue_state = self.queues.get_mut(&queue).ok_or(StoreError::QueueGone(queue))?;
         let freed = std::mem::take(&mut queue_state.messages);
+        queue_state.late.clear();
         queue_state.visible.clear();
         queue_state.hidden.clear();
         queue_state.n_hidden_unreceived = 0;
