@@ -131,3 +131,21 @@ def test_list_dead_letter_source_queues_pages(wharf):
     second = sqs.list_dead_letter_source_queues(QueueUrl=dead_url, MaxResults=2, NextToken=first["NextToken"])
     assert [url.rsplit("/", 1)[1] for url in second["queueUrls"]] == ["src-c"]
     assert "NextToken" not in second
+
+
+def test_retention_in_a_standard_dead_letter_queue_counts_from_the_original_enqueue(wharf):
+    """A standard queue's message keeps its enqueue time when it moves (SQS developer guide), so
+    it can expire in the dead-letter queue behind a younger message sent there directly."""
+    sqs = wharf.client()
+    dead_url = create_queue(sqs, "aging-dlq", MessageRetentionPeriod="60")
+    source_url = create_queue(sqs, "aging", RedrivePolicy=redrive("aging-dlq", 1))
+    sqs.send_message(QueueUrl=source_url, MessageBody="old")
+    wharf.advance_clock(30)
+    sqs.send_message(QueueUrl=dead_url, MessageBody="direct")
+    wharf.advance_clock(10)
+    assert [message["Body"] for message in receive(sqs, source_url, VisibilityTimeout=0)] == ["old"]
+    assert receive(sqs, source_url) == [], "the second receive moves it"
+    assert queue_counts(sqs, dead_url)["visible"] == 2
+    wharf.advance_clock(21)
+    assert queue_counts(sqs, dead_url) == {"visible": 1, "in_flight": 0, "delayed": 0}, "60 s after its first enqueue"
+    assert [message["Body"] for message in receive(sqs, dead_url)] == ["direct"]
