@@ -304,8 +304,7 @@ impl Reference {
         if let (Some((target, _)), false) = (dead_letter, moved.is_empty()) {
             moved_to = Some(target);
             // They arrive in the order the receive met them.
-            let removed: Vec<RefMessage> =
-                moved.iter().map(|&idx| self.queues[queue].messages[idx].clone()).collect();
+            let removed: Vec<RefMessage> = moved.iter().map(|&idx| self.queues[queue].messages[idx].clone()).collect();
             moved.sort_unstable();
             for &idx in moved.iter().rev() {
                 self.queues[queue].messages.remove(idx);
