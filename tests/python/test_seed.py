@@ -125,5 +125,8 @@ def test_queue_of_another_region_is_not_found(wharf_factory):
     with aws_error("AWS.SimpleQueueService.NonExistentQueue"):
         us_client.get_queue_url(QueueName=QUEUE_NAME)
     with aws_error("AWS.SimpleQueueService.NonExistentQueue"):
-        us_client.send_message(QueueUrl=QUEUE_URL, MessageBody="wrong region")
+        us_client.send_message(QueueUrl=QUEUE_URL.replace(REGION, "us-east-1"), MessageBody="wrong region")
     assert "QueueUrls" not in us_client.list_queues()
+    # The seed's URL names its region, so it reaches the queue from a client of another region.
+    us_client.send_message(QueueUrl=QUEUE_URL, MessageBody="right region")
+    assert server.client(region=REGION).receive_message(QueueUrl=QUEUE_URL)["Messages"][0]["Body"] == "right region"
