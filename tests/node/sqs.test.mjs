@@ -122,3 +122,14 @@ test("a queue URL with a real AWS host reaches the queue", async () => {
   const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl }));
   assert.equal(got.Messages[0].Body, "routed by path");
 });
+
+test("a queue URL names its region, so a client of another region reaches it", async () => {
+  const west = client();
+  const { QueueUrl } = await west.send(new CreateQueueCommand({ QueueName: "node-regional" }));
+  assert.ok(QueueUrl.endsWith("/queue/eu-west-1/000000000000/node-regional"), QueueUrl);
+  // No endpoint configured: the SDK sends to the queue URL's host, as it does on AWS.
+  const east = new SQSClient({ region: "us-east-1", credentials: { accessKeyId: "AKIDNODE", secretAccessKey: "secret" } });
+  await east.send(new SendMessageCommand({ QueueUrl, MessageBody: "across regions" }));
+  const got = await west.send(new ReceiveMessageCommand({ QueueUrl }));
+  assert.equal(got.Messages[0].Body, "across regions");
+});
