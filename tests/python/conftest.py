@@ -199,8 +199,9 @@ class WharfServer:
 
     # ----- clients ---------------------------------------------------------------------------
 
-    def client(self, region: str = "us-east-1", **config: object):
-        """A boto3 SQS client for this server with dummy credentials and no retries."""
+    def client(self, region: str = "us-east-1", access_key: str = "x", **config: object):
+        """A boto3 SQS client for this server with dummy credentials and no retries (with
+        credentials unverified, a 12-digit access key selects that account)."""
         assert self.endpoint, "server not started"
         settings = {"retries": {"total_max_attempts": 1}, "connect_timeout": 5, "read_timeout": 40}
         settings.update(config)
@@ -209,7 +210,7 @@ class WharfServer:
                 "sqs",
                 region_name=region,
                 endpoint_url=self.endpoint,
-                aws_access_key_id="x",
+                aws_access_key_id=access_key,
                 aws_secret_access_key="x",
                 config=Config(**settings),
             )

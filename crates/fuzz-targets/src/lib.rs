@@ -179,8 +179,10 @@ pub fn sqs_json(data: &[u8]) {
         for (operation, body) in requests(data) {
             let request =
                 json_request(wharf_api_sqs::codec::json::TARGET_PREFIX, "application/x-amz-json-1.0", &operation, body);
-            let Some(protocol) = wharf_api_sqs::SqsApi::protocol_of(&request) else { continue };
-            let response = api.handle(request, protocol).await;
+            if wharf_api_sqs::SqsApi::protocol_of(&request).is_none() {
+                continue;
+            }
+            let response = api.handle(request).await;
             check("SQS", &operation, &response);
         }
     });
@@ -195,8 +197,10 @@ pub fn sqs_query(data: &[u8]) {
             let Ok(uri) = line.parse::<Uri>() else { continue };
             let request =
                 request(Method::POST, uri, &[("content-type", "application/x-www-form-urlencoded".to_owned())], body);
-            let Some(protocol) = wharf_api_sqs::SqsApi::protocol_of(&request) else { continue };
-            let response = api.handle(request, protocol).await;
+            if wharf_api_sqs::SqsApi::protocol_of(&request).is_none() {
+                continue;
+            }
+            let response = api.handle(request).await;
             check("SQS", &line, &response);
         }
     });
@@ -237,7 +241,7 @@ thread_local! {
             Arc::new(wharf_functions::ports::DiscardLogs),
         ))
         .expect("the functions engine");
-        let api = wharf_api_lambda::LambdaApi::new(functions, ACCOUNT.to_owned(), REGION.to_owned(), "http://127.0.0.1:9".to_owned());
+        let api = wharf_api_lambda::LambdaApi::new(functions, account(), region(), "http://127.0.0.1:9".to_owned());
         LambdaHarness { api, _dir: dir }
     };
 }

@@ -106,7 +106,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone(), receipt_key).await?;
     let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
-    let lambda = LambdaApi::new(Arc::clone(&functions), account.to_string(), region.to_string(), endpoint_url);
+    let lambda = LambdaApi::new(Arc::clone(&functions), account.clone(), region.clone(), endpoint_url);
     let events_api = EventsApi::new(Arc::clone(&events), account.clone(), region.clone());
     let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -725,8 +725,8 @@ mod router {
             if LambdaApi::claims(&request) {
                 return self.lambda.handle(request).await;
             }
-            if let Some(protocol) = SqsApi::protocol_of(&request) {
-                return self.sqs.handle(request, protocol).await;
+            if SqsApi::protocol_of(&request).is_some() {
+                return self.sqs.handle(request).await;
             }
             // No service claimed it: a form request without `Action` gets the query protocol's
             // MissingAction, anything else a JSON UnknownOperationException.
@@ -749,6 +749,7 @@ mod router {
                 query_code: Some(query_code),
                 fault: Fault::Sender,
                 message,
+                reason: None,
             };
             if is_form || request.method == Method::GET {
                 ApiResponse::xml_error(&request_id, &error)

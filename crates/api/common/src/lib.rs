@@ -6,11 +6,14 @@
 //! operation.
 //!
 //! # Layout
+//! - [`pipeline`]: the one request pipeline every service plugs into (decode → authenticate →
+//!   authorize → handle → render), its [`pipeline::Caller`] and [`pipeline::Identity`].
 //! - [`server`]: the accept loop (TCP_NODELAY on every socket, keep-alive, graceful shutdown).
 //! - [`request`]: [`ApiRequest`] and what can be read off any AWS request (credential scope).
 //! - [`response`]: [`ApiResponse`] and the JSON and XML error bodies.
 //! - [`xml`]: the query protocol's one XML writer for typed output structs.
 
+pub mod pipeline;
 pub mod request;
 pub mod response;
 pub mod server;

@@ -54,6 +54,8 @@ pub struct ErrorBody<'a> {
     pub fault: Fault,
     /// Human-readable text.
     pub message: &'a str,
+    /// Why, where a protocol reports it (Lambda's `Reason` of throttles).
+    pub reason: Option<&'a str>,
 }
 
 /// The request-id header every AWS response carries.

@@ -185,6 +185,7 @@ async fn handle(
                 query_code: Some("RequestTimeout"),
                 fault: crate::Fault::Sender,
                 message: &message,
+                reason: None,
             };
             let mut response = into_hyper(ApiResponse::json_error("application/json", &crate::request_id(), &error));
             // The rest of the body may still come: the connection cannot carry another request.
@@ -207,6 +208,7 @@ async fn handle(
                 query_code: Some("RequestEntityTooLarge"),
                 fault: crate::Fault::Sender,
                 message: &message,
+                reason: None,
             };
             return Ok(into_hyper(ApiResponse::json_error("application/json", &crate::request_id(), &error)));
         }
@@ -233,6 +235,7 @@ fn internal_failure() -> ApiResponse {
         query_code: Some("InternalFailure"),
         fault: crate::Fault::Receiver,
         message: "The request processing has failed because of an unknown error, exception or failure",
+        reason: None,
     };
     ApiResponse::json_error("application/x-amz-json-1.0", &crate::request_id(), &error)
 }

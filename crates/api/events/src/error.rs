@@ -97,6 +97,7 @@ impl EventsApiError {
             query_code: None,
             fault: self.code.fault(),
             message: &self.message,
+            reason: None,
         }
     }
 }

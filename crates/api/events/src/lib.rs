@@ -1,7 +1,8 @@
 //! EventBridge (CloudWatch Events) on the wire (awsJson1_1): decoded to one
 //! [`model::Operation`], handled by the rules engine, rendered back as JSON.
 //!
-//! The pipeline of every request is `decode → resolve the caller → engine → render`.
+//! Every request goes through `wharf_api_common::pipeline`: `decode → authenticate →
+//! authorize → handle → render`.
 //! Handlers contain no HTTP and no serde; the codec contains no rules logic.
 //!
 //! # Layout
@@ -18,33 +19,31 @@ pub mod handlers;
 pub mod model;
 pub mod token;
 
+use async_trait::async_trait;
 use std::sync::Arc;
-use wharf_api_common::{request_id, ApiRequest, ApiResponse};
+use wharf_api_common::pipeline::{self, Api, Call, Identity};
+use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_events::{Caller, Events};
 use wharf_types::{AccountId, Region};
 
 /// The EventBridge API.
 pub struct EventsApi {
     events: Arc<Events>,
-    /// The account of every caller until IAM maps keys to accounts.
-    account: AccountId,
-    /// The region of unsigned requests.
-    default_region: Region,
+    /// Who callers are.
+    identity: Identity,
 }
 
 impl std::fmt::Debug for EventsApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventsApi")
-            .field("account", &self.account)
-            .field("default_region", &self.default_region)
-            .finish()
+        f.debug_struct("EventsApi").field("identity", &self.identity).finish()
     }
 }
 
 impl EventsApi {
-    /// An EventBridge API over `events`.
+    /// An EventBridge API over `events`; callers who name no account are in `account`,
+    /// unsigned requests in `default_region`.
     pub fn new(events: Arc<Events>, account: AccountId, default_region: Region) -> Self {
-        EventsApi { events, account, default_region }
+        EventsApi { events, identity: Identity::unverified(account, default_region) }
     }
 
     /// Whether a request is an EventBridge request (`X-Amz-Target: AWSEvents.*`).
@@ -56,28 +55,49 @@ impl EventsApi {
 
     /// Answers one EventBridge request.
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
-        let request_id = request_id();
+        pipeline::run(&self.identity, self, request).await
+    }
+}
+
+#[async_trait]
+impl Api for EventsApi {
+    type Operation = model::Operation;
+    type Output = handlers::Output;
+    type Error = error::EventsApiError;
+
+    fn service(&self) -> &'static str {
+        "events"
+    }
+
+    fn decode(&self, request: &ApiRequest) -> Result<model::Operation, error::EventsApiError> {
         let target = request.header(wharf_api_common::request::X_AMZ_TARGET).unwrap_or("");
-        let operation_name = target.strip_prefix(codec::TARGET_PREFIX).unwrap_or(target).to_owned();
-        let result = match codec::decode(&operation_name, &request.body) {
-            Ok(operation) => {
-                let region = request
-                    .credential_scope()
-                    .and_then(|scope| scope.region.parse::<Region>().ok())
-                    .unwrap_or_else(|| self.default_region.clone());
-                let caller = Caller { account: self.account.to_string(), region: region.to_string() };
-                let context = handlers::Context { events: &self.events, caller };
-                handlers::handle(&context, operation).await
-            }
-            Err(err) => Err(err),
-        };
-        match result {
-            Ok(output) => ApiResponse::ok(codec::CONTENT_TYPE, &request_id, codec::encode(&output)),
-            Err(err) => {
-                err.body().log("events", &operation_name);
-                ApiResponse::json_error(codec::CONTENT_TYPE, &request_id, &err.body())
-            }
-        }
+        codec::decode(target.strip_prefix(codec::TARGET_PREFIX).unwrap_or(target), &request.body)
+    }
+
+    fn operation_name(&self, operation: &model::Operation) -> &'static str {
+        operation.name()
+    }
+
+    async fn handle(
+        &self,
+        call: &Call<'_>,
+        operation: model::Operation,
+    ) -> Result<handlers::Output, error::EventsApiError> {
+        let caller = Caller { account: call.caller.account.to_string(), region: call.caller.region.to_string() };
+        let context = handlers::Context { events: &self.events, caller };
+        handlers::handle(&context, operation).await
+    }
+
+    fn render(&self, call: &Call<'_>, _operation: &'static str, output: handlers::Output) -> ApiResponse {
+        ApiResponse::ok(codec::CONTENT_TYPE, call.request_id, codec::encode(&output))
+    }
+
+    fn error_body<'e>(&self, error: &'e error::EventsApiError) -> ErrorBody<'e> {
+        error.body()
+    }
+
+    fn render_error(&self, _request: &ApiRequest, request_id: &str, error: &ErrorBody<'_>) -> ApiResponse {
+        ApiResponse::json_error(codec::CONTENT_TYPE, request_id, error)
     }
 }
 

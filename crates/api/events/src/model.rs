@@ -49,6 +49,33 @@ pub enum Operation {
     DeleteEventBus(BusNameInput),
 }
 
+impl Operation {
+    /// The operation's AWS name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::PutRule(_) => "PutRule",
+            Operation::DescribeRule(_) => "DescribeRule",
+            Operation::ListRules(_) => "ListRules",
+            Operation::DeleteRule(_) => "DeleteRule",
+            Operation::EnableRule(_) => "EnableRule",
+            Operation::DisableRule(_) => "DisableRule",
+            Operation::PutTargets(_) => "PutTargets",
+            Operation::RemoveTargets(_) => "RemoveTargets",
+            Operation::ListTargetsByRule(_) => "ListTargetsByRule",
+            Operation::ListRuleNamesByTarget(_) => "ListRuleNamesByTarget",
+            Operation::PutEvents(_) => "PutEvents",
+            Operation::TestEventPattern(_) => "TestEventPattern",
+            Operation::TagResource(_) => "TagResource",
+            Operation::UntagResource(_) => "UntagResource",
+            Operation::ListTagsForResource(_) => "ListTagsForResource",
+            Operation::CreateEventBus(_) => "CreateEventBus",
+            Operation::DescribeEventBus(_) => "DescribeEventBus",
+            Operation::ListEventBuses(_) => "ListEventBuses",
+            Operation::DeleteEventBus(_) => "DeleteEventBus",
+        }
+    }
+}
+
 /// Why a body could not be decoded.
 #[derive(Debug)]
 pub enum DecodeError {

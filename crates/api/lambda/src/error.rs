@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
-use wharf_api_common::ApiResponse;
+use wharf_api_common::{ApiResponse, ErrorBody, Fault};
 use wharf_functions::FunctionError;
 
 /// An error on the wire.
@@ -38,29 +38,16 @@ impl LambdaError {
         LambdaError::new(StatusCode::BAD_REQUEST, "ValidationException", message)
     }
 
-    /// Renders the error.
-    pub fn into_response(self, request_id: &str) -> ApiResponse {
-        let fault = if self.status.is_server_error() { "Service" } else { "User" };
-        let mut body = serde_json::json!({ "Type": fault, "Message": self.message, "message": self.message });
-        if let Some(reason) = self.reason {
-            body["Reason"] = serde_json::Value::from(reason);
+    /// The wire-independent form of the error.
+    pub fn body(&self) -> ErrorBody<'_> {
+        ErrorBody {
+            status: self.status,
+            json_type: self.code,
+            query_code: None,
+            fault: if self.status.is_server_error() { Fault::Receiver } else { Fault::Sender },
+            message: &self.message,
+            reason: self.reason,
         }
-        let mut headers = vec![
-            (http::header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (HeaderName::from_static("x-amzn-errortype"), HeaderValue::from_static(self.code)),
-        ];
-        if let Ok(value) = HeaderValue::from_str(request_id) {
-            headers.push((HeaderName::from_static("x-amzn-requestid"), value));
-        }
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            headers.push((HeaderName::from_static("retry-after"), HeaderValue::from_static("1")));
-        }
-        if self.status.is_server_error() {
-            tracing::warn!(code = self.code, message = %self.message, "lambda request failed");
-        } else {
-            tracing::info!(code = self.code, message = %self.message, "lambda request refused");
-        }
-        ApiResponse { status: self.status, headers, body: Bytes::from(body.to_string()) }
     }
 }
 
@@ -96,4 +83,26 @@ impl From<FunctionError> for LambdaError {
         };
         LambdaError { status, code, message, reason }
     }
+}
+
+/// Renders an error as Lambda does: the status, `x-amzn-ErrorType`, and
+/// `{"Type": "User"|"Service", "Message": …}` (with `Reason` for throttles, which also carry
+/// `Retry-After`).
+pub fn render(error: &ErrorBody<'_>, request_id: &str) -> ApiResponse {
+    let fault = if error.status.is_server_error() { "Service" } else { "User" };
+    let mut body = serde_json::json!({ "Type": fault, "Message": error.message, "message": error.message });
+    if let Some(reason) = error.reason {
+        body["Reason"] = serde_json::Value::from(reason);
+    }
+    let mut headers = vec![(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+    if let Ok(value) = HeaderValue::from_str(error.json_type) {
+        headers.push((HeaderName::from_static("x-amzn-errortype"), value));
+    }
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.push((HeaderName::from_static("x-amzn-requestid"), value));
+    }
+    if error.status == StatusCode::TOO_MANY_REQUESTS {
+        headers.push((HeaderName::from_static("retry-after"), HeaderValue::from_static("1")));
+    }
+    ApiResponse { status: error.status, headers, body: Bytes::from(body.to_string()) }
 }

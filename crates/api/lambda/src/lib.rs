@@ -39,10 +39,12 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use wharf_api_common::{ApiRequest, ApiResponse};
+use wharf_api_common::pipeline::{self, Api, Call, Identity};
+use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_functions::registry::CodeSource;
 use wharf_functions::{FunctionKey, FunctionRef, FunctionUpdate, Functions, InvokeRequest, NewFunction, Outcome};
 use wharf_store::functions::{AliasRow, EventInvokeConfigRow, PermissionRow};
+use wharf_types::{AccountId, Region};
 
 /// The path prefixes Lambda uses; a request with one of them is Lambda's.
 const PREFIXES: &[&str] =
@@ -51,8 +53,8 @@ const PREFIXES: &[&str] =
 /// The Lambda API.
 pub struct LambdaApi {
     functions: Arc<Functions>,
-    account: String,
-    default_region: String,
+    /// Who callers are.
+    identity: Identity,
     /// `http://host:port` of wharf, for `Code.Location` links.
     endpoint: String,
 }
@@ -198,11 +200,205 @@ fn code_source(code: Option<&Value>) -> Result<CodeSource, LambdaError> {
     Err(LambdaError::invalid_parameter("Please provide a source for function code."))
 }
 
+/// Every Lambda operation wharf answers, with the path parameters it names: the routing
+/// table of the REST-JSON protocol (method and path, as in the service model's `http` traits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// CreateFunction.
+    CreateFunction,
+    /// ListFunctions.
+    ListFunctions,
+    /// GetFunction.
+    GetFunction(String),
+    /// DeleteFunction.
+    DeleteFunction(String),
+    /// GetFunctionConfiguration.
+    GetFunctionConfiguration(String),
+    /// UpdateFunctionConfiguration.
+    UpdateFunctionConfiguration(String),
+    /// UpdateFunctionCode.
+    UpdateFunctionCode(String),
+    /// Invoke.
+    Invoke(String),
+    /// PublishVersion.
+    PublishVersion(String),
+    /// ListVersionsByFunction.
+    ListVersionsByFunction(String),
+    /// CreateAlias.
+    CreateAlias(String),
+    /// ListAliases.
+    ListAliases(String),
+    /// GetAlias.
+    GetAlias(String, String),
+    /// UpdateAlias.
+    UpdateAlias(String, String),
+    /// DeleteAlias.
+    DeleteAlias(String, String),
+    /// AddPermission.
+    AddPermission(String),
+    /// GetPolicy.
+    GetPolicy(String),
+    /// RemovePermission.
+    RemovePermission(String, String),
+    /// PutFunctionConcurrency.
+    PutFunctionConcurrency(String),
+    /// DeleteFunctionConcurrency.
+    DeleteFunctionConcurrency(String),
+    /// GetFunctionConcurrency.
+    GetFunctionConcurrency(String),
+    /// PutFunctionEventInvokeConfig.
+    PutFunctionEventInvokeConfig(String),
+    /// UpdateFunctionEventInvokeConfig.
+    UpdateFunctionEventInvokeConfig(String),
+    /// GetFunctionEventInvokeConfig.
+    GetFunctionEventInvokeConfig(String),
+    /// DeleteFunctionEventInvokeConfig.
+    DeleteFunctionEventInvokeConfig(String),
+    /// ListFunctionEventInvokeConfigs.
+    ListFunctionEventInvokeConfigs(String),
+    /// CreateEventSourceMapping.
+    CreateEventSourceMapping,
+    /// ListEventSourceMappings.
+    ListEventSourceMappings,
+    /// GetEventSourceMapping.
+    GetEventSourceMapping(String),
+    /// UpdateEventSourceMapping.
+    UpdateEventSourceMapping(String),
+    /// DeleteEventSourceMapping.
+    DeleteEventSourceMapping(String),
+    /// ListTags.
+    ListTags(String),
+    /// TagResource.
+    TagResource(String),
+    /// UntagResource.
+    UntagResource(String),
+    /// GetAccountSettings.
+    GetAccountSettings,
+}
+
+impl Route {
+    /// The operation a method and path name (path segments percent-decoded), if any.
+    fn of(method: &Method, path: &str) -> Option<Route> {
+        let segments: Vec<String> = path.trim_start_matches('/').split('/').map(decode_segment).collect();
+        let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let own = |text: &str| text.to_owned();
+        Some(match (parts.as_slice(), method.clone()) {
+            (["2015-03-31", "functions"] | ["2015-03-31", "functions", ""], Method::POST) => Route::CreateFunction,
+            (["2015-03-31", "functions"] | ["2015-03-31", "functions", ""], Method::GET) => Route::ListFunctions,
+            (["2015-03-31", "functions", name], Method::GET) => Route::GetFunction(own(name)),
+            (["2015-03-31", "functions", name], Method::DELETE) => Route::DeleteFunction(own(name)),
+            (["2015-03-31", "functions", name, "configuration"], Method::GET) => {
+                Route::GetFunctionConfiguration(own(name))
+            }
+            (["2015-03-31", "functions", name, "configuration"], Method::PUT) => {
+                Route::UpdateFunctionConfiguration(own(name))
+            }
+            (["2015-03-31", "functions", name, "code"], Method::PUT) => Route::UpdateFunctionCode(own(name)),
+            (["2015-03-31", "functions", name, "invocations"], Method::POST) => Route::Invoke(own(name)),
+            (["2015-03-31", "functions", name, "versions"], Method::POST) => Route::PublishVersion(own(name)),
+            (["2015-03-31", "functions", name, "versions"], Method::GET) => Route::ListVersionsByFunction(own(name)),
+            (["2015-03-31", "functions", name, "aliases"], Method::POST) => Route::CreateAlias(own(name)),
+            (["2015-03-31", "functions", name, "aliases"], Method::GET) => Route::ListAliases(own(name)),
+            (["2015-03-31", "functions", name, "aliases", alias], Method::GET) => {
+                Route::GetAlias(own(name), own(alias))
+            }
+            (["2015-03-31", "functions", name, "aliases", alias], Method::PUT) => {
+                Route::UpdateAlias(own(name), own(alias))
+            }
+            (["2015-03-31", "functions", name, "aliases", alias], Method::DELETE) => {
+                Route::DeleteAlias(own(name), own(alias))
+            }
+            (["2015-03-31", "functions", name, "policy"], Method::POST) => Route::AddPermission(own(name)),
+            (["2015-03-31", "functions", name, "policy"], Method::GET) => Route::GetPolicy(own(name)),
+            (["2015-03-31", "functions", name, "policy", statement], Method::DELETE) => {
+                Route::RemovePermission(own(name), own(statement))
+            }
+            (["2017-10-31", "functions", name, "concurrency"], Method::PUT) => Route::PutFunctionConcurrency(own(name)),
+            (["2017-10-31", "functions", name, "concurrency"], Method::DELETE) => {
+                Route::DeleteFunctionConcurrency(own(name))
+            }
+            (["2019-09-30", "functions", name, "concurrency"], Method::GET) => Route::GetFunctionConcurrency(own(name)),
+            (["2019-09-25", "functions", name, "event-invoke-config"], Method::PUT) => {
+                Route::PutFunctionEventInvokeConfig(own(name))
+            }
+            (["2019-09-25", "functions", name, "event-invoke-config"], Method::POST) => {
+                Route::UpdateFunctionEventInvokeConfig(own(name))
+            }
+            (["2019-09-25", "functions", name, "event-invoke-config"], Method::GET) => {
+                Route::GetFunctionEventInvokeConfig(own(name))
+            }
+            (["2019-09-25", "functions", name, "event-invoke-config"], Method::DELETE) => {
+                Route::DeleteFunctionEventInvokeConfig(own(name))
+            }
+            (["2019-09-25", "functions", name, "event-invoke-config", "list"], Method::GET) => {
+                Route::ListFunctionEventInvokeConfigs(own(name))
+            }
+            (["2015-03-31", "event-source-mappings"] | ["2015-03-31", "event-source-mappings", ""], Method::POST) => {
+                Route::CreateEventSourceMapping
+            }
+            (["2015-03-31", "event-source-mappings"] | ["2015-03-31", "event-source-mappings", ""], Method::GET) => {
+                Route::ListEventSourceMappings
+            }
+            (["2015-03-31", "event-source-mappings", uuid], Method::GET) => Route::GetEventSourceMapping(own(uuid)),
+            (["2015-03-31", "event-source-mappings", uuid], Method::PUT) => Route::UpdateEventSourceMapping(own(uuid)),
+            (["2015-03-31", "event-source-mappings", uuid], Method::DELETE) => {
+                Route::DeleteEventSourceMapping(own(uuid))
+            }
+            (["2017-03-31", "tags", arn], Method::GET) => Route::ListTags(own(arn)),
+            (["2017-03-31", "tags", arn], Method::POST) => Route::TagResource(own(arn)),
+            (["2017-03-31", "tags", arn], Method::DELETE) => Route::UntagResource(own(arn)),
+            (["2016-08-19", "account-settings"], Method::GET) => Route::GetAccountSettings,
+            _ => return None,
+        })
+    }
+
+    /// The operation's AWS name.
+    fn name(&self) -> &'static str {
+        match self {
+            Route::CreateFunction => "CreateFunction",
+            Route::ListFunctions => "ListFunctions",
+            Route::GetFunction(_) => "GetFunction",
+            Route::DeleteFunction(_) => "DeleteFunction",
+            Route::GetFunctionConfiguration(_) => "GetFunctionConfiguration",
+            Route::UpdateFunctionConfiguration(_) => "UpdateFunctionConfiguration",
+            Route::UpdateFunctionCode(_) => "UpdateFunctionCode",
+            Route::Invoke(_) => "Invoke",
+            Route::PublishVersion(_) => "PublishVersion",
+            Route::ListVersionsByFunction(_) => "ListVersionsByFunction",
+            Route::CreateAlias(_) => "CreateAlias",
+            Route::ListAliases(_) => "ListAliases",
+            Route::GetAlias(..) => "GetAlias",
+            Route::UpdateAlias(..) => "UpdateAlias",
+            Route::DeleteAlias(..) => "DeleteAlias",
+            Route::AddPermission(_) => "AddPermission",
+            Route::GetPolicy(_) => "GetPolicy",
+            Route::RemovePermission(..) => "RemovePermission",
+            Route::PutFunctionConcurrency(_) => "PutFunctionConcurrency",
+            Route::DeleteFunctionConcurrency(_) => "DeleteFunctionConcurrency",
+            Route::GetFunctionConcurrency(_) => "GetFunctionConcurrency",
+            Route::PutFunctionEventInvokeConfig(_) => "PutFunctionEventInvokeConfig",
+            Route::UpdateFunctionEventInvokeConfig(_) => "UpdateFunctionEventInvokeConfig",
+            Route::GetFunctionEventInvokeConfig(_) => "GetFunctionEventInvokeConfig",
+            Route::DeleteFunctionEventInvokeConfig(_) => "DeleteFunctionEventInvokeConfig",
+            Route::ListFunctionEventInvokeConfigs(_) => "ListFunctionEventInvokeConfigs",
+            Route::CreateEventSourceMapping => "CreateEventSourceMapping",
+            Route::ListEventSourceMappings => "ListEventSourceMappings",
+            Route::GetEventSourceMapping(_) => "GetEventSourceMapping",
+            Route::UpdateEventSourceMapping(_) => "UpdateEventSourceMapping",
+            Route::DeleteEventSourceMapping(_) => "DeleteEventSourceMapping",
+            Route::ListTags(_) => "ListTags",
+            Route::TagResource(_) => "TagResource",
+            Route::UntagResource(_) => "UntagResource",
+            Route::GetAccountSettings => "GetAccountSettings",
+        }
+    }
+}
+
 impl LambdaApi {
-    /// The API over `functions`, for `account`; requests without a SigV4 scope are in
-    /// `default_region`.
-    pub fn new(functions: Arc<Functions>, account: String, default_region: String, endpoint: String) -> Self {
-        LambdaApi { functions, account, default_region, endpoint }
+    /// The API over `functions`; callers who name no account are in `account`, requests
+    /// without a SigV4 scope in `default_region`.
+    pub fn new(functions: Arc<Functions>, account: AccountId, default_region: Region, endpoint: String) -> Self {
+        LambdaApi { functions, identity: Identity::unverified(account, default_region), endpoint }
     }
 
     /// Whether `request` is a Lambda request.
@@ -213,79 +409,41 @@ impl LambdaApi {
 
     /// Answers a Lambda request.
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
-        let request_id = wharf_api_common::request_id();
-        let caller = Caller {
-            account: self.account.clone(),
-            region: request.credential_scope().map(|scope| scope.region).unwrap_or_else(|| self.default_region.clone()),
-        };
-        let mut response = match self.route(&caller, &request).await {
-            Ok(response) => response,
-            Err(err) => err.into_response(&request_id),
-        };
-        // Invoke answers carry the invocation's own request id; everything else gets this one.
-        let has_id = response.headers.iter().any(|(name, _)| name.as_str() == "x-amzn-requestid");
-        if !has_id {
-            if let Ok(value) = HeaderValue::from_str(&request_id) {
-                response.headers.push((HeaderName::from_static("x-amzn-requestid"), value));
-            }
-        }
-        response
+        pipeline::run(&self.identity, self, request).await
     }
 
-    async fn route(&self, caller: &Caller, request: &ApiRequest) -> Answer {
-        let path = request.uri.path().to_owned();
-        let segments: Vec<String> = path.trim_start_matches('/').split('/').map(decode_segment).collect();
-        let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let method = request.method.clone();
-        match (parts.as_slice(), method) {
-            (["2015-03-31", "functions"] | ["2015-03-31", "functions", ""], Method::POST) => {
-                self.create_function(caller, request).await
-            }
-            (["2015-03-31", "functions"] | ["2015-03-31", "functions", ""], Method::GET) => {
-                self.list_functions(caller, request)
-            }
-            (["2015-03-31", "functions", name], Method::GET) => self.get_function(caller, request, name),
-            (["2015-03-31", "functions", name], Method::DELETE) => self.delete_function(caller, request, name).await,
-            (["2015-03-31", "functions", name, "configuration"], Method::GET) => {
-                self.get_configuration(caller, request, name)
-            }
-            (["2015-03-31", "functions", name, "configuration"], Method::PUT) => {
-                self.update_configuration(caller, request, name).await
-            }
-            (["2015-03-31", "functions", name, "code"], Method::PUT) => self.update_code(caller, request, name).await,
-            (["2015-03-31", "functions", name, "invocations"], Method::POST) => {
-                self.invoke(caller, request, name).await
-            }
-            (["2015-03-31", "functions", name, "versions"], Method::POST) => {
-                self.publish_version(caller, request, name).await
-            }
-            (["2015-03-31", "functions", name, "versions"], Method::GET) => self.list_versions(caller, request, name),
-            (["2015-03-31", "functions", name, "aliases"], Method::POST) => {
-                self.create_alias(caller, request, name).await
-            }
-            (["2015-03-31", "functions", name, "aliases"], Method::GET) => self.list_aliases(caller, request, name),
-            (["2015-03-31", "functions", name, "aliases", alias], Method::GET) => self.get_alias(caller, name, alias),
-            (["2015-03-31", "functions", name, "aliases", alias], Method::PUT) => {
-                self.update_alias(caller, request, name, alias).await
-            }
-            (["2015-03-31", "functions", name, "aliases", alias], Method::DELETE) => {
-                let key = self.key(caller, name)?;
+    async fn dispatch(&self, caller: &Caller, request: &ApiRequest, route: Route) -> Answer {
+        match route {
+            Route::CreateFunction => self.create_function(caller, request).await,
+            Route::ListFunctions => self.list_functions(caller, request),
+            Route::GetFunction(name) => self.get_function(caller, request, &name),
+            Route::DeleteFunction(name) => self.delete_function(caller, request, &name).await,
+            Route::GetFunctionConfiguration(name) => self.get_configuration(caller, request, &name),
+            Route::UpdateFunctionConfiguration(name) => self.update_configuration(caller, request, &name).await,
+            Route::UpdateFunctionCode(name) => self.update_code(caller, request, &name).await,
+            Route::Invoke(name) => self.invoke(caller, request, &name).await,
+            Route::PublishVersion(name) => self.publish_version(caller, request, &name).await,
+            Route::ListVersionsByFunction(name) => self.list_versions(caller, request, &name),
+            Route::CreateAlias(name) => self.create_alias(caller, request, &name).await,
+            Route::ListAliases(name) => self.list_aliases(caller, request, &name),
+            Route::GetAlias(name, alias) => self.get_alias(caller, &name, &alias),
+            Route::UpdateAlias(name, alias) => self.update_alias(caller, request, &name, &alias).await,
+            Route::DeleteAlias(name, alias) => {
+                let key = self.key(caller, &name)?;
                 self.functions.resolve(&key, None)?;
-                self.functions.delete_alias(&key, alias).await?;
+                self.functions.delete_alias(&key, &alias).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
-            (["2015-03-31", "functions", name, "policy"], Method::POST) => {
-                self.add_permission(caller, request, name).await
-            }
-            (["2015-03-31", "functions", name, "policy"], Method::GET) => self.get_policy(caller, request, name),
-            (["2015-03-31", "functions", name, "policy", statement], Method::DELETE) => {
-                let key = self.key(caller, name)?;
+            Route::AddPermission(name) => self.add_permission(caller, request, &name).await,
+            Route::GetPolicy(name) => self.get_policy(caller, request, &name),
+            Route::RemovePermission(name, statement) => {
+                let key = self.key(caller, &name)?;
                 let qualifier = query(request).get("Qualifier").cloned();
-                self.functions.remove_permission(&key, statement, qualifier.as_deref()).await?;
+                self.functions.remove_permission(&key, &statement, qualifier.as_deref()).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
-            (["2017-10-31", "functions", name, "concurrency"], Method::PUT) => {
-                let key = self.key(caller, name)?;
+            Route::PutFunctionConcurrency(name) => {
+                let key = self.key(caller, &name)?;
                 let body = body_json(request)?;
                 let reserved = integer(&body, "ReservedConcurrentExecutions")?.ok_or_else(|| {
                     LambdaError::validation("1 validation error detected: Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
@@ -293,13 +451,13 @@ impl LambdaApi {
                 let reserved = self.functions.put_concurrency(&key, reserved).await?;
                 Ok(json_response(StatusCode::OK, &json!({ "ReservedConcurrentExecutions": reserved })))
             }
-            (["2017-10-31", "functions", name, "concurrency"], Method::DELETE) => {
-                let key = self.key(caller, name)?;
+            Route::DeleteFunctionConcurrency(name) => {
+                let key = self.key(caller, &name)?;
                 self.functions.delete_concurrency(&key).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
-            (["2019-09-30", "functions", name, "concurrency"], Method::GET) => {
-                let key = self.key(caller, name)?;
+            Route::GetFunctionConcurrency(name) => {
+                let key = self.key(caller, &name)?;
                 let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
                 let body = match row.reserved_concurrency {
                     Some(reserved) => json!({ "ReservedConcurrentExecutions": reserved }),
@@ -307,11 +465,14 @@ impl LambdaApi {
                 };
                 Ok(json_response(StatusCode::OK, &body))
             }
-            (["2019-09-25", "functions", name, "event-invoke-config"], method) => {
-                self.event_invoke_config(caller, request, name, method).await
+            Route::PutFunctionEventInvokeConfig(name)
+            | Route::UpdateFunctionEventInvokeConfig(name)
+            | Route::GetFunctionEventInvokeConfig(name)
+            | Route::DeleteFunctionEventInvokeConfig(name) => {
+                self.event_invoke_config(caller, request, &name, request.method.clone()).await
             }
-            (["2019-09-25", "functions", name, "event-invoke-config", "list"], Method::GET) => {
-                let key = self.key(caller, name)?;
+            Route::ListFunctionEventInvokeConfigs(name) => {
+                let key = self.key(caller, &name)?;
                 let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
                 let configs: Vec<Value> = row
                     .event_invoke_configs
@@ -320,28 +481,26 @@ impl LambdaApi {
                     .collect();
                 Ok(json_response(StatusCode::OK, &json!({ "FunctionEventInvokeConfigs": configs })))
             }
-            (["2015-03-31", "event-source-mappings"] | ["2015-03-31", "event-source-mappings", ""], Method::POST) => {
-                self.create_mapping(caller, request).await
-            }
-            (["2015-03-31", "event-source-mappings"] | ["2015-03-31", "event-source-mappings", ""], Method::GET) => {
-                self.list_mappings(caller, request)
-            }
-            (["2015-03-31", "event-source-mappings", uuid], Method::GET) => {
-                let row = self.functions.mapping(uuid)?;
+            Route::CreateEventSourceMapping => self.create_mapping(caller, request).await,
+            Route::ListEventSourceMappings => self.list_mappings(caller, request),
+            Route::GetEventSourceMapping(uuid) => {
+                let row = self.functions.mapping(&uuid)?;
                 Ok(json_response(StatusCode::OK, &output::mapping(&row, None)))
             }
-            (["2015-03-31", "event-source-mappings", uuid], Method::PUT) => {
+            Route::UpdateEventSourceMapping(uuid) => {
                 let body = body_json(request)?;
                 let change = mapping_change(&body)?;
-                let row = self.functions.update_mapping(uuid, change).await?;
+                let row = self.functions.update_mapping(&uuid, change).await?;
                 Ok(json_response(StatusCode::ACCEPTED, &output::mapping(&row, Some("Updating"))))
             }
-            (["2015-03-31", "event-source-mappings", uuid], Method::DELETE) => {
-                let row = self.functions.delete_mapping(uuid).await?;
+            Route::DeleteEventSourceMapping(uuid) => {
+                let row = self.functions.delete_mapping(&uuid).await?;
                 Ok(json_response(StatusCode::ACCEPTED, &output::mapping(&row, Some("Deleting"))))
             }
-            (["2017-03-31", "tags", arn], method) => self.tags(request, arn, method).await,
-            (["2016-08-19", "account-settings"], Method::GET) => {
+            Route::ListTags(arn) | Route::TagResource(arn) | Route::UntagResource(arn) => {
+                self.tags(request, &arn, request.method.clone()).await
+            }
+            Route::GetAccountSettings => {
                 let limit = self.functions.config().account_concurrency;
                 Ok(json_response(
                     StatusCode::OK,
@@ -357,11 +516,6 @@ impl LambdaApi {
                     }),
                 ))
             }
-            _ => Err(LambdaError::new(
-                StatusCode::NOT_FOUND,
-                "UnknownOperationException",
-                format!("Unknown operation: {} {}", request.method, path),
-            )),
         }
     }
 
@@ -853,7 +1007,9 @@ impl LambdaApi {
         if reference.account.is_none() {
             return Err(LambdaError::invalid_parameter(format!("Resource must be a function ARN: {arn}")));
         }
-        let key = self.functions.key_of(&self.account, &self.default_region, &reference);
+        let account = self.identity.default_account().to_string();
+        let region = self.identity.default_region().to_string();
+        let key = self.functions.key_of(&account, &region, &reference);
         match method {
             Method::GET => {
                 let row = self.functions.function(&key).ok_or_else(|| not_found(&key))?;
@@ -963,4 +1119,53 @@ fn page(mut items: Vec<(String, Value)>, marker: Option<&String>, max_items: usi
         out["NextMarker"] = Value::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&items[end - 1].0));
     }
     Ok(json_response(StatusCode::OK, &out))
+}
+
+#[async_trait::async_trait]
+impl Api for LambdaApi {
+    type Operation = Route;
+    type Output = ApiResponse;
+    type Error = LambdaError;
+
+    fn service(&self) -> &'static str {
+        "lambda"
+    }
+
+    fn decode(&self, request: &ApiRequest) -> Result<Route, LambdaError> {
+        Route::of(&request.method, request.uri.path()).ok_or_else(|| {
+            LambdaError::new(
+                StatusCode::NOT_FOUND,
+                "UnknownOperationException",
+                format!("Unknown operation: {} {}", request.method, request.uri.path()),
+            )
+        })
+    }
+
+    fn operation_name(&self, route: &Route) -> &'static str {
+        route.name()
+    }
+
+    async fn handle(&self, call: &Call<'_>, route: Route) -> Result<ApiResponse, LambdaError> {
+        let caller = Caller { account: call.caller.account.to_string(), region: call.caller.region.to_string() };
+        self.dispatch(&caller, call.request, route).await
+    }
+
+    fn render(&self, call: &Call<'_>, _operation: &'static str, mut response: ApiResponse) -> ApiResponse {
+        // Invoke answers carry the invocation's own request id; everything else gets this one.
+        let has_id = response.headers.iter().any(|(name, _)| name.as_str() == "x-amzn-requestid");
+        if !has_id {
+            if let Ok(value) = HeaderValue::from_str(call.request_id) {
+                response.headers.push((HeaderName::from_static("x-amzn-requestid"), value));
+            }
+        }
+        response
+    }
+
+    fn error_body<'e>(&self, error: &'e LambdaError) -> ErrorBody<'e> {
+        error.body()
+    }
+
+    fn render_error(&self, _request: &ApiRequest, request_id: &str, error: &ErrorBody<'_>) -> ApiResponse {
+        error::render(error, request_id)
+    }
 }

@@ -87,6 +87,7 @@ impl LogsApiError {
             query_code: None,
             fault: self.code.fault(),
             message: &self.message,
+            reason: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! CloudWatch Logs on the wire (awsJson1_1): decoded to one [`model::Operation`], handled by
 //! the logs engine, rendered back as JSON.
 //!
-//! The pipeline of every request is `decode → resolve the caller → engine → render`.
+//! Every request goes through `wharf_api_common::pipeline`: `decode → authenticate →
+//! authorize → handle → render`.
 //! Handlers contain no HTTP and no serde; the codec contains no logs logic.
 //!
 //! # Layout
@@ -17,30 +18,31 @@ pub mod handlers;
 pub mod model;
 pub mod token;
 
+use async_trait::async_trait;
 use std::sync::Arc;
-use wharf_api_common::{request_id, ApiRequest, ApiResponse};
+use wharf_api_common::pipeline::{self, Api, Call, Identity};
+use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_logs::Logs;
 use wharf_types::{AccountId, Region};
 
 /// The CloudWatch Logs API.
 pub struct LogsApi {
     logs: Arc<Logs>,
-    /// The account of every caller until IAM maps keys to accounts.
-    account: AccountId,
-    /// The region of unsigned requests.
-    default_region: Region,
+    /// Who callers are.
+    identity: Identity,
 }
 
 impl std::fmt::Debug for LogsApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogsApi").field("account", &self.account).field("default_region", &self.default_region).finish()
+        f.debug_struct("LogsApi").field("identity", &self.identity).finish()
     }
 }
 
 impl LogsApi {
-    /// A CloudWatch Logs API over `logs`.
+    /// A CloudWatch Logs API over `logs`; callers who name no account are in `account`,
+    /// unsigned requests in `default_region`.
     pub fn new(logs: Arc<Logs>, account: AccountId, default_region: Region) -> Self {
-        LogsApi { logs, account, default_region }
+        LogsApi { logs, identity: Identity::unverified(account, default_region) }
     }
 
     /// Whether a request is a CloudWatch Logs request (`X-Amz-Target: Logs_20140328.*`).
@@ -52,27 +54,49 @@ impl LogsApi {
 
     /// Answers one CloudWatch Logs request.
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
-        let request_id = request_id();
+        pipeline::run(&self.identity, self, request).await
+    }
+}
+
+#[async_trait]
+impl Api for LogsApi {
+    type Operation = model::Operation;
+    type Output = handlers::Output;
+    type Error = error::LogsApiError;
+
+    fn service(&self) -> &'static str {
+        "logs"
+    }
+
+    fn decode(&self, request: &ApiRequest) -> Result<model::Operation, error::LogsApiError> {
         let target = request.header(wharf_api_common::request::X_AMZ_TARGET).unwrap_or("");
-        let operation_name = target.strip_prefix(codec::TARGET_PREFIX).unwrap_or(target).to_owned();
-        let result = match codec::decode(&operation_name, &request.body) {
-            Ok(operation) => {
-                let region = request
-                    .credential_scope()
-                    .and_then(|scope| scope.region.parse().ok())
-                    .unwrap_or_else(|| self.default_region.clone());
-                let context = handlers::Context { logs: &self.logs, account: &self.account, region: &region };
-                handlers::handle(&context, operation).await
-            }
-            Err(err) => Err(err),
-        };
-        match result {
-            Ok(output) => ApiResponse::ok(codec::CONTENT_TYPE, &request_id, codec::encode(&output)),
-            Err(err) => {
-                err.body().log("logs", &operation_name);
-                ApiResponse::json_error(codec::CONTENT_TYPE, &request_id, &err.body())
-            }
-        }
+        codec::decode(target.strip_prefix(codec::TARGET_PREFIX).unwrap_or(target), &request.body)
+    }
+
+    fn operation_name(&self, operation: &model::Operation) -> &'static str {
+        operation.name()
+    }
+
+    async fn handle(
+        &self,
+        call: &Call<'_>,
+        operation: model::Operation,
+    ) -> Result<handlers::Output, error::LogsApiError> {
+        let context =
+            handlers::Context { logs: &self.logs, account: &call.caller.account, region: &call.caller.region };
+        handlers::handle(&context, operation).await
+    }
+
+    fn render(&self, call: &Call<'_>, _operation: &'static str, output: handlers::Output) -> ApiResponse {
+        ApiResponse::ok(codec::CONTENT_TYPE, call.request_id, codec::encode(&output))
+    }
+
+    fn error_body<'e>(&self, error: &'e error::LogsApiError) -> ErrorBody<'e> {
+        error.body()
+    }
+
+    fn render_error(&self, _request: &ApiRequest, request_id: &str, error: &ErrorBody<'_>) -> ApiResponse {
+        ApiResponse::json_error(codec::CONTENT_TYPE, request_id, error)
     }
 }
 

@@ -200,6 +200,7 @@ impl SqsError {
             query_code: Some(self.code.query_code()),
             fault: self.code.fault(),
             message: &self.message,
+            reason: None,
         }
     }
 }

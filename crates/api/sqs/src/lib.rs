@@ -1,8 +1,8 @@
 //! Amazon SQS on the wire: both protocols, decoded to one [`model::Operation`], handled by the
 //! queue engine, rendered back in the protocol of the request.
 //!
-//! The pipeline of every request is `decode → resolve the caller and queue → engine →
-//! render`. Handlers contain no HTTP and no serde; codecs contain no queue logic.
+//! Every request goes through `wharf_api_common::pipeline`: `decode → authenticate →
+//! authorize → handle → render`. Handlers contain no HTTP and no serde; codecs contain no queue logic.
 //!
 //! # Layout
 //! - [`codec`]: awsJson1_0 ([`codec::json`]) and query ([`codec::query`]).
@@ -18,11 +18,13 @@ pub mod output;
 
 mod handlers;
 
+use async_trait::async_trait;
 use codec::Protocol;
 use error::SqsError;
 use http::Method;
 use std::sync::Arc;
-use wharf_api_common::{request_id, ApiRequest, ApiResponse};
+use wharf_api_common::pipeline::{self, Api, Call, Identity};
+use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_queue::{Caller, Engine};
 use wharf_types::{AccountId, Region};
 
@@ -32,24 +34,23 @@ const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 /// The SQS API.
 pub struct SqsApi {
     engine: Arc<Engine>,
-    /// The account of unsigned requests and of every caller until IAM maps keys to accounts.
-    account: AccountId,
-    /// The region of unsigned requests.
-    default_region: Region,
+    /// Who callers are.
+    identity: Identity,
     /// `host:port` for queue URLs when a request has no `Host` header.
     default_host: String,
 }
 
 impl std::fmt::Debug for SqsApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqsApi").field("account", &self.account).field("default_region", &self.default_region).finish()
+        f.debug_struct("SqsApi").field("identity", &self.identity).finish()
     }
 }
 
 impl SqsApi {
-    /// An SQS API over `engine`.
+    /// An SQS API over `engine`; callers who name no account are in `account`, unsigned
+    /// requests in `default_region`.
     pub fn new(engine: Arc<Engine>, account: AccountId, default_region: Region, default_host: String) -> Self {
-        SqsApi { engine, account, default_region, default_host }
+        SqsApi { engine, identity: Identity::unverified(account, default_region), default_host }
     }
 
     /// Which SQS protocol a request speaks, if it is an SQS request at all.
@@ -76,67 +77,12 @@ impl SqsApi {
         (query_has_action || body_has_action || get_on_queue).then_some(Protocol::Query)
     }
 
-    /// Answers one SQS request in its protocol.
-    pub async fn handle(&self, request: ApiRequest, protocol: Protocol) -> ApiResponse {
-        let request_id = request_id();
-        let (action, result) = match self.decode(&request, protocol) {
-            Ok(operation) => {
-                let action = operation.name();
-                let caller = self.caller(&request);
-                let host = request.host().unwrap_or(&self.default_host).to_owned();
-                let context = handlers::Context {
-                    engine: &self.engine,
-                    caller: &caller,
-                    host: &host,
-                    trace_header: request.header("x-amzn-trace-id"),
-                };
-                (action, handlers::handle(&context, operation).await)
-            }
-            Err(err) => ("Unknown", Err(err)),
-        };
-        // A query request may ask for JSON: it gets the XML answer's structure as JSON.
-        let query_json = protocol == Protocol::Query
-            && request.header("accept").is_some_and(|accept| accept.contains("application/json"));
-        match result {
-            Ok(output) => match protocol {
-                Protocol::Json => ApiResponse::ok(codec::json::CONTENT_TYPE, &request_id, codec::json::encode(&output)),
-                Protocol::Query if query_json => ApiResponse::ok(
-                    "application/json",
-                    &request_id,
-                    codec::query::encode_json(action, &output, &request_id),
-                ),
-                Protocol::Query => {
-                    ApiResponse::ok("text/xml", &request_id, codec::query::encode(action, &output, &request_id))
-                }
-            },
-            Err(err) => {
-                log_error(action, &err);
-                match protocol {
-                    Protocol::Json => ApiResponse::json_error(codec::json::CONTENT_TYPE, &request_id, &err.body()),
-                    Protocol::Query => {
-                        let mut body = err.body();
-                        if err.code == error::SqsErrorCode::QueueDoesNotExist {
-                            // The query protocol's wording, as recorded on SQS.
-                            body.message = "The specified queue does not exist for this wsdl version.";
-                        }
-                        if query_json {
-                            let mut response = ApiResponse::ok(
-                                "application/json",
-                                &request_id,
-                                codec::query::encode_json_error(&body, &request_id),
-                            );
-                            response.status = body.status;
-                            response
-                        } else {
-                            ApiResponse::xml_error(&request_id, &body)
-                        }
-                    }
-                }
-            }
-        }
+    /// Answers one SQS request (the router has checked [`SqsApi::protocol_of`]).
+    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        pipeline::run(&self.identity, self, request).await
     }
 
-    fn decode(&self, request: &ApiRequest, protocol: Protocol) -> Result<model::Operation, SqsError> {
+    fn decode_operation(&self, request: &ApiRequest, protocol: Protocol) -> Result<model::Operation, SqsError> {
         match protocol {
             Protocol::Json => {
                 let target = request.header(wharf_api_common::request::X_AMZ_TARGET).unwrap_or("");
@@ -162,14 +108,87 @@ impl SqsApi {
             }
         }
     }
+}
 
-    fn caller(&self, request: &ApiRequest) -> Caller {
-        let scope = request.credential_scope();
-        let region =
-            scope.as_ref().and_then(|scope| scope.region.parse().ok()).unwrap_or_else(|| self.default_region.clone());
-        // SenderId is the caller's principal id, never an access key id. Until IAM gives users
-        // and roles their own ids, every caller is the account's root, whose id is the account.
-        Caller { account: self.account.clone(), region, sender_id: Arc::from(self.account.to_string()) }
+/// Whether a query request asks for a JSON answer.
+fn accepts_json(request: &ApiRequest) -> bool {
+    request.header("accept").is_some_and(|accept| accept.contains("application/json"))
+}
+
+#[async_trait]
+impl Api for SqsApi {
+    type Operation = model::Operation;
+    type Output = output::Output;
+    type Error = SqsError;
+
+    fn service(&self) -> &'static str {
+        "sqs"
+    }
+
+    fn decode(&self, request: &ApiRequest) -> Result<model::Operation, SqsError> {
+        self.decode_operation(request, Self::protocol_of(request).unwrap_or(Protocol::Query))
+    }
+
+    fn operation_name(&self, operation: &model::Operation) -> &'static str {
+        operation.name()
+    }
+
+    async fn handle(&self, call: &Call<'_>, operation: model::Operation) -> Result<output::Output, SqsError> {
+        // SenderId is the caller's principal id, never an access key id.
+        let caller = Caller {
+            account: call.caller.account.clone(),
+            region: call.caller.region.clone(),
+            sender_id: Arc::clone(&call.caller.principal_id),
+        };
+        let host = call.request.host().unwrap_or(&self.default_host).to_owned();
+        let context = handlers::Context {
+            engine: &self.engine,
+            caller: &caller,
+            host: &host,
+            trace_header: call.request.header("x-amzn-trace-id"),
+        };
+        handlers::handle(&context, operation).await
+    }
+
+    fn render(&self, call: &Call<'_>, action: &'static str, output: output::Output) -> ApiResponse {
+        let request_id = call.request_id;
+        match Self::protocol_of(call.request).unwrap_or(Protocol::Query) {
+            Protocol::Json => ApiResponse::ok(codec::json::CONTENT_TYPE, request_id, codec::json::encode(&output)),
+            Protocol::Query if accepts_json(call.request) => {
+                ApiResponse::ok("application/json", request_id, codec::query::encode_json(action, &output, request_id))
+            }
+            Protocol::Query => {
+                ApiResponse::ok("text/xml", request_id, codec::query::encode(action, &output, request_id))
+            }
+        }
+    }
+
+    fn error_body<'e>(&self, error: &'e SqsError) -> ErrorBody<'e> {
+        error.body()
+    }
+
+    fn render_error(&self, request: &ApiRequest, request_id: &str, error: &ErrorBody<'_>) -> ApiResponse {
+        match Self::protocol_of(request).unwrap_or(Protocol::Query) {
+            Protocol::Json => ApiResponse::json_error(codec::json::CONTENT_TYPE, request_id, error),
+            Protocol::Query => {
+                let mut body = error.clone();
+                if body.query_code == Some(error::SqsErrorCode::QueueDoesNotExist.query_code()) {
+                    // The query protocol's wording, as recorded on SQS.
+                    body.message = "The specified queue does not exist for this wsdl version.";
+                }
+                if accepts_json(request) {
+                    let mut response = ApiResponse::ok(
+                        "application/json",
+                        request_id,
+                        codec::query::encode_json_error(&body, request_id),
+                    );
+                    response.status = body.status;
+                    response
+                } else {
+                    ApiResponse::xml_error(request_id, &body)
+                }
+            }
+        }
     }
 }
 
@@ -177,12 +196,4 @@ fn form(bytes: &[u8]) -> Result<Vec<(String, String)>, SqsError> {
     wharf_api_common::request::form_pairs(bytes).ok_or_else(|| {
         sqs_error!(MalformedQueryString, "The request parameters are not valid UTF-8 after percent-decoding")
     })
-}
-
-fn log_error(action: &str, err: &SqsError) {
-    if err.code.status().is_server_error() {
-        tracing::warn!(action, code = err.code.query_code(), message = %err.message, "sqs request failed");
-    } else {
-        tracing::info!(action, code = err.code.query_code(), message = %err.message, "sqs request refused");
-    }
 }
