@@ -154,9 +154,12 @@ pub fn rule_arn(rule: &RuleRow) -> String {
 pub fn bus_name(given: Option<&str>) -> String {
     match given {
         None | Some("") => DEFAULT_BUS.to_owned(),
-        Some(text) => match text.strip_prefix("arn:").and_then(|_| text.split_once(":event-bus/")) {
-            Some((_, name)) => name.to_owned(),
-            None => text.to_owned(),
+        Some(text) => match text.parse::<wharf_types::Arn>() {
+            Ok(arn) if arn.service == "events" => match arn.resource.strip_prefix("event-bus/") {
+                Some(name) => name.to_owned(),
+                None => text.to_owned(),
+            },
+            _ => text.to_owned(),
         },
     }
 }
@@ -605,7 +608,7 @@ impl Events {
             check_name("targets.member.id", &target.id, 64, false)?;
             TargetInput::of(target).map_err(EventsError::Validation)?;
             if target.arn.ends_with(".fifo")
-                && target.arn.starts_with("arn:aws:sqs:")
+                && wharf_types::Arn::is_of(&target.arn, "sqs")
                 && target.message_group_id.is_none()
             {
                 return Err(EventsError::Validation(format!(

@@ -53,7 +53,7 @@ fn validate(row: &MappingRow) -> Result<(), FunctionError> {
             )));
         }
     }
-    if !row.event_source_arn.starts_with("arn:aws:sqs:") {
+    if !wharf_types::Arn::is_of(&row.event_source_arn, "sqs") {
         return Err(FunctionError::InvalidParameter(format!(
             "wharf maps SQS queues to functions; unsupported event source {}",
             row.event_source_arn

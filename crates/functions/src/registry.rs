@@ -170,8 +170,13 @@ fn validate_settings(version: &VersionRow) -> Result<(), FunctionError> {
             version.ephemeral_storage_mb
         )));
     }
-    let role_ok =
-        version.role.starts_with("arn:aws") && version.role.contains(":iam::") && version.role.contains(":role/");
+    // The model's pattern: an IAM role ARN of a 12-digit account, no region.
+    let role_ok = version.role.parse::<wharf_types::Arn>().is_ok_and(|arn| {
+        arn.service == "iam"
+            && arn.region.is_empty()
+            && arn.account.len() == 12
+            && arn.resource.strip_prefix("role/").is_some_and(|path| !path.is_empty())
+    });
     if !role_ok {
         return Err(FunctionError::Validation(format!(
             "1 validation error detected: Value '{}' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{{12}}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
@@ -727,7 +732,8 @@ impl Functions {
             }
         }
         for destination in [&config.on_success, &config.on_failure].into_iter().flatten() {
-            let supported = destination.starts_with("arn:aws:sqs:") || destination.starts_with("arn:aws:lambda:");
+            let supported =
+                wharf_types::Arn::is_of(destination, "sqs") || wharf_types::Arn::is_of(destination, "lambda");
             if !supported {
                 return Err(FunctionError::InvalidParameter(format!(
                     "The destination ARN {destination} is invalid or not supported by wharf (SQS queues and Lambda functions are)"

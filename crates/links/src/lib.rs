@@ -206,7 +206,7 @@ impl Destinations for QueueDestinations {
             let input = SendInput { body, ..SendInput::default() };
             return self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(|err| err.to_string());
         }
-        if destination_arn.starts_with("arn:aws:lambda:") {
+        if wharf_types::Arn::is_of(destination_arn, "lambda") {
             let functions = self.functions.get().and_then(Weak::upgrade).ok_or("functions are not running")?;
             let reference: FunctionRef = destination_arn.parse().map_err(|err| format!("{err}"))?;
             let request = InvokeRequest {
@@ -281,7 +281,7 @@ impl wharf_events::TargetDelivery for RuleTargets {
             };
             return self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(|err| err.to_string());
         }
-        if target_arn.starts_with("arn:aws:lambda:") {
+        if wharf_types::Arn::is_of(target_arn, "lambda") {
             let reference: FunctionRef = target_arn.parse().map_err(|err| format!("{err}"))?;
             let request = InvokeRequest {
                 account: reference.account.clone().unwrap_or_default(),

@@ -154,13 +154,94 @@ impl QueueKey {
 
     /// The queue an ARN names, if it is a well-formed SQS queue ARN (any partition).
     pub fn from_arn(arn: &str) -> Option<QueueKey> {
-        let mut parts = arn.split(':');
-        let (Some("arn"), Some(_partition), Some("sqs"), Some(region), Some(account), Some(name), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let arn: Arn = arn.parse().ok()?;
+        if arn.service != "sqs" {
             return None;
+        }
+        Some(QueueKey { account: arn.account_id()?, region: arn.region()?, name: arn.resource.parse().ok()? })
+    }
+}
+
+/// An Amazon Resource Name, `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`, split into its
+/// parts. The resource keeps its own `:` and `/` (`function:NAME:QUALIFIER`,
+/// `log-group:NAME:*`, `rule/NAME`); the region and account are empty for global resources
+/// (`arn:aws:iam::123456789012:role/x` has no region, `arn:aws:s3:::bucket` neither).
+///
+/// See <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Arn {
+    /// `aws`, `aws-cn`, `aws-us-gov`, …
+    pub partition: String,
+    /// The service namespace: `sqs`, `lambda`, `logs`, `events`, `iam`, …
+    pub service: String,
+    /// The region, empty for global resources.
+    pub region: String,
+    /// The account, empty for resources of no account.
+    pub account: String,
+    /// Everything after the account.
+    pub resource: String,
+}
+
+/// A string that is not an ARN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidArn(pub String);
+
+impl fmt::Display for InvalidArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} is not a valid ARN", self.0)
+    }
+}
+
+impl std::error::Error for InvalidArn {}
+
+impl FromStr for Arn {
+    type Err = InvalidArn;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidArn(text.to_owned());
+        let mut parts = text.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
         };
-        Some(QueueKey { account: account.parse().ok()?, region: region.parse().ok()?, name: name.parse().ok()? })
+        let word = |part: &str| part.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-');
+        if !partition.starts_with("aws") || !word(partition) || service.is_empty() || !word(service) {
+            return Err(invalid());
+        }
+        if !word(region) || !account.bytes().all(|byte| byte.is_ascii_digit()) || resource.is_empty() {
+            return Err(invalid());
+        }
+        Ok(Arn {
+            partition: partition.to_owned(),
+            service: service.to_owned(),
+            region: region.to_owned(),
+            account: account.to_owned(),
+            resource: resource.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for Arn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "arn:{}:{}:{}:{}:{}", self.partition, self.service, self.region, self.account, self.resource)
+    }
+}
+
+impl Arn {
+    /// Whether `text` is an ARN of `service` (what the prefix checks `arn:aws:sqs:` meant, in
+    /// any partition).
+    pub fn is_of(text: &str, service: &str) -> bool {
+        text.parse::<Arn>().is_ok_and(|arn| arn.service == service)
+    }
+
+    /// The account as an [`AccountId`], if it is one.
+    pub fn account_id(&self) -> Option<AccountId> {
+        self.account.parse().ok()
+    }
+
+    /// The region as a [`Region`], if there is one.
+    pub fn region(&self) -> Option<Region> {
+        self.region.parse().ok()
     }
 }
 
@@ -240,6 +321,36 @@ impl Clock for ManualClock {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn arns_split_into_their_parts() {
+        let arn: super::Arn = "arn:aws:lambda:us-east-1:123456789012:function:f:live".parse().expect("arn");
+        assert_eq!(
+            (arn.service.as_str(), arn.region.as_str(), arn.account.as_str()),
+            ("lambda", "us-east-1", "123456789012")
+        );
+        assert_eq!(arn.resource, "function:f:live");
+        assert_eq!(arn.to_string(), "arn:aws:lambda:us-east-1:123456789012:function:f:live");
+        let role: super::Arn = "arn:aws:iam::123456789012:role/service-role/x".parse().expect("arn");
+        assert_eq!((role.region.as_str(), role.resource.as_str()), ("", "role/service-role/x"));
+        assert!("arn:aws-cn:sqs:cn-north-1:123456789012:q".parse::<super::Arn>().is_ok());
+        for bad in [
+            "",
+            "arn",
+            "arn:aws:sqs",
+            "arn:aws:sqs:r:1:",
+            "nra:aws:sqs:r:1:q",
+            "arn:xyz:sqs:r:1:q",
+            "arn:aws::r:1:q",
+            "arn:aws:sqs:r:12a:q",
+            "arn:aws:sq s:r:1:q",
+        ] {
+            assert!(bad.parse::<super::Arn>().is_err(), "{bad}");
+        }
+        assert!(super::Arn::is_of("arn:aws:sqs:us-east-1:123456789012:q", "sqs"));
+        assert!(!super::Arn::is_of("arn:aws:sqs-x:us-east-1:123456789012:q", "sqs"));
+        assert!(super::QueueKey::from_arn("arn:aws:sqs:us-east-1:123456789012:q:extra").is_none());
+    }
+
     use super::*;
 
     #[test]

@@ -81,17 +81,13 @@ impl Context<'_> {
 
 /// The group a log-group ARN names: `arn:PARTITION:logs:REGION:ACCOUNT:log-group:NAME[:*]`.
 pub fn group_of_arn(arn: &str) -> Option<LogGroupKey> {
-    let mut parts = arn.split(':');
-    let (Some("arn"), Some(_partition), Some("logs"), Some(region), Some(account), Some("log-group"), Some(name)) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let arn: wharf_types::Arn = arn.parse().ok()?;
+    let rest = arn.resource.strip_prefix("log-group:").filter(|_| arn.service == "logs")?;
+    let name = rest.strip_suffix(":*").unwrap_or(rest);
+    if name.is_empty() || name.contains(':') {
         return None;
-    };
-    match (parts.next(), parts.next()) {
-        (None, _) | (Some("*"), None) => {}
-        _ => return None,
     }
-    Some(LogGroupKey { account: account.parse().ok()?, region: region.parse().ok()?, name: name.to_owned() })
+    Some(LogGroupKey { account: arn.account_id()?, region: arn.region()?, name: name.to_owned() })
 }
 
 /// `arn:aws:logs:REGION:ACCOUNT:log-group:NAME` (the `logGroupArn`; `arn` adds `:*`).
