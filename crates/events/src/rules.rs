@@ -35,7 +35,12 @@ pub const MAX_BUSES: usize = 100;
 pub trait TargetDelivery: Send + Sync + 'static {
     /// Delivers `payload` to the Lambda function (asynchronous invocation) or SQS queue
     /// (a message) `target_arn` names; `message_group_id` is set for FIFO queues.
-    async fn deliver(&self, target_arn: &str, payload: String, message_group_id: Option<String>) -> Result<(), String>;
+    async fn deliver(
+        &self,
+        target_arn: &str,
+        payload: String,
+        message_group_id: Option<String>,
+    ) -> Result<(), wharf_types::HandOffError>;
 }
 
 /// Who calls: the account and region of the request.
@@ -836,7 +841,10 @@ async fn deliver_with_retries(
             Err(reason) => reason,
         };
         tracing::warn!(rule = %rule_name, target = %target.id, target_arn = %target.arn, %reason, attempt, "rule target delivery failed");
-        if attempt >= max_retries || started.elapsed() + delay > max_age {
+        // A target that does not exist or refuses the event is not retried: it goes to the
+        // dead-letter queue at once, as EventBridge does with errors that are not retryable.
+        let retryable = matches!(reason, wharf_types::HandOffError::Unavailable(_));
+        if !retryable || attempt >= max_retries || started.elapsed() + delay > max_age {
             if let Some(dead_letter) = &target.dead_letter_arn {
                 if let Err(reason) = delivery.deliver(dead_letter, payload, None).await {
                     tracing::warn!(rule = %rule_name, target = %target.id, %reason, "dead-letter delivery failed");
@@ -862,7 +870,12 @@ pub(crate) mod tests {
 
     #[async_trait]
     impl TargetDelivery for Recorder {
-        async fn deliver(&self, arn: &str, payload: String, group: Option<String>) -> Result<(), String> {
+        async fn deliver(
+            &self,
+            arn: &str,
+            payload: String,
+            group: Option<String>,
+        ) -> Result<(), wharf_types::HandOffError> {
             let _ = self.0.send((arn.to_owned(), payload, group));
             Ok(())
         }
@@ -876,11 +889,16 @@ pub(crate) mod tests {
 
     #[async_trait]
     impl TargetDelivery for Flaky {
-        async fn deliver(&self, arn: &str, payload: String, group: Option<String>) -> Result<(), String> {
+        async fn deliver(
+            &self,
+            arn: &str,
+            payload: String,
+            group: Option<String>,
+        ) -> Result<(), wharf_types::HandOffError> {
             let left = self.failures.load(std::sync::atomic::Ordering::SeqCst);
             if left > 0 && !arn.contains("dead") {
                 self.failures.store(left - 1, std::sync::atomic::Ordering::SeqCst);
-                return Err("unavailable".into());
+                return Err(wharf_types::HandOffError::Unavailable("unavailable".into()));
             }
             self.recorder.deliver(arn, payload, group).await
         }
@@ -905,6 +923,40 @@ pub(crate) mod tests {
         let (arn, payload, _) = received.recv().await.expect("dead-lettered");
         assert_eq!((arn.as_str(), payload.as_str()), ("arn:aws:sqs:us-east-1:123456789012:dead", "lost"));
         assert_eq!(flaky.failures.load(std::sync::atomic::Ordering::SeqCst), 8, "one try and one retry");
+    }
+
+    /// A target that does not exist: every delivery but the dead-letter one is `NotFound`.
+    struct Missing {
+        attempts: std::sync::atomic::AtomicU32,
+        recorder: Recorder,
+    }
+
+    #[async_trait]
+    impl TargetDelivery for Missing {
+        async fn deliver(
+            &self,
+            arn: &str,
+            payload: String,
+            group: Option<String>,
+        ) -> Result<(), wharf_types::HandOffError> {
+            if arn.contains("dead") {
+                return self.recorder.deliver(arn, payload, group).await;
+            }
+            self.attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(wharf_types::HandOffError::NotFound(format!("{arn} does not exist")))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_target_is_dead_lettered_without_retries() {
+        let (sender, mut received) = mpsc::unbounded_channel();
+        let missing = Arc::new(Missing { attempts: Default::default(), recorder: Recorder(sender) });
+        let target =
+            TargetRow { dead_letter_arn: Some("arn:aws:sqs:us-east-1:123456789012:dead".into()), ..sqs_target("gone") };
+        deliver_with_retries(missing.clone(), "rule".into(), target, "event".into()).await;
+        let (arn, _, _) = received.recv().await.expect("dead-lettered");
+        assert_eq!(arn, "arn:aws:sqs:us-east-1:123456789012:dead");
+        assert_eq!(missing.attempts.load(std::sync::atomic::Ordering::SeqCst), 1, "no retry");
     }
 
     pub(crate) fn caller() -> Caller {

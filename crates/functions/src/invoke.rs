@@ -134,7 +134,7 @@ impl Functions {
             attempts: 0,
             enqueued_at: self.clock.now_millis(),
         };
-        queue.push(event, 0).await.map_err(FunctionError::Host)?;
+        queue.push(event, 0).await.map_err(|err| FunctionError::Host(err.to_string()))?;
         Ok((request_id, resolved))
     }
 

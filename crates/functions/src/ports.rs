@@ -9,7 +9,7 @@ use crate::session::RuntimeSession;
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::sync::Arc;
-use wharf_types::{AccountId, EpochMillis, Region};
+use wharf_types::{AccountId, EpochMillis, HandOffError, Region};
 
 /// One line a function environment produced, or a platform line (START, END, REPORT).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,15 +83,15 @@ pub const PULL_EXTEND_EVERY: std::time::Duration = std::time::Duration::from_sec
 #[async_trait]
 pub trait InvocationQueue: Send + Sync + 'static {
     /// Queues an event, to become available after `delay_seconds`; durable when it returns.
-    async fn push(&self, event: AsyncEvent, delay_seconds: u32) -> Result<(), String>;
+    async fn push(&self, event: AsyncEvent, delay_seconds: u32) -> Result<(), HandOffError>;
     /// Waits (up to a few seconds) for events; each comes with a ticket for [`Self::done`]. An
     /// event neither done nor extended within [`PULL_HOLD_SECONDS`] becomes available again,
     /// so events of a crashed or stopped wharf run again soon after a restart.
-    async fn pull(&self, max: usize) -> Result<Vec<(String, AsyncEvent)>, String>;
+    async fn pull(&self, max: usize) -> Result<Vec<(String, AsyncEvent)>, HandOffError>;
     /// Keeps a pulled event hidden for `seconds` more (while it runs).
-    async fn extend(&self, ticket: &str, seconds: u32) -> Result<(), String>;
+    async fn extend(&self, ticket: &str, seconds: u32) -> Result<(), HandOffError>;
     /// Removes a pulled event for good.
-    async fn done(&self, ticket: String) -> Result<(), String>;
+    async fn done(&self, ticket: String) -> Result<(), HandOffError>;
 }
 
 /// Why an asynchronous invocation's record is sent to a destination.
@@ -143,7 +143,7 @@ pub struct DestinationRecord {
 #[async_trait]
 pub trait Destinations: Send + Sync + 'static {
     /// Sends a destination record to `destination_arn`.
-    async fn deliver(&self, destination_arn: &str, record: DestinationRecord) -> Result<(), String>;
+    async fn deliver(&self, destination_arn: &str, record: DestinationRecord) -> Result<(), HandOffError>;
     /// Sends a failed event to a function's dead-letter queue, with Lambda's `RequestID`,
     /// `ErrorCode` and `ErrorMessage` attributes.
     async fn dead_letter(
@@ -153,5 +153,5 @@ pub trait Destinations: Send + Sync + 'static {
         request_id: &str,
         error_code: u16,
         error_message: &str,
-    ) -> Result<(), String>;
+    ) -> Result<(), HandOffError>;
 }

@@ -271,7 +271,12 @@ struct Nowhere;
 
 #[async_trait::async_trait]
 impl wharf_events::TargetDelivery for Nowhere {
-    async fn deliver(&self, _arn: &str, _payload: String, _group: Option<String>) -> Result<(), String> {
+    async fn deliver(
+        &self,
+        _arn: &str,
+        _payload: String,
+        _group: Option<String>,
+    ) -> Result<(), wharf_types::HandOffError> {
         Ok(())
     }
 }

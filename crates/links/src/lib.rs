@@ -26,7 +26,7 @@ use wharf_functions::ports::{AsyncEvent, DestinationRecord, Destinations, Invoca
 use wharf_functions::{FunctionRef, Functions, InvokeRequest};
 use wharf_logs::{Logs, NewLogEvent};
 use wharf_queue::{AttributeInput, Caller, Engine, ReceiveInput, SendInput};
-use wharf_types::{AccountId, QueueKey, Region, UtcDateTime};
+use wharf_types::{AccountId, HandOffError, QueueKey, Region, UtcDateTime};
 
 /// Function output into CloudWatch Logs.
 pub struct LogCapture {
@@ -89,10 +89,35 @@ fn text_attribute(name: &str, value: String) -> AttributeInput {
     }
 }
 
+/// What a failed hand-off to the SQS engine means for its sender.
+fn queue_failure(err: wharf_queue::QueueError) -> HandOffError {
+    use wharf_queue::QueueError;
+    match err {
+        QueueError::QueueDoesNotExist | QueueError::ResourceNotFound(_) => HandOffError::NotFound(err.to_string()),
+        QueueError::Storage(_) | QueueError::OverLimit(_) => HandOffError::Unavailable(err.to_string()),
+        other => HandOffError::Refused(other.to_string()),
+    }
+}
+
+/// What a failed hand-off to the functions engine means for its sender.
+fn function_failure(err: wharf_functions::FunctionError) -> HandOffError {
+    use wharf_functions::FunctionError;
+    match err {
+        FunctionError::FunctionNotFound(_) | FunctionError::QualifierNotFound(_) | FunctionError::AliasNotFound(_) => {
+            HandOffError::NotFound(err.to_string())
+        }
+        FunctionError::TooManyRequests { .. } | FunctionError::Host(_) | FunctionError::Store(_) => {
+            HandOffError::Unavailable(err.to_string())
+        }
+        other => HandOffError::Refused(other.to_string()),
+    }
+}
+
 #[async_trait]
 impl InvocationQueue for QueuedInvocations {
-    async fn push(&self, event: AsyncEvent, delay_seconds: u32) -> Result<(), String> {
-        let body = String::from_utf8(event.payload.to_vec()).map_err(|_| "payload is not UTF-8".to_owned())?;
+    async fn push(&self, event: AsyncEvent, delay_seconds: u32) -> Result<(), HandOffError> {
+        let body = String::from_utf8(event.payload.to_vec())
+            .map_err(|_| HandOffError::Refused("payload is not UTF-8".to_owned()))?;
         let mut attributes = vec![
             text_attribute("account", event.account),
             text_attribute("region", event.region),
@@ -106,10 +131,10 @@ impl InvocationQueue for QueuedInvocations {
         }
         let input =
             SendInput { body, delay_seconds: Some(i64::from(delay_seconds)), attributes, ..SendInput::default() };
-        self.engine.send(&self.queue, &self.caller, input).await.map(|_| ()).map_err(|err| err.to_string())
+        self.engine.send(&self.queue, &self.caller, input).await.map(|_| ()).map_err(queue_failure)
     }
 
-    async fn pull(&self, max: usize) -> Result<Vec<(String, AsyncEvent)>, String> {
+    async fn pull(&self, max: usize) -> Result<Vec<(String, AsyncEvent)>, HandOffError> {
         let input = ReceiveInput {
             max_number_of_messages: Some(max.clamp(1, 10) as i64),
             visibility_timeout: Some(i64::from(wharf_functions::ports::PULL_HOLD_SECONDS)),
@@ -118,7 +143,7 @@ impl InvocationQueue for QueuedInvocations {
             message_attribute_names: vec!["All".into()],
             receive_request_attempt_id: None,
         };
-        let received = self.engine.receive(&self.queue, input).await.map_err(|err| err.to_string())?;
+        let received = self.engine.receive(&self.queue, input).await.map_err(queue_failure)?;
         let mut events = Vec::with_capacity(received.len());
         for message in received {
             let mut fields: BTreeMap<&str, String> = BTreeMap::new();
@@ -143,12 +168,12 @@ impl InvocationQueue for QueuedInvocations {
         Ok(events)
     }
 
-    async fn extend(&self, ticket: &str, seconds: u32) -> Result<(), String> {
-        self.engine.change_visibility(&self.queue, ticket, i64::from(seconds)).await.map_err(|err| err.to_string())
+    async fn extend(&self, ticket: &str, seconds: u32) -> Result<(), HandOffError> {
+        self.engine.change_visibility(&self.queue, ticket, i64::from(seconds)).await.map_err(queue_failure)
     }
 
-    async fn done(&self, ticket: String) -> Result<(), String> {
-        self.engine.delete(&self.queue, &ticket).await.map_err(|err| err.to_string())
+    async fn done(&self, ticket: String) -> Result<(), HandOffError> {
+        self.engine.delete(&self.queue, &ticket).await.map_err(queue_failure)
     }
 }
 
@@ -200,15 +225,20 @@ pub fn record_json(record: &DestinationRecord) -> serde_json::Value {
 
 #[async_trait]
 impl Destinations for QueueDestinations {
-    async fn deliver(&self, destination_arn: &str, record: DestinationRecord) -> Result<(), String> {
+    async fn deliver(&self, destination_arn: &str, record: DestinationRecord) -> Result<(), HandOffError> {
         let body = record_json(&record).to_string();
         if let Some(key) = QueueKey::from_arn(destination_arn) {
             let input = SendInput { body, ..SendInput::default() };
-            return self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(|err| err.to_string());
+            return self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(queue_failure);
         }
         if wharf_types::Arn::is_of(destination_arn, "lambda") {
-            let functions = self.functions.get().and_then(Weak::upgrade).ok_or("functions are not running")?;
-            let reference: FunctionRef = destination_arn.parse().map_err(|err| format!("{err}"))?;
+            let functions = self
+                .functions
+                .get()
+                .and_then(Weak::upgrade)
+                .ok_or_else(|| HandOffError::Unavailable("functions are not running".into()))?;
+            let reference: FunctionRef =
+                destination_arn.parse().map_err(|err| HandOffError::Refused(format!("{err}")))?;
             let request = InvokeRequest {
                 account: reference.account.clone().unwrap_or_default(),
                 region: reference.region.clone().unwrap_or_default(),
@@ -218,9 +248,9 @@ impl Destinations for QueueDestinations {
                 client_context: None,
                 want_tail: false,
             };
-            return functions.invoke_async(request).await.map(|_| ()).map_err(|err| err.to_string());
+            return functions.invoke_async(request).await.map(|_| ()).map_err(function_failure);
         }
-        Err(format!("unsupported destination {destination_arn}"))
+        Err(HandOffError::Refused(format!("unsupported destination {destination_arn}")))
     }
 
     async fn dead_letter(
@@ -230,9 +260,9 @@ impl Destinations for QueueDestinations {
         request_id: &str,
         error_code: u16,
         error_message: &str,
-    ) -> Result<(), String> {
-        let key =
-            QueueKey::from_arn(target_arn).ok_or_else(|| format!("unsupported dead-letter target {target_arn}"))?;
+    ) -> Result<(), HandOffError> {
+        let key = QueueKey::from_arn(target_arn)
+            .ok_or_else(|| HandOffError::Refused(format!("unsupported dead-letter target {target_arn}")))?;
         let body = String::from_utf8(payload.to_vec())
             .unwrap_or_else(|err| base64::engine::general_purpose::STANDARD.encode(err.as_bytes()));
         let input = SendInput {
@@ -249,7 +279,7 @@ impl Destinations for QueueDestinations {
             ],
             ..SendInput::default()
         };
-        self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(|err| err.to_string())
+        self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(queue_failure)
     }
 }
 
@@ -264,7 +294,12 @@ pub struct RuleTargets {
 
 #[async_trait]
 impl wharf_events::TargetDelivery for RuleTargets {
-    async fn deliver(&self, target_arn: &str, payload: String, message_group_id: Option<String>) -> Result<(), String> {
+    async fn deliver(
+        &self,
+        target_arn: &str,
+        payload: String,
+        message_group_id: Option<String>,
+    ) -> Result<(), HandOffError> {
         if let Some(key) = QueueKey::from_arn(target_arn) {
             let caller = Caller {
                 account: key.account.clone(),
@@ -279,10 +314,10 @@ impl wharf_events::TargetDelivery for RuleTargets {
                 message_deduplication_id: fifo.then(|| uuid::Uuid::new_v4().simple().to_string()),
                 ..SendInput::default()
             };
-            return self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(|err| err.to_string());
+            return self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(queue_failure);
         }
         if wharf_types::Arn::is_of(target_arn, "lambda") {
-            let reference: FunctionRef = target_arn.parse().map_err(|err| format!("{err}"))?;
+            let reference: FunctionRef = target_arn.parse().map_err(|err| HandOffError::Refused(format!("{err}")))?;
             let request = InvokeRequest {
                 account: reference.account.clone().unwrap_or_default(),
                 region: reference.region.clone().unwrap_or_default(),
@@ -292,8 +327,8 @@ impl wharf_events::TargetDelivery for RuleTargets {
                 client_context: None,
                 want_tail: false,
             };
-            return self.functions.invoke_async(request).await.map(|_| ()).map_err(|err| err.to_string());
+            return self.functions.invoke_async(request).await.map(|_| ()).map_err(function_failure);
         }
-        Err(format!("unsupported target {target_arn}"))
+        Err(HandOffError::Refused(format!("unsupported target {target_arn}")))
     }
 }

@@ -245,6 +245,31 @@ impl Arn {
     }
 }
 
+/// Why a hand-off between parts of wharf failed: a rule target, a destination or dead-letter
+/// queue, the queue of asynchronous invocations. The kind tells the sender what to do (a retry
+/// helps only `Unavailable`); the text says why, for logs and dead-letter attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandOffError {
+    /// The target names nothing that exists (a deleted queue or function).
+    NotFound(String),
+    /// The target refused this payload or is of a kind wharf cannot deliver to.
+    Refused(String),
+    /// Storage or capacity trouble: a later attempt may succeed.
+    Unavailable(String),
+}
+
+impl fmt::Display for HandOffError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandOffError::NotFound(text) | HandOffError::Refused(text) | HandOffError::Unavailable(text) => {
+                f.write_str(text)
+            }
+        }
+    }
+}
+
+impl std::error::Error for HandOffError {}
+
 /// Milliseconds since the Unix epoch, the unit SQS uses for message timestamps.
 pub type EpochMillis = u64;
 
