@@ -38,13 +38,16 @@ pub use invoke::{InvokeRequest, InvokeResult};
 pub use name::{FunctionName, FunctionRef};
 pub use registry::{FunctionUpdate, NewFunction, Resolved};
 pub use session::Outcome;
+/// The records of functions, versions, aliases, permissions, event-invoke settings and mappings,
+/// as the engine keeps them (the protocol layer renders them without depending on the store).
+pub use wharf_store::functions::{AliasRow, EventInvokeConfigRow, FunctionRow, MappingRow, PermissionRow, VersionRow};
 
 use ports::{Destinations, InvocationQueue, LogSink, RuntimeHost};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
-use wharf_store::functions::{FunctionRow, FunctionStore};
+use wharf_store::functions::FunctionStore;
 use wharf_types::Clock;
 
 /// Settings of the functions engine.

@@ -38,6 +38,21 @@ impl LambdaError {
         LambdaError::new(StatusCode::BAD_REQUEST, "ValidationException", message)
     }
 
+    /// A method and path that name no operation.
+    pub fn unknown_operation(message: impl Into<String>) -> Self {
+        LambdaError::new(StatusCode::NOT_FOUND, "UnknownOperationException", message)
+    }
+
+    /// A body or payload that is not the JSON it must be.
+    pub fn invalid_request_content(message: impl Into<String>) -> Self {
+        LambdaError::new(StatusCode::BAD_REQUEST, "InvalidRequestContentException", message)
+    }
+
+    /// A payload over the invocation type's limit.
+    pub fn request_too_large(message: impl Into<String>) -> Self {
+        LambdaError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLargeException", message)
+    }
+
     /// The wire-independent form of the error.
     pub fn body(&self) -> ErrorBody<'_> {
         ErrorBody {

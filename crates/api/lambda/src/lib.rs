@@ -42,8 +42,8 @@ use std::sync::Arc;
 use wharf_api_common::pipeline::{self, Api, Call, Identity};
 use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_functions::registry::CodeSource;
+use wharf_functions::{AliasRow, EventInvokeConfigRow, PermissionRow};
 use wharf_functions::{FunctionKey, FunctionRef, FunctionUpdate, Functions, InvokeRequest, NewFunction, Outcome};
-use wharf_store::functions::{AliasRow, EventInvokeConfigRow, PermissionRow};
 use wharf_types::{AccountId, Region};
 
 /// The path prefixes Lambda uses; a request with one of them is Lambda's.
@@ -85,11 +85,7 @@ fn body_json(request: &ApiRequest) -> Result<Value, LambdaError> {
     }
     match serde_json::from_slice::<Value>(&request.body) {
         Ok(value @ Value::Object(_)) => Ok(value),
-        _ => Err(LambdaError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestContentException",
-            "Could not parse request body into json",
-        )),
+        _ => Err(LambdaError::invalid_request_content("Could not parse request body into json")),
     }
 }
 
@@ -721,21 +717,15 @@ impl LambdaApi {
             wharf_functions::invoke::SYNC_PAYLOAD_LIMIT
         };
         if invoke.payload.len() > limit {
-            return Err(LambdaError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestTooLargeException",
-                format!(
-                    "Request must be smaller than {limit} bytes for the {} operation",
-                    if invocation_type == "Event" { "InvokeAsync" } else { "InvokeFunction" }
-                ),
-            ));
+            return Err(LambdaError::request_too_large(format!(
+                "Request must be smaller than {limit} bytes for the {} operation",
+                if invocation_type == "Event" { "InvokeAsync" } else { "InvokeFunction" }
+            )));
         }
         if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(&invoke.payload) {
-            return Err(LambdaError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestContentException",
-                format!("Could not parse request body into json: Could not parse payload into json: {err}"),
-            ));
+            return Err(LambdaError::invalid_request_content(format!(
+                "Could not parse request body into json: Could not parse payload into json: {err}"
+            )));
         }
         match invocation_type {
             "RequestResponse" => {
@@ -962,11 +952,7 @@ impl LambdaApi {
                 self.functions.delete_event_invoke_config(&key, qualifier.as_deref()).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
-            other => Err(LambdaError::new(
-                StatusCode::NOT_FOUND,
-                "UnknownOperationException",
-                format!("Unknown operation: {other} event-invoke-config"),
-            )),
+            other => Err(LambdaError::unknown_operation(format!("Unknown operation: {other} event-invoke-config"))),
         }
     }
 
@@ -1025,11 +1011,7 @@ impl LambdaApi {
                 self.functions.tag(&key, BTreeMap::new(), query_all(request, "tagKeys")).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
-            other => Err(LambdaError::new(
-                StatusCode::NOT_FOUND,
-                "UnknownOperationException",
-                format!("Unknown operation: {other} tags"),
-            )),
+            other => Err(LambdaError::unknown_operation(format!("Unknown operation: {other} tags"))),
         }
     }
 }
@@ -1133,11 +1115,7 @@ impl Api for LambdaApi {
 
     fn decode(&self, request: &ApiRequest) -> Result<Route, LambdaError> {
         Route::of(&request.method, request.uri.path()).ok_or_else(|| {
-            LambdaError::new(
-                StatusCode::NOT_FOUND,
-                "UnknownOperationException",
-                format!("Unknown operation: {} {}", request.method, request.uri.path()),
-            )
+            LambdaError::unknown_operation(format!("Unknown operation: {} {}", request.method, request.uri.path()))
         })
     }
 

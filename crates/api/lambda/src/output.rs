@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 use wharf_functions::FunctionKey;
-use wharf_store::functions::{AliasRow, EventInvokeConfigRow, FunctionRow, MappingRow, PermissionRow, VersionRow};
+use wharf_functions::{AliasRow, EventInvokeConfigRow, FunctionRow, MappingRow, PermissionRow, VersionRow};
 use wharf_types::{EpochMillis, UtcDateTime};
 
 /// Lambda's `LastModified` format: `2019-09-25T22:40:04.000+0000`.
