@@ -10,7 +10,7 @@
 //! answers a 5xx (the in-memory stores cannot fail, so a 5xx is a bug) is a finding.
 //!
 //! Two kinds of target:
-//! - whole APIs (`sqs_json`, `sqs_query`, `lambda_api`, `events_api`, `logs_api`): the input is
+//! - whole APIs (`sqs_json`, `sqs_query`, `lambda_api`, `events_api`, `logs_api`, `sts_api`): the input is
 //!   up to [`MAX_REQUESTS`] requests separated by NUL bytes, each a first line (the operation,
 //!   or for the REST and query protocols the method and path) and a body. The requests run in
 //!   order against one fresh in-memory service, so a sequence such as CreateQueue, SendMessage,
@@ -42,6 +42,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("lambda_api", lambda_api),
     ("events_api", events_api),
     ("logs_api", logs_api),
+    ("sts_api", sts_api),
     ("receipt_handle", receipt_handle),
     ("event_pattern", event_pattern),
     ("filter_pattern", filter_pattern),
@@ -184,6 +185,21 @@ pub fn sqs_json(data: &[u8]) {
             }
             let response = api.handle(request).await;
             check("SQS", &operation, &response);
+        }
+    });
+}
+
+/// STS over the query protocol: each request's first line is the path and query string, its
+/// body the form.
+pub fn sts_api(data: &[u8]) {
+    let api = wharf_api_sts::StsApi::new(account(), region());
+    block_on(async {
+        for (line, body) in requests(data) {
+            let Ok(uri) = line.parse::<Uri>() else { continue };
+            let request =
+                request(Method::POST, uri, &[("content-type", "application/x-www-form-urlencoded".to_owned())], body);
+            let response = api.handle(request).await;
+            check("STS", &line, &response);
         }
     });
 }

@@ -108,6 +108,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
     let lambda = LambdaApi::new(Arc::clone(&functions), account.clone(), region.clone(), endpoint_url);
     let events_api = EventsApi::new(Arc::clone(&events), account.clone(), region.clone());
+    let sts = wharf_api_sts::StsApi::new(account.clone(), region.clone());
     let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = crate::workers::Workers::new(stopped);
@@ -116,6 +117,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         sqs,
         logs: logs_api,
         events: events_api,
+        sts,
         lambda,
         functions: Arc::clone(&functions),
         storage,
@@ -589,6 +591,8 @@ mod router {
         pub logs: LogsApi,
         /// EventBridge (CloudWatch Events).
         pub events: EventsApi,
+        /// AWS STS (GetCallerIdentity).
+        pub sts: wharf_api_sts::StsApi,
         /// AWS Lambda.
         pub lambda: LambdaApi,
         /// The functions engine, for its counters in the health answer.
@@ -718,6 +722,9 @@ mod router {
             }
             if LogsApi::claims(&request) {
                 return self.logs.handle(request).await;
+            }
+            if wharf_api_sts::StsApi::claims(&request) {
+                return self.sts.handle(request).await;
             }
             if EventsApi::claims(&request) {
                 return self.events.handle(request).await;

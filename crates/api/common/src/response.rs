@@ -96,11 +96,17 @@ impl ApiResponse {
         ApiResponse { status: error.status, headers, body: Bytes::from(body) }
     }
 
-    /// A query-protocol error.
+    /// A query-protocol error of SQS.
     pub fn xml_error(request_id: &str, error: &ErrorBody<'_>) -> Self {
+        Self::xml_error_in("http://queue.amazonaws.com/doc/2012-11-05/", request_id, error)
+    }
+
+    /// A query-protocol error in a service's XML `namespace`.
+    pub fn xml_error_in(namespace: &str, request_id: &str, error: &ErrorBody<'_>) -> Self {
         let code = error.query_code.unwrap_or(error.json_type);
         let body = format!(
-            "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message><Detail/></Error><RequestId>{}</RequestId></ErrorResponse>",
+            "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"{}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message><Detail/></Error><RequestId>{}</RequestId></ErrorResponse>",
+            xml_escape(namespace),
             error.fault.as_str(),
             xml_escape(code),
             xml_escape(error.message),
