@@ -44,6 +44,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("logs_api", logs_api),
     ("sts_api", sts_api),
     ("receipt_handle", receipt_handle),
+    ("sigv4", sigv4),
     ("event_pattern", event_pattern),
     ("filter_pattern", filter_pattern),
     ("schedule", schedule),
@@ -342,6 +343,20 @@ pub fn logs_api(data: &[u8]) {
 pub fn receipt_handle(data: &[u8]) {
     let key = wharf_queue::receipt::ReceiptKey::from_bytes([7; 32]);
     let _ = key.decode(&text(data));
+}
+
+/// A SigV4 `Authorization` header, then a path and query, then a body:
+/// `HEADER \0 PATH?QUERY \0 BODY`; the header is parsed and, when it parses, the canonical
+/// request built and the signature checked.
+pub fn sigv4(data: &[u8]) {
+    let [header, target, body] = parts::<3>(data);
+    let Ok(value) = http::HeaderValue::from_bytes(header) else { return };
+    let Ok(uri) = text(target).parse::<Uri>() else { return };
+    let mut request = request(Method::POST, uri, &[("host", "127.0.0.1:4566".to_owned())], body);
+    request.headers.insert("authorization", value);
+    if let Ok(authorization) = wharf_api_common::sigv4::parse(&request) {
+        let _ = wharf_api_common::sigv4::verify(&request, &authorization, "secret", "20261203T000000Z");
+    }
 }
 
 /// An event pattern, then an event matched against it: `PATTERN \0 EVENT`.

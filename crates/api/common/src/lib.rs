@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`pipeline`]: the one request pipeline every service plugs into (decode → authenticate →
 //!   authorize → handle → render), its [`pipeline::Caller`] and [`pipeline::Identity`].
+//! - [`sigv4`]: Signature Version 4 verification (the `Authorization` header), not yet wired.
 //! - [`server`]: the accept loop (TCP_NODELAY on every socket, keep-alive, graceful shutdown).
 //! - [`request`]: [`ApiRequest`] and what can be read off any AWS request (credential scope).
 //! - [`response`]: [`ApiResponse`] and the JSON and XML error bodies.
@@ -17,6 +18,7 @@ pub mod pipeline;
 pub mod request;
 pub mod response;
 pub mod server;
+pub mod sigv4;
 pub mod xml;
 
 pub use request::{ApiRequest, CredentialScope};
