@@ -133,3 +133,46 @@ test("a queue URL names its region, so a client of another region reaches it", a
   const got = await west.send(new ReceiveMessageCommand({ QueueUrl }));
   assert.equal(got.Messages[0].Body, "across regions");
 });
+
+test("the SDK's SigV4 signatures verify in auth log mode", async () => {
+  const { writeFileSync, readFileSync } = await import("node:fs");
+  const dir = mkdtempSync(join(tmpdir(), "wharf-node-auth-"));
+  const config = join(dir, "wharf.toml");
+  writeFileSync(
+    config,
+    '[auth]\nmode = "log"\n[[auth.credentials]]\naccess_key_id = "AKIANODELOG"\nsecret_access_key = "node/secret+key"\naccount_id = "210987654321"\n',
+  );
+  const logPath = join(dir, "wharf.log");
+  const { openSync } = await import("node:fs");
+  const log = openSync(logPath, "w");
+  const logged = spawn(binary, ["serve", "--bind", "127.0.0.1:0", "--in-memory", "--config", config], {
+    stdio: ["ignore", "pipe", log],
+  });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("wharf did not start")), 15000);
+      logged.stdout.on("data", (chunk) => {
+        const match = /wharf: listening on (\S+)/.exec(chunk.toString());
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+    });
+    const sqs = new SQSClient({
+      endpoint: url,
+      region: "ap-southeast-2",
+      credentials: { accessKeyId: "AKIANODELOG", secretAccessKey: "node/secret+key" },
+    });
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "node-signed" }));
+    assert.ok(QueueUrl.endsWith("/queue/ap-southeast-2/210987654321/node-signed"), QueueUrl);
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "signed by the JS SDK ☃" }));
+    await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+    const text = readFileSync(logPath, "utf8");
+    assert.equal((text.match(/signature verified/g) ?? []).length, 3, text);
+    assert.ok(!text.includes("would be refused"), text);
+    assert.ok(!text.includes("node/secret+key"), "the secret is never logged");
+  } finally {
+    logged.kill("SIGKILL");
+  }
+});

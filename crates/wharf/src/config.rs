@@ -38,6 +38,49 @@ pub struct Config {
     pub sqs: SqsConfig,
     /// Lambda settings.
     pub functions: FunctionsSection,
+    /// Authentication.
+    pub auth: AuthSection,
+}
+
+/// The `[auth]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// `off` or `log`.
+    pub mode: AuthModeSetting,
+    /// Access keys wharf knows.
+    pub credentials: Vec<CredentialEntry>,
+}
+
+/// How signatures are treated.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthModeSetting {
+    /// Not checked.
+    Off,
+    /// Checked and logged, nothing refused.
+    Log,
+}
+
+/// One `[[auth.credentials]]` entry.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialEntry {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+    /// The account the key belongs to (default: `account_id`).
+    pub account_id: Option<String>,
+}
+
+impl std::fmt::Debug for CredentialEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialEntry")
+            .field("access_key_id", &self.access_key_id)
+            .field("account_id", &self.account_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The `[server]` table.

@@ -106,10 +106,14 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone(), receipt_key).await?;
     let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
-    let lambda = LambdaApi::new(Arc::clone(&functions), account.clone(), region.clone(), endpoint_url);
-    let events_api = EventsApi::new(Arc::clone(&events), account.clone(), region.clone());
-    let sts = wharf_api_sts::StsApi::new(account.clone(), region.clone());
-    let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string());
+    let identity = identity_of(&config, &account, &region)?;
+    let lambda = LambdaApi::new(Arc::clone(&functions), account.clone(), region.clone(), endpoint_url)
+        .with_identity(identity.clone());
+    let events_api =
+        EventsApi::new(Arc::clone(&events), account.clone(), region.clone()).with_identity(identity.clone());
+    let sts = wharf_api_sts::StsApi::new(account.clone(), region.clone()).with_identity(identity.clone());
+    let logs_api = logs_api.with_identity(identity.clone());
+    let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string()).with_identity(identity);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = crate::workers::Workers::new(stopped);
     let router = Arc::new(Router {
@@ -566,6 +570,34 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
+}
+
+/// The request pipeline's identity: the `[auth]` mode and the access keys wharf knows.
+fn identity_of(
+    config: &crate::config::Config,
+    account: &AccountId,
+    region: &Region,
+) -> anyhow::Result<wharf_api_common::pipeline::Identity> {
+    use wharf_api_common::pipeline::{AuthMode, Credential, Identity};
+    let mode = match config.auth.mode {
+        crate::config::AuthModeSetting::Off => AuthMode::Off,
+        crate::config::AuthModeSetting::Log => AuthMode::Log,
+    };
+    let mut credentials = std::collections::HashMap::new();
+    for entry in &config.auth.credentials {
+        let account = match &entry.account_id {
+            Some(id) => {
+                id.parse().with_context(|| format!("auth.credentials: account_id of {}", entry.access_key_id))?
+            }
+            None => account.clone(),
+        };
+        credentials
+            .insert(entry.access_key_id.clone(), Credential { secret: entry.secret_access_key.clone(), account });
+    }
+    if mode == AuthMode::Log {
+        tracing::info!(keys = credentials.len(), "auth: signatures are checked and logged, nothing is refused");
+    }
+    Ok(Identity::new(account.clone(), region.clone(), mode, credentials))
 }
 
 mod router {

@@ -7,7 +7,9 @@
 //! service, operation, principal), who the caller is ([`Identity`]), whether they may
 //! ([`Identity::authorize`]), and one log line per refused or failed request.
 //!
-//! Authentication today is wharf's `auth = "off"`: credentials are not verified. The access
+//! Authentication today is `auth.mode = "off"` (credentials not verified) or `"log"` (each
+//! request's SigV4 signature is checked against the known access keys and the outcome logged,
+//! nothing refused). The access
 //! key decides the account (a 12-digit access key selects that account, as other emulators
 //! do; any other key, or none, the default account) and the SigV4 credential scope the region
 //! (the default region when unsigned). Every caller is then its account's root. SigV4
@@ -16,6 +18,7 @@
 use crate::request::ApiRequest;
 use crate::response::{ApiResponse, ErrorBody};
 use async_trait::async_trait;
+use std::collections::HashMap;
 use std::sync::Arc;
 use tracing::Instrument;
 use wharf_types::{AccountId, Region};
@@ -34,18 +37,96 @@ pub struct Caller {
     pub principal_arn: Arc<str>,
 }
 
+/// How signatures are treated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Not checked: any credentials work.
+    #[default]
+    Off,
+    /// Checked against the known credentials and the outcome logged, nothing refused: for
+    /// trying credentials out before they are enforced.
+    Log,
+}
+
+/// An access key wharf knows.
+#[derive(Clone)]
+pub struct Credential {
+    /// The secret access key.
+    pub secret: String,
+    /// The account the key belongs to.
+    pub account: AccountId,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret.
+        f.debug_struct("Credential").field("account", &self.account).finish_non_exhaustive()
+    }
+}
+
 /// Decides who a request comes from and what they may do.
 #[derive(Clone, Debug)]
 pub struct Identity {
     default_account: AccountId,
     default_region: Region,
+    mode: AuthMode,
+    /// Known access keys, by access key id.
+    credentials: Arc<HashMap<String, Credential>>,
 }
 
 impl Identity {
     /// Credentials are not verified: the default account and region, unless the request says
     /// otherwise (see the module documentation).
     pub fn unverified(default_account: AccountId, default_region: Region) -> Self {
-        Identity { default_account, default_region }
+        Identity { default_account, default_region, mode: AuthMode::Off, credentials: Arc::default() }
+    }
+
+    /// Signatures treated as `mode` says, against `credentials` (by access key id). A known key
+    /// selects its account in every mode.
+    pub fn new(
+        default_account: AccountId,
+        default_region: Region,
+        mode: AuthMode,
+        credentials: HashMap<String, Credential>,
+    ) -> Self {
+        Identity { default_account, default_region, mode, credentials: Arc::new(credentials) }
+    }
+
+    /// Checks the request's signature and logs the outcome (`AuthMode::Log`). Neither the
+    /// secret nor the signature is logged.
+    fn log_signature_check(&self, request: &ApiRequest) {
+        let outcome = self.check_signature(request);
+        let access_key = request.credential_scope().map(|scope| scope.access_key).unwrap_or_default();
+        match outcome {
+            Ok(()) => tracing::info!(target: "wharf::auth", %access_key, "signature verified"),
+            Err((code, why)) => {
+                tracing::warn!(target: "wharf::auth", %access_key, code, why, "signature would be refused")
+            }
+        }
+    }
+
+    fn check_signature(&self, request: &ApiRequest) -> Result<(), (&'static str, String)> {
+        let refuse = |err: crate::sigv4::SignatureError| {
+            let why = match &err {
+                crate::sigv4::SignatureError::Incomplete(why) => why.clone(),
+                crate::sigv4::SignatureError::Missing => "the request is not signed".to_owned(),
+                crate::sigv4::SignatureError::Mismatch => {
+                    "the signature is not the one the secret access key gives".to_owned()
+                }
+            };
+            (err.code(), why)
+        };
+        let authorization = crate::sigv4::parse(request).map_err(refuse)?;
+        let credential = self
+            .credentials
+            .get(&authorization.access_key)
+            .ok_or(("InvalidClientTokenId", "the access key is not one wharf knows".to_owned()))?;
+        let amz_date =
+            request.header("x-amz-date").ok_or(("IncompleteSignature", "the request has no X-Amz-Date".to_owned()))?;
+        if !amz_date.starts_with(&authorization.date) {
+            return Err(("SignatureDoesNotMatch", "the credential scope's date is not the request's".to_owned()));
+        }
+        crate::sigv4::verify(request, &authorization, &credential.secret, amz_date).map_err(refuse)
     }
 
     /// The account of requests that name none.
@@ -60,7 +141,17 @@ impl Identity {
 
     /// The caller of `request`.
     pub fn authenticate(&self, request: &ApiRequest) -> Result<Caller, ErrorBody<'static>> {
+        if self.mode == AuthMode::Log {
+            self.log_signature_check(request);
+        }
         let scope = request.credential_scope();
+        if let Some(credential) = scope.as_ref().and_then(|scope| self.credentials.get(&scope.access_key)) {
+            let region = scope
+                .as_ref()
+                .and_then(|scope| scope.region.parse::<Region>().ok())
+                .unwrap_or_else(|| self.default_region.clone());
+            return Ok(Caller::root(credential.account.clone(), region));
+        }
         let region = scope
             .as_ref()
             .and_then(|scope| scope.region.parse::<Region>().ok())

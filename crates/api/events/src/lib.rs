@@ -46,6 +46,12 @@ impl EventsApi {
         EventsApi { events, identity: Identity::unverified(account, default_region) }
     }
 
+    /// The same API with callers identified by `identity` (the configured authentication).
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
+    }
+
     /// Whether a request is an EventBridge request (`X-Amz-Target: AWSEvents.*`).
     pub fn claims(request: &ApiRequest) -> bool {
         request

@@ -397,6 +397,12 @@ impl LambdaApi {
         LambdaApi { functions, identity: Identity::unverified(account, default_region), endpoint }
     }
 
+    /// The same API with callers identified by `identity` (the configured authentication).
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
+    }
+
     /// Whether `request` is a Lambda request.
     pub fn claims(request: &ApiRequest) -> bool {
         let path = request.uri.path();

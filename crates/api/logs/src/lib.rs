@@ -45,6 +45,12 @@ impl LogsApi {
         LogsApi { logs, identity: Identity::unverified(account, default_region) }
     }
 
+    /// The same API with callers identified by `identity` (the configured authentication).
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
+    }
+
     /// Whether a request is a CloudWatch Logs request (`X-Amz-Target: Logs_20140328.*`).
     pub fn claims(request: &ApiRequest) -> bool {
         request

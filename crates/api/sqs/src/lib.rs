@@ -53,6 +53,12 @@ impl SqsApi {
         SqsApi { engine, identity: Identity::unverified(account, default_region), default_host }
     }
 
+    /// The same API with callers identified by `identity` (the configured authentication).
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
+    }
+
     /// Which SQS protocol a request speaks, if it is an SQS request at all.
     ///
     /// JSON requests name `AmazonSQS.*` in `X-Amz-Target`. Query requests carry `Action` in a

@@ -92,6 +92,12 @@ impl StsApi {
         StsApi { identity: Identity::unverified(account, default_region) }
     }
 
+    /// The same API with callers identified by `identity` (the configured authentication).
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
+    }
+
     /// Whether a request is for STS: signed for `sts`, or an unsigned query request naming an
     /// STS action.
     pub fn claims(request: &ApiRequest) -> bool {
