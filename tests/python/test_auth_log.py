@@ -4,6 +4,7 @@ speaks must verify; a wrong secret, an unknown key and an unsigned request are l
 AWS's codes. A configured key selects its account."""
 
 import http.client
+import urllib.request
 
 import boto3
 
@@ -67,3 +68,25 @@ def test_bad_signatures_are_logged_with_aws_codes_and_not_refused(wharf_factory)
     refused = [line for line in auth_lines(wharf) if "would be refused" in line]
     codes = " ".join(refused)
     assert "SignatureDoesNotMatch" in codes and "InvalidClientTokenId" in codes and "MissingAuthenticationToken" in codes, refused
+
+
+def test_presigned_urls_verify_and_skewed_signatures_are_logged(wharf_factory):
+    wharf = wharf_factory(config=CONFIG)
+    sts = client(wharf, "sts")
+    # botocore presigns with the operation's method (POST for the query protocol), which the
+    # signature covers: the URL is sent as a POST.
+    url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=600)
+    assert "X-Amz-Signature=" in url
+    with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"), timeout=10) as answer:
+        assert answer.status == 200
+        assert f"<Account>{ACCOUNT}</Account>" in answer.read().decode()
+    tampered = url.replace("X-Amz-Expires=600", "X-Amz-Expires=601")
+    with urllib.request.urlopen(urllib.request.Request(tampered, data=b"", method="POST"), timeout=10) as answer:
+        assert answer.status == 200, "log mode refuses nothing"
+    lines = auth_lines(wharf)
+    assert sum("signature verified" in line for line in lines) == 1, lines
+    assert sum("SignatureDoesNotMatch" in line for line in lines) == 1, lines
+    # wharf's clock moves past the five minutes a signature is good for.
+    wharf.advance_clock(400)
+    client(wharf, "sqs").list_queues()
+    assert any("RequestExpired" in line for line in auth_lines(wharf)), auth_lines(wharf)

@@ -106,7 +106,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone(), receipt_key).await?;
     let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
-    let identity = identity_of(&config, &account, &region)?;
+    let identity = identity_of(&config, &account, &region, Arc::clone(&clock))?;
     let lambda = LambdaApi::new(Arc::clone(&functions), account.clone(), region.clone(), endpoint_url)
         .with_identity(identity.clone());
     let events_api =
@@ -577,6 +577,7 @@ fn identity_of(
     config: &crate::config::Config,
     account: &AccountId,
     region: &Region,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<wharf_api_common::pipeline::Identity> {
     use wharf_api_common::pipeline::{AuthMode, Credential, Identity};
     let mode = match config.auth.mode {
@@ -597,7 +598,7 @@ fn identity_of(
     if mode == AuthMode::Log {
         tracing::info!(keys = credentials.len(), "auth: signatures are checked and logged, nothing is refused");
     }
-    Ok(Identity::new(account.clone(), region.clone(), mode, credentials))
+    Ok(Identity::new(account.clone(), region.clone(), mode, credentials, clock))
 }
 
 mod router {

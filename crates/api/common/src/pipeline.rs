@@ -21,7 +21,10 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tracing::Instrument;
-use wharf_types::{AccountId, Region};
+use wharf_types::{AccountId, Clock, Region, SystemClock};
+
+/// How far a signature's time may be from wharf's clock.
+pub const MAX_SKEW_SECONDS: u64 = 300;
 
 /// Who made a request, as the services see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,13 +75,21 @@ pub struct Identity {
     mode: AuthMode,
     /// Known access keys, by access key id.
     credentials: Arc<HashMap<String, Credential>>,
+    /// wharf's clock, for the signing time's skew and presigned URLs' expiry.
+    clock: Arc<dyn Clock>,
 }
 
 impl Identity {
     /// Credentials are not verified: the default account and region, unless the request says
     /// otherwise (see the module documentation).
     pub fn unverified(default_account: AccountId, default_region: Region) -> Self {
-        Identity { default_account, default_region, mode: AuthMode::Off, credentials: Arc::default() }
+        Identity {
+            default_account,
+            default_region,
+            mode: AuthMode::Off,
+            credentials: Arc::default(),
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Signatures treated as `mode` says, against `credentials` (by access key id). A known key
@@ -88,8 +99,9 @@ impl Identity {
         default_region: Region,
         mode: AuthMode,
         credentials: HashMap<String, Credential>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
-        Identity { default_account, default_region, mode, credentials: Arc::new(credentials) }
+        Identity { default_account, default_region, mode, credentials: Arc::new(credentials), clock }
     }
 
     /// Checks the request's signature and logs the outcome (`AuthMode::Log`). Neither the
@@ -121,10 +133,29 @@ impl Identity {
             .credentials
             .get(&authorization.access_key)
             .ok_or(("InvalidClientTokenId", "the access key is not one wharf knows".to_owned()))?;
-        let amz_date =
-            request.header("x-amz-date").ok_or(("IncompleteSignature", "the request has no X-Amz-Date".to_owned()))?;
+        let amz_date = match &authorization.presigned {
+            Some((date, _)) => date.as_str(),
+            None => request
+                .header("x-amz-date")
+                .ok_or(("IncompleteSignature", "the request has no X-Amz-Date".to_owned()))?,
+        };
         if !amz_date.starts_with(&authorization.date) {
             return Err(("SignatureDoesNotMatch", "the credential scope's date is not the request's".to_owned()));
+        }
+        let signed_at = crate::sigv4::amz_date_seconds(amz_date)
+            .ok_or(("IncompleteSignature", format!("X-Amz-Date {amz_date} is not YYYYMMDD'T'HHMMSS'Z'")))?;
+        let now = self.clock.now_millis() / 1000;
+        // A signature is good for five minutes either side of its time (IAM user guide,
+        // "Elements of an AWS API request signature"); a presigned URL until it expires.
+        let (earliest, latest) = match &authorization.presigned {
+            Some((_, expires)) => (signed_at.saturating_sub(MAX_SKEW_SECONDS), signed_at + expires),
+            None => (signed_at.saturating_sub(MAX_SKEW_SECONDS), signed_at + MAX_SKEW_SECONDS),
+        };
+        if now < earliest || now > latest {
+            return Err((
+                "RequestExpired",
+                format!("the request was signed at {amz_date}, too far from wharf's clock"),
+            ));
         }
         crate::sigv4::verify(request, &authorization, &credential.secret, amz_date).map_err(refuse)
     }

@@ -40,6 +40,8 @@ pub struct Authorization {
     pub signed_headers: Vec<String>,
     /// The signature, hex.
     pub signature: String,
+    /// Presigned (the parts in the query string): `X-Amz-Date` and `X-Amz-Expires` seconds.
+    pub presigned: Option<(String, u64)>,
 }
 
 /// Why a request's signature cannot be checked or does not match, each with AWS's code.
@@ -64,9 +66,12 @@ impl SignatureError {
     }
 }
 
-/// Reads the `Authorization` header.
+/// Reads the `Authorization` header, or the query string of a presigned URL.
 pub fn parse(request: &ApiRequest) -> Result<Authorization, SignatureError> {
-    let header = request.header(AUTHORIZATION).ok_or(SignatureError::Missing)?;
+    let header = match request.header(AUTHORIZATION) {
+        Some(header) => header,
+        None => return parse_presigned(request),
+    };
     let incomplete = |what: &str| SignatureError::Incomplete(format!("Authorization header requires {what}."));
     let rest = header
         .strip_prefix(ALGORITHM)
@@ -87,6 +92,17 @@ pub fn parse(request: &ApiRequest) -> Result<Authorization, SignatureError> {
     let credential = credential.ok_or_else(|| incomplete("'Credential' parameter"))?;
     let signed_headers = signed_headers.ok_or_else(|| incomplete("'SignedHeaders' parameter"))?;
     let signature = signature.ok_or_else(|| incomplete("'Signature' parameter"))?;
+    scoped(credential, signed_headers, signature, None)
+}
+
+/// The parts of an `AWS4-HMAC-SHA256` signature, checked.
+fn scoped(
+    credential: &str,
+    signed_headers: &str,
+    signature: &str,
+    presigned: Option<(String, u64)>,
+) -> Result<Authorization, SignatureError> {
+    let incomplete = |what: &str| SignatureError::Incomplete(format!("Authorization requires {what}."));
     let scope: Vec<&str> = credential.split('/').collect();
     let [access_key, date, region, service, "aws4_request"] = scope.as_slice() else {
         return Err(SignatureError::Incomplete(format!(
@@ -108,7 +124,42 @@ pub fn parse(request: &ApiRequest) -> Result<Authorization, SignatureError> {
         service: (*service).to_owned(),
         signed_headers: signed_headers.split(';').map(str::to_ascii_lowercase).collect(),
         signature: signature.to_ascii_lowercase(),
+        presigned,
     })
+}
+
+/// Reads a presigned URL's `X-Amz-*` query parameters.
+fn parse_presigned(request: &ApiRequest) -> Result<Authorization, SignatureError> {
+    let pairs = request.uri.query().and_then(|query| crate::request::form_pairs(query.as_bytes())).unwrap_or_default();
+    let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+    let Some(algorithm) = get("X-Amz-Algorithm") else { return Err(SignatureError::Missing) };
+    if algorithm != ALGORITHM {
+        return Err(SignatureError::Incomplete(format!("Unsupported AWS 'algorithm': {algorithm}")));
+    }
+    let missing = |name: &str| SignatureError::Incomplete(format!("Presigned URL requires the parameter {name}."));
+    let credential = get("X-Amz-Credential").ok_or_else(|| missing("X-Amz-Credential"))?;
+    let date = get("X-Amz-Date").ok_or_else(|| missing("X-Amz-Date"))?;
+    let expires = get("X-Amz-Expires").ok_or_else(|| missing("X-Amz-Expires"))?;
+    let expires: u64 = expires
+        .parse()
+        .ok()
+        .filter(|seconds| (1..=604_800).contains(seconds))
+        .ok_or_else(|| SignatureError::Incomplete("X-Amz-Expires must be between 1 and 604800 seconds.".into()))?;
+    let signed_headers = get("X-Amz-SignedHeaders").ok_or_else(|| missing("X-Amz-SignedHeaders"))?;
+    let signature = get("X-Amz-Signature").ok_or_else(|| missing("X-Amz-Signature"))?;
+    scoped(credential, signed_headers, signature, Some((date.to_owned(), expires)))
+}
+
+/// Seconds since the epoch of an `X-Amz-Date` (`YYYYMMDDTHHMMSSZ`).
+pub fn amz_date_seconds(amz_date: &str) -> Option<u64> {
+    let bytes = amz_date.as_bytes();
+    if bytes.len() != 16 || bytes[8] != b'T' || bytes[15] != b'Z' {
+        return None;
+    }
+    let day = signing_time(amz_date.get(0..8)?)?.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() - 43_200;
+    let number =
+        |range: std::ops::Range<usize>, max: u64| amz_date.get(range)?.parse::<u64>().ok().filter(|n| *n <= max);
+    Some(day + number(9..11, 23)? * 3600 + number(11..13, 59)? * 60 + number(13..15, 60)?)
 }
 
 /// Encodes every byte but the unreserved ones (`A-Z a-z 0-9 - _ . ~`), as SigV4 requires.
@@ -151,6 +202,7 @@ pub fn canonical_request(request: &ApiRequest, authorization: &Authorization) ->
         .unwrap_or("")
         .split('&')
         .filter(|pair| !pair.is_empty())
+        .filter(|pair| authorization.presigned.is_none() || !pair.starts_with("X-Amz-Signature="))
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let mut encoded_name = String::new();
@@ -273,6 +325,7 @@ mod tests {
             service: "lambda".into(),
             signed_headers: vec!["host".into(), "x-amz-date".into(), "x-amz-invocation-type".into()],
             signature: "0".repeat(64),
+            presigned: None,
         };
         assert_eq!(
             canonical_request(&req, &authorization),
@@ -397,6 +450,36 @@ mod tests {
             assert!(matches!(parse(&header(bad)), Err(SignatureError::Incomplete(_))), "{bad}");
         }
         assert_eq!(SignatureError::Mismatch.code(), "SignatureDoesNotMatch");
+    }
+
+    #[test]
+    fn presigned_parts_come_from_the_query_and_the_signature_is_left_out_of_it() {
+        let uri = "/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+                   &X-Amz-Credential=AK%2F20261203%2Feu-west-1%2Fsts%2Faws4_request&X-Amz-Date=20261203T134432Z\
+                   &X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature=0a44f37ef39207bb2e9772cc046cd28f9ec9fcf6a3ca1d27ff0235e5031541e7";
+        let req = request(http::Method::POST, uri, &[("host", "127.0.0.1:4566")], b"");
+        let authorization = parse(&req).expect("presigned");
+        assert_eq!(authorization.presigned, Some(("20261203T134432Z".to_owned(), 600)));
+        // botocore 1.43.11's canonical request of this URL (SigV4QueryAuth).
+        assert_eq!(
+            canonical_request(&req, &authorization),
+            "POST\n/\nAction=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+             &X-Amz-Credential=AK%2F20261203%2Feu-west-1%2Fsts%2Faws4_request&X-Amz-Date=20261203T134432Z\
+             &X-Amz-Expires=600&X-Amz-SignedHeaders=host\nhost:127.0.0.1:4566\n\nhost\n\
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(verify(&req, &authorization, "s", "20261203T134432Z"), Ok(()));
+        let too_long = request(http::Method::POST, &uri.replace("X-Amz-Expires=600", "X-Amz-Expires=604801"), &[], b"");
+        assert!(matches!(parse(&too_long), Err(SignatureError::Incomplete(_))));
+    }
+
+    #[test]
+    fn amz_dates_are_seconds_since_the_epoch() {
+        assert_eq!(amz_date_seconds("19700101T000001Z"), Some(1));
+        assert_eq!(amz_date_seconds("20261203T134432Z"), Some(1_796_305_472));
+        for bad in ["20261203T134432", "20261203 134432Z", "20261203T254432Z", "2026120T1344320Z", ""] {
+            assert_eq!(amz_date_seconds(bad), None, "{bad}");
+        }
     }
 
     #[test]
