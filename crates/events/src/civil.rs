@@ -20,16 +20,7 @@ pub(crate) fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
-/// The day number of a calendar date (Howard Hinnant's days-from-civil algorithm).
-pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year_shifted = if month <= 2 { year - 1 } else { year };
-    let era = year_shifted.div_euclid(400);
-    let year_of_era = year_shifted.rem_euclid(400);
-    let month_from_march = i64::from((month + 9) % 12);
-    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
+pub(crate) use wharf_types::days_from_civil;
 
 /// The calendar date of a non-negative day number: `(year, month, day)`.
 pub(crate) fn civil_from_days(day_number: u64) -> (i64, u32, u32) {

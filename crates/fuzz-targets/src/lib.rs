@@ -85,6 +85,11 @@ fn region() -> Region {
     REGION.parse().expect("the fuzz region")
 }
 
+/// Who callers are, for every API: credentials unverified, the fuzz account and region.
+fn identity() -> wharf_api_common::pipeline::Identity {
+    wharf_api_common::pipeline::Identity::unverified(account(), region())
+}
+
 /// The input's requests: (first line, body) pairs, at most [`MAX_REQUESTS`].
 fn requests(data: &[u8]) -> impl Iterator<Item = (String, &[u8])> {
     data.split(|byte| *byte == 0).take(MAX_REQUESTS).map(|part| {
@@ -170,7 +175,7 @@ fn trace(what: &str, operation: &str, response: &ApiResponse) {
 fn sqs_api() -> wharf_api_sqs::SqsApi {
     let store = Arc::new(wharf_store::memory::MemoryStore::new());
     let engine = Arc::new(wharf_queue::Engine::new(store, clock(), wharf_queue::EngineConfig::default()));
-    wharf_api_sqs::SqsApi::new(engine, account(), region(), "127.0.0.1:4566".to_owned())
+    wharf_api_sqs::SqsApi::new(engine, identity(), "127.0.0.1:4566".to_owned())
 }
 
 /// SQS over awsJson1_0: each request's first line is the operation (`SendMessage`), its body
@@ -193,7 +198,7 @@ pub fn sqs_json(data: &[u8]) {
 /// STS over the query protocol: each request's first line is the path and query string, its
 /// body the form.
 pub fn sts_api(data: &[u8]) {
-    let api = wharf_api_sts::StsApi::new(account(), region());
+    let api = wharf_api_sts::StsApi::new(identity());
     block_on(async {
         for (line, body) in requests(data) {
             let Ok(uri) = line.parse::<Uri>() else { continue };
@@ -258,7 +263,7 @@ thread_local! {
             Arc::new(wharf_functions::ports::DiscardLogs),
         ))
         .expect("the functions engine");
-        let api = wharf_api_lambda::LambdaApi::new(functions, account(), region(), "http://127.0.0.1:9".to_owned());
+        let api = wharf_api_lambda::LambdaApi::new(functions, identity(), "http://127.0.0.1:9".to_owned());
         LambdaHarness { api, _dir: dir }
     };
 }
@@ -310,7 +315,7 @@ pub fn events_api(data: &[u8]) {
         )
         .await
         .expect("the events engine");
-        let api = wharf_api_events::EventsApi::new(Arc::new(events), account(), region());
+        let api = wharf_api_events::EventsApi::new(Arc::new(events), identity());
         for (operation, body) in requests(data) {
             let request =
                 json_request(wharf_api_events::codec::TARGET_PREFIX, "application/x-amz-json-1.1", &operation, body);
@@ -326,7 +331,7 @@ pub fn events_api(data: &[u8]) {
 /// (`FilterLogEvents`), its body the JSON document.
 pub fn logs_api(data: &[u8]) {
     let logs = Arc::new(wharf_logs::Logs::new(Arc::new(wharf_store::logs::MemoryLogStore::new()), clock()));
-    let api = wharf_api_logs::LogsApi::new(logs, account(), region());
+    let api = wharf_api_logs::LogsApi::new(logs, identity());
     block_on(async {
         for (operation, body) in requests(data) {
             let request =

@@ -261,10 +261,8 @@ impl Reference {
             let q = &mut self.queues[queue];
             while taken.len() < max {
                 let next = if q.fifo {
-                    // Moved messages are gone from the queue: skip them like taken ones.
-                    let mut skip = taken.clone();
-                    skip.extend(&moved);
-                    Self::fifo_next(q, &skip, &moved, cursor, now)
+                    // Moved messages are gone from the queue (`fifo_next` skips them).
+                    Self::fifo_next(q, &taken, &moved, cursor, now)
                 } else {
                     (0..q.messages.len())
                         .find(|&idx| q.messages[idx].visible(now) && !taken.contains(&idx) && !moved.contains(&idx))

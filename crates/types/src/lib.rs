@@ -425,6 +425,18 @@ mod tests {
     }
 }
 
+/// The day number (days since 1970-01-01) of a proleptic-Gregorian calendar date, the inverse
+/// of [`UtcDateTime::from_epoch_millis`]'s date (Howard Hinnant's days-from-civil algorithm).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year_shifted = if month <= 2 { year - 1 } else { year };
+    let era = year_shifted.div_euclid(400);
+    let year_of_era = year_shifted.rem_euclid(400);
+    let month_from_march = i64::from((month + 9) % 12);
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 /// Calendar date and time of an instant, in UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UtcDateTime {

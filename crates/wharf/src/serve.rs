@@ -101,19 +101,17 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         local
     };
     let endpoint_url = format!("http://{endpoint_host}");
-    let logs_api = LogsApi::new(Arc::clone(&logs), account.clone(), region.clone());
     let (functions, _scratch, internal_store, internal_engine) =
         start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone(), receipt_key).await?;
     let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
+    // One identity for every API: who callers are is the same question everywhere.
     let identity = identity_of(&config, &account, &region, Arc::clone(&clock))?;
-    let lambda = LambdaApi::new(Arc::clone(&functions), account.clone(), region.clone(), endpoint_url)
-        .with_identity(identity.clone());
-    let events_api =
-        EventsApi::new(Arc::clone(&events), account.clone(), region.clone()).with_identity(identity.clone());
-    let sts = wharf_api_sts::StsApi::new(account.clone(), region.clone()).with_identity(identity.clone());
-    let logs_api = logs_api.with_identity(identity.clone());
-    let sqs = SqsApi::new(Arc::clone(&engine), account, region, local.to_string()).with_identity(identity);
+    let logs_api = LogsApi::new(Arc::clone(&logs), identity.clone());
+    let lambda = LambdaApi::new(Arc::clone(&functions), identity.clone(), endpoint_url);
+    let events_api = EventsApi::new(Arc::clone(&events), identity.clone());
+    let sts = wharf_api_sts::StsApi::new(identity.clone());
+    let sqs = SqsApi::new(Arc::clone(&engine), identity, local.to_string());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = crate::workers::Workers::new(stopped);
     let router = Arc::new(Router {

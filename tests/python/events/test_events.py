@@ -451,3 +451,16 @@ def test_rate_schedule_delivers_the_scheduled_event_to_a_queue(wharf, events, sq
     events.disable_rule(Name="every-minute")
     wharf.advance_clock(180)
     assert receive_one(sqs, url, 1) is None, "a disabled rule fired"
+
+
+def test_a_target_that_does_not_exist_is_dead_lettered_at_once(events, sqs):
+    """A missing queue is not an error a retry can mend: EventBridge sends the event to the
+    target's dead-letter queue without retrying (default RetryPolicy: 185 attempts in a day)."""
+    dead_url, dead_arn = queue_arn(sqs, "events-dlq")
+    missing_arn = dead_arn.replace("events-dlq", "never-created")
+    events.put_rule(Name="to-nowhere", EventPattern=PATTERN)
+    events.put_targets(Rule="to-nowhere", Targets=[{"Id": "gone", "Arn": missing_arn, "DeadLetterConfig": {"Arn": dead_arn}}])
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "Order", "Detail": json.dumps({"state": "paid"})}])
+    message = receive_one(sqs, dead_url, timeout=10)
+    assert message is not None, "dead-lettered without waiting for retries"
+    assert json.loads(message["Body"])["detail"] == {"state": "paid"}

@@ -75,6 +75,12 @@ impl ApiRequest {
             .and_then(|(_, value)| CredentialScope::parse(&value))
     }
 
+    /// The operation a JSON-protocol request names: its `X-Amz-Target` after `prefix`
+    /// (`AmazonSQS.`, `Logs_20140328.`), if the target has that prefix.
+    pub fn target_operation(&self, prefix: &str) -> Option<&str> {
+        self.header(X_AMZ_TARGET)?.strip_prefix(prefix)
+    }
+
     /// A header's value as text, if present and visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())

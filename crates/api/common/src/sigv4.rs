@@ -274,18 +274,12 @@ pub fn verify(
 /// Midday of a scope date (`YYYYMMDD`), which `generate_signing_key` reduces to the date.
 fn signing_time(date: &str) -> Option<std::time::SystemTime> {
     let year: i64 = date.get(0..4)?.parse().ok()?;
-    let month: i64 = date.get(4..6)?.parse().ok()?;
-    let day: i64 = date.get(6..8)?.parse().ok()?;
+    let month: u32 = date.get(4..6)?.parse().ok()?;
+    let day: u32 = date.get(6..8)?.parse().ok()?;
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
-    // Days from the civil date (Howard Hinnant's algorithm), then seconds.
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * m + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
+    let days = wharf_types::days_from_civil(year, month, day);
     let seconds = u64::try_from(days * 86_400 + 43_200).ok()?;
     Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
 }

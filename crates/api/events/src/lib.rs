@@ -24,7 +24,6 @@ use std::sync::Arc;
 use wharf_api_common::pipeline::{self, Api, Call, Identity};
 use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_events::{Caller, Events};
-use wharf_types::{AccountId, Region};
 
 /// The EventBridge API.
 pub struct EventsApi {
@@ -40,23 +39,14 @@ impl std::fmt::Debug for EventsApi {
 }
 
 impl EventsApi {
-    /// An EventBridge API over `events`; callers who name no account are in `account`,
-    /// unsigned requests in `default_region`.
-    pub fn new(events: Arc<Events>, account: AccountId, default_region: Region) -> Self {
-        EventsApi { events, identity: Identity::unverified(account, default_region) }
-    }
-
-    /// The same API with callers identified by `identity` (the configured authentication).
-    pub fn with_identity(mut self, identity: Identity) -> Self {
-        self.identity = identity;
-        self
+    /// An EventBridge API over `events`, its callers told apart by `identity`.
+    pub fn new(events: Arc<Events>, identity: Identity) -> Self {
+        EventsApi { events, identity }
     }
 
     /// Whether a request is an EventBridge request (`X-Amz-Target: AWSEvents.*`).
     pub fn claims(request: &ApiRequest) -> bool {
-        request
-            .header(wharf_api_common::request::X_AMZ_TARGET)
-            .is_some_and(|target| target.starts_with(codec::TARGET_PREFIX))
+        request.target_operation(codec::TARGET_PREFIX).is_some()
     }
 
     /// Answers one EventBridge request.
@@ -76,8 +66,7 @@ impl Api for EventsApi {
     }
 
     fn decode(&self, request: &ApiRequest) -> Result<model::Operation, error::EventsApiError> {
-        let target = request.header(wharf_api_common::request::X_AMZ_TARGET).unwrap_or("");
-        codec::decode(target.strip_prefix(codec::TARGET_PREFIX).unwrap_or(target), &request.body)
+        codec::decode(request.target_operation(codec::TARGET_PREFIX).unwrap_or_default(), &request.body)
     }
 
     fn operation_name(&self, operation: &model::Operation) -> &'static str {
@@ -132,7 +121,9 @@ mod tests {
         let events = Events::open(Arc::new(MemoryEventStore::default()), Arc::new(SystemClock), Arc::new(Nowhere))
             .await
             .expect("open");
-        EventsApi::new(Arc::new(events), "123456789012".parse().expect("account"), "us-east-1".parse().expect("region"))
+        let identity =
+            Identity::unverified("123456789012".parse().expect("account"), "us-east-1".parse().expect("region"));
+        EventsApi::new(Arc::new(events), identity)
     }
 
     async fn call(api: &EventsApi, operation: &str, body: Value) -> (u16, Value) {

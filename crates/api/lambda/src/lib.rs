@@ -44,7 +44,6 @@ use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_functions::registry::CodeSource;
 use wharf_functions::{AliasRow, EventInvokeConfigRow, PermissionRow};
 use wharf_functions::{FunctionKey, FunctionRef, FunctionUpdate, Functions, InvokeRequest, NewFunction, Outcome};
-use wharf_types::{AccountId, Region};
 
 /// The path prefixes Lambda uses; a request with one of them is Lambda's.
 const PREFIXES: &[&str] =
@@ -391,16 +390,9 @@ impl Route {
 }
 
 impl LambdaApi {
-    /// The API over `functions`; callers who name no account are in `account`, requests
-    /// without a SigV4 scope in `default_region`.
-    pub fn new(functions: Arc<Functions>, account: AccountId, default_region: Region, endpoint: String) -> Self {
-        LambdaApi { functions, identity: Identity::unverified(account, default_region), endpoint }
-    }
-
-    /// The same API with callers identified by `identity` (the configured authentication).
-    pub fn with_identity(mut self, identity: Identity) -> Self {
-        self.identity = identity;
-        self
+    /// The API over `functions`, its callers told apart by `identity`.
+    pub fn new(functions: Arc<Functions>, identity: Identity, endpoint: String) -> Self {
+        LambdaApi { functions, identity, endpoint }
     }
 
     /// Whether `request` is a Lambda request.

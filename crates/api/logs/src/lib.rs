@@ -23,7 +23,6 @@ use std::sync::Arc;
 use wharf_api_common::pipeline::{self, Api, Call, Identity};
 use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_logs::Logs;
-use wharf_types::{AccountId, Region};
 
 /// The CloudWatch Logs API.
 pub struct LogsApi {
@@ -39,23 +38,14 @@ impl std::fmt::Debug for LogsApi {
 }
 
 impl LogsApi {
-    /// A CloudWatch Logs API over `logs`; callers who name no account are in `account`,
-    /// unsigned requests in `default_region`.
-    pub fn new(logs: Arc<Logs>, account: AccountId, default_region: Region) -> Self {
-        LogsApi { logs, identity: Identity::unverified(account, default_region) }
-    }
-
-    /// The same API with callers identified by `identity` (the configured authentication).
-    pub fn with_identity(mut self, identity: Identity) -> Self {
-        self.identity = identity;
-        self
+    /// A CloudWatch Logs API over `logs`, its callers told apart by `identity`.
+    pub fn new(logs: Arc<Logs>, identity: Identity) -> Self {
+        LogsApi { logs, identity }
     }
 
     /// Whether a request is a CloudWatch Logs request (`X-Amz-Target: Logs_20140328.*`).
     pub fn claims(request: &ApiRequest) -> bool {
-        request
-            .header(wharf_api_common::request::X_AMZ_TARGET)
-            .is_some_and(|target| target.starts_with(codec::TARGET_PREFIX))
+        request.target_operation(codec::TARGET_PREFIX).is_some()
     }
 
     /// Answers one CloudWatch Logs request.
@@ -75,8 +65,7 @@ impl Api for LogsApi {
     }
 
     fn decode(&self, request: &ApiRequest) -> Result<model::Operation, error::LogsApiError> {
-        let target = request.header(wharf_api_common::request::X_AMZ_TARGET).unwrap_or("");
-        codec::decode(target.strip_prefix(codec::TARGET_PREFIX).unwrap_or(target), &request.body)
+        codec::decode(request.target_operation(codec::TARGET_PREFIX).unwrap_or_default(), &request.body)
     }
 
     fn operation_name(&self, operation: &model::Operation) -> &'static str {
@@ -115,7 +104,9 @@ mod tests {
 
     fn api() -> LogsApi {
         let logs = Arc::new(Logs::new(Arc::new(MemoryLogStore::new()), Arc::new(SystemClock)));
-        LogsApi::new(logs, "123456789012".parse().expect("account"), "us-east-1".parse().expect("region"))
+        let identity =
+            Identity::unverified("123456789012".parse().expect("account"), "us-east-1".parse().expect("region"));
+        LogsApi::new(logs, identity)
     }
 
     async fn call(api: &LogsApi, operation: &str, body: Value) -> (u16, Value) {

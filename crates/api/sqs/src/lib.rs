@@ -26,7 +26,6 @@ use std::sync::Arc;
 use wharf_api_common::pipeline::{self, Api, Call, Identity};
 use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_queue::{Caller, Engine};
-use wharf_types::{AccountId, Region};
 
 /// The `Content-Type` of form-encoded query requests.
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
@@ -47,16 +46,9 @@ impl std::fmt::Debug for SqsApi {
 }
 
 impl SqsApi {
-    /// An SQS API over `engine`; callers who name no account are in `account`, unsigned
-    /// requests in `default_region`.
-    pub fn new(engine: Arc<Engine>, account: AccountId, default_region: Region, default_host: String) -> Self {
-        SqsApi { engine, identity: Identity::unverified(account, default_region), default_host }
-    }
-
-    /// The same API with callers identified by `identity` (the configured authentication).
-    pub fn with_identity(mut self, identity: Identity) -> Self {
-        self.identity = identity;
-        self
+    /// An SQS API over `engine`, its callers told apart by `identity`.
+    pub fn new(engine: Arc<Engine>, identity: Identity, default_host: String) -> Self {
+        SqsApi { engine, identity, default_host }
     }
 
     /// Which SQS protocol a request speaks, if it is an SQS request at all.
@@ -91,8 +83,7 @@ impl SqsApi {
     fn decode_operation(&self, request: &ApiRequest, protocol: Protocol) -> Result<model::Operation, SqsError> {
         match protocol {
             Protocol::Json => {
-                let target = request.header(wharf_api_common::request::X_AMZ_TARGET).unwrap_or("");
-                let operation = target.strip_prefix(codec::json::TARGET_PREFIX).unwrap_or(target);
+                let operation = request.target_operation(codec::json::TARGET_PREFIX).unwrap_or_default();
                 codec::json::decode(operation, &request.body)
             }
             Protocol::Query => {

@@ -13,7 +13,6 @@ use wharf_api_common::pipeline::{self, Api, Call, Identity};
 use wharf_api_common::request::form_pairs;
 use wharf_api_common::xml::{ListStyle, MapStyle, XmlNames};
 use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody, Fault};
-use wharf_types::{AccountId, Region};
 
 /// The XML namespace of STS answers.
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -86,16 +85,9 @@ const KNOWN_ACTIONS: &[&str] = &[
 ];
 
 impl StsApi {
-    /// The STS API; callers who name no account are in `account`, unsigned requests in
-    /// `default_region`.
-    pub fn new(account: AccountId, default_region: Region) -> Self {
-        StsApi { identity: Identity::unverified(account, default_region) }
-    }
-
-    /// The same API with callers identified by `identity` (the configured authentication).
-    pub fn with_identity(mut self, identity: Identity) -> Self {
-        self.identity = identity;
-        self
+    /// The STS API, its callers told apart by `identity`.
+    pub fn new(identity: Identity) -> Self {
+        StsApi { identity }
     }
 
     /// Whether a request is for STS: signed for `sts`, or an unsigned query request naming an
@@ -225,7 +217,10 @@ mod tests {
 
     #[tokio::test]
     async fn get_caller_identity_names_the_account_root() {
-        let api = StsApi::new("000000000000".parse().expect("account"), "us-east-1".parse().expect("region"));
+        let api = StsApi::new(Identity::unverified(
+            "000000000000".parse().expect("account"),
+            "us-east-1".parse().expect("region"),
+        ));
         let answer = api.handle(request("Action=GetCallerIdentity&Version=2011-06-15", "123456789012")).await;
         assert_eq!(answer.status, StatusCode::OK);
         let body = String::from_utf8(answer.body.to_vec()).expect("utf-8");
