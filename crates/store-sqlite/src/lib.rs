@@ -19,11 +19,12 @@
 //! - [`SqliteStore`]: the [`QueueStore`] implementation.
 //! - `writer`: the journal thread and the SQL that applies changes.
 //! - `load`: reading the database back at start-up.
-//! - `records`: a small database of JSON records, behind [`functions`] and [`events`].
+//! - `records`: a small database of JSON records, behind [`functions`], [`events`] and [`iam`].
 //! - [`logs`]: the CloudWatch Logs store.
 
 pub mod events;
 pub mod functions;
+pub mod iam;
 mod load;
 pub mod logs;
 mod records;

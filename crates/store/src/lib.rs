@@ -17,6 +17,7 @@
 pub mod conformance;
 pub mod events;
 pub mod functions;
+pub mod iam;
 pub mod logs;
 pub mod memory;
 pub mod model;

@@ -490,6 +490,14 @@ impl UtcDateTime {
             self.year, self.month, self.day, self.hour, self.minute, self.second, self.millis
         )
     }
+
+    /// `2026-11-25T11:38:48Z`, as IAM and STS write times.
+    pub fn iso8601_seconds(&self) -> String {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
 }
 
 #[cfg(test)]
