@@ -80,8 +80,12 @@ impl DenyReason {
             DenyReason::ExplicitInResourcePolicy => "with an explicit deny in a resource-based policy".to_owned(),
             DenyReason::ExplicitInSessionPolicy => "with an explicit deny in a session policy".to_owned(),
             DenyReason::ExplicitInBoundary => "with an explicit deny in a permissions boundary".to_owned(),
-            DenyReason::NoIdentityPolicyAllows => format!("because no identity-based policy allows the {action} action"),
-            DenyReason::NoResourcePolicyAllows => format!("because no resource-based policy allows the {action} action"),
+            DenyReason::NoIdentityPolicyAllows => {
+                format!("because no identity-based policy allows the {action} action")
+            }
+            DenyReason::NoResourcePolicyAllows => {
+                format!("because no resource-based policy allows the {action} action")
+            }
             DenyReason::NoSessionPolicyAllows => format!("because no session policy allows the {action} action"),
             DenyReason::NoBoundaryAllows => format!("because no permissions boundary allows the {action} action"),
         }
@@ -213,7 +217,12 @@ pub fn decide(principal: &Principal, policies: &PrincipalPolicies, access: &Acce
 /// Whether an AWS service principal (`events.amazonaws.com`) may perform `access` on a
 /// resource through its resource policy; `source_arn` and `source_account` fill
 /// `aws:SourceArn` and `aws:SourceAccount`.
-pub fn service_allowed(service: &str, access: &Access<'_>, source_arn: Option<&str>, source_account: Option<&str>) -> bool {
+pub fn service_allowed(
+    service: &str,
+    access: &Access<'_>,
+    source_arn: Option<&str>,
+    source_account: Option<&str>,
+) -> bool {
     let mut context = access.context.clone();
     if let Some(source_arn) = source_arn {
         context.insert("aws:sourcearn".to_owned(), vec![source_arn.to_owned()]);

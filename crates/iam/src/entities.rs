@@ -267,14 +267,22 @@ impl Iam {
         if self.read().users.contains_key(&Self::key(account, &new.name)) {
             return Err(IamError::EntityAlreadyExists(format!("User with name {} already exists.", new.name)));
         }
-        let row = UserRow { principal: self.new_principal(account, EntityKind::User, &new)?, groups: Vec::new(), access_keys: Vec::new() };
+        let row = UserRow {
+            principal: self.new_principal(account, EntityKind::User, &new)?,
+            groups: Vec::new(),
+            access_keys: Vec::new(),
+        };
         self.save(IamRecord::User(row.clone())).await?;
         Ok(row)
     }
 
     /// GetUser.
     pub fn user(&self, account: &str, name: &str) -> Result<UserRow, IamError> {
-        self.read().users.get(&Self::key(account, name)).map(|user| user.row.clone()).ok_or_else(|| not_found(EntityKind::User, name))
+        self.read()
+            .users
+            .get(&Self::key(account, name))
+            .map(|user| user.row.clone())
+            .ok_or_else(|| not_found(EntityKind::User, name))
     }
 
     /// ListUsers (by name), with a path prefix.
@@ -312,9 +320,16 @@ impl Iam {
         let _write = self.writes.lock().await;
         let mut row = self.user(account, user)?;
         if row.access_keys.len() >= ACCESS_KEYS_PER_USER {
-            return Err(IamError::LimitExceeded(format!("Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}")));
+            return Err(IamError::LimitExceeded(format!(
+                "Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}"
+            )));
         }
-        let key = AccessKeyRow { id: ids::access_key_id(), secret: ids::secret_access_key(), active: true, created_ms: self.now() };
+        let key = AccessKeyRow {
+            id: ids::access_key_id(),
+            secret: ids::secret_access_key(),
+            active: true,
+            created_ms: self.now(),
+        };
         row.access_keys.push(key.clone());
         self.save(IamRecord::User(row)).await?;
         Ok(key)
@@ -335,7 +350,13 @@ impl Iam {
     }
 
     /// UpdateAccessKey (Active or Inactive).
-    pub async fn set_access_key_active(&self, account: &str, user: &str, access_key_id: &str, active: bool) -> Result<(), IamError> {
+    pub async fn set_access_key_active(
+        &self,
+        account: &str,
+        user: &str,
+        access_key_id: &str,
+        active: bool,
+    ) -> Result<(), IamError> {
         self.change_access_key(account, user, access_key_id, |keys, index| keys[index].active = active).await
     }
 
@@ -348,11 +369,9 @@ impl Iam {
     ) -> Result<(), IamError> {
         let _write = self.writes.lock().await;
         let mut row = self.user(account, user)?;
-        let index = row
-            .access_keys
-            .iter()
-            .position(|key| key.id == access_key_id)
-            .ok_or_else(|| IamError::NoSuchEntity(format!("The Access Key with id {access_key_id} cannot be found.")))?;
+        let index = row.access_keys.iter().position(|key| key.id == access_key_id).ok_or_else(|| {
+            IamError::NoSuchEntity(format!("The Access Key with id {access_key_id} cannot be found."))
+        })?;
         change(&mut row.access_keys, index);
         self.save(IamRecord::User(row)).await
     }
@@ -410,7 +429,13 @@ impl Iam {
     }
 
     /// AddUserToGroup / RemoveUserFromGroup.
-    pub async fn set_group_membership(&self, account: &str, group: &str, user: &str, member: bool) -> Result<(), IamError> {
+    pub async fn set_group_membership(
+        &self,
+        account: &str,
+        group: &str,
+        user: &str,
+        member: bool,
+    ) -> Result<(), IamError> {
         let _write = self.writes.lock().await;
         self.group(account, group)?;
         let mut row = self.user(account, user)?;
@@ -456,7 +481,11 @@ impl Iam {
 
     /// GetRole.
     pub fn role(&self, account: &str, name: &str) -> Result<RoleRow, IamError> {
-        self.read().roles.get(&Self::key(account, name)).map(|role| role.row.clone()).ok_or_else(|| not_found(EntityKind::Role, name))
+        self.read()
+            .roles
+            .get(&Self::key(account, name))
+            .map(|role| role.row.clone())
+            .ok_or_else(|| not_found(EntityKind::Role, name))
     }
 
     /// The role an ARN names (`arn:aws:iam::ACCOUNT:role/PATH/NAME`).
@@ -569,10 +598,13 @@ impl Iam {
         document: String,
     ) -> Result<(), IamError> {
         check_name("policyName", policy_name, 128)?;
-        parse_document(&document, kind.inline_limit())?.check_identity_policy().map_err(|err| IamError::MalformedPolicyDocument(err.0))?;
+        parse_document(&document, kind.inline_limit())?
+            .check_identity_policy()
+            .map_err(|err| IamError::MalformedPolicyDocument(err.0))?;
         self.change_principal(account, kind, name, |row| {
             row.inline_policies.insert(policy_name.to_owned(), document);
-            let total: usize = row.inline_policies.values().map(|text| text.chars().filter(|c| !c.is_whitespace()).count()).sum();
+            let total: usize =
+                row.inline_policies.values().map(|text| text.chars().filter(|c| !c.is_whitespace()).count()).sum();
             if total > kind.inline_limit() {
                 return Err(IamError::LimitExceeded(format!(
                     "Maximum policy size of {} bytes exceeded for {} {name}",
@@ -586,7 +618,13 @@ impl Iam {
     }
 
     /// Get{User,Group,Role}Policy.
-    pub fn inline_policy(&self, account: &str, kind: EntityKind, name: &str, policy_name: &str) -> Result<String, IamError> {
+    pub fn inline_policy(
+        &self,
+        account: &str,
+        kind: EntityKind,
+        name: &str,
+        policy_name: &str,
+    ) -> Result<String, IamError> {
         let row = self.principal_row(account, kind, name)?;
         row.inline_policies.get(policy_name).cloned().ok_or_else(|| {
             IamError::NoSuchEntity(format!("The {} policy with name {policy_name} cannot be found.", kind.word()))
@@ -594,7 +632,13 @@ impl Iam {
     }
 
     /// Delete{User,Group,Role}Policy.
-    pub async fn delete_inline_policy(&self, account: &str, kind: EntityKind, name: &str, policy_name: &str) -> Result<(), IamError> {
+    pub async fn delete_inline_policy(
+        &self,
+        account: &str,
+        kind: EntityKind,
+        name: &str,
+        policy_name: &str,
+    ) -> Result<(), IamError> {
         self.change_principal(account, kind, name, |row| {
             row.inline_policies.remove(policy_name).map(|_| ()).ok_or_else(|| {
                 IamError::NoSuchEntity(format!("The {} policy with name {policy_name} cannot be found.", kind.word()))
@@ -638,7 +682,13 @@ impl Iam {
     }
 
     /// Tag{User,Role}… / Untag….
-    pub async fn tag(&self, account: &str, kind: EntityKind, name: &str, tags: &[(String, String)]) -> Result<(), IamError> {
+    pub async fn tag(
+        &self,
+        account: &str,
+        kind: EntityKind,
+        name: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), IamError> {
         self.change_principal(account, kind, name, |row| {
             row.tags = check_tags(&row.tags, tags)?;
             Ok(())
@@ -656,7 +706,13 @@ impl Iam {
     }
 
     /// Put/DeleteUserPermissionsBoundary and the role's.
-    pub async fn set_permissions_boundary(&self, account: &str, kind: EntityKind, name: &str, arn: Option<String>) -> Result<(), IamError> {
+    pub async fn set_permissions_boundary(
+        &self,
+        account: &str,
+        kind: EntityKind,
+        name: &str,
+        arn: Option<String>,
+    ) -> Result<(), IamError> {
         if let Some(arn) = &arn {
             if self.read().managed_policy(arn).is_none() {
                 return Err(IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable.")));
@@ -682,11 +738,15 @@ impl Iam {
         check_name("policyName", name, 128)?;
         let path = path.unwrap_or_else(|| "/".to_owned());
         check_path(&path)?;
-        parse_document(&document, MANAGED_POLICY_LIMIT)?.check_identity_policy().map_err(|err| IamError::MalformedPolicyDocument(err.0))?;
+        parse_document(&document, MANAGED_POLICY_LIMIT)?
+            .check_identity_policy()
+            .map_err(|err| IamError::MalformedPolicyDocument(err.0))?;
         let tags = check_tags(&[], &tags)?;
         let _write = self.writes.lock().await;
         if self.read().policies.contains_key(&Self::key(account, name)) {
-            return Err(IamError::EntityAlreadyExists(format!("A policy called {name} already exists. Duplicate names are not allowed.")));
+            return Err(IamError::EntityAlreadyExists(format!(
+                "A policy called {name} already exists. Duplicate names are not allowed."
+            )));
         }
         let now = self.now();
         let row = ManagedPolicyRow {
@@ -708,9 +768,11 @@ impl Iam {
 
     fn attachments(&self, arn: &str) -> usize {
         let state = self.read();
-        let users = state.users.values().filter(|user| user.row.principal.attached_policies.iter().any(|a| a == arn)).count();
+        let users =
+            state.users.values().filter(|user| user.row.principal.attached_policies.iter().any(|a| a == arn)).count();
         let groups = state.groups.values().filter(|group| group.row.attached_policies.iter().any(|a| a == arn)).count();
-        let roles = state.roles.values().filter(|role| role.row.principal.attached_policies.iter().any(|a| a == arn)).count();
+        let roles =
+            state.roles.values().filter(|role| role.row.principal.attached_policies.iter().any(|a| a == arn)).count();
         users + groups + roles
     }
 
@@ -719,9 +781,21 @@ impl Iam {
         let state = self.read();
         let attached = |row: &PrincipalRow| row.account == account && row.attached_policies.iter().any(|a| a == arn);
         let mut entities = Vec::new();
-        entities.extend(state.users.values().filter(|u| attached(&u.row.principal)).map(|u| (EntityKind::User, u.row.principal.clone())));
+        entities.extend(
+            state
+                .users
+                .values()
+                .filter(|u| attached(&u.row.principal))
+                .map(|u| (EntityKind::User, u.row.principal.clone())),
+        );
         entities.extend(state.groups.values().filter(|g| attached(&g.row)).map(|g| (EntityKind::Group, g.row.clone())));
-        entities.extend(state.roles.values().filter(|r| attached(&r.row.principal)).map(|r| (EntityKind::Role, r.row.principal.clone())));
+        entities.extend(
+            state
+                .roles
+                .values()
+                .filter(|r| attached(&r.row.principal))
+                .map(|r| (EntityKind::Role, r.row.principal.clone())),
+        );
         entities
     }
 
@@ -742,7 +816,14 @@ impl Iam {
             versions: row
                 .versions
                 .iter()
-                .map(|version| (version.id.clone(), version.document.clone(), Some(version.created_ms), version.id == row.default_version))
+                .map(|version| {
+                    (
+                        version.id.clone(),
+                        version.document.clone(),
+                        Some(version.created_ms),
+                        version.id == row.default_version,
+                    )
+                })
                 .collect(),
             tags: row.tags.clone(),
         }
@@ -784,7 +865,13 @@ impl Iam {
     }
 
     /// ListPolicies: `scope` is `All`, `AWS` or `Local`; `only_attached` keeps attached ones.
-    pub fn policies(&self, account: &str, scope: &str, only_attached: bool, path_prefix: &str) -> Vec<ManagedPolicyView> {
+    pub fn policies(
+        &self,
+        account: &str,
+        scope: &str,
+        only_attached: bool,
+        path_prefix: &str,
+    ) -> Vec<ManagedPolicyView> {
         let mut views = Vec::new();
         if scope != "Local" {
             views.extend(managed::list().map(|policy| self.aws_view(policy)));
@@ -804,13 +891,21 @@ impl Iam {
         views
     }
 
-    async fn change_policy(&self, account: &str, arn: &str, change: impl FnOnce(&mut ManagedPolicyRow) -> Result<(), IamError>) -> Result<ManagedPolicyRow, IamError> {
+    async fn change_policy(
+        &self,
+        account: &str,
+        arn: &str,
+        change: impl FnOnce(&mut ManagedPolicyRow) -> Result<(), IamError>,
+    ) -> Result<ManagedPolicyRow, IamError> {
         if managed::by_arn(arn).is_some() {
-            return Err(IamError::InvalidInput(format!("Policy {arn} is an AWS managed policy and cannot be changed.")));
+            return Err(IamError::InvalidInput(format!(
+                "Policy {arn} is an AWS managed policy and cannot be changed."
+            )));
         }
         let _write = self.writes.lock().await;
         self.policy(account, arn)?;
-        let (owner, name) = crate::customer_policy_key(arn).ok_or_else(|| IamError::NoSuchEntity(format!("Policy {arn} was not found.")))?;
+        let (owner, name) = crate::customer_policy_key(arn)
+            .ok_or_else(|| IamError::NoSuchEntity(format!("Policy {arn} was not found.")))?;
         let mut row = self
             .read()
             .policies
@@ -825,7 +920,9 @@ impl Iam {
     /// DeletePolicy: refused while attached or with versions besides the default.
     pub async fn delete_policy(&self, account: &str, arn: &str) -> Result<(), IamError> {
         if managed::by_arn(arn).is_some() {
-            return Err(IamError::InvalidInput(format!("Policy {arn} is an AWS managed policy and cannot be deleted.")));
+            return Err(IamError::InvalidInput(format!(
+                "Policy {arn} is an AWS managed policy and cannot be deleted."
+            )));
         }
         let view = self.policy(account, arn)?;
         if view.attachment_count > 0 {
@@ -839,8 +936,16 @@ impl Iam {
     }
 
     /// CreatePolicyVersion.
-    pub async fn create_policy_version(&self, account: &str, arn: &str, document: String, set_as_default: bool) -> Result<String, IamError> {
-        parse_document(&document, MANAGED_POLICY_LIMIT)?.check_identity_policy().map_err(|err| IamError::MalformedPolicyDocument(err.0))?;
+    pub async fn create_policy_version(
+        &self,
+        account: &str,
+        arn: &str,
+        document: String,
+        set_as_default: bool,
+    ) -> Result<String, IamError> {
+        parse_document(&document, MANAGED_POLICY_LIMIT)?
+            .check_identity_policy()
+            .map_err(|err| IamError::MalformedPolicyDocument(err.0))?;
         let now = self.now();
         let row = self
             .change_policy(account, arn, |row| {
@@ -871,7 +976,9 @@ impl Iam {
             let before = row.versions.len();
             row.versions.retain(|existing| existing.id != version);
             if row.versions.len() == before {
-                return Err(IamError::NoSuchEntity(format!("Policy {arn} version {version} does not exist or is not attachable.")));
+                return Err(IamError::NoSuchEntity(format!(
+                    "Policy {arn} version {version} does not exist or is not attachable."
+                )));
             }
             Ok(())
         })
@@ -884,7 +991,9 @@ impl Iam {
         let now = self.now();
         self.change_policy(account, arn, |row| {
             if !row.versions.iter().any(|existing| existing.id == version) {
-                return Err(IamError::NoSuchEntity(format!("Policy {arn} version {version} does not exist or is not attachable.")));
+                return Err(IamError::NoSuchEntity(format!(
+                    "Policy {arn} version {version} does not exist or is not attachable."
+                )));
             }
             row.default_version = version.to_owned();
             row.updated_ms = now;
@@ -895,7 +1004,13 @@ impl Iam {
     }
 
     /// Tag/UntagPolicy.
-    pub async fn tag_policy(&self, account: &str, arn: &str, add: &[(String, String)], remove: &[String]) -> Result<(), IamError> {
+    pub async fn tag_policy(
+        &self,
+        account: &str,
+        arn: &str,
+        add: &[(String, String)],
+        remove: &[String],
+    ) -> Result<(), IamError> {
         self.change_policy(account, arn, |row| {
             row.tags = check_tags(&row.tags, add)?;
             row.tags.retain(|(key, _)| !remove.contains(key));
@@ -946,7 +1061,11 @@ impl Iam {
             let request = Request {
                 action: "sts:AssumeRole",
                 resource: role_arn,
-                principal: Some(RequestPrincipal::Aws { account, arn: &principal_arn, role_arn: role_of_caller.as_deref() }),
+                principal: Some(RequestPrincipal::Aws {
+                    account,
+                    arn: &principal_arn,
+                    role_arn: role_of_caller.as_deref(),
+                }),
                 context: &context,
             };
             trust.evaluate(&request) == crate::policy::Outcome::Allow
@@ -957,7 +1076,7 @@ impl Iam {
         // Evaluated with no account, only entries naming the caller itself (or its role) match.
         let named_directly = trusts("");
         let same_account = caller.account() == role.principal.account;
-        if !caller.is_root() && !(same_account && named_directly) {
+        if !(caller.is_root() || same_account && named_directly) {
             let access = crate::Access {
                 action: "sts:AssumeRole",
                 resource: role_arn,
@@ -970,7 +1089,8 @@ impl Iam {
             }
         }
         // A role session assuming a role (role chaining) gets one hour at most.
-        let chained = matches!(caller, Principal::Session(claims) if matches!(claims.subject, SessionSubject::Role { .. }));
+        let chained =
+            matches!(caller, Principal::Session(claims) if matches!(claims.subject, SessionSubject::Role { .. }));
         let most = if chained { 3600 } else { role.max_session_duration };
         self.issue_role_session(&role, session_name, duration_seconds, most, policy, tags, None)
     }
@@ -985,12 +1105,24 @@ impl Iam {
         duration_seconds: u32,
         source_function_arn: Option<String>,
     ) -> Result<IssuedSession, IamError> {
-        let denied = || IamError::AccessDenied(format!("{service} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"));
+        let denied = || {
+            IamError::AccessDenied(format!(
+                "{service} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            ))
+        };
         let role = self.role_by_arn(role_arn).ok_or_else(denied)?;
         if !self.service_may_assume(service, &role) {
             return Err(denied());
         }
-        self.issue_role_session(&role, session_name, Some(duration_seconds), duration_seconds.max(900), None, Vec::new(), source_function_arn)
+        self.issue_role_session(
+            &role,
+            session_name,
+            Some(duration_seconds),
+            duration_seconds.max(900),
+            None,
+            Vec::new(),
+            source_function_arn,
+        )
     }
 
     /// Whether `role`'s trust policy lets `service` assume it.
@@ -998,7 +1130,12 @@ impl Iam {
         let Some(trust) = self.trust_of(&role.principal.account, &role.principal.name) else { return false };
         let context = BTreeMap::new();
         let arn = entity_arn(EntityKind::Role, &role.principal);
-        let request = Request { action: "sts:AssumeRole", resource: &arn, principal: Some(RequestPrincipal::Service(service)), context: &context };
+        let request = Request {
+            action: "sts:AssumeRole",
+            resource: &arn,
+            principal: Some(RequestPrincipal::Service(service)),
+            context: &context,
+        };
         trust.evaluate(&request) == crate::policy::Outcome::Allow
     }
 

@@ -40,7 +40,10 @@ mod tests {
     fn ids_have_aws_shapes() {
         let user = super::unique_id("AIDA");
         assert_eq!(user.len(), 21);
-        assert!(user.starts_with("AIDA") && user.bytes().all(|byte| byte.is_ascii_uppercase() || (b'2'..=b'7').contains(&byte)));
+        assert!(
+            user.starts_with("AIDA")
+                && user.bytes().all(|byte| byte.is_ascii_uppercase() || (b'2'..=b'7').contains(&byte))
+        );
         assert_eq!(super::access_key_id().len(), 20);
         assert!(super::session_key_id().starts_with("ASIA"));
         assert_eq!(super::secret_access_key().len(), 40);

@@ -10,6 +10,7 @@
 //! IAM is global: entities belong to an account, not a region.
 //!
 //! # Layout
+//! - [`actions`]: the IAM action and resource type of every operation of every service.
 //! - [`policy`]: policy documents, parsed and evaluated for one request.
 //! - [`authorize`]: the decision across identity, resource, session and boundary policies.
 //! - [`principal`]: [`Principal`], and the ARNs and ids AWS reports for it.
@@ -18,6 +19,7 @@
 //! - `entities`: the IAM operations on users, groups, roles and policies.
 //! - [`ids`]: AWS-shaped unique ids, access key ids and secrets.
 
+pub mod actions;
 pub mod authorize;
 mod entities;
 pub mod ids;
@@ -190,6 +192,19 @@ impl Iam {
         })
     }
 
+    /// An IAM with no stored entities, over a memory store (unit tests, and callers that only
+    /// need root keys and sessions).
+    pub fn in_memory(clock: Arc<dyn Clock>, seal_key: [u8; 32], root_keys: HashMap<String, RootKey>) -> Iam {
+        Iam {
+            store: Arc::new(wharf_store::iam::MemoryIamStore::default()),
+            clock,
+            seal: session::SessionSeal::new(seal_key),
+            root_keys,
+            state: RwLock::new(State::default()),
+            writes: tokio::sync::Mutex::new(()),
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -342,7 +357,8 @@ impl State {
             IamRecord::Role(row) => {
                 let trust = Arc::new(row.assume_role_policy.parse::<Policy>().unwrap_or_else(|_| Policy::empty()));
                 let inline = compile_all(&row.principal.inline_policies);
-                self.roles.insert((row.principal.account.clone(), row.principal.name.clone()), Role { row, trust, inline });
+                self.roles
+                    .insert((row.principal.account.clone(), row.principal.name.clone()), Role { row, trust, inline });
             }
             IamRecord::Policy(row) => {
                 let document = row

@@ -332,11 +332,19 @@ impl Policy {
 
 impl Statement {
     fn parse(value: &Value) -> Result<Statement, MalformedPolicy> {
-        let object = value.as_object().ok_or_else(|| malformed("Syntax errors in policy: a statement must be an object"))?;
+        let object =
+            value.as_object().ok_or_else(|| malformed("Syntax errors in policy: a statement must be an object"))?;
         for key in object.keys() {
             if !matches!(
                 key.as_str(),
-                "Sid" | "Effect" | "Action" | "NotAction" | "Resource" | "NotResource" | "Principal" | "NotPrincipal"
+                "Sid"
+                    | "Effect"
+                    | "Action"
+                    | "NotAction"
+                    | "Resource"
+                    | "NotResource"
+                    | "Principal"
+                    | "NotPrincipal"
                     | "Condition"
             ) {
                 return Err(malformed(format!("Syntax errors in policy: unknown field {key}")));
@@ -357,7 +365,9 @@ impl Statement {
             let actions = strings(value, element)?;
             for action in &actions {
                 if action != "*" && !action.contains(':') {
-                    return Err(malformed("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."));
+                    return Err(malformed(
+                        "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+                    ));
                 }
             }
             Ok(actions)
@@ -491,7 +501,8 @@ impl Condition {
         };
         let operator = Operator::from_name(base)
             .ok_or_else(|| malformed(format!("Syntax errors in policy: unknown condition operator {name}")))?;
-        let keys = keys.as_object().ok_or_else(|| malformed("Syntax errors in policy: a condition must be an object"))?;
+        let keys =
+            keys.as_object().ok_or_else(|| malformed("Syntax errors in policy: a condition must be an object"))?;
         let mut conditions = Vec::new();
         for (key, values) in keys {
             if !key.contains(':') {
@@ -592,8 +603,15 @@ fn compare(operator: Operator, policy: &str, context: &str) -> bool {
         BinaryEquals => policy == context,
         IpAddress => cidr_contains(policy, context),
         // Negated operators are evaluated through their positive form; Null is handled before.
-        StringNotEquals | StringNotEqualsIgnoreCase | StringNotLike | NumericNotEquals
-        | DateNotEquals | NotIpAddress | ArnNotEquals | ArnNotLike | Null => false,
+        StringNotEquals
+        | StringNotEqualsIgnoreCase
+        | StringNotLike
+        | NumericNotEquals
+        | DateNotEquals
+        | NotIpAddress
+        | ArnNotEquals
+        | ArnNotLike
+        | Null => false,
     }
 }
 
@@ -630,7 +648,8 @@ pub fn wildcard_match(pattern: &str, text: &str, ignore_case: bool) -> bool {
         if pattern_at < pattern.len() && pattern[pattern_at] == '*' {
             backtrack = Some((pattern_at, text_at));
             pattern_at += 1;
-        } else if pattern_at < pattern.len() && (pattern[pattern_at] == '?' || same(pattern[pattern_at], text[text_at])) {
+        } else if pattern_at < pattern.len() && (pattern[pattern_at] == '?' || same(pattern[pattern_at], text[text_at]))
+        {
             pattern_at += 1;
             text_at += 1;
         } else if let Some((star, matched)) = backtrack {
@@ -673,10 +692,13 @@ fn substitute(text: &str, request: &Request<'_>) -> Option<String> {
                     }
                     None => (inner, None),
                 };
-                let value = request
-                    .context
-                    .get(&key.to_ascii_lowercase())
-                    .and_then(|values| if values.len() == 1 { values.first().cloned() } else { None });
+                let value = request.context.get(&key.to_ascii_lowercase()).and_then(|values| {
+                    if values.len() == 1 {
+                        values.first().cloned()
+                    } else {
+                        None
+                    }
+                });
                 match (value, default) {
                     (Some(value), _) => out.push_str(&value),
                     (None, Some(default)) => out.push_str(default),
@@ -736,8 +758,7 @@ fn cidr_contains(cidr: &str, address: &str) -> bool {
         Some((network, bits)) => (network, bits.parse::<u32>().ok()),
         None => (cidr, None),
     };
-    let (Ok(network), Ok(address)) = (network.parse::<std::net::IpAddr>(), address.parse::<std::net::IpAddr>())
-    else {
+    let (Ok(network), Ok(address)) = (network.parse::<std::net::IpAddr>(), address.parse::<std::net::IpAddr>()) else {
         return false;
     };
     match (network, address) {

@@ -69,7 +69,9 @@ impl Principal {
     pub fn role_arn(&self) -> Option<String> {
         match self {
             Principal::Session(claims) => match &claims.subject {
-                SessionSubject::Role { name, path, .. } => Some(format!("arn:aws:iam::{}:role{path}{name}", claims.account)),
+                SessionSubject::Role { name, path, .. } => {
+                    Some(format!("arn:aws:iam::{}:role{path}{name}", claims.account))
+                }
                 _ => None,
             },
             _ => None,

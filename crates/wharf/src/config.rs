@@ -46,7 +46,7 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSection {
-    /// `off` or `log`.
+    /// `off`, `log` or `enforce`.
     pub mode: AuthModeSetting,
     /// Access keys wharf knows.
     pub credentials: Vec<CredentialEntry>,
@@ -60,6 +60,32 @@ pub enum AuthModeSetting {
     Off,
     /// Checked and logged, nothing refused.
     Log,
+    /// Checked and enforced.
+    Enforce,
+}
+
+impl AuthModeSetting {
+    /// The mode as the config file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthModeSetting::Off => "off",
+            AuthModeSetting::Log => "log",
+            AuthModeSetting::Enforce => "enforce",
+        }
+    }
+}
+
+impl std::str::FromStr for AuthModeSetting {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "off" => Ok(AuthModeSetting::Off),
+            "log" => Ok(AuthModeSetting::Log),
+            "enforce" => Ok(AuthModeSetting::Enforce),
+            other => Err(format!("auth mode must be off, log or enforce, not {other:?}")),
+        }
+    }
 }
 
 /// One `[[auth.credentials]]` entry.

@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// anyone who reaches the port can run code as wharf's functions and read all its data.
     #[arg(long, env = "WHARF_ALLOW_UNAUTHENTICATED_REMOTE")]
     allow_unauthenticated_remote: bool,
+    /// How requests are authenticated and authorized: off (any credentials, everything
+    /// allowed), log (checked and logged, nothing refused) or enforce [default: off].
+    #[arg(long, env = "WHARF_AUTH")]
+    auth: Option<crate::config::AuthModeSetting>,
     /// Open databases whose write-ahead log is damaged, losing the committed transactions after
     /// the damage (wharf refuses to start on them otherwise).
     #[arg(long, env = "WHARF_ACCEPT_DAMAGED_WAL")]

@@ -39,6 +39,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.allow_unauthenticated_remote {
         config.server.allow_unauthenticated_remote = true;
     }
+    if let Some(mode) = args.auth {
+        config.auth.mode = mode;
+    }
     // Log lines that cannot be written (stderr closed, disk full) are dropped and counted:
     // logging must never fail a request.
     tracing_subscriber::fmt()
@@ -78,6 +81,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
     };
     let receipt_key =
         if config.in_memory { wharf_queue::receipt::ReceiptKey::random() } else { load_receipt_key(&config.data_dir)? };
+    let data_key = receipt_key.to_bytes();
     let engine_config = EngineConfig {
         queue_name_reuse_delay: Duration::from_secs(config.sqs.queue_name_reuse_delay_seconds),
         purge_interval: Duration::from_secs(config.sqs.purge_interval_seconds),
@@ -106,7 +110,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
     let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
     // One identity for every API: who callers are is the same question everywhere.
-    let identity = identity_of(&config, &account, &region, Arc::clone(&clock))?;
+    let identity = identity_of(&config, &account, &region, Arc::clone(&clock), &data_key).await?;
     let logs_api = LogsApi::new(Arc::clone(&logs), identity.clone());
     let lambda = LambdaApi::new(Arc::clone(&functions), identity.clone(), endpoint_url);
     let events_api = EventsApi::new(Arc::clone(&events), identity.clone());
@@ -235,14 +239,21 @@ fn check_exposure(config: &Config) -> anyhow::Result<()> {
     if !remote {
         return Ok(());
     }
+    if config.auth.mode == crate::config::AuthModeSetting::Enforce {
+        return Ok(());
+    }
     if !config.server.allow_unauthenticated_remote {
         anyhow::bail!(
-            "refusing to listen on {}: it is reachable from other machines, and wharf does not \
-             authenticate requests yet, so anyone who can reach it could run code on this machine \
+            "refusing to listen on {}: it is reachable from other machines, and with auth.mode = \"{}\" \
+             wharf refuses no request, so anyone who can reach it could run code on this machine \
              (create and invoke functions) and read every queue, log and function environment. \
-             Listen on 127.0.0.1 (the default), or pass --allow-unauthenticated-remote \
+             Enforce authentication (--auth enforce with [[auth.credentials]] or {}/{}), \
+             listen on 127.0.0.1 (the default), or pass --allow-unauthenticated-remote \
              (server.allow_unauthenticated_remote = true) if every host on that network is trusted",
-            config.bind
+            config.bind,
+            config.auth.mode.as_str(),
+            ROOT_KEY_VARIABLES.0,
+            ROOT_KEY_VARIABLES.1
         );
     }
     let warning = format!(
@@ -570,33 +581,91 @@ async fn shutdown_signal() {
     }
 }
 
-/// The request pipeline's identity: the `[auth]` mode and the access keys wharf knows.
-fn identity_of(
+/// The variables that declare the default account's root key without a config file (never a
+/// flag: a secret on the command line shows in `ps`).
+const ROOT_KEY_VARIABLES: (&str, &str) = ("WHARF_ROOT_ACCESS_KEY_ID", "WHARF_ROOT_SECRET_ACCESS_KEY");
+
+/// The root keys: `[[auth.credentials]]` and the `WHARF_ROOT_*` variables.
+fn root_keys_of(
     config: &crate::config::Config,
     account: &AccountId,
-    region: &Region,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<wharf_api_common::pipeline::Identity> {
-    use wharf_api_common::pipeline::{AuthMode, Credential, Identity};
-    let mode = match config.auth.mode {
-        crate::config::AuthModeSetting::Off => AuthMode::Off,
-        crate::config::AuthModeSetting::Log => AuthMode::Log,
-    };
-    let mut credentials = std::collections::HashMap::new();
+) -> anyhow::Result<std::collections::HashMap<String, wharf_iam::RootKey>> {
+    let mut keys = std::collections::HashMap::new();
     for entry in &config.auth.credentials {
-        let account = match &entry.account_id {
+        let owner: AccountId = match &entry.account_id {
             Some(id) => {
                 id.parse().with_context(|| format!("auth.credentials: account_id of {}", entry.access_key_id))?
             }
             None => account.clone(),
         };
-        credentials
-            .insert(entry.access_key_id.clone(), Credential { secret: entry.secret_access_key.clone(), account });
+        keys.insert(
+            entry.access_key_id.clone(),
+            wharf_iam::RootKey { secret: entry.secret_access_key.clone(), account: owner.to_string() },
+        );
     }
-    if mode == AuthMode::Log {
-        tracing::info!(keys = credentials.len(), "auth: signatures are checked and logged, nothing is refused");
+    let (id_variable, secret_variable) = ROOT_KEY_VARIABLES;
+    match (std::env::var(id_variable), std::env::var(secret_variable)) {
+        (Ok(id), Ok(secret)) if !id.is_empty() && !secret.is_empty() => {
+            keys.insert(id, wharf_iam::RootKey { secret, account: account.to_string() });
+        }
+        (Ok(_), Err(_)) | (Err(_), Ok(_)) => {
+            anyhow::bail!("{id_variable} and {secret_variable} go together: set both or neither")
+        }
+        _ => {}
     }
-    Ok(Identity::new(account.clone(), region.clone(), mode, credentials, clock))
+    Ok(keys)
+}
+
+/// The request pipeline's identity: the `[auth]` mode, the root keys and IAM (users, roles,
+/// policies; sessions sealed with a key derived from the data directory's key, so they
+/// survive a restart).
+async fn identity_of(
+    config: &crate::config::Config,
+    account: &AccountId,
+    region: &Region,
+    clock: Arc<dyn Clock>,
+    data_key: &[u8; 32],
+) -> anyhow::Result<wharf_api_common::pipeline::Identity> {
+    use sha2::Digest as _;
+    use wharf_api_common::pipeline::{AuthMode, Identity};
+    let mode = match config.auth.mode {
+        crate::config::AuthModeSetting::Off => AuthMode::Off,
+        crate::config::AuthModeSetting::Log => AuthMode::Log,
+        crate::config::AuthModeSetting::Enforce => AuthMode::Enforce,
+    };
+    let root_keys = root_keys_of(config, account)?;
+    if mode == AuthMode::Enforce && root_keys.is_empty() {
+        anyhow::bail!(
+            "auth.mode = \"enforce\" needs at least one root key, or nobody could ever sign in: declare \
+             [[auth.credentials]] in the config file, or set {} and {}",
+            ROOT_KEY_VARIABLES.0,
+            ROOT_KEY_VARIABLES.1
+        );
+    }
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"wharf sts session seal v1\n");
+    hasher.update(data_key);
+    let seal_key: [u8; 32] = hasher.finalize().into();
+    let store: Arc<dyn wharf_store::iam::IamStore> = if config.in_memory {
+        Arc::new(wharf_store::iam::MemoryIamStore::default())
+    } else {
+        Arc::new(
+            wharf_store_sqlite::iam::SqliteIamStore::open(&config.data_dir)
+                .with_context(|| format!("opening the IAM store in {}", config.data_dir.display()))?,
+        )
+    };
+    let keys = root_keys.len();
+    let iam = wharf_iam::Iam::open(store, Arc::clone(&clock), seal_key, root_keys)
+        .await
+        .map_err(|err| anyhow::anyhow!("loading IAM: {err}"))?;
+    match mode {
+        AuthMode::Off => {}
+        AuthMode::Log => {
+            tracing::info!(keys, "auth: signatures and permissions are checked and logged, nothing is refused")
+        }
+        AuthMode::Enforce => tracing::info!(keys, "auth: signatures and permissions are enforced"),
+    }
+    Ok(Identity::new(account.clone(), region.clone(), mode, Arc::new(iam), clock))
 }
 
 mod router {
