@@ -1256,3 +1256,44 @@ fn check_session_name(name: &str) -> Result<(), IamError> {
 fn arn_in_reach(arn: &str, account: &str) -> bool {
     arn.starts_with("arn:aws:iam::aws:policy/") || arn.starts_with(&format!("arn:aws:iam::{account}:policy/"))
 }
+
+/// One policy that speaks for an entity, named as SimulatePrincipalPolicy reports it.
+#[derive(Clone, Debug)]
+pub struct NamedPolicy {
+    /// The inline policy's name or the managed policy's ARN.
+    pub id: String,
+    /// `IAM Policy` (inline) or `aws-managed`/`user`-managed, as the simulator words it.
+    pub source_type: &'static str,
+    /// The compiled policy.
+    pub policy: Arc<Policy>,
+}
+
+impl Iam {
+    /// Every identity policy of a user (with its groups'), group or role, named.
+    pub fn entity_policies(&self, account: &str, kind: EntityKind, name: &str) -> Result<Vec<NamedPolicy>, IamError> {
+        let row = self.principal_row(account, kind, name)?;
+        let mut named = Vec::new();
+        let mut add = |row: &PrincipalRow| {
+            for (policy_name, document) in &row.inline_policies {
+                if let Ok(policy) = document.parse::<Policy>() {
+                    named.push(NamedPolicy { id: policy_name.clone(), source_type: "IAM Policy", policy: Arc::new(policy) });
+                }
+            }
+            for arn in &row.attached_policies {
+                if let Some(policy) = self.read().managed_policy(arn) {
+                    let source_type = if managed::by_arn(arn).is_some() { "aws-managed" } else { "user-managed" };
+                    named.push(NamedPolicy { id: arn.clone(), source_type, policy });
+                }
+            }
+        };
+        add(&row);
+        if kind == EntityKind::User {
+            for group in self.user(account, name)?.groups {
+                if let Ok((group, _)) = self.group(account, &group) {
+                    add(&group);
+                }
+            }
+        }
+        Ok(named)
+    }
+}

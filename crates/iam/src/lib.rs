@@ -326,6 +326,12 @@ impl Iam {
         policies
     }
 
+    /// The compiled trust policy of the role `arn` names.
+    pub fn trust_policy(&self, arn: &str) -> Option<Arc<Policy>> {
+        let role = self.role_by_arn(arn)?;
+        self.trust_of(&role.principal.account, &role.principal.name)
+    }
+
     /// A role's compiled trust policy.
     fn trust_of(&self, account: &str, name: &str) -> Option<Arc<Policy>> {
         self.read().roles.get(&(account.to_owned(), name.to_owned())).map(|role| Arc::clone(&role.trust))

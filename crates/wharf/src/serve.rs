@@ -115,6 +115,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
     let lambda = LambdaApi::new(Arc::clone(&functions), identity.clone(), endpoint_url);
     let events_api = EventsApi::new(Arc::clone(&events), identity.clone());
     let sts = wharf_api_sts::StsApi::new(identity.clone());
+    let iam_api = wharf_api_iam::IamApi::new(identity.clone());
     let sqs = SqsApi::new(Arc::clone(&engine), identity, local.to_string());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut workers = crate::workers::Workers::new(stopped);
@@ -124,6 +125,7 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         logs: logs_api,
         events: events_api,
         sts,
+        iam: iam_api,
         lambda,
         functions: Arc::clone(&functions),
         storage,
@@ -693,6 +695,8 @@ mod router {
         pub events: EventsApi,
         /// AWS STS (GetCallerIdentity).
         pub sts: wharf_api_sts::StsApi,
+        /// IAM.
+        pub iam: wharf_api_iam::IamApi,
         /// AWS Lambda.
         pub lambda: LambdaApi,
         /// The functions engine, for its counters in the health answer.
@@ -825,6 +829,9 @@ mod router {
             }
             if wharf_api_sts::StsApi::claims(&request) {
                 return self.sts.handle(request).await;
+            }
+            if wharf_api_iam::IamApi::claims(&request) {
+                return self.iam.handle(request).await;
             }
             if EventsApi::claims(&request) {
                 return self.events.handle(request).await;

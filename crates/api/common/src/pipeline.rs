@@ -491,7 +491,7 @@ pub trait Api: Send + Sync {
     /// What `operation` acts on, for authorization: its resource ARN (as the Service
     /// Authorization Reference names it), owner and resource policy. Called only when auth is
     /// not off; the default is an action without resource-level permissions.
-    async fn resource(&self, _caller: &Caller, _operation: &Self::Operation) -> Resource {
+    async fn resource(&self, _request: &ApiRequest, _caller: &Caller, _operation: &Self::Operation) -> Resource {
         Resource::default()
     }
 }
@@ -527,7 +527,7 @@ async fn answer<A: Api + ?Sized>(identity: &Identity, api: &A, request: &ApiRequ
     };
     span.record("principal", &*caller.principal_arn);
     if identity.mode() != AuthMode::Off {
-        let resource = api.resource(&caller, &operation).await;
+        let resource = api.resource(request, &caller, &operation).await;
         if let Err(refusal) = identity.authorize(&caller, api.service(), name, &resource) {
             return refuse(name, &refusal.body());
         }

@@ -272,6 +272,47 @@ pub enum Route {
 }
 
 impl Route {
+    /// The function the route names (a name, partial or full ARN, maybe qualified).
+    fn function(&self) -> Option<&str> {
+        match self {
+            Route::GetFunction(name)
+            | Route::DeleteFunction(name)
+            | Route::GetFunctionConfiguration(name)
+            | Route::UpdateFunctionConfiguration(name)
+            | Route::UpdateFunctionCode(name)
+            | Route::Invoke(name)
+            | Route::PublishVersion(name)
+            | Route::ListVersionsByFunction(name)
+            | Route::CreateAlias(name)
+            | Route::ListAliases(name)
+            | Route::GetAlias(name, _)
+            | Route::UpdateAlias(name, _)
+            | Route::DeleteAlias(name, _)
+            | Route::AddPermission(name)
+            | Route::GetPolicy(name)
+            | Route::RemovePermission(name, _)
+            | Route::PutFunctionConcurrency(name)
+            | Route::DeleteFunctionConcurrency(name)
+            | Route::GetFunctionConcurrency(name)
+            | Route::PutFunctionEventInvokeConfig(name)
+            | Route::UpdateFunctionEventInvokeConfig(name)
+            | Route::GetFunctionEventInvokeConfig(name)
+            | Route::DeleteFunctionEventInvokeConfig(name)
+            | Route::ListFunctionEventInvokeConfigs(name)
+            | Route::ListTags(name)
+            | Route::TagResource(name)
+            | Route::UntagResource(name) => Some(name),
+            Route::CreateFunction
+            | Route::ListFunctions
+            | Route::CreateEventSourceMapping
+            | Route::ListEventSourceMappings
+            | Route::GetEventSourceMapping(_)
+            | Route::UpdateEventSourceMapping(_)
+            | Route::DeleteEventSourceMapping(_)
+            | Route::GetAccountSettings => None,
+        }
+    }
+
     /// The operation a method and path name (path segments percent-decoded), if any.
     fn of(method: &Method, path: &str) -> Option<Route> {
         let segments: Vec<String> = path.trim_start_matches('/').split('/').map(decode_segment).collect();
@@ -1143,5 +1184,34 @@ impl Api for LambdaApi {
 
     fn render_error(&self, _request: &ApiRequest, request_id: &str, error: &ErrorBody<'_>) -> ApiResponse {
         error::render(error, request_id)
+    }
+
+    async fn resource(&self, request: &ApiRequest, caller: &pipeline::Caller, route: &Route) -> pipeline::Resource {
+        // The function ARN (qualified when the call is), with the function's resource policy
+        // (AddPermission's statements) for that qualifier.
+        let name = match route {
+            Route::CreateFunction => body_json(request).ok().and_then(|body| body.get("FunctionName").and_then(|v| v.as_str()).map(str::to_owned)),
+            other => other.function().map(str::to_owned),
+        };
+        let Some(reference) = name.as_deref().and_then(|name| parse_ref(name).ok()) else {
+            return pipeline::Resource::default();
+        };
+        let key = self.functions.key_of(caller.account.as_str(), caller.region.as_str(), &reference);
+        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))
+            .ok()
+            .flatten();
+        let arn = match &qualifier {
+            Some(qualifier) => format!("{}:{qualifier}", key.arn()),
+            None => key.arn(),
+        };
+        let policy = self
+            .functions
+            .function(&key)
+            .and_then(|row| output::policy(&key, &row, qualifier.as_deref()))
+            .and_then(|document| document.to_string().parse::<wharf_iam::Policy>().ok())
+            .map(Arc::new);
+        let mut resource = pipeline::Resource { arn: Some(arn), account: Some(key.account.clone()), policy, ..Default::default() };
+        resource.context.insert("lambda:functionarn".into(), vec![key.arn()]);
+        resource
     }
 }

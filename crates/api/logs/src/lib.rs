@@ -86,6 +86,20 @@ impl Api for LogsApi {
         ApiResponse::ok(codec::CONTENT_TYPE, call.request_id, codec::encode(&output))
     }
 
+    async fn resource(&self, _request: &ApiRequest, caller: &pipeline::Caller, operation: &model::Operation) -> pipeline::Resource {
+        // Log groups as the Service Authorization Reference names them; a group-level action
+        // is checked on `log-group:NAME:*`, so policies written either way match.
+        let (group, stream, arn) = operation.target();
+        let prefix = format!("arn:aws:logs:{}:{}", caller.region, caller.account);
+        let arn = match (group, stream, arn) {
+            (_, _, Some(arn)) => arn.to_owned(),
+            (Some(group), Some(stream), None) => format!("{prefix}:log-group:{group}:log-stream:{stream}"),
+            (Some(group), None, None) => format!("{prefix}:log-group:{group}:*"),
+            (None, _, None) => return pipeline::Resource::default(),
+        };
+        pipeline::Resource::arn(arn, &caller.account)
+    }
+
     fn error_body<'e>(&self, error: &'e error::LogsApiError) -> ErrorBody<'e> {
         error.body()
     }

@@ -46,6 +46,31 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The log group and stream the operation acts on, for authorization: (group, stream),
+    /// or the ARN a tagging operation names.
+    pub fn target(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
+        match self {
+            Operation::CreateLogGroup(input) => (input.log_group_name.as_deref(), None, None),
+            Operation::DeleteLogGroup(input) | Operation::DeleteRetentionPolicy(input) | Operation::ListTagsLogGroup(input) => {
+                (input.log_group_name.as_deref(), None, None)
+            }
+            Operation::DescribeLogGroups(_) => (None, None, None),
+            Operation::CreateLogStream(input) | Operation::DeleteLogStream(input) => {
+                (input.log_group_name.as_deref(), input.log_stream_name.as_deref(), None)
+            }
+            Operation::DescribeLogStreams(input) => (input.log_group_name.as_deref(), None, None),
+            Operation::PutLogEvents(input) => (input.log_group_name.as_deref(), input.log_stream_name.as_deref(), None),
+            Operation::GetLogEvents(input) => (input.log_group_name.as_deref(), input.log_stream_name.as_deref(), None),
+            Operation::FilterLogEvents(input) => (input.log_group_name.as_deref(), None, None),
+            Operation::PutRetentionPolicy(input) => (input.log_group_name.as_deref(), None, None),
+            Operation::TagLogGroup(input) => (input.log_group_name.as_deref(), None, None),
+            Operation::UntagLogGroup(input) => (input.log_group_name.as_deref(), None, None),
+            Operation::TagResource(input) => (None, None, input.resource_arn.as_deref()),
+            Operation::UntagResource(input) => (None, None, input.resource_arn.as_deref()),
+            Operation::ListTagsForResource(input) => (None, None, input.resource_arn.as_deref()),
+        }
+    }
+
     /// The operation's AWS name.
     pub fn name(&self) -> &'static str {
         match self {

@@ -474,3 +474,64 @@ pub(crate) async fn handle(context: &Context<'_>, operation: Operation) -> Resul
         }
     }
 }
+
+impl Operation {
+    /// The `QueueUrl` the operation names, if it takes one.
+    fn queue_url(&self) -> Option<&str> {
+        match self {
+            Operation::DeleteQueue(input) | Operation::PurgeQueue(input) | Operation::ListQueueTags(input) => input.queue_url.as_deref(),
+            Operation::GetQueueAttributes(input) => input.queue_url.as_deref(),
+            Operation::SetQueueAttributes(input) => input.queue_url.as_deref(),
+            Operation::SendMessage(input) => input.queue_url.as_deref(),
+            Operation::SendMessageBatch(input) => input.queue_url.as_deref(),
+            Operation::ReceiveMessage(input) => input.queue_url.as_deref(),
+            Operation::DeleteMessage(input) => input.queue_url.as_deref(),
+            Operation::DeleteMessageBatch(input) => input.queue_url.as_deref(),
+            Operation::ChangeMessageVisibility(input) => input.queue_url.as_deref(),
+            Operation::ChangeMessageVisibilityBatch(input) => input.queue_url.as_deref(),
+            Operation::TagQueue(input) => input.queue_url.as_deref(),
+            Operation::UntagQueue(input) => input.queue_url.as_deref(),
+            Operation::AddPermission(input) => input.queue_url.as_deref(),
+            Operation::RemovePermission(input) => input.queue_url.as_deref(),
+            Operation::ListDeadLetterSourceQueues(input) => input.queue_url.as_deref(),
+            Operation::CreateQueue(_)
+            | Operation::GetQueueUrl(_)
+            | Operation::ListQueues(_)
+            | Operation::StartMessageMoveTask(_)
+            | Operation::CancelMessageMoveTask(_)
+            | Operation::ListMessageMoveTasks(_) => None,
+        }
+    }
+}
+
+/// The queue an operation acts on, with its owner and its `Policy`, for authorization. A
+/// queue that does not exist yet (CreateQueue) or any more still has its ARN.
+pub(crate) async fn resource(context: &Context<'_>, operation: &Operation) -> wharf_api_common::pipeline::Resource {
+    let key = match operation {
+        Operation::CreateQueue(input) => {
+            input.queue_name.as_deref().and_then(|name| name.parse::<QueueName>().ok()).map(|name| context.key_of(&name))
+        }
+        Operation::GetQueueUrl(input) => input.queue_name.as_deref().and_then(|name| name.parse::<QueueName>().ok()).map(|name| {
+            let mut key = context.key_of(&name);
+            if let Some(owner) = input.queue_owner_aws_account_id.as_deref().and_then(|owner| owner.parse().ok()) {
+                key.account = owner;
+            }
+            key
+        }),
+        Operation::StartMessageMoveTask(input) => input.source_arn.as_deref().and_then(QueueKey::from_arn),
+        Operation::ListMessageMoveTasks(input) => input.source_arn.as_deref().and_then(QueueKey::from_arn),
+        other => other.queue_url().and_then(|url| context.queue_key(Some(url)).ok()),
+    };
+    let Some(key) = key else {
+        return wharf_api_common::pipeline::Resource::default();
+    };
+    let mut resource = wharf_api_common::pipeline::Resource::arn(key.arn(), &key.account);
+    if let Ok(attributes) = context.engine.get_attributes(&key, &["Policy".to_owned()]).await {
+        resource.policy = attributes
+            .into_iter()
+            .find(|(name, _)| name == "Policy")
+            .and_then(|(_, document)| document.parse::<wharf_iam::Policy>().ok())
+            .map(std::sync::Arc::new);
+    }
+    resource
+}

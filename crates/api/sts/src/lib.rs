@@ -1,7 +1,9 @@
-//! AWS Security Token Service on the wire (the query protocol, version 2011-06-15): today
-//! GetCallerIdentity, the call scripts and SDK set-ups make to learn which account and
-//! principal their credentials are. The other actions (AssumeRole, GetSessionToken, …) come
-//! with IAM and are refused with a clear `InvalidAction` until then.
+//! AWS Security Token Service on the wire (the query protocol, version 2011-06-15):
+//! GetCallerIdentity (the call scripts and SDK set-ups make to learn who they are), AssumeRole
+//! (honouring the role's trust policy, `DurationSeconds`, session policies and tags) and
+//! GetSessionToken, which mint temporary credentials (`ASIA…` with a session token) through
+//! `wharf_iam`, and GetAccessKeyInfo. The model's other actions are refused with a clear
+//! `InvalidAction`.
 //!
 //! Every request goes through `wharf_api_common::pipeline`; the answer is rendered by the
 //! query XML writer of `wharf_api_common::xml`.
@@ -9,10 +11,12 @@
 use async_trait::async_trait;
 use http::{Method, StatusCode};
 use serde::Serialize;
-use wharf_api_common::pipeline::{self, Api, Call, Identity};
+use std::sync::Arc;
+use wharf_api_common::pipeline::{self, Api, Call, Caller, Identity, Resource};
 use wharf_api_common::request::form_pairs;
 use wharf_api_common::xml::{ListStyle, MapStyle, XmlNames};
 use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody, Fault};
+use wharf_iam::{Iam, IamError, IssuedSession};
 
 /// The XML namespace of STS answers.
 pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -21,6 +25,7 @@ pub const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 #[derive(Debug)]
 pub struct StsApi {
     identity: Identity,
+    iam: Arc<Iam>,
 }
 
 /// A decoded STS request.
@@ -28,6 +33,112 @@ pub struct StsApi {
 pub enum Operation {
     /// GetCallerIdentity.
     GetCallerIdentity,
+    /// AssumeRole.
+    AssumeRole {
+        /// `RoleArn`.
+        role_arn: String,
+        /// `RoleSessionName`.
+        session_name: String,
+        /// `DurationSeconds`.
+        duration_seconds: Option<u32>,
+        /// `Policy`: the session policy.
+        policy: Option<String>,
+        /// `Tags`.
+        tags: Vec<(String, String)>,
+    },
+    /// GetSessionToken.
+    GetSessionToken {
+        /// `DurationSeconds`.
+        duration_seconds: Option<u32>,
+    },
+    /// GetAccessKeyInfo.
+    GetAccessKeyInfo {
+        /// `AccessKeyId`.
+        access_key_id: String,
+    },
+}
+
+/// What an STS operation answers.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// GetCallerIdentity.
+    CallerIdentity(GetCallerIdentityResult),
+    /// AssumeRole.
+    AssumedRole(AssumeRoleResult),
+    /// GetSessionToken.
+    SessionToken(GetSessionTokenResult),
+    /// GetAccessKeyInfo.
+    AccessKeyInfo(GetAccessKeyInfoResult),
+}
+
+/// The `Credentials` shape.
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Credentials {
+    /// `ASIA…`.
+    pub access_key_id: String,
+    /// The secret.
+    pub secret_access_key: String,
+    /// The session token.
+    pub session_token: String,
+    /// ISO 8601, UTC.
+    pub expiration: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
+
+impl From<&IssuedSession> for Credentials {
+    fn from(session: &IssuedSession) -> Self {
+        Credentials {
+            access_key_id: session.access_key_id.clone(),
+            secret_access_key: session.secret_access_key.clone(),
+            session_token: session.session_token.clone(),
+            expiration: wharf_types::UtcDateTime::from_epoch_millis(session.expires_ms).iso8601_seconds(),
+        }
+    }
+}
+
+/// The `AssumedRoleUser` shape.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssumedRoleUser {
+    /// `AROA…:session`.
+    pub assumed_role_id: String,
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+    pub arn: String,
+}
+
+/// AssumeRole's result.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AssumeRoleResult {
+    /// The credentials.
+    pub credentials: Credentials,
+    /// Who they are.
+    pub assumed_role_user: AssumedRoleUser,
+    /// The session policy's and tags' share of the packed limit, in percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packed_policy_size: Option<u32>,
+}
+
+/// GetSessionToken's result.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetSessionTokenResult {
+    /// The credentials.
+    pub credentials: Credentials,
+}
+
+/// GetAccessKeyInfo's result.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetAccessKeyInfoResult {
+    /// The key's account.
+    pub account: String,
 }
 
 /// GetCallerIdentity's result, with the model's member names.
@@ -48,6 +159,47 @@ pub struct StsError {
     status: StatusCode,
     code: &'static str,
     message: String,
+}
+
+impl From<IamError> for StsError {
+    fn from(err: IamError) -> Self {
+        let (status, code) = match &err {
+            IamError::AccessDenied(_) => (StatusCode::FORBIDDEN, "AccessDenied"),
+            IamError::MalformedPolicyDocument(_) => (StatusCode::BAD_REQUEST, "MalformedPolicyDocument"),
+            IamError::Validation(_) | IamError::InvalidInput(_) => (StatusCode::BAD_REQUEST, "ValidationError"),
+            IamError::LimitExceeded(_) => (StatusCode::BAD_REQUEST, "PackedPolicyTooLarge"),
+            IamError::NoSuchEntity(_) | IamError::EntityAlreadyExists(_) | IamError::DeleteConflict(_) => {
+                (StatusCode::BAD_REQUEST, "InvalidParameterValue")
+            }
+            IamError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable"),
+        };
+        StsError { status, code, message: err.to_string() }
+    }
+}
+
+fn missing(member: &str) -> StsError {
+    StsError::new(
+        StatusCode::BAD_REQUEST,
+        "ValidationError",
+        format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"),
+    )
+}
+
+fn duration(params: &[(String, String)]) -> Result<Option<u32>, StsError> {
+    match param(params, "DurationSeconds") {
+        None => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| {
+            StsError::new(
+                StatusCode::BAD_REQUEST,
+                "ValidationError",
+                format!("1 validation error detected: Value '{text}' at 'durationSeconds' failed to satisfy constraint: Member must be a number"),
+            )
+        }),
+    }
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
 }
 
 impl StsError {
@@ -87,7 +239,7 @@ const KNOWN_ACTIONS: &[&str] = &[
 impl StsApi {
     /// The STS API, its callers told apart by `identity`.
     pub fn new(identity: Identity) -> Self {
-        StsApi { identity }
+        StsApi { iam: Arc::clone(identity.iam()), identity }
     }
 
     /// Whether a request is for STS: signed for `sts`, or an unsigned query request naming an
@@ -105,19 +257,24 @@ impl StsApi {
     }
 }
 
-/// The request's `Action`, from the query string or a form body.
-fn action(request: &ApiRequest) -> Option<String> {
+/// The request's parameters, from the query string and a form body.
+fn params(request: &ApiRequest) -> Vec<(String, String)> {
     let mut params = request.uri.query().and_then(|query| form_pairs(query.as_bytes())).unwrap_or_default();
     if request.method == Method::POST {
         params.extend(form_pairs(&request.body).unwrap_or_default());
     }
-    params.into_iter().find(|(name, _)| name == "Action").map(|(_, value)| value)
+    params
+}
+
+/// The request's `Action`.
+fn action(request: &ApiRequest) -> Option<String> {
+    params(request).into_iter().find(|(name, _)| name == "Action").map(|(_, value)| value)
 }
 
 #[async_trait]
 impl Api for StsApi {
     type Operation = Operation;
-    type Output = GetCallerIdentityResult;
+    type Output = Output;
     type Error = StsError;
 
     fn service(&self) -> &'static str {
@@ -125,12 +282,33 @@ impl Api for StsApi {
     }
 
     fn decode(&self, request: &ApiRequest) -> Result<Operation, StsError> {
+        let params = params(request);
         match action(request).as_deref() {
             Some("GetCallerIdentity") => Ok(Operation::GetCallerIdentity),
+            Some("AssumeRole") => {
+                let tags = (1..=50)
+                    .map_while(|index| {
+                        let key = param(&params, &format!("Tags.member.{index}.Key"))?;
+                        let value = param(&params, &format!("Tags.member.{index}.Value")).unwrap_or_default();
+                        Some((key.to_owned(), value.to_owned()))
+                    })
+                    .collect();
+                Ok(Operation::AssumeRole {
+                    role_arn: param(&params, "RoleArn").ok_or_else(|| missing("roleArn"))?.to_owned(),
+                    session_name: param(&params, "RoleSessionName").ok_or_else(|| missing("roleSessionName"))?.to_owned(),
+                    duration_seconds: duration(&params)?,
+                    policy: param(&params, "Policy").map(str::to_owned),
+                    tags,
+                })
+            }
+            Some("GetSessionToken") => Ok(Operation::GetSessionToken { duration_seconds: duration(&params)? }),
+            Some("GetAccessKeyInfo") => Ok(Operation::GetAccessKeyInfo {
+                access_key_id: param(&params, "AccessKeyId").ok_or_else(|| missing("accessKeyId"))?.to_owned(),
+            }),
             Some(known) if KNOWN_ACTIONS.contains(&known) => Err(StsError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidAction",
-                format!("wharf does not implement the STS action {known} yet (only GetCallerIdentity)."),
+                format!("wharf does not implement the STS action {known} yet (GetCallerIdentity, AssumeRole, GetSessionToken and GetAccessKeyInfo)."),
             )),
             Some(other) => Err(StsError::new(
                 StatusCode::BAD_REQUEST,
@@ -148,21 +326,69 @@ impl Api for StsApi {
     fn operation_name(&self, operation: &Operation) -> &'static str {
         match operation {
             Operation::GetCallerIdentity => "GetCallerIdentity",
+            Operation::AssumeRole { .. } => "AssumeRole",
+            Operation::GetSessionToken { .. } => "GetSessionToken",
+            Operation::GetAccessKeyInfo { .. } => "GetAccessKeyInfo",
         }
     }
 
-    async fn handle(&self, call: &Call<'_>, operation: Operation) -> Result<GetCallerIdentityResult, StsError> {
+    async fn resource(&self, _request: &ApiRequest, _caller: &Caller, operation: &Operation) -> Resource {
         match operation {
-            Operation::GetCallerIdentity => Ok(GetCallerIdentityResult {
+            // The trust policy is the role's resource policy (the engine then applies the
+            // rest of AssumeRole's rules).
+            Operation::AssumeRole { role_arn, .. } => Resource {
+                arn: Some(role_arn.clone()),
+                account: role_arn.parse::<wharf_types::Arn>().ok().map(|arn| arn.account),
+                policy: self.iam.trust_policy(role_arn),
+                ..Resource::default()
+            },
+            _ => Resource::default(),
+        }
+    }
+
+    async fn handle(&self, call: &Call<'_>, operation: Operation) -> Result<Output, StsError> {
+        let caller = &call.caller.principal;
+        match operation {
+            Operation::GetCallerIdentity => Ok(Output::CallerIdentity(GetCallerIdentityResult {
                 user_id: call.caller.principal_id.to_string(),
                 account: call.caller.account.to_string(),
                 arn: call.caller.principal_arn.to_string(),
-            }),
+            })),
+            Operation::AssumeRole { role_arn, session_name, duration_seconds, policy, tags } => {
+                let packed = policy.as_ref().map(|document| {
+                    let size = document.chars().filter(|c| !c.is_whitespace()).count();
+                    u32::try_from(size * 100 / wharf_iam::SESSION_POLICY_LIMIT).unwrap_or(100)
+                });
+                let session = self.iam.assume_role(caller, &role_arn, &session_name, duration_seconds, policy, tags)?;
+                Ok(Output::AssumedRole(AssumeRoleResult {
+                    credentials: Credentials::from(&session),
+                    assumed_role_user: AssumedRoleUser { assumed_role_id: session.principal.id(), arn: session.principal.arn() },
+                    packed_policy_size: packed,
+                }))
+            }
+            Operation::GetSessionToken { duration_seconds } => {
+                let session = self.iam.session_token(caller, duration_seconds)?;
+                Ok(Output::SessionToken(GetSessionTokenResult { credentials: Credentials::from(&session) }))
+            }
+            Operation::GetAccessKeyInfo { access_key_id } => {
+                let account = match self.iam.resolve(&access_key_id, None) {
+                    Ok((_, principal)) => principal.account().to_owned(),
+                    Err(_) => self.iam.root_key_account(&access_key_id).unwrap_or(call.caller.account.as_str()).to_owned(),
+                };
+                Ok(Output::AccessKeyInfo(GetAccessKeyInfoResult { account }))
+            }
         }
     }
 
-    fn render(&self, call: &Call<'_>, operation: &'static str, output: GetCallerIdentityResult) -> ApiResponse {
-        match wharf_api_common::xml::query_response(operation, NAMESPACE, Some(&output), call.request_id, &StsNames) {
+    fn render(&self, call: &Call<'_>, operation: &'static str, output: Output) -> ApiResponse {
+        let id = call.request_id;
+        let written = match &output {
+            Output::CallerIdentity(result) => wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames),
+            Output::AssumedRole(result) => wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames),
+            Output::SessionToken(result) => wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames),
+            Output::AccessKeyInfo(result) => wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames),
+        };
+        match written {
             Ok(body) => ApiResponse::ok("text/xml", call.request_id, body),
             Err(err) => {
                 let message = err.to_string();
@@ -229,9 +455,12 @@ mod tests {
              <GetCallerIdentityResult><UserId>123456789012</UserId><Account>123456789012</Account>\
              <Arn>arn:aws:iam::123456789012:root</Arn></GetCallerIdentityResult><ResponseMetadata><RequestId>"
         ), "{body}");
-        let refused = api.handle(request("Action=AssumeRole&RoleArn=x", "AKID")).await;
+        let refused = api.handle(request("Action=GetFederationToken&Name=x", "AKID")).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST);
         assert!(String::from_utf8_lossy(&refused.body).contains("<Code>InvalidAction</Code>"));
+        let denied = api.handle(request("Action=AssumeRole&RoleArn=arn:aws:iam::000000000000:role/none&RoleSessionName=s", "AKID")).await;
+        assert_eq!(denied.status, StatusCode::FORBIDDEN);
+        assert!(String::from_utf8_lossy(&denied.body).contains("<Code>AccessDenied</Code>"));
         assert!(StsApi::claims(&request("Action=GetCallerIdentity", "AKID")));
     }
 }
