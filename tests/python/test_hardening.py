@@ -111,6 +111,26 @@ def test_listening_beyond_loopback_needs_an_explicit_flag(tmp_path):
     assert b"WITHOUT AUTHENTICATION" in err
 
 
+def test_enforced_auth_may_listen_beyond_loopback_and_needs_a_root_key(tmp_path):
+    keyless = start_raw(["--bind", "0.0.0.0:0", "--auth", "enforce"], tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = keyless.communicate(timeout=20)
+    assert keyless.returncode != 0
+    assert b"needs at least one root key" in err and b"WHARF_ROOT_ACCESS_KEY_ID" in err
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WHARF_")}
+    env.update(NO_COLOR="1", WHARF_ROOT_ACCESS_KEY_ID="AKIAROOT", WHARF_ROOT_SECRET_ACCESS_KEY="root-secret")
+    enforced = subprocess.Popen(
+        [str(wharf_binary()), "serve", "--data-dir", str(tmp_path / "data"), "--bind", "0.0.0.0:0", "--auth", "enforce"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    try:
+        line = enforced.stdout.readline().decode()
+        assert line.startswith(LISTENING_MARKER), line
+    finally:
+        enforced.terminate()
+        _, err = enforced.communicate(timeout=20)
+    assert b"WITHOUT AUTHENTICATION" not in err and b"root-secret" not in err
+
+
 # ----- 3. receipt handles cannot be forged -------------------------------------------------------
 
 

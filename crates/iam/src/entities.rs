@@ -1276,7 +1276,11 @@ impl Iam {
         let mut add = |row: &PrincipalRow| {
             for (policy_name, document) in &row.inline_policies {
                 if let Ok(policy) = document.parse::<Policy>() {
-                    named.push(NamedPolicy { id: policy_name.clone(), source_type: "IAM Policy", policy: Arc::new(policy) });
+                    named.push(NamedPolicy {
+                        id: policy_name.clone(),
+                        source_type: "IAM Policy",
+                        policy: Arc::new(policy),
+                    });
                 }
             }
             for arn in &row.attached_policies {

@@ -92,7 +92,11 @@ impl Api for EventsApi {
     }
 
     fn render_error(&self, _request: &ApiRequest, request_id: &str, error: &ErrorBody<'_>) -> ApiResponse {
-        ApiResponse::json_error(codec::CONTENT_TYPE, request_id, error)
+        // Not a query-compatible service: no `x-amzn-query-error` (SDKs would prefer its code
+        // to `__type`, and the pipeline's refusals carry one for the query protocol).
+        let mut error = error.clone();
+        error.query_code = None;
+        ApiResponse::json_error(codec::CONTENT_TYPE, request_id, &error)
     }
 }
 

@@ -88,7 +88,12 @@ fn result<T: serde::Serialize + Send + 'static>(value: T) -> Result<Output, IamA
 }
 
 /// One page of `items` (sorted by `key`), from `marker`.
-fn page<T>(items: Vec<T>, key: impl Fn(&T) -> String, most: usize, marker: Option<String>) -> (Vec<T>, bool, Option<String>) {
+fn page<T>(
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+    most: usize,
+    marker: Option<String>,
+) -> (Vec<T>, bool, Option<String>) {
     let mut items: Vec<T> = match marker {
         Some(marker) => items.into_iter().skip_while(|item| key(item) < marker).collect(),
         None => items,
@@ -173,7 +178,11 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
             let prefix = params.optional("PathPrefix").unwrap_or_else(|| "/".into());
             let users = iam.users(account, &prefix);
             let (users, is_truncated, marker) = page(users, |user| user.principal.name.clone(), most, marker);
-            result(UsersPage { items: users.iter().map(|user| output::User::of(&user.principal, false)).collect(), is_truncated, marker })
+            result(UsersPage {
+                items: users.iter().map(|user| output::User::of(&user.principal, false)).collect(),
+                is_truncated,
+                marker,
+            })
         }
         "DeleteUser" => {
             iam.delete_user(account, &params.required("UserName")?).await?;
@@ -211,9 +220,9 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
             let key = params.required("AccessKeyId")?;
             let user = match params.optional("UserName") {
                 Some(user) => user,
-                None => iam
-                    .access_key_owner(account, &key)
-                    .ok_or_else(|| wharf_iam::IamError::NoSuchEntity(format!("The Access Key with id {key} cannot be found.")))?,
+                None => iam.access_key_owner(account, &key).ok_or_else(|| {
+                    wharf_iam::IamError::NoSuchEntity(format!("The Access Key with id {key} cannot be found."))
+                })?,
             };
             if name == "DeleteAccessKey" {
                 iam.delete_access_key(account, &user, &key).await?;
@@ -234,7 +243,11 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
         "GetAccessKeyLastUsed" => {
             let key = params.required("AccessKeyId")?;
             let user = iam.access_key_owner(account, &key).ok_or_else(|| {
-                IamApiError::new(http::StatusCode::FORBIDDEN, "AccessDenied", "The access key does not belong to this account")
+                IamApiError::new(
+                    http::StatusCode::FORBIDDEN,
+                    "AccessDenied",
+                    "The access key does not belong to this account",
+                )
             })?;
             result(AccessKeyLastUsedResult {
                 user_name: user,
@@ -257,7 +270,12 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
         }
         "ListGroupsForUser" => {
             let user = iam.user(account, &params.required("UserName")?)?;
-            let groups = user.groups.iter().filter_map(|group| iam.group(account, group).ok()).map(|(group, _)| output::Group::of(&group)).collect();
+            let groups = user
+                .groups
+                .iter()
+                .filter_map(|group| iam.group(account, group).ok())
+                .map(|(group, _)| output::Group::of(&group))
+                .collect();
             result(GroupsPage { items: groups, is_truncated: false, marker: None })
         }
         "DeleteGroup" => {
@@ -296,7 +314,11 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
             let (most, marker) = params.paging()?;
             let roles = iam.roles(account, &params.optional("PathPrefix").unwrap_or_else(|| "/".into()));
             let (roles, is_truncated, marker) = page(roles, |role| role.principal.name.clone(), most, marker);
-            result(RolesPage { items: roles.iter().map(|role| output::Role::of(role, false)).collect(), is_truncated, marker })
+            result(RolesPage {
+                items: roles.iter().map(|role| output::Role::of(role, false)).collect(),
+                is_truncated,
+                marker,
+            })
         }
         "DeleteRole" => {
             iam.delete_role(account, &params.required("RoleName")?).await?;
@@ -339,9 +361,15 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
             let policy_name = params.required("PolicyName")?;
             let document = encoded(&iam.inline_policy(account, kind, &entity, &policy_name)?);
             match kind {
-                EntityKind::User => result(UserPolicyResult { user_name: entity, policy_name, policy_document: document }),
-                EntityKind::Group => result(GroupPolicyResult { group_name: entity, policy_name, policy_document: document }),
-                EntityKind::Role => result(RolePolicyResult { role_name: entity, policy_name, policy_document: document }),
+                EntityKind::User => {
+                    result(UserPolicyResult { user_name: entity, policy_name, policy_document: document })
+                }
+                EntityKind::Group => {
+                    result(GroupPolicyResult { group_name: entity, policy_name, policy_document: document })
+                }
+                EntityKind::Role => {
+                    result(RolePolicyResult { role_name: entity, policy_name, policy_document: document })
+                }
             }
         }
         "DeleteUserPolicy" | "DeleteGroupPolicy" | "DeleteRolePolicy" => {
@@ -375,11 +403,15 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
             let prefix = params.optional("PathPrefix").unwrap_or_else(|| "/".into());
             let attached: Vec<_> = output::attached(&row)
                 .into_iter()
-                .filter(|policy| iam.policy(account, &policy.policy_arn).is_ok_and(|view| view.path.starts_with(&prefix)))
+                .filter(|policy| {
+                    iam.policy(account, &policy.policy_arn).is_ok_and(|view| view.path.starts_with(&prefix))
+                })
                 .collect();
             result(AttachedPoliciesPage { items: attached, is_truncated: false, marker: None })
         }
-        "PutUserPermissionsBoundary" | "PutRolePermissionsBoundary" | "DeleteUserPermissionsBoundary"
+        "PutUserPermissionsBoundary"
+        | "PutRolePermissionsBoundary"
+        | "DeleteUserPermissionsBoundary"
         | "DeleteRolePermissionsBoundary" => {
             let (kind, member) = kind_of(name).unwrap_or((EntityKind::User, "UserName"));
             let arn = if name.starts_with("Put") { Some(params.required("PermissionsBoundary")?) } else { None };
@@ -433,7 +465,11 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
             let prefix = params.optional("PathPrefix").unwrap_or_else(|| "/".into());
             let views = iam.policies(account, &scope, params.flag("OnlyAttached"), &prefix);
             let (views, is_truncated, marker) = page(views, |view| view.name.clone(), most, marker);
-            result(PoliciesPage { items: views.iter().map(|view| output::Policy::of(view, false)).collect(), is_truncated, marker })
+            result(PoliciesPage {
+                items: views.iter().map(|view| output::Policy::of(view, false)).collect(),
+                is_truncated,
+                marker,
+            })
         }
         "CreatePolicyVersion" => {
             let arn = params.required("PolicyArn")?;
@@ -444,16 +480,27 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
             let created = output::PolicyVersion::all(&view, false)
                 .into_iter()
                 .find(|existing| existing.version_id == version)
-                .ok_or_else(|| IamApiError::new(http::StatusCode::INTERNAL_SERVER_ERROR, "ServiceFailure", "the new version vanished"))?;
+                .ok_or_else(|| {
+                    IamApiError::new(
+                        http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "ServiceFailure",
+                        "the new version vanished",
+                    )
+                })?;
             result(CreatedVersionResult { policy_version: created })
         }
         "GetPolicyVersion" => {
             let arn = params.required("PolicyArn")?;
             let version = params.required("VersionId")?;
             let view = iam.policy(account, &arn)?;
-            let found = output::PolicyVersion::all(&view, true).into_iter().find(|existing| existing.version_id == version).ok_or_else(|| {
-                wharf_iam::IamError::NoSuchEntity(format!("Policy {arn} version {version} does not exist or is not attachable."))
-            })?;
+            let found = output::PolicyVersion::all(&view, true)
+                .into_iter()
+                .find(|existing| existing.version_id == version)
+                .ok_or_else(|| {
+                    wharf_iam::IamError::NoSuchEntity(format!(
+                        "Policy {arn} version {version} does not exist or is not attachable."
+                    ))
+                })?;
             result(PolicyVersionResult { item: found })
         }
         "ListPolicyVersions" => {
@@ -465,7 +512,8 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
             Ok(Output::Empty)
         }
         "SetDefaultPolicyVersion" => {
-            iam.set_default_policy_version(account, &params.required("PolicyArn")?, &params.required("VersionId")?).await?;
+            iam.set_default_policy_version(account, &params.required("PolicyArn")?, &params.required("VersionId")?)
+                .await?;
             Ok(Output::Empty)
         }
         "TagPolicy" => {
@@ -483,11 +531,18 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
         "ListEntitiesForPolicy" => {
             let arn = params.required("PolicyArn")?;
             iam.policy(account, &arn)?;
-            let mut answer = EntitiesForPolicyResult { policy_groups: Vec::new(), policy_users: Vec::new(), policy_roles: Vec::new(), is_truncated: false };
+            let mut answer = EntitiesForPolicyResult {
+                policy_groups: Vec::new(),
+                policy_users: Vec::new(),
+                policy_roles: Vec::new(),
+                is_truncated: false,
+            };
             for (kind, row) in iam.entities_for_policy(account, &arn) {
                 match kind {
                     EntityKind::User => answer.policy_users.push(PolicyUser { user_name: row.name, user_id: row.id }),
-                    EntityKind::Group => answer.policy_groups.push(PolicyGroup { group_name: row.name, group_id: row.id }),
+                    EntityKind::Group => {
+                        answer.policy_groups.push(PolicyGroup { group_name: row.name, group_id: row.id })
+                    }
                     EntityKind::Role => answer.policy_roles.push(PolicyRole { role_name: row.name, role_id: row.id }),
                 }
             }
@@ -498,9 +553,21 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
             let filter = params.list("Filter");
             let wants = |kind: &str| filter.is_empty() || filter.iter().any(|wanted| wanted == kind);
             result(AuthorizationDetailsResult {
-                user_detail_list: if wants("User") { details.users.iter().map(output::UserDetail::of).collect() } else { Vec::new() },
-                group_detail_list: if wants("Group") { details.groups.iter().map(output::GroupDetail::of).collect() } else { Vec::new() },
-                role_detail_list: if wants("Role") { details.roles.iter().map(output::RoleDetail::of).collect() } else { Vec::new() },
+                user_detail_list: if wants("User") {
+                    details.users.iter().map(output::UserDetail::of).collect()
+                } else {
+                    Vec::new()
+                },
+                group_detail_list: if wants("Group") {
+                    details.groups.iter().map(output::GroupDetail::of).collect()
+                } else {
+                    Vec::new()
+                },
+                role_detail_list: if wants("Role") {
+                    details.roles.iter().map(output::RoleDetail::of).collect()
+                } else {
+                    Vec::new()
+                },
                 policies: if wants("LocalManagedPolicy") || wants("AWSManagedPolicy") {
                     details
                         .policies
@@ -517,7 +584,11 @@ pub async fn handle(iam: &Iam, caller: &Caller, operation: Operation) -> Result<
         "SimulatePrincipalPolicy" => {
             let source = params.required("PolicySourceArn")?;
             let (kind, entity) = entity_of_arn(&source).ok_or_else(|| {
-                IamApiError::new(http::StatusCode::BAD_REQUEST, "InvalidInput", format!("Invalid PolicySourceArn: {source}"))
+                IamApiError::new(
+                    http::StatusCode::BAD_REQUEST,
+                    "InvalidInput",
+                    format!("Invalid PolicySourceArn: {source}"),
+                )
             })?;
             let mut policies: Vec<wharf_iam::NamedPolicy> = iam.entity_policies(account, kind, &entity)?;
             policies.extend(extra_policies(params)?);
@@ -572,7 +643,11 @@ fn extra_policies(params: &crate::params::Params) -> Result<Vec<wharf_iam::Named
 
 /// Evaluates every action on every resource against `policies`, as the simulator does for
 /// identity policies (no resource policy, the context entries given).
-fn simulate(params: &crate::params::Params, policies: &[wharf_iam::NamedPolicy], caller: &Caller) -> Result<Output, IamApiError> {
+fn simulate(
+    params: &crate::params::Params,
+    policies: &[wharf_iam::NamedPolicy],
+    caller: &Caller,
+) -> Result<Output, IamApiError> {
     let actions = params.list("ActionNames");
     if actions.is_empty() {
         return Err(IamApiError::missing("actionNames"));
@@ -603,13 +678,19 @@ fn simulate(params: &crate::params::Params, policies: &[wharf_iam::NamedPolicy],
                 match named.policy.evaluate(&request) {
                     Outcome::Deny => {
                         decision = "explicitDeny";
-                        matched.push(output::Statement { source_policy_id: named.id.clone(), source_policy_type: named.source_type.to_owned() });
+                        matched.push(output::Statement {
+                            source_policy_id: named.id.clone(),
+                            source_policy_type: named.source_type.to_owned(),
+                        });
                     }
                     Outcome::Allow => {
                         if decision == "implicitDeny" {
                             decision = "allowed";
                         }
-                        matched.push(output::Statement { source_policy_id: named.id.clone(), source_policy_type: named.source_type.to_owned() });
+                        matched.push(output::Statement {
+                            source_policy_id: named.id.clone(),
+                            source_policy_type: named.source_type.to_owned(),
+                        });
                     }
                     Outcome::NotApplicable => {}
                 }
@@ -633,15 +714,18 @@ pub fn resource(iam: &Iam, caller: &Caller, operation: &Operation) -> Resource {
     let arn = if let Some(policy) = params.get("PolicyArn") {
         Some(policy.to_owned())
     } else if operation.name == "CreatePolicy" {
-        params.get("PolicyName").map(|name| {
-            format!("arn:aws:iam::{account}:policy{}{name}", params.get("Path").unwrap_or("/"))
-        })
+        params
+            .get("PolicyName")
+            .map(|name| format!("arn:aws:iam::{account}:policy{}{name}", params.get("Path").unwrap_or("/")))
     } else if operation.name == "SimulatePrincipalPolicy" {
         params.optional("PolicySourceArn")
     } else {
         kind_of(operation.name).and_then(|(kind, member)| {
             let name = params.get(member)?;
-            let path = iam.principal_row(account, kind, name).map(|row| row.path).unwrap_or_else(|_| params.optional("Path").unwrap_or_else(|| "/".into()));
+            let path = iam
+                .principal_row(account, kind, name)
+                .map(|row| row.path)
+                .unwrap_or_else(|_| params.optional("Path").unwrap_or_else(|| "/".into()));
             let word = match kind {
                 EntityKind::User => "user",
                 EntityKind::Group => "group",

@@ -128,8 +128,9 @@ impl Api for IamApi {
         if request.method != Method::POST && request.method != Method::GET {
             return Err(IamApiError::new(StatusCode::BAD_REQUEST, "InvalidAction", "IAM takes POST and GET requests"));
         }
-        let params = params::Params::of(request)
-            .ok_or_else(|| IamApiError::new(StatusCode::BAD_REQUEST, "MalformedQueryString", "The form is not URL-encoded"))?;
+        let params = params::Params::of(request).ok_or_else(|| {
+            IamApiError::new(StatusCode::BAD_REQUEST, "MalformedQueryString", "The form is not URL-encoded")
+        })?;
         let Some(action) = params.get("Action") else {
             return Err(IamApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -137,9 +138,14 @@ impl Api for IamApi {
                 "The request must contain the parameter Action.",
             ));
         };
-        let name = wharf_iam::actions::operations("iam").into_iter().find(|known| *known == action).ok_or_else(|| {
-            IamApiError::new(StatusCode::BAD_REQUEST, "InvalidAction", format!("Could not find operation {action} for version {VERSION}"))
-        })?;
+        let name =
+            wharf_iam::actions::operations("iam").into_iter().find(|known| *known == action).ok_or_else(|| {
+                IamApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidAction",
+                    format!("Could not find operation {action} for version {VERSION}"),
+                )
+            })?;
         if !handlers::IMPLEMENTED.contains(&name) {
             return Err(IamApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -160,7 +166,9 @@ impl Api for IamApi {
 
     fn render(&self, call: &Call<'_>, operation: &'static str, output: Output) -> ApiResponse {
         let written = match output {
-            Output::Empty => wharf_api_common::xml::query_response::<()>(operation, NAMESPACE, None, call.request_id, &IamNames),
+            Output::Empty => {
+                wharf_api_common::xml::query_response::<()>(operation, NAMESPACE, None, call.request_id, &IamNames)
+            }
             Output::Result(result) => result.xml(operation, call.request_id),
         };
         match written {

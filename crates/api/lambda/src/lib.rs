@@ -1190,16 +1190,19 @@ impl Api for LambdaApi {
         // The function ARN (qualified when the call is), with the function's resource policy
         // (AddPermission's statements) for that qualifier.
         let name = match route {
-            Route::CreateFunction => body_json(request).ok().and_then(|body| body.get("FunctionName").and_then(|v| v.as_str()).map(str::to_owned)),
+            Route::CreateFunction => body_json(request)
+                .ok()
+                .and_then(|body| body.get("FunctionName").and_then(|v| v.as_str()).map(str::to_owned)),
             other => other.function().map(str::to_owned),
         };
         let Some(reference) = name.as_deref().and_then(|name| parse_ref(name).ok()) else {
             return pipeline::Resource::default();
         };
         let key = self.functions.key_of(caller.account.as_str(), caller.region.as_str(), &reference);
-        let qualifier = wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))
-            .ok()
-            .flatten();
+        let qualifier =
+            wharf_functions::registry::merge_qualifier(&reference, query(request).get("Qualifier").map(String::as_str))
+                .ok()
+                .flatten();
         let arn = match &qualifier {
             Some(qualifier) => format!("{}:{qualifier}", key.arn()),
             None => key.arn(),
@@ -1210,7 +1213,8 @@ impl Api for LambdaApi {
             .and_then(|row| output::policy(&key, &row, qualifier.as_deref()))
             .and_then(|document| document.to_string().parse::<wharf_iam::Policy>().ok())
             .map(Arc::new);
-        let mut resource = pipeline::Resource { arn: Some(arn), account: Some(key.account.clone()), policy, ..Default::default() };
+        let mut resource =
+            pipeline::Resource { arn: Some(arn), account: Some(key.account.clone()), policy, ..Default::default() };
         resource.context.insert("lambda:functionarn".into(), vec![key.arn()]);
         resource
     }

@@ -86,7 +86,12 @@ impl Api for LogsApi {
         ApiResponse::ok(codec::CONTENT_TYPE, call.request_id, codec::encode(&output))
     }
 
-    async fn resource(&self, _request: &ApiRequest, caller: &pipeline::Caller, operation: &model::Operation) -> pipeline::Resource {
+    async fn resource(
+        &self,
+        _request: &ApiRequest,
+        caller: &pipeline::Caller,
+        operation: &model::Operation,
+    ) -> pipeline::Resource {
         // Log groups as the Service Authorization Reference names them; a group-level action
         // is checked on `log-group:NAME:*`, so policies written either way match.
         let (group, stream, arn) = operation.target();
@@ -105,7 +110,11 @@ impl Api for LogsApi {
     }
 
     fn render_error(&self, _request: &ApiRequest, request_id: &str, error: &ErrorBody<'_>) -> ApiResponse {
-        ApiResponse::json_error(codec::CONTENT_TYPE, request_id, error)
+        // Not a query-compatible service: no `x-amzn-query-error` (SDKs would prefer its code
+        // to `__type`, and the pipeline's refusals carry one for the query protocol).
+        let mut error = error.clone();
+        error.query_code = None;
+        ApiResponse::json_error(codec::CONTENT_TYPE, request_id, &error)
     }
 }
 

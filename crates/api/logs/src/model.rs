@@ -51,9 +51,9 @@ impl Operation {
     pub fn target(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
         match self {
             Operation::CreateLogGroup(input) => (input.log_group_name.as_deref(), None, None),
-            Operation::DeleteLogGroup(input) | Operation::DeleteRetentionPolicy(input) | Operation::ListTagsLogGroup(input) => {
-                (input.log_group_name.as_deref(), None, None)
-            }
+            Operation::DeleteLogGroup(input)
+            | Operation::DeleteRetentionPolicy(input)
+            | Operation::ListTagsLogGroup(input) => (input.log_group_name.as_deref(), None, None),
             Operation::DescribeLogGroups(_) => (None, None, None),
             Operation::CreateLogStream(input) | Operation::DeleteLogStream(input) => {
                 (input.log_group_name.as_deref(), input.log_stream_name.as_deref(), None)

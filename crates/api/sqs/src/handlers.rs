@@ -479,7 +479,9 @@ impl Operation {
     /// The `QueueUrl` the operation names, if it takes one.
     fn queue_url(&self) -> Option<&str> {
         match self {
-            Operation::DeleteQueue(input) | Operation::PurgeQueue(input) | Operation::ListQueueTags(input) => input.queue_url.as_deref(),
+            Operation::DeleteQueue(input) | Operation::PurgeQueue(input) | Operation::ListQueueTags(input) => {
+                input.queue_url.as_deref()
+            }
             Operation::GetQueueAttributes(input) => input.queue_url.as_deref(),
             Operation::SetQueueAttributes(input) => input.queue_url.as_deref(),
             Operation::SendMessage(input) => input.queue_url.as_deref(),
@@ -508,16 +510,20 @@ impl Operation {
 /// queue that does not exist yet (CreateQueue) or any more still has its ARN.
 pub(crate) async fn resource(context: &Context<'_>, operation: &Operation) -> wharf_api_common::pipeline::Resource {
     let key = match operation {
-        Operation::CreateQueue(input) => {
-            input.queue_name.as_deref().and_then(|name| name.parse::<QueueName>().ok()).map(|name| context.key_of(&name))
+        Operation::CreateQueue(input) => input
+            .queue_name
+            .as_deref()
+            .and_then(|name| name.parse::<QueueName>().ok())
+            .map(|name| context.key_of(&name)),
+        Operation::GetQueueUrl(input) => {
+            input.queue_name.as_deref().and_then(|name| name.parse::<QueueName>().ok()).map(|name| {
+                let mut key = context.key_of(&name);
+                if let Some(owner) = input.queue_owner_aws_account_id.as_deref().and_then(|owner| owner.parse().ok()) {
+                    key.account = owner;
+                }
+                key
+            })
         }
-        Operation::GetQueueUrl(input) => input.queue_name.as_deref().and_then(|name| name.parse::<QueueName>().ok()).map(|name| {
-            let mut key = context.key_of(&name);
-            if let Some(owner) = input.queue_owner_aws_account_id.as_deref().and_then(|owner| owner.parse().ok()) {
-                key.account = owner;
-            }
-            key
-        }),
         Operation::StartMessageMoveTask(input) => input.source_arn.as_deref().and_then(QueueKey::from_arn),
         Operation::ListMessageMoveTasks(input) => input.source_arn.as_deref().and_then(QueueKey::from_arn),
         other => other.queue_url().and_then(|url| context.queue_key(Some(url)).ok()),

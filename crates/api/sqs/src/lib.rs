@@ -164,13 +164,23 @@ impl Api for SqsApi {
         error.body()
     }
 
-    async fn resource(&self, _request: &ApiRequest, caller: &pipeline::Caller, operation: &model::Operation) -> pipeline::Resource {
+    async fn resource(
+        &self,
+        _request: &ApiRequest,
+        caller: &pipeline::Caller,
+        operation: &model::Operation,
+    ) -> pipeline::Resource {
         let queue_caller = Caller {
             account: caller.account.clone(),
             region: caller.region.clone(),
             sender_id: Arc::clone(&caller.principal_id),
         };
-        let context = handlers::Context { engine: &self.engine, caller: &queue_caller, host: &self.default_host, trace_header: None };
+        let context = handlers::Context {
+            engine: &self.engine,
+            caller: &queue_caller,
+            host: &self.default_host,
+            trace_header: None,
+        };
         handlers::resource(&context, operation).await
     }
 

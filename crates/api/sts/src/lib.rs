@@ -362,7 +362,10 @@ impl Api for StsApi {
                 let session = self.iam.assume_role(caller, &role_arn, &session_name, duration_seconds, policy, tags)?;
                 Ok(Output::AssumedRole(AssumeRoleResult {
                     credentials: Credentials::from(&session),
-                    assumed_role_user: AssumedRoleUser { assumed_role_id: session.principal.id(), arn: session.principal.arn() },
+                    assumed_role_user: AssumedRoleUser {
+                        assumed_role_id: session.principal.id(),
+                        arn: session.principal.arn(),
+                    },
                     packed_policy_size: packed,
                 }))
             }
@@ -373,7 +376,9 @@ impl Api for StsApi {
             Operation::GetAccessKeyInfo { access_key_id } => {
                 let account = match self.iam.resolve(&access_key_id, None) {
                     Ok((_, principal)) => principal.account().to_owned(),
-                    Err(_) => self.iam.root_key_account(&access_key_id).unwrap_or(call.caller.account.as_str()).to_owned(),
+                    Err(_) => {
+                        self.iam.root_key_account(&access_key_id).unwrap_or(call.caller.account.as_str()).to_owned()
+                    }
                 };
                 Ok(Output::AccessKeyInfo(GetAccessKeyInfoResult { account }))
             }
@@ -383,10 +388,18 @@ impl Api for StsApi {
     fn render(&self, call: &Call<'_>, operation: &'static str, output: Output) -> ApiResponse {
         let id = call.request_id;
         let written = match &output {
-            Output::CallerIdentity(result) => wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames),
-            Output::AssumedRole(result) => wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames),
-            Output::SessionToken(result) => wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames),
-            Output::AccessKeyInfo(result) => wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames),
+            Output::CallerIdentity(result) => {
+                wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames)
+            }
+            Output::AssumedRole(result) => {
+                wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames)
+            }
+            Output::SessionToken(result) => {
+                wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames)
+            }
+            Output::AccessKeyInfo(result) => {
+                wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames)
+            }
         };
         match written {
             Ok(body) => ApiResponse::ok("text/xml", call.request_id, body),
@@ -458,7 +471,9 @@ mod tests {
         let refused = api.handle(request("Action=GetFederationToken&Name=x", "AKID")).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST);
         assert!(String::from_utf8_lossy(&refused.body).contains("<Code>InvalidAction</Code>"));
-        let denied = api.handle(request("Action=AssumeRole&RoleArn=arn:aws:iam::000000000000:role/none&RoleSessionName=s", "AKID")).await;
+        let denied = api
+            .handle(request("Action=AssumeRole&RoleArn=arn:aws:iam::000000000000:role/none&RoleSessionName=s", "AKID"))
+            .await;
         assert_eq!(denied.status, StatusCode::FORBIDDEN);
         assert!(String::from_utf8_lossy(&denied.body).contains("<Code>AccessDenied</Code>"));
         assert!(StsApi::claims(&request("Action=GetCallerIdentity", "AKID")));
