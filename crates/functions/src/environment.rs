@@ -51,6 +51,10 @@ pub struct LaunchSpec {
     pub containment: crate::isolation::Containment,
     /// The environment's private `/tmp`, removed when its process is gone.
     pub scratch: Option<PathBuf>,
+    /// When the environment stops being reused: a little before its role credentials expire,
+    /// so no invocation runs with expired credentials (the process's environment variables
+    /// cannot be renewed; a fresh environment gets fresh credentials).
+    pub retire_at: Option<Instant>,
 }
 
 /// Messages to the log pump, in order with the output it reads.
@@ -85,6 +89,8 @@ pub struct Environment {
     pub fresh: AtomicBool,
     /// Set when the environment must not be reused (timeout, crash, stopped).
     broken: AtomicBool,
+    /// When its credentials are about to expire: not reused after.
+    retire_at: Option<Instant>,
     /// To the log pump.
     control: mpsc::UnboundedSender<Control>,
     /// Kills the process when sent or dropped.
@@ -191,6 +197,7 @@ impl Environment {
             started: Instant::now(),
             fresh: AtomicBool::new(true),
             broken: AtomicBool::new(false),
+            retire_at: spec.retire_at,
             control,
             kill: Mutex::new(Some(kill)),
             _endpoint: endpoint,
@@ -238,7 +245,9 @@ impl Environment {
 
     /// Whether the environment can take another invocation.
     pub fn healthy(&self) -> bool {
-        !self.broken.load(Ordering::Acquire) && !*self.exited.borrow()
+        !self.broken.load(Ordering::Acquire)
+            && !*self.exited.borrow()
+            && self.retire_at.is_none_or(|retire_at| Instant::now() < retire_at)
     }
 
     /// Waits until the process is gone.

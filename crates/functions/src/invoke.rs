@@ -331,6 +331,40 @@ impl Functions {
     }
 
     /// Starts an environment for `resolved`.
+    /// How long an environment's role credentials last, and how long before their expiry the
+    /// environment stops being reused.
+    const CREDENTIALS_SECONDS: u32 = 12 * 3600;
+    const RETIRE_MARGIN: Duration = Duration::from_secs(15 * 60);
+
+    /// The credentials of the execution role for a new environment, and when that environment
+    /// must retire. A role that cannot be assumed gives credentials no request accepts (and a
+    /// line in the function's log saying why), as an environment on Lambda would fail.
+    fn role_credentials(
+        &self,
+        key: &crate::FunctionKey,
+        role_arn: &str,
+        preamble: &mut Vec<String>,
+    ) -> (crate::ports::RoleCredentials, Option<Instant>) {
+        let unusable = || crate::ports::RoleCredentials {
+            access_key_id: format!("ASIA{}", &uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()),
+            secret_access_key: uuid::Uuid::new_v4().simple().to_string(),
+            session_token: format!("wharf-no-role-{}", key.name),
+            expires_ms: 0,
+        };
+        let Some(roles) = self.roles.get() else { return (unusable(), None) };
+        match roles.assume(role_arn, &key.arn(), &key.name, Self::CREDENTIALS_SECONDS) {
+            Ok(credentials) => {
+                let lasts = Duration::from_secs(u64::from(Self::CREDENTIALS_SECONDS));
+                (credentials, Some(Instant::now() + lasts.saturating_sub(Self::RETIRE_MARGIN)))
+            }
+            Err(None) => (unusable(), None),
+            Err(Some(why)) => {
+                preamble.push(format!("wharf: the execution role {role_arn} cannot be assumed ({why}); AWS calls from this function will be refused"));
+                (unusable(), None)
+            }
+        }
+    }
+
     async fn launch(&self, resolved: &Resolved) -> Result<Arc<Environment>, LaunchError> {
         let version = &resolved.version;
         let key = &resolved.key;
@@ -426,6 +460,7 @@ impl Functions {
         let log_stream =
             format!("{:04}/{:02}/{:02}/[{}]{environment_id}", date.year, date.month, date.day, version.version);
         let host_path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        let (credentials, retire_at) = self.role_credentials(key, &version.role, &mut preamble);
         let reserved: [(&str, String); 20] = [
             ("PATH", host_path),
             ("LANG", "en_US.UTF-8".into()),
@@ -442,11 +477,10 @@ impl Functions {
             ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.clone()),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
             ("AWS_LAMBDA_LOG_FORMAT", version.log_format.clone()),
-            // Credentials of the execution role; wharf does not check signatures yet, so these
-            // only need the shape SDKs expect.
-            ("AWS_ACCESS_KEY_ID", format!("ASIA{}", &uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase())),
-            ("AWS_SECRET_ACCESS_KEY", uuid::Uuid::new_v4().simple().to_string()),
-            ("AWS_SESSION_TOKEN", format!("wharf-session-{}", key.name)),
+            // Temporary credentials of the execution role.
+            ("AWS_ACCESS_KEY_ID", credentials.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key.clone()),
+            ("AWS_SESSION_TOKEN", credentials.session_token.clone()),
             ("AWS_ENDPOINT_URL", self.config.endpoint_url.clone()),
             ("PYTHONDONTWRITEBYTECODE", "1".into()),
         ];
@@ -475,6 +509,7 @@ impl Functions {
             preamble,
             containment: self.containment,
             scratch,
+            retire_at,
         };
         Environment::launch(
             &spec,

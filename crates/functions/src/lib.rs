@@ -115,6 +115,8 @@ pub struct Functions {
     queue: OnceLock<Arc<dyn InvocationQueue>>,
     /// Set once by the wiring; destination records are dropped (with a warning) until then.
     destinations: OnceLock<Arc<dyn Destinations>>,
+    /// Set once by the wiring; environments get credentials of no role until then.
+    roles: OnceLock<Arc<dyn ports::ExecutionRoles>>,
     /// How function processes are tied to their environment and to wharf.
     containment: isolation::Containment,
     /// The file-access limits, when the machine enforces them.
@@ -198,6 +200,7 @@ impl Functions {
             logs,
             queue: OnceLock::new(),
             destinations: OnceLock::new(),
+            roles: OnceLock::new(),
             containment,
             sandbox,
             completed: std::sync::atomic::AtomicU64::new(0),
@@ -213,6 +216,16 @@ impl Functions {
     /// Connects the asynchronous-invocation queue.
     pub fn set_queue(&self, queue: Arc<dyn InvocationQueue>) {
         let _ = self.queue.set(queue);
+    }
+
+    /// Connects STS, for the execution roles' credentials.
+    pub fn set_execution_roles(&self, roles: Arc<dyn ports::ExecutionRoles>) {
+        let _ = self.roles.set(roles);
+    }
+
+    /// Whether Lambda may assume `role_arn` (`None`: no such role, or no IAM connected).
+    pub fn lambda_may_assume(&self, role_arn: &str) -> Option<bool> {
+        self.roles.get()?.lambda_may_assume(role_arn)
     }
 
     /// Connects destinations and dead-letter queues.

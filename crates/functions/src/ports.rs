@@ -155,3 +155,39 @@ pub trait Destinations: Send + Sync + 'static {
         error_message: &str,
     ) -> Result<(), HandOffError>;
 }
+
+/// Temporary credentials of a function's execution role.
+#[derive(Clone)]
+pub struct RoleCredentials {
+    /// `ASIA…`.
+    pub access_key_id: String,
+    /// The secret.
+    pub secret_access_key: String,
+    /// The session token.
+    pub session_token: String,
+    /// When they expire, in epoch milliseconds.
+    pub expires_ms: wharf_types::EpochMillis,
+}
+
+impl std::fmt::Debug for RoleCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleCredentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
+
+/// Lambda's side of STS: the credentials an execution environment gets by assuming the
+/// function's execution role as `lambda.amazonaws.com`.
+pub trait ExecutionRoles: Send + Sync + 'static {
+    /// Assumes `role_arn` for `function_arn`, for `duration_seconds`; `Err(Some(why))` when
+    /// the function should be told, `Err(None)` when any credentials will do (auth off).
+    fn assume(
+        &self,
+        role_arn: &str,
+        function_arn: &str,
+        session_name: &str,
+        duration_seconds: u32,
+    ) -> Result<RoleCredentials, Option<String>>;
+    /// Whether Lambda may assume `role_arn` (its trust policy names `lambda.amazonaws.com`);
+    /// `None` when the role does not exist.
+    fn lambda_may_assume(&self, role_arn: &str) -> Option<bool>;
+}

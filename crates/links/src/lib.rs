@@ -16,6 +16,7 @@
 //! - [`mappings`]: the pollers of event source mappings.
 
 pub mod mappings;
+pub mod roles;
 
 use async_trait::async_trait;
 use base64::Engine as _;

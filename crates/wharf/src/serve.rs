@@ -114,6 +114,10 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
     let logs_api = LogsApi::new(Arc::clone(&logs), identity.clone());
     let lambda = LambdaApi::new(Arc::clone(&functions), identity.clone(), endpoint_url);
     let events_api = EventsApi::new(Arc::clone(&events), identity.clone());
+    functions.set_execution_roles(Arc::new(wharf_links::roles::IamExecutionRoles {
+        iam: Arc::clone(identity.iam()),
+        checked: identity.mode() != wharf_api_common::pipeline::AuthMode::Off,
+    }));
     let sts = wharf_api_sts::StsApi::new(identity.clone());
     let iam_api = wharf_api_iam::IamApi::new(identity.clone());
     let sqs = SqsApi::new(Arc::clone(&engine), identity, local.to_string());

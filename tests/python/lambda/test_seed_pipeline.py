@@ -67,3 +67,65 @@ def test_pipeline_with_a_schedule(wharf):
     assert_all_processed_once(wharf, 10, message_ids, timeout=30)
     consumer_log = log_messages(client_of(wharf, "logs"), "lambda_consumer")
     assert any("consumer: handed 10 message(s) to lambda_worker" in line for line in consumer_log), consumer_log
+
+
+ENFORCED = """
+[auth]
+mode = "enforce"
+[[auth.credentials]]
+access_key_id = "local"
+secret_access_key = "local"
+[[auth.credentials]]
+access_key_id = "x"
+secret_access_key = "x"
+"""
+
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def test_pipeline_with_a_schedule_and_auth_enforced(wharf_factory):
+    """The same pipeline with every signature checked and every call authorized: the example's
+    keys are the account's root keys, and the functions call SQS and Lambda with the temporary
+    credentials of their execution role, which must allow exactly what they do."""
+    import json
+
+    from conftest import lambda_server  # noqa: PLC0415 (the suite's server maker)
+
+    wharf = lambda_server(wharf_factory, ENFORCED)
+    iam = client_of(wharf, "iam")
+    iam.create_role(RoleName="pipeline-role", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    iam.put_role_policy(RoleName="pipeline-role", PolicyName="pipeline", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Resource": "*",
+                       "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueUrl", "lambda:InvokeFunction"]}],
+    }))
+    iam.attach_role_policy(RoleName="pipeline-role",
+                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+    deploy.deploy_schedule(wharf.endpoint, "us-east-1")
+    message_ids = producer.send_orders(10, wharf.endpoint, "us-east-1")
+    wharf.advance_clock(61)
+    assert_all_processed_once(wharf, 10, message_ids, timeout=30)
+    lines = wharf.log_tail(200_000)
+    assert "access denied" not in lines, "the role allows everything the pipeline does"
+
+
+def test_create_function_refuses_a_role_lambda_cannot_assume_when_enforced(wharf_factory):
+    import json
+
+    from conftest import lambda_server  # noqa: PLC0415
+
+    wharf = lambda_server(wharf_factory, ENFORCED)
+    iam = client_of(wharf, "iam")
+    iam.create_role(RoleName="not-for-lambda", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }))
+    functions = client_of(wharf, "lambda")
+    for role in ["arn:aws:iam::000000000000:role/not-for-lambda", "arn:aws:iam::000000000000:role/missing"]:
+        with pytest.raises(functions.exceptions.InvalidParameterValueException) as raised:
+            functions.create_function(FunctionName="f", Runtime="python3.12", Role=role, Handler="m.handle",
+                                      Code={"ZipFile": deploy.package("worker.py")})
+        assert raised.value.response["Error"]["Message"] == "The role defined for the function cannot be assumed by Lambda."

@@ -559,6 +559,16 @@ impl LambdaApi {
         Ok(self.functions.key_of(&caller.account, &caller.region, &reference))
     }
 
+    /// With auth enforced, a role Lambda cannot assume is refused as Lambda refuses it.
+    fn check_role(&self, role: &str) -> Result<(), LambdaError> {
+        if self.identity.mode() == pipeline::AuthMode::Enforce && self.functions.lambda_may_assume(role) != Some(true) {
+            return Err(LambdaError::invalid_parameter(
+                "The role defined for the function cannot be assumed by Lambda.",
+            ));
+        }
+        Ok(())
+    }
+
     async fn create_function(&self, caller: &Caller, request: &ApiRequest) -> Answer {
         let body = body_json(request)?;
         let name_text = required(&body, "FunctionName")?;
@@ -596,6 +606,7 @@ impl LambdaApi {
             tracing_mode: nested(&body, "TracingConfig", "Mode"),
             layers: strings(body.get("Layers")),
         };
+        self.check_role(&new.role)?;
         if body.get("PackageType").and_then(Value::as_str) == Some("Image") {
             return Err(LambdaError::invalid_parameter("wharf does not run container image functions"));
         }
@@ -672,6 +683,9 @@ impl LambdaApi {
     async fn update_configuration(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let key = self.key(caller, name)?;
         let body = body_json(request)?;
+        if let Some(role) = string(&body, "Role")? {
+            self.check_role(&role)?;
+        }
         let update = FunctionUpdate {
             runtime: string(&body, "Runtime")?,
             handler: string(&body, "Handler")?,
