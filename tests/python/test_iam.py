@@ -253,3 +253,19 @@ def test_iam_state_survives_a_restart(wharf_factory):
     carol = client(wharf, "sqs", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
     carol.create_queue(QueueName="after-restart")
     assert client(wharf, "iam").get_user(UserName="carol")["User"]["UserName"] == "carol"
+
+
+def test_enforce_conditions_see_the_source_ip(wharf_factory):
+    wharf = wharf_factory(config=ENFORCE)
+    iam = client(wharf, "iam")
+    iam.create_user(UserName="dave")
+    key = iam.create_access_key(UserName="dave")["AccessKey"]
+    iam.put_user_policy(UserName="dave", PolicyName="local-only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*",
+             "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}},
+            {"Effect": "Allow", "Action": "sqs:CreateQueue", "Resource": "*",
+             "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}]}))
+    dave = client(wharf, "sqs", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    dave.list_queues()
+    assert code_of(dave.create_queue, QueueName="elsewhere") == "AccessDenied"

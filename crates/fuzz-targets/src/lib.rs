@@ -43,6 +43,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("events_api", events_api),
     ("logs_api", logs_api),
     ("sts_api", sts_api),
+    ("iam_api", iam_api),
+    ("iam_policy", iam_policy),
     ("receipt_handle", receipt_handle),
     ("sigv4", sigv4),
     ("event_pattern", event_pattern),
@@ -208,6 +210,46 @@ pub fn sts_api(data: &[u8]) {
             check("STS", &line, &response);
         }
     });
+}
+
+/// IAM over the query protocol: each request's first line is the path and query string, its
+/// body the form (`Action=CreateRole&RoleName=r&AssumeRolePolicyDocument=...`).
+pub fn iam_api(data: &[u8]) {
+    let api = wharf_api_iam::IamApi::new(identity());
+    block_on(async {
+        for (line, body) in requests(data) {
+            let Ok(uri) = line.parse::<Uri>() else { continue };
+            let request =
+                request(Method::POST, uri, &[("content-type", "application/x-www-form-urlencoded".to_owned())], body);
+            let response = api.handle(request).await;
+            check("IAM", &line, &response);
+        }
+    });
+}
+
+/// A policy document, parsed and evaluated against a request whose action, resource and one
+/// condition key come from the input's other parts.
+pub fn iam_policy(data: &[u8]) {
+    let [document, action, resource] = parts::<3>(data);
+    let (action, resource) = (text(action), text(resource));
+    let Ok(policy) = text(document).parse::<wharf_iam::Policy>() else { return };
+    let _ = policy.check_identity_policy();
+    let _ = policy.check_trust_policy();
+    let context = std::collections::BTreeMap::from([
+        ("aws:username".to_owned(), vec![action.clone()]),
+        ("aws:sourceip".to_owned(), vec!["203.0.113.7".to_owned()]),
+    ]);
+    let request = wharf_iam::policy::Request {
+        action: &action,
+        resource: &resource,
+        principal: Some(wharf_iam::policy::RequestPrincipal::Aws {
+            account: ACCOUNT,
+            arn: "arn:aws:iam::000000000000:user/u",
+            role_arn: None,
+        }),
+        context: &context,
+    };
+    let _ = policy.evaluate(&request);
 }
 
 /// SQS over the query protocol: each request's first line is the path and query string

@@ -362,6 +362,12 @@ impl Identity {
         if self.mode == AuthMode::Off {
             return Ok(());
         }
+        // An account's root may do everything in its account that no resource policy denies:
+        // decided without building a request context.
+        let own_account = resource.account.as_deref().is_none_or(|account| account == caller.account.as_str());
+        if caller.principal.is_root() && own_account && resource.policy.is_none() {
+            return Ok(());
+        }
         let fallback;
         let actions: Vec<&str> = match wharf_iam::actions::of(service, operation) {
             Some(row) => {
@@ -527,7 +533,10 @@ async fn answer<A: Api + ?Sized>(identity: &Identity, api: &A, request: &ApiRequ
     };
     span.record("principal", &*caller.principal_arn);
     if identity.mode() != AuthMode::Off {
-        let resource = api.resource(request, &caller, &operation).await;
+        let mut resource = api.resource(request, &caller, &operation).await;
+        if let Some(peer) = request.peer {
+            resource.context.insert("aws:sourceip".to_owned(), vec![peer.ip().to_string()]);
+        }
         if let Err(refusal) = identity.authorize(&caller, api.service(), name, &resource) {
             return refuse(name, &refusal.body());
         }

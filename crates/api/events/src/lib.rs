@@ -87,6 +87,31 @@ impl Api for EventsApi {
         ApiResponse::ok(codec::CONTENT_TYPE, call.request_id, codec::encode(&output))
     }
 
+    async fn resource(
+        &self,
+        _request: &ApiRequest,
+        caller: &pipeline::Caller,
+        operation: &model::Operation,
+    ) -> pipeline::Resource {
+        // Rules are `rule/NAME` on the default bus and `rule/BUS/NAME` on others; buses
+        // `event-bus/NAME` (Service Authorization Reference).
+        let prefix = format!("arn:aws:events:{}:{}", caller.region, caller.account);
+        let bus_name = |bus: Option<&str>| -> String {
+            let bus = bus.unwrap_or("default");
+            bus.rsplit_once("event-bus/").map_or(bus, |(_, name)| name).to_owned()
+        };
+        let arn = match operation.target() {
+            model::Acted::Rule(rule, bus) => match bus_name(bus).as_str() {
+                "default" => format!("{prefix}:rule/{rule}"),
+                bus => format!("{prefix}:rule/{bus}/{rule}"),
+            },
+            model::Acted::Bus(bus) => format!("{prefix}:event-bus/{}", bus_name(bus)),
+            model::Acted::Arn(arn) => arn.to_owned(),
+            model::Acted::None => return pipeline::Resource::default(),
+        };
+        pipeline::Resource::arn(arn, &caller.account)
+    }
+
     fn error_body<'e>(&self, error: &'e error::EventsApiError) -> ErrorBody<'e> {
         error.body()
     }

@@ -49,7 +49,60 @@ pub enum Operation {
     DeleteEventBus(BusNameInput),
 }
 
+/// What an operation acts on, for authorization.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Acted<'a> {
+    /// A rule on a bus (name or ARN; `None`: the default bus).
+    Rule(&'a str, Option<&'a str>),
+    /// A bus (name or ARN; `None`: the default bus).
+    Bus(Option<&'a str>),
+    /// An ARN given as is (tagging).
+    Arn(&'a str),
+    /// Nothing in particular.
+    None,
+}
+
 impl Operation {
+    /// The rule, bus or ARN the operation acts on.
+    pub fn target(&self) -> Acted<'_> {
+        match self {
+            Operation::PutRule(input) => {
+                input.name.as_deref().map_or(Acted::None, |name| Acted::Rule(name, input.event_bus_name.as_deref()))
+            }
+            Operation::DescribeRule(input) | Operation::EnableRule(input) | Operation::DisableRule(input) => {
+                input.name.as_deref().map_or(Acted::None, |name| Acted::Rule(name, input.event_bus_name.as_deref()))
+            }
+            Operation::DeleteRule(input) => {
+                input.name.as_deref().map_or(Acted::None, |name| Acted::Rule(name, input.event_bus_name.as_deref()))
+            }
+            Operation::PutTargets(input) => {
+                input.rule.as_deref().map_or(Acted::None, |name| Acted::Rule(name, input.event_bus_name.as_deref()))
+            }
+            Operation::RemoveTargets(input) => {
+                input.rule.as_deref().map_or(Acted::None, |name| Acted::Rule(name, input.event_bus_name.as_deref()))
+            }
+            Operation::ListTargetsByRule(input) => {
+                input.rule.as_deref().map_or(Acted::None, |name| Acted::Rule(name, input.event_bus_name.as_deref()))
+            }
+            Operation::PutEvents(input) => Acted::Bus(
+                input
+                    .entries
+                    .as_ref()
+                    .and_then(|entries| entries.first())
+                    .and_then(|entry| entry.event_bus_name.as_deref()),
+            ),
+            Operation::TagResource(input) => input.resource_arn.as_deref().map_or(Acted::None, Acted::Arn),
+            Operation::UntagResource(input) => input.resource_arn.as_deref().map_or(Acted::None, Acted::Arn),
+            Operation::ListTagsForResource(input) => input.resource_arn.as_deref().map_or(Acted::None, Acted::Arn),
+            Operation::CreateEventBus(input) => Acted::Bus(input.name.as_deref()),
+            Operation::DescribeEventBus(input) | Operation::DeleteEventBus(input) => Acted::Bus(input.name.as_deref()),
+            Operation::ListRules(_)
+            | Operation::ListRuleNamesByTarget(_)
+            | Operation::TestEventPattern(_)
+            | Operation::ListEventBuses(_) => Acted::None,
+        }
+    }
+
     /// The operation's AWS name.
     pub fn name(&self) -> &'static str {
         match self {

@@ -472,7 +472,7 @@ mod tests {
         assert_eq!(refused.status, StatusCode::BAD_REQUEST);
         assert!(String::from_utf8_lossy(&refused.body).contains("<Code>InvalidAction</Code>"));
         let denied = api
-            .handle(request("Action=AssumeRole&RoleArn=arn:aws:iam::000000000000:role/none&RoleSessionName=s", "AKID"))
+            .handle(request("Action=AssumeRole&RoleArn=arn:aws:iam::000000000000:role/none&RoleSessionName=s1", "AKID"))
             .await;
         assert_eq!(denied.status, StatusCode::FORBIDDEN);
         assert!(String::from_utf8_lossy(&denied.body).contains("<Code>AccessDenied</Code>"));
