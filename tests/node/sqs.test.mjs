@@ -176,3 +176,42 @@ test("the SDK's SigV4 signatures verify in auth log mode", async () => {
     logged.kill("SIGKILL");
   }
 });
+
+test("with auth enforced, the SDK's signatures pass and bad ones get SQS's codes", async () => {
+  const { writeFileSync } = await import("node:fs");
+  const dir = mkdtempSync(join(tmpdir(), "wharf-node-enforce-"));
+  const config = join(dir, "wharf.toml");
+  writeFileSync(
+    config,
+    '[auth]\nmode = "enforce"\n[[auth.credentials]]\naccess_key_id = "AKIANODEENFORCE"\nsecret_access_key = "node/enforced"\naccount_id = "210987654321"\n',
+  );
+  const enforced = spawn(binary, ["serve", "--bind", "127.0.0.1:0", "--in-memory", "--config", config], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("wharf did not start")), 15000);
+      enforced.stdout.on("data", (chunk) => {
+        const match = /wharf: listening on (\S+)/.exec(chunk.toString());
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+    });
+    const sqsWith = (accessKeyId, secretAccessKey) =>
+      new SQSClient({ endpoint: url, region: "eu-west-1", maxAttempts: 1, credentials: { accessKeyId, secretAccessKey } });
+    const { QueueUrl } = await sqsWith("AKIANODEENFORCE", "node/enforced").send(new CreateQueueCommand({ QueueName: "node-enforced" }));
+    await sqsWith("AKIANODEENFORCE", "node/enforced").send(new SendMessageCommand({ QueueUrl, MessageBody: "signed" }));
+    await assert.rejects(
+      sqsWith("AKIANODEENFORCE", "wrong").send(new SendMessageCommand({ QueueUrl, MessageBody: "forged" })),
+      (error) => error.name === "SignatureDoesNotMatch" && error.$metadata.httpStatusCode === 403,
+    );
+    await assert.rejects(
+      sqsWith("AKIAUNKNOWNNODEKEY00", "x").send(new SendMessageCommand({ QueueUrl, MessageBody: "stranger" })),
+      (error) => error.name === "InvalidClientTokenId",
+    );
+  } finally {
+    enforced.kill("SIGKILL");
+  }
+});

@@ -19,9 +19,19 @@ def test_get_caller_identity_names_the_account_root(wharf):
     assert other["Arn"] == "arn:aws:iam::123456789012:root", "a 12-digit access key is that account"
 
 
-def test_actions_that_need_iam_are_refused_clearly(wharf):
+def test_assume_role_of_a_role_that_does_not_exist_is_access_denied(wharf):
     with pytest.raises(ClientError) as error:
         sts(wharf, "x").assume_role(RoleArn="arn:aws:iam::000000000000:role/r", RoleSessionName="session")
+    assert error.value.response["Error"]["Code"] == "AccessDenied"
+    assert error.value.response["Error"]["Message"] == (
+        "User: arn:aws:iam::000000000000:root is not authorized to perform: sts:AssumeRole on resource: "
+        "arn:aws:iam::000000000000:role/r")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_actions_wharf_does_not_implement_are_refused_clearly(wharf):
+    with pytest.raises(ClientError) as error:
+        sts(wharf, "x").get_federation_token(Name="someone")
     assert error.value.response["Error"]["Code"] == "InvalidAction"
-    assert "AssumeRole" in error.value.response["Error"]["Message"]
+    assert "GetFederationToken" in error.value.response["Error"]["Message"]
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
