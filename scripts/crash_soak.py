@@ -39,14 +39,17 @@ class Server:
 
     def start(self) -> None:
         started = time.monotonic()
-        self.process = subprocess.Popen(
-            [str(self.binary), "serve", "--bind", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir), "--log", "warn"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        log = self.data_dir.parent / "wharf-stderr.log"
+        with open(log, "ab") as stderr:
+            self.process = subprocess.Popen(
+                [str(self.binary), "serve", "--bind", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir), "--log", "warn"],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+            )
         line = self.process.stdout.readline().decode()
         if not line.startswith(MARKER):
-            raise SystemExit(f"wharf did not start: {line!r}")
+            tail = log.read_text("utf-8", "replace")[-2000:]
+            raise SystemExit(f"wharf did not start: {line!r}\n{tail}")
         self.restart_seconds.append(time.monotonic() - started)
         self.port = int(line.strip().rsplit(":", 1)[1])
 

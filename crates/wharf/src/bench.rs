@@ -75,6 +75,38 @@ pub struct BenchArgs {
     /// Serve fixed SendMessage answers on this address and do nothing else (the ceiling).
     #[arg(long, hide = true)]
     null_server: Option<String>,
+    /// Start wharf with `--auth enforce` (and a root key) and sign every SQS request.
+    #[arg(long)]
+    enforce: bool,
+    /// Sign every SQS request with SigV4 (implied by --enforce), so off and enforce compare
+    /// with the same client cost.
+    #[arg(long)]
+    sign: bool,
+}
+
+/// The root key `--enforce` starts wharf with and signs with.
+const BENCH_KEY: (&str, &str) = ("AKIAWHARFBENCHROOT01", "wharf-bench-secret");
+
+/// Whether SQS requests are signed (set once from the arguments).
+static SIGNED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// SigV4 headers (`authorization`, `x-amz-date`) for an SQS JSON request, by `aws-sigv4`.
+fn signature_headers(host: &str, target: &str, body: &[u8]) -> anyhow::Result<Vec<(String, String)>> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    let identity = aws_credential_types::Credentials::new(BENCH_KEY.0, BENCH_KEY.1, None, None, "bench").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("sqs")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()?
+        .into();
+    let headers = [("host", host), ("content-type", "application/x-amz-json-1.0"), ("x-amz-target", target)];
+    let signable =
+        SignableRequest::new("POST", format!("http://{host}/"), headers.into_iter(), SignableBody::Bytes(body))?;
+    let (instructions, _) = sign(signable, &params)?.into_parts();
+    Ok(instructions.headers().map(|(name, value)| (name.to_owned(), value.to_owned())).collect())
 }
 
 /// Runs `wharf bench`.
@@ -83,6 +115,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(bind) = &args.null_server {
         return runtime.block_on(null_server(bind.clone()));
     }
+    let _ = SIGNED.set(args.sign || args.enforce);
     runtime.block_on(async {
         if args.suite {
             return suite(&args).await;
@@ -90,7 +123,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         let (endpoint, _server) = match &args.endpoint {
             Some(endpoint) => (endpoint.clone(), None),
             None => {
-                let server = Server::wharf(false)?;
+                let server = if args.enforce { Server::wharf_enforced()? } else { Server::wharf(false)? };
                 (server.endpoint.clone(), Some(server))
             }
         };
@@ -147,8 +180,9 @@ async fn run_scenario(scenario: &str, endpoint: &str, args: &BenchArgs) -> anyho
     }
 }
 
-/// The credential scope every bench request carries. The signature is a placeholder: servers
-/// that route by the scope (moto) need the header, and wharf does not verify signatures yet.
+/// The credential scope every unsigned bench request carries. The signature is a placeholder:
+/// servers that route by the scope (moto) need the header; wharf with auth off does not check
+/// it (`--sign` and `--enforce` sign for real).
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIDWHARFBENCH/20260101/us-east-1/sqs/aws4_request, \
      SignedHeaders=host;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -178,12 +212,20 @@ impl Connection {
     }
 
     pub(crate) async fn call(&mut self, operation: &str, body: &Value) -> anyhow::Result<Value> {
-        let request = hyper::Request::post("/")
+        let target = format!("AmazonSQS.{operation}");
+        let payload = serde_json::to_vec(body)?;
+        let mut request = hyper::Request::post("/")
             .header("host", &self.host)
             .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", format!("AmazonSQS.{operation}"))
-            .header("authorization", AUTHORIZATION)
-            .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
+            .header("x-amz-target", &target);
+        if SIGNED.get().copied().unwrap_or(false) {
+            for (name, value) in signature_headers(&self.host, &target, &payload)? {
+                request = request.header(name, value);
+            }
+        } else {
+            request = request.header("authorization", AUTHORIZATION);
+        }
+        let request = request.body(Full::new(Bytes::from(payload)))?;
         if self.closed || self.sender.ready().await.is_err() {
             self.sender = Self::connect(&self.host).await?;
             self.closed = false;
@@ -499,6 +541,19 @@ impl Server {
         Ok(Server { child, endpoint, _data: Some(data) })
     }
 
+    /// A durable wharf with auth enforced and the bench's root key.
+    fn wharf_enforced() -> anyhow::Result<Server> {
+        let data = tempfile_free::TempDir::new("wharf-bench")?;
+        let mut command = Command::new(std::env::current_exe()?);
+        command
+            .args(["serve", "--bind", "127.0.0.1:0", "--log", "warn", "--auth", "enforce", "--data-dir"])
+            .arg(data.path().join("data"))
+            .env("WHARF_ROOT_ACCESS_KEY_ID", BENCH_KEY.0)
+            .env("WHARF_ROOT_SECRET_ACCESS_KEY", BENCH_KEY.1);
+        let (child, endpoint) = spawn_and_wait(command, "wharf: listening on ")?;
+        Ok(Server { child, endpoint, _data: Some(data) })
+    }
+
     fn null() -> anyhow::Result<Server> {
         let port = free_port()?;
         let mut command = Command::new(std::env::current_exe()?);
@@ -741,6 +796,8 @@ fn clone_args(args: &BenchArgs) -> BenchArgs {
         moto: false,
         with_backlog: false,
         null_server: None,
+        enforce: args.enforce,
+        sign: args.sign,
     }
 }
 

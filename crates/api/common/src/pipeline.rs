@@ -178,7 +178,7 @@ impl Resource {
 }
 
 /// Decides who a request comes from and what they may do.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Identity {
     default_account: AccountId,
     default_region: Region,
@@ -187,7 +187,24 @@ pub struct Identity {
     iam: Arc<Iam>,
     /// wharf's clock, for the signing time's skew and presigned URLs' expiry.
     clock: Arc<dyn Clock>,
+    /// Signing keys by access key and scope (`KEY/DATE/REGION/SERVICE`), with a digest of the
+    /// secret they came from: four HMACs saved per request. Cleared when it grows large.
+    signing_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], Vec<u8>)>>>,
 }
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the signing keys.
+        f.debug_struct("Identity")
+            .field("default_account", &self.default_account)
+            .field("default_region", &self.default_region)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signing keys kept at most (one per access key, day, region and service in use).
+const SIGNING_KEYS_KEPT: usize = 4096;
 
 impl Identity {
     /// Credentials are not verified: the default account and region, unless the request says
@@ -195,7 +212,7 @@ impl Identity {
     pub fn unverified(default_account: AccountId, default_region: Region) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let iam = Arc::new(Iam::in_memory(Arc::clone(&clock), rand_key(), Default::default()));
-        Identity { default_account, default_region, mode: AuthMode::Off, iam, clock }
+        Identity { default_account, default_region, mode: AuthMode::Off, iam, clock, signing_keys: Arc::default() }
     }
 
     /// Signatures and permissions treated as `mode` says, against what `iam` knows.
@@ -206,7 +223,7 @@ impl Identity {
         iam: Arc<Iam>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Identity { default_account, default_region, mode, iam, clock }
+        Identity { default_account, default_region, mode, iam, clock, signing_keys: Arc::default() }
     }
 
     /// The IAM engine behind this identity.
@@ -288,8 +305,31 @@ impl Identity {
                 }
             }
         }
-        crate::sigv4::verify(request, &authorization, &secret, &amz_date).map_err(|_| AuthFailure::Mismatch)?;
+        let key = self.signing_key(&authorization, &secret).ok_or(AuthFailure::Mismatch)?;
+        crate::sigv4::verify_with_key(request, &authorization, &key, &amz_date).map_err(|_| AuthFailure::Mismatch)?;
         Ok(principal)
+    }
+
+    /// The signing key of `secret` for the request's scope, cached.
+    fn signing_key(&self, authorization: &crate::sigv4::Authorization, secret: &str) -> Option<Vec<u8>> {
+        use sha2::Digest as _;
+        let scope = format!(
+            "{}/{}/{}/{}",
+            authorization.access_key, authorization.date, authorization.region, authorization.service
+        );
+        let digest: [u8; 32] = sha2::Sha256::digest(secret.as_bytes()).into();
+        let mut cache = self.signing_keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((cached_digest, key)) = cache.get(&scope) {
+            if *cached_digest == digest {
+                return Some(key.clone());
+            }
+        }
+        let key = crate::sigv4::signing_key(secret, authorization)?;
+        if cache.len() >= SIGNING_KEYS_KEPT {
+            cache.clear();
+        }
+        cache.insert(scope, (digest, key.clone()));
+        Some(key)
     }
 
     /// The account of requests that name none.

@@ -259,10 +259,27 @@ pub fn verify(
     secret: &str,
     amz_date: &str,
 ) -> Result<(), SignatureError> {
+    let key = signing_key(secret, authorization).ok_or(SignatureError::Mismatch)?;
+    verify_with_key(request, authorization, &key, amz_date)
+}
+
+/// The signing key of `secret` for the authorization's scope (date, region, service), by
+/// `aws-sigv4`; `None` for a malformed scope date. Callers may cache it per key and scope.
+pub fn signing_key(secret: &str, authorization: &Authorization) -> Option<Vec<u8>> {
+    let time = signing_time(&authorization.date)?;
+    let key = aws_sigv4::sign::v4::generate_signing_key(secret, time, &authorization.region, &authorization.service);
+    Some(key.as_ref().to_vec())
+}
+
+/// Checks the signature of `request` with a signing key from [`signing_key`].
+pub fn verify_with_key(
+    request: &ApiRequest,
+    authorization: &Authorization,
+    key: &[u8],
+    amz_date: &str,
+) -> Result<(), SignatureError> {
     let canonical = canonical_request(request, authorization);
     let to_sign = string_to_sign(authorization, amz_date, &canonical);
-    let time = signing_time(&authorization.date).ok_or(SignatureError::Mismatch)?;
-    let key = aws_sigv4::sign::v4::generate_signing_key(secret, time, &authorization.region, &authorization.service);
     let expected = aws_sigv4::sign::v4::calculate_signature(key, to_sign.as_bytes());
     if constant_time_eq(expected.as_bytes(), authorization.signature.as_bytes()) {
         Ok(())
