@@ -321,6 +321,11 @@ impl Engine {
     }
 
     /// GetQueueAttributes.
+    /// The queue's `Policy` document, if it has one (for authorization: no counts are read).
+    pub async fn policy(&self, key: &QueueKey) -> Result<Option<String>, QueueError> {
+        Ok(self.record(key).await?.settings.policy)
+    }
+
     pub async fn get_attributes(&self, key: &QueueKey, names: &[String]) -> Result<Vec<(String, String)>, QueueError> {
         let record = self.record(key).await?;
         if names.is_empty() {

@@ -189,7 +189,7 @@ pub struct Identity {
     clock: Arc<dyn Clock>,
     /// Signing keys by access key and scope (`KEY/DATE/REGION/SERVICE`), with a digest of the
     /// secret they came from: four HMACs saved per request. Cleared when it grows large.
-    signing_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, ([u8; 32], Vec<u8>)>>>,
+    signing_keys: Arc<std::sync::Mutex<SigningKeys>>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -202,6 +202,9 @@ impl std::fmt::Debug for Identity {
             .finish_non_exhaustive()
     }
 }
+
+/// Signing keys by scope, each with the digest of the secret it came from.
+type SigningKeys = std::collections::HashMap<String, ([u8; 32], Vec<u8>)>;
 
 /// Signing keys kept at most (one per access key, day, region and service in use).
 const SIGNING_KEYS_KEPT: usize = 4096;

@@ -19,6 +19,8 @@ pub(crate) struct Context<'a> {
     /// The request's `X-Amzn-Trace-Id` header: sent messages carry it as `AWSTraceHeader`
     /// unless they set that system attribute themselves.
     pub trace_header: Option<&'a str>,
+    /// Parsed queue policies, for authorization.
+    pub policies: &'a PolicyCache,
 }
 
 impl Context<'_> {
@@ -532,12 +534,33 @@ pub(crate) async fn resource(context: &Context<'_>, operation: &Operation) -> wh
         return wharf_api_common::pipeline::Resource::default();
     };
     let mut resource = wharf_api_common::pipeline::Resource::arn(key.arn(), &key.account);
-    if let Ok(attributes) = context.engine.get_attributes(&key, &["Policy".to_owned()]).await {
-        resource.policy = attributes
-            .into_iter()
-            .find(|(name, _)| name == "Policy")
-            .and_then(|(_, document)| document.parse::<wharf_iam::Policy>().ok())
-            .map(std::sync::Arc::new);
+    if let Ok(Some(document)) = context.engine.policy(&key).await {
+        resource.policy = context.policies.parsed(&document);
     }
     resource
+}
+
+/// Parsed queue policies by document text, so a request does not reparse its queue's policy.
+#[derive(Debug, Default)]
+pub(crate) struct PolicyCache {
+    parsed: std::sync::Mutex<std::collections::HashMap<String, Option<std::sync::Arc<wharf_iam::Policy>>>>,
+}
+
+/// Policies kept at most; the cache is emptied when it is full (policies change rarely).
+const POLICIES_KEPT: usize = 1024;
+
+impl PolicyCache {
+    /// The policy of `document`, parsed once (`None` if it is not a valid policy).
+    pub(crate) fn parsed(&self, document: &str) -> Option<std::sync::Arc<wharf_iam::Policy>> {
+        let mut parsed = self.parsed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(policy) = parsed.get(document) {
+            return policy.clone();
+        }
+        let policy = document.parse::<wharf_iam::Policy>().ok().map(std::sync::Arc::new);
+        if parsed.len() >= POLICIES_KEPT {
+            parsed.clear();
+        }
+        parsed.insert(document.to_owned(), policy.clone());
+        policy
+    }
 }

@@ -37,6 +37,8 @@ pub struct SqsApi {
     identity: Identity,
     /// `host:port` for queue URLs when a request has no `Host` header.
     default_host: String,
+    /// Parsed queue policies, for authorization.
+    policies: handlers::PolicyCache,
 }
 
 impl std::fmt::Debug for SqsApi {
@@ -48,7 +50,7 @@ impl std::fmt::Debug for SqsApi {
 impl SqsApi {
     /// An SQS API over `engine`, its callers told apart by `identity`.
     pub fn new(engine: Arc<Engine>, identity: Identity, default_host: String) -> Self {
-        SqsApi { engine, identity, default_host }
+        SqsApi { engine, identity, default_host, policies: handlers::PolicyCache::default() }
     }
 
     /// Which SQS protocol a request speaks, if it is an SQS request at all.
@@ -143,6 +145,7 @@ impl Api for SqsApi {
             caller: &caller,
             host: &host,
             trace_header: call.request.header("x-amzn-trace-id"),
+            policies: &self.policies,
         };
         handlers::handle(&context, operation).await
     }
@@ -180,6 +183,7 @@ impl Api for SqsApi {
             caller: &queue_caller,
             host: &self.default_host,
             trace_header: None,
+            policies: &self.policies,
         };
         handlers::resource(&context, operation).await
     }
