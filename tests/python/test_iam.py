@@ -269,3 +269,23 @@ def test_enforce_conditions_see_the_source_ip(wharf_factory):
     dave = client(wharf, "sqs", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
     dave.list_queues()
     assert code_of(dave.create_queue, QueueName="elsewhere") == "AccessDenied"
+
+
+def test_enforce_checks_logs_and_events_resources_and_key_info(wharf_factory):
+    wharf = wharf_factory(config=ENFORCE)
+    iam = client(wharf, "iam")
+    iam.create_user(UserName="erin")
+    key = iam.create_access_key(UserName="erin")["AccessKey"]
+    iam.put_user_policy(UserName="erin", PolicyName="scoped", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": f"arn:aws:logs:*:{ACCOUNT}:log-group:/app/*"},
+            {"Effect": "Allow", "Action": "events:PutRule", "Resource": f"arn:aws:events:*:{ACCOUNT}:rule/nightly-*"}]}))
+    erin = dict(key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    logs, events = client(wharf, "logs", **erin), client(wharf, "events", **erin)
+    logs.create_log_group(logGroupName="/app/orders")
+    assert code_of(logs.create_log_group, logGroupName="/other/orders") == "AccessDeniedException"
+    events.put_rule(Name="nightly-report", ScheduleExpression="rate(1 day)")
+    assert code_of(events.put_rule, Name="hourly", ScheduleExpression="rate(1 hour)") == "AccessDeniedException"
+    sts = client(wharf, "sts")
+    assert sts.get_access_key_info(AccessKeyId=key["AccessKeyId"])["Account"] == ACCOUNT
+    assert sts.get_access_key_info(AccessKeyId=OTHER_KEY)["Account"] == OTHER_ACCOUNT

@@ -194,14 +194,10 @@ pub fn decide(principal: &Principal, policies: &PrincipalPolicies, access: &Acce
             Ok(()) => Decision::Allow,
             // A resource policy naming the principal allows on its own within the account
             // (still narrowed by a session policy).
-            Err(reason) if resource == Outcome::Allow => {
-                if session.is_some_and(|outcome| outcome != Outcome::Allow) {
-                    Decision::Deny(DenyReason::NoSessionPolicyAllows)
-                } else {
-                    let _ = reason;
-                    Decision::Allow
-                }
+            Err(_) if resource == Outcome::Allow && session.is_some_and(|outcome| outcome != Outcome::Allow) => {
+                Decision::Deny(DenyReason::NoSessionPolicyAllows)
             }
+            Err(_) if resource == Outcome::Allow => Decision::Allow,
             Err(reason) => Decision::Deny(reason),
         }
     } else if resource != Outcome::Allow {

@@ -227,16 +227,6 @@ impl Iam {
         Ok(())
     }
 
-    /// Whether any root key is configured or any user has a key (enforce mode needs one).
-    pub fn has_root_keys(&self) -> bool {
-        !self.root_keys.is_empty()
-    }
-
-    /// The account of a configured root key, if `access_key_id` is one.
-    pub fn root_key_account(&self, access_key_id: &str) -> Option<&str> {
-        self.root_keys.get(access_key_id).map(|key| key.account.as_str())
-    }
-
     /// The secret and principal of an access key (and session token).
     pub fn resolve(
         &self,

@@ -346,16 +346,18 @@ impl Identity {
     }
 
     /// The caller of `request` without verifying anything (auth off, and log mode's answer).
-    fn unverified_caller(&self, request: &ApiRequest, region: Region) -> Caller {
-        let scope = request.credential_scope();
-        let token = request.header("x-amz-security-token");
-        if let Some(scope) = &scope {
-            if let Ok((_, principal)) = self.iam.resolve(&scope.access_key, token) {
+    fn unverified_caller(
+        &self,
+        request: &ApiRequest,
+        scope: Option<&crate::CredentialScope>,
+        region: Region,
+    ) -> Caller {
+        if let Some(scope) = scope {
+            if let Ok((_, principal)) = self.iam.resolve(&scope.access_key, request.header("x-amz-security-token")) {
                 return Caller::of(principal, region);
             }
         }
         let account = scope
-            .as_ref()
             .filter(|scope| scope.access_key.len() == 12)
             .and_then(|scope| scope.access_key.parse::<AccountId>().ok())
             .unwrap_or_else(|| self.default_account.clone());
@@ -364,13 +366,14 @@ impl Identity {
 
     /// The caller of `request`, or the refusal of its credentials (enforce mode only).
     pub fn authenticate(&self, request: &ApiRequest) -> Result<Caller, Refusal> {
-        let region = request
-            .credential_scope()
+        let scope = request.credential_scope();
+        let region = scope
+            .as_ref()
             .and_then(|scope| scope.region.parse::<Region>().ok())
             .unwrap_or_else(|| self.default_region.clone());
-        let access_key = request.credential_scope().map(|scope| scope.access_key).unwrap_or_default();
+        let access_key = scope.as_ref().map(|scope| scope.access_key.as_str()).unwrap_or_default();
         match self.mode {
-            AuthMode::Off => Ok(self.unverified_caller(request, region)),
+            AuthMode::Off => Ok(self.unverified_caller(request, scope.as_ref(), region)),
             AuthMode::Log => match self.verify(request) {
                 Ok(principal) => {
                     tracing::info!(target: "wharf::auth", %access_key, "signature verified");
@@ -379,7 +382,7 @@ impl Identity {
                 Err(failure) => {
                     let refusal = failure.refusal();
                     tracing::warn!(target: "wharf::auth", %access_key, code = refusal.query_code, why = %refusal.message, "signature would be refused");
-                    Ok(self.unverified_caller(request, region))
+                    Ok(self.unverified_caller(request, scope.as_ref(), region))
                 }
             },
             AuthMode::Enforce => match self.verify(request) {

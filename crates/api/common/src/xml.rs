@@ -62,6 +62,32 @@ impl ser::Error for XmlError {
     }
 }
 
+/// The HTTP answer of a written query response: `200 text/xml`, or, when the output could not
+/// be written, a `500` of the service's `failure_code` (`InternalFailure`, IAM's
+/// `ServiceFailure`) in `namespace`.
+pub fn answer(
+    namespace: &str,
+    request_id: &str,
+    written: Result<Vec<u8>, XmlError>,
+    failure_code: &str,
+) -> crate::ApiResponse {
+    match written {
+        Ok(body) => crate::ApiResponse::ok("text/xml", request_id, body),
+        Err(err) => {
+            let message = err.to_string();
+            let error = crate::ErrorBody {
+                status: http::StatusCode::INTERNAL_SERVER_ERROR,
+                json_type: failure_code,
+                query_code: None,
+                fault: crate::Fault::Receiver,
+                message: &message,
+                reason: None,
+            };
+            crate::ApiResponse::xml_error_in(namespace, request_id, &error)
+        }
+    }
+}
+
 /// The whole answer of `action` in `namespace`; `result` is `None` for operations whose
 /// output shape is empty (no `<ActionResult>` element at all). An empty result is written
 /// self-closing (`<ReceiveMessageResult/>`), as AWS writes it.

@@ -25,7 +25,7 @@ use http::{Method, StatusCode};
 use std::sync::Arc;
 use wharf_api_common::pipeline::{self, Api, Call, Caller, Identity, Resource};
 use wharf_api_common::xml::{ListStyle, MapStyle, XmlError, XmlNames};
-use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody, Fault};
+use wharf_api_common::{ApiRequest, ApiResponse, ErrorBody};
 use wharf_iam::Iam;
 
 /// The XML namespace of IAM answers.
@@ -171,21 +171,7 @@ impl Api for IamApi {
             }
             Output::Result(result) => result.xml(operation, call.request_id),
         };
-        match written {
-            Ok(body) => ApiResponse::ok("text/xml", call.request_id, body),
-            Err(err) => {
-                let message = err.to_string();
-                let error = ErrorBody {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    json_type: "ServiceFailure",
-                    query_code: None,
-                    fault: Fault::Receiver,
-                    message: &message,
-                    reason: None,
-                };
-                ApiResponse::xml_error_in(NAMESPACE, call.request_id, &error)
-            }
-        }
+        wharf_api_common::xml::answer(NAMESPACE, call.request_id, written, "ServiceFailure")
     }
 
     fn error_body<'e>(&self, error: &'e IamApiError) -> ErrorBody<'e> {

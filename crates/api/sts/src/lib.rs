@@ -58,8 +58,9 @@ pub enum Operation {
     },
 }
 
-/// What an STS operation answers.
-#[derive(Clone, Debug)]
+/// What an STS operation answers; written as the variant's result itself.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
 pub enum Output {
     /// GetCallerIdentity.
     CallerIdentity(GetCallerIdentityResult),
@@ -374,11 +375,11 @@ impl Api for StsApi {
                 Ok(Output::SessionToken(GetSessionTokenResult { credentials: Credentials::from(&session) }))
             }
             Operation::GetAccessKeyInfo { access_key_id } => {
+                // Root keys, users' keys and sessions resolve; a key wharf does not know carries no
+                // account it could tell, so it answers the caller's.
                 let account = match self.iam.resolve(&access_key_id, None) {
                     Ok((_, principal)) => principal.account().to_owned(),
-                    Err(_) => {
-                        self.iam.root_key_account(&access_key_id).unwrap_or(call.caller.account.as_str()).to_owned()
-                    }
+                    Err(_) => call.caller.account.to_string(),
                 };
                 Ok(Output::AccessKeyInfo(GetAccessKeyInfoResult { account }))
             }
@@ -386,36 +387,9 @@ impl Api for StsApi {
     }
 
     fn render(&self, call: &Call<'_>, operation: &'static str, output: Output) -> ApiResponse {
-        let id = call.request_id;
-        let written = match &output {
-            Output::CallerIdentity(result) => {
-                wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames)
-            }
-            Output::AssumedRole(result) => {
-                wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames)
-            }
-            Output::SessionToken(result) => {
-                wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames)
-            }
-            Output::AccessKeyInfo(result) => {
-                wharf_api_common::xml::query_response(operation, NAMESPACE, Some(result), id, &StsNames)
-            }
-        };
-        match written {
-            Ok(body) => ApiResponse::ok("text/xml", call.request_id, body),
-            Err(err) => {
-                let message = err.to_string();
-                let error = ErrorBody {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    json_type: "InternalFailure",
-                    query_code: None,
-                    fault: Fault::Receiver,
-                    message: &message,
-                    reason: None,
-                };
-                ApiResponse::xml_error_in(NAMESPACE, call.request_id, &error)
-            }
-        }
+        let written =
+            wharf_api_common::xml::query_response(operation, NAMESPACE, Some(&output), call.request_id, &StsNames);
+        wharf_api_common::xml::answer(NAMESPACE, call.request_id, written, "InternalFailure")
     }
 
     fn error_body<'e>(&self, error: &'e StsError) -> ErrorBody<'e> {
