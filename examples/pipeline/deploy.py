@@ -1,5 +1,5 @@
-"""Sets up the pipeline on a running wharf: the queue, the two functions and what triggers the
-consumer.
+"""Sets up the pipeline on a running wharf: the queue, the functions with their execution roles,
+and what triggers the consumer.
 
     python3 examples/pipeline/deploy.py schedule   # a rule runs lambda_consumer once a minute
     python3 examples/pipeline/deploy.py mapping    # an event source mapping feeds lambda_worker
@@ -8,6 +8,7 @@ Every call is the one you would make against AWS; only `endpoint_url` differs.
 """
 
 import io
+import json
 import os
 import sys
 import zipfile
@@ -19,7 +20,38 @@ ENDPOINT = os.environ.get("WHARF_ENDPOINT", "http://127.0.0.1:4566")
 REGION = os.environ.get("AWS_REGION", "us-east-1")
 ACCOUNT = "000000000000"
 HERE = Path(__file__).resolve().parent
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/pipeline-role"
+QUEUE_ARN = f"arn:aws:sqs:*:{ACCOUNT}:sqs-test-1"  # the queue, in whichever region it is deployed
+LOGS = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+# Each function's execution role allows what that function does, and nothing else: with auth
+# enforced (`wharf serve --auth enforce`), the worker's credentials cannot receive messages.
+ROLES = {
+    "pipeline-consumer": {
+        "policy": [
+            {"Effect": "Allow", "Action": ["sqs:GetQueueUrl", "sqs:ReceiveMessage"], "Resource": QUEUE_ARN},
+            {"Effect": "Allow", "Action": "lambda:InvokeFunction",
+             "Resource": f"arn:aws:lambda:*:{ACCOUNT}:function:lambda_worker"},
+        ],
+        "managed": [LOGS],
+    },
+    "pipeline-worker": {
+        "policy": [{"Effect": "Allow", "Action": "sqs:DeleteMessage", "Resource": QUEUE_ARN}],
+        "managed": [LOGS],
+    },
+    # The batch worker of the mapping variant: Lambda's pollers receive and delete with its role.
+    "pipeline-batch-worker": {
+        "policy": [],
+        "managed": ["arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"],
+    },
+}
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
 
 
 def client(service: str, endpoint: str = ENDPOINT, region: str = REGION):
@@ -34,12 +66,27 @@ def package(source: str) -> bytes:
     return buffer.getvalue()
 
 
-def create_function(functions, name: str, source: str, timeout: int = 30) -> str:
+def deploy_roles(endpoint: str = ENDPOINT, region: str = REGION) -> None:
+    """The execution roles, each trusting Lambda; a role that exists already is kept."""
+    iam = client("iam", endpoint, region)
+    for name, grants in ROLES.items():
+        try:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+        except iam.exceptions.EntityAlreadyExistsException:
+            pass
+        if grants["policy"]:
+            document = {"Version": "2012-10-17", "Statement": grants["policy"]}
+            iam.put_role_policy(RoleName=name, PolicyName="pipeline", PolicyDocument=json.dumps(document))
+        for policy in grants["managed"]:
+            iam.attach_role_policy(RoleName=name, PolicyArn=policy)
+
+
+def create_function(functions, name: str, source: str, role: str, timeout: int = 30) -> str:
     module = source.removesuffix(".py")
     answer = functions.create_function(
         FunctionName=name,
         Runtime="python3.12",
-        Role=ROLE,
+        Role=role_arn(role),
         Handler=f"{module}.handle",
         Code={"ZipFile": package(source)},
         Timeout=timeout,
@@ -56,9 +103,10 @@ def deploy_queue(endpoint: str = ENDPOINT, region: str = REGION) -> str:
 def deploy_schedule(endpoint: str = ENDPOINT, region: str = REGION) -> str:
     """Queue, consumer and worker, and a rule that runs the consumer once a minute."""
     deploy_queue(endpoint, region)
+    deploy_roles(endpoint, region)
     functions = client("lambda", endpoint, region)
-    create_function(functions, "lambda_worker", "worker.py")
-    consumer_arn = create_function(functions, "lambda_consumer", "consumer.py")
+    create_function(functions, "lambda_worker", "worker.py", "pipeline-worker")
+    consumer_arn = create_function(functions, "lambda_consumer", "consumer.py", "pipeline-consumer")
     events = client("events", endpoint, region)
     rule_arn = events.put_rule(Name="run-consumer", ScheduleExpression="rate(1 minute)", State="ENABLED")["RuleArn"]
     functions.add_permission(
@@ -75,8 +123,9 @@ def deploy_schedule(endpoint: str = ENDPOINT, region: str = REGION) -> str:
 def deploy_mapping(endpoint: str = ENDPOINT, region: str = REGION) -> str:
     """Queue and a batch worker fed by an event source mapping."""
     deploy_queue(endpoint, region)
+    deploy_roles(endpoint, region)
     functions = client("lambda", endpoint, region)
-    create_function(functions, "lambda_worker", "batch_worker.py")
+    create_function(functions, "lambda_worker", "batch_worker.py", "pipeline-batch-worker")
     mapping = functions.create_event_source_mapping(
         EventSourceArn=f"arn:aws:sqs:{region}:{ACCOUNT}:sqs-test-1",
         FunctionName="lambda_worker",

@@ -34,10 +34,12 @@ pub const MAX_BUSES: usize = 100;
 #[async_trait]
 pub trait TargetDelivery: Send + Sync + 'static {
     /// Delivers `payload` to the Lambda function (asynchronous invocation) or SQS queue
-    /// (a message) `target_arn` names; `message_group_id` is set for FIFO queues.
+    /// (a message) `target_arn` names, for the rule `rule_arn` (whose resource policies must
+    /// allow it); `message_group_id` is set for FIFO queues.
     async fn deliver(
         &self,
         target_arn: &str,
+        rule_arn: &str,
         payload: String,
         message_group_id: Option<String>,
     ) -> Result<(), wharf_types::HandOffError>;
@@ -807,8 +809,8 @@ impl Events {
             };
             let delivery = Arc::clone(&self.delivery);
             let target = target.clone();
-            let rule_name = rule.name.clone();
-            tokio::spawn(deliver_with_retries(delivery, rule_name, target, payload));
+            let source = (rule.name.clone(), arn.clone());
+            tokio::spawn(deliver_with_retries(delivery, source, target, payload));
         }
     }
 }
@@ -825,7 +827,7 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 /// target's dead-letter queue, if it has one. Retries live in memory: a restart forgets them.
 async fn deliver_with_retries(
     delivery: Arc<dyn TargetDelivery>,
-    rule_name: String,
+    (rule_name, rule_arn): (String, String),
     target: TargetRow,
     payload: String,
 ) {
@@ -836,17 +838,18 @@ async fn deliver_with_retries(
     let mut delay = FIRST_RETRY_DELAY;
     let mut attempt = 0;
     loop {
-        let reason = match delivery.deliver(&target.arn, payload.clone(), target.message_group_id.clone()).await {
-            Ok(()) => return,
-            Err(reason) => reason,
-        };
+        let reason =
+            match delivery.deliver(&target.arn, &rule_arn, payload.clone(), target.message_group_id.clone()).await {
+                Ok(()) => return,
+                Err(reason) => reason,
+            };
         tracing::warn!(rule = %rule_name, target = %target.id, target_arn = %target.arn, %reason, attempt, "rule target delivery failed");
         // A target that does not exist or refuses the event is not retried: it goes to the
         // dead-letter queue at once, as EventBridge does with errors that are not retryable.
         let retryable = matches!(reason, wharf_types::HandOffError::Unavailable(_));
         if !retryable || attempt >= max_retries || started.elapsed() + delay > max_age {
             if let Some(dead_letter) = &target.dead_letter_arn {
-                if let Err(reason) = delivery.deliver(dead_letter, payload, None).await {
+                if let Err(reason) = delivery.deliver(dead_letter, &rule_arn, payload, None).await {
                     tracing::warn!(rule = %rule_name, target = %target.id, %reason, "dead-letter delivery failed");
                 }
             }
@@ -865,6 +868,10 @@ pub(crate) mod tests {
     use wharf_store::events::{InputTransformerRow, MemoryEventStore};
     use wharf_types::ManualClock;
 
+    fn rule_source() -> (String, String) {
+        ("rule".into(), "arn:aws:events:us-east-1:123456789012:rule/rule".into())
+    }
+
     /// A delivery double that hands every delivery to a channel.
     pub(crate) struct Recorder(pub(crate) mpsc::UnboundedSender<(String, String, Option<String>)>);
 
@@ -873,6 +880,7 @@ pub(crate) mod tests {
         async fn deliver(
             &self,
             arn: &str,
+            _rule_arn: &str,
             payload: String,
             group: Option<String>,
         ) -> Result<(), wharf_types::HandOffError> {
@@ -892,6 +900,7 @@ pub(crate) mod tests {
         async fn deliver(
             &self,
             arn: &str,
+            _rule_arn: &str,
             payload: String,
             group: Option<String>,
         ) -> Result<(), wharf_types::HandOffError> {
@@ -900,7 +909,7 @@ pub(crate) mod tests {
                 self.failures.store(left - 1, std::sync::atomic::Ordering::SeqCst);
                 return Err(wharf_types::HandOffError::Unavailable("unavailable".into()));
             }
-            self.recorder.deliver(arn, payload, group).await
+            self.recorder.deliver(arn, _rule_arn, payload, group).await
         }
     }
 
@@ -909,7 +918,7 @@ pub(crate) mod tests {
         let (sender, mut received) = mpsc::unbounded_channel();
         let flaky = Arc::new(Flaky { failures: std::sync::atomic::AtomicU32::new(2), recorder: Recorder(sender) });
         let target = sqs_target("queue");
-        deliver_with_retries(flaky.clone(), "rule".into(), target.clone(), "event".into()).await;
+        deliver_with_retries(flaky.clone(), rule_source(), target.clone(), "event".into()).await;
         let (arn, payload, _) = received.recv().await.expect("delivered after two retries");
         assert_eq!((arn.as_str(), payload.as_str()), ("arn:aws:sqs:us-east-1:123456789012:queue", "event"));
 
@@ -919,7 +928,7 @@ pub(crate) mod tests {
             dead_letter_arn: Some("arn:aws:sqs:us-east-1:123456789012:dead".into()),
             ..target
         };
-        deliver_with_retries(flaky.clone(), "rule".into(), limited, "lost".into()).await;
+        deliver_with_retries(flaky.clone(), rule_source(), limited, "lost".into()).await;
         let (arn, payload, _) = received.recv().await.expect("dead-lettered");
         assert_eq!((arn.as_str(), payload.as_str()), ("arn:aws:sqs:us-east-1:123456789012:dead", "lost"));
         assert_eq!(flaky.failures.load(std::sync::atomic::Ordering::SeqCst), 8, "one try and one retry");
@@ -936,11 +945,12 @@ pub(crate) mod tests {
         async fn deliver(
             &self,
             arn: &str,
+            _rule_arn: &str,
             payload: String,
             group: Option<String>,
         ) -> Result<(), wharf_types::HandOffError> {
             if arn.contains("dead") {
-                return self.recorder.deliver(arn, payload, group).await;
+                return self.recorder.deliver(arn, _rule_arn, payload, group).await;
             }
             self.attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Err(wharf_types::HandOffError::NotFound(format!("{arn} does not exist")))
@@ -953,7 +963,7 @@ pub(crate) mod tests {
         let missing = Arc::new(Missing { attempts: Default::default(), recorder: Recorder(sender) });
         let target =
             TargetRow { dead_letter_arn: Some("arn:aws:sqs:us-east-1:123456789012:dead".into()), ..sqs_target("gone") };
-        deliver_with_retries(missing.clone(), "rule".into(), target, "event".into()).await;
+        deliver_with_retries(missing.clone(), rule_source(), target, "event".into()).await;
         let (arn, _, _) = received.recv().await.expect("dead-lettered");
         assert_eq!(arn, "arn:aws:sqs:us-east-1:123456789012:dead");
         assert_eq!(missing.attempts.load(std::sync::atomic::Ordering::SeqCst), 1, "no retry");

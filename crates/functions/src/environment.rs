@@ -45,16 +45,19 @@ pub struct LaunchSpec {
     pub region: Region,
     /// Log group.
     pub log_group: String,
+    /// Whose output it is: the function and the role Lambda writes its logs with.
+    pub writer: crate::ports::FunctionRole,
     /// Lines to write to the log before the process's own (warnings about the runtime).
     pub preamble: Vec<String>,
     /// How `command` is wrapped, to find the function's own process under the wrappers.
     pub containment: crate::isolation::Containment,
     /// The environment's private `/tmp`, removed when its process is gone.
     pub scratch: Option<PathBuf>,
-    /// When the environment stops being reused: a little before its role credentials expire,
-    /// so no invocation runs with expired credentials (the process's environment variables
-    /// cannot be renewed; a fresh environment gets fresh credentials).
-    pub retire_at: Option<Instant>,
+    /// When the environment stops being reused (epoch milliseconds on the engine's clock): a
+    /// little before its role credentials expire, so no invocation runs with expired
+    /// credentials (the process's environment variables cannot be renewed; a fresh environment
+    /// gets fresh credentials).
+    pub retire_at: Option<wharf_types::EpochMillis>,
 }
 
 /// Messages to the log pump, in order with the output it reads.
@@ -89,8 +92,10 @@ pub struct Environment {
     pub fresh: AtomicBool,
     /// Set when the environment must not be reused (timeout, crash, stopped).
     broken: AtomicBool,
-    /// When its credentials are about to expire: not reused after.
-    retire_at: Option<Instant>,
+    /// When its credentials are about to expire (epoch milliseconds): not reused after.
+    retire_at: Option<wharf_types::EpochMillis>,
+    /// The engine's clock, which `retire_at` is on.
+    clock: Arc<dyn Clock>,
     /// To the log pump.
     control: mpsc::UnboundedSender<Control>,
     /// Kills the process when sent or dropped.
@@ -146,21 +151,26 @@ impl Environment {
             let _ = control.send(Control::Line(line.clone()));
         }
         let (writer, mut written) = mpsc::unbounded_channel::<Vec<LogLine>>();
-        let (account, region, group, stream) =
-            (spec.account.clone(), spec.region.clone(), spec.log_group.clone(), log_stream.clone());
+        let (account, region, group, stream, acting) = (
+            spec.account.clone(),
+            spec.region.clone(),
+            spec.log_group.clone(),
+            log_stream.clone(),
+            spec.writer.clone(),
+        );
         // The group and the stream exist as soon as the environment does (one commit per cold
         // start); the lines follow within milliseconds, written by the task below.
-        logs.append(&account, &region, &group, &stream, Vec::new()).await;
+        logs.append(&account, &region, &group, &stream, &acting, Vec::new()).await;
         tokio::spawn(async move {
             while let Some(mut lines) = written.recv().await {
                 // Take whatever else queued up meanwhile: one append for all of it.
                 while let Ok(more) = written.try_recv() {
                     lines.extend(more);
                 }
-                logs.append(&account, &region, &group, &stream, lines).await;
+                logs.append(&account, &region, &group, &stream, &acting, lines).await;
             }
         });
-        let pump = LogPump { writer, clock };
+        let pump = LogPump { writer, clock: Arc::clone(&clock) };
         tokio::spawn(pump.run(stdout, stderr, control_rx));
         let (kill, killed) = oneshot::channel::<()>();
         let (exited_tx, exited) = tokio::sync::watch::channel(false);
@@ -198,6 +208,7 @@ impl Environment {
             fresh: AtomicBool::new(true),
             broken: AtomicBool::new(false),
             retire_at: spec.retire_at,
+            clock,
             control,
             kill: Mutex::new(Some(kill)),
             _endpoint: endpoint,
@@ -247,7 +258,7 @@ impl Environment {
     pub fn healthy(&self) -> bool {
         !self.broken.load(Ordering::Acquire)
             && !*self.exited.borrow()
-            && self.retire_at.is_none_or(|retire_at| Instant::now() < retire_at)
+            && self.retire_at.is_none_or(|retire_at| self.clock.now_millis() < retire_at)
     }
 
     /// Waits until the process is gone.

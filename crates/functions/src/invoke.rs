@@ -344,7 +344,7 @@ impl Functions {
         key: &crate::FunctionKey,
         role_arn: &str,
         preamble: &mut Vec<String>,
-    ) -> (crate::ports::RoleCredentials, Option<Instant>) {
+    ) -> (crate::ports::RoleCredentials, Option<wharf_types::EpochMillis>) {
         let unusable = || crate::ports::RoleCredentials {
             access_key_id: format!("ASIA{}", &uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()),
             secret_access_key: uuid::Uuid::new_v4().simple().to_string(),
@@ -354,8 +354,8 @@ impl Functions {
         let Some(roles) = self.roles.get() else { return (unusable(), None) };
         match roles.assume(role_arn, &key.arn(), &key.name, Self::CREDENTIALS_SECONDS) {
             Ok(credentials) => {
-                let lasts = Duration::from_secs(u64::from(Self::CREDENTIALS_SECONDS));
-                (credentials, Some(Instant::now() + lasts.saturating_sub(Self::RETIRE_MARGIN)))
+                let retire_at = credentials.expires_ms.saturating_sub(Self::RETIRE_MARGIN.as_millis() as u64);
+                (credentials, Some(retire_at))
             }
             Err(None) => (unusable(), None),
             Err(Some(why)) => {
@@ -506,6 +506,7 @@ impl Functions {
                 .parse::<Region>()
                 .map_err(|err| LaunchError::Api(FunctionError::Host(err.to_string())))?,
             log_group: version.log_group.clone(),
+            writer: resolved.writer(),
             preamble,
             containment: self.containment,
             scratch,
@@ -617,7 +618,7 @@ impl Functions {
             Ok(result) if result.function_error().is_none() => {
                 if let Some(destination) = config.as_ref().and_then(|config| config.on_success.clone()) {
                     let record = self.record(&resolved, &event, Condition::Success, Some(&result));
-                    self.deliver(&destination, record).await;
+                    self.deliver(&destination, &resolved.writer(), record).await;
                 }
             }
             Ok(result) => {
@@ -669,7 +670,7 @@ impl Functions {
         tracing::info!(function = %event.function, request_id = %event.request_id, condition = condition.as_str(), "asynchronous invocation failed for good");
         if let Some(destination) = resolved.event_invoke_config.as_ref().and_then(|config| config.on_failure.clone()) {
             let record = self.record(resolved, event, condition, result);
-            self.deliver(&destination, record).await;
+            self.deliver(&destination, &resolved.writer(), record).await;
         }
         if let Some(target) = &resolved.version.dead_letter_target {
             let (code, message) = match result.map(|result| &result.outcome) {
@@ -677,8 +678,9 @@ impl Functions {
                 _ => (429, condition.as_str().to_owned()),
             };
             if let Some(destinations) = self.destinations.get() {
-                if let Err(err) =
-                    destinations.dead_letter(target, event.payload.clone(), &event.request_id, code, &message).await
+                if let Err(err) = destinations
+                    .dead_letter(target, &resolved.writer(), event.payload.clone(), &event.request_id, code, &message)
+                    .await
                 {
                     tracing::warn!(error = %err, target = %target, "dead-letter delivery failed");
                 }
@@ -686,10 +688,10 @@ impl Functions {
         }
     }
 
-    async fn deliver(&self, destination: &str, record: DestinationRecord) {
+    async fn deliver(&self, destination: &str, from: &crate::ports::FunctionRole, record: DestinationRecord) {
         match self.destinations.get() {
             Some(destinations) => {
-                if let Err(err) = destinations.deliver(destination, record).await {
+                if let Err(err) = destinations.deliver(destination, from, record).await {
                     tracing::warn!(error = %err, destination = %destination, "destination delivery failed");
                 }
             }

@@ -228,6 +228,20 @@ impl Functions {
         self.roles.get()?.lambda_may_assume(role_arn)
     }
 
+    /// Whether `role` may perform `action` on `resource_arn`, as the connected IAM decides
+    /// (`Ok` with auth off or only logged, or no IAM connected).
+    pub async fn role_permits(
+        &self,
+        role: &ports::FunctionRole,
+        action: &str,
+        resource_arn: &str,
+    ) -> Result<(), String> {
+        match self.roles.get() {
+            Some(roles) => roles.permits(role, action, resource_arn).await,
+            None => Ok(()),
+        }
+    }
+
     /// Connects destinations and dead-letter queues.
     pub fn set_destinations(&self, destinations: Arc<dyn Destinations>) {
         let _ = self.destinations.set(destinations);

@@ -92,7 +92,7 @@ impl Functions {
         event_source_arn: String,
         change: MappingChange,
     ) -> Result<MappingRow, FunctionError> {
-        self.resolve(function, qualifier.as_deref())?;
+        let resolved = self.resolve(function, qualifier.as_deref())?;
         let mut row = MappingRow {
             uuid: uuid::Uuid::new_v4().hyphenated().to_string(),
             account: function.account.clone(),
@@ -111,6 +111,15 @@ impl Functions {
         };
         apply(&mut row, change);
         validate(&row)?;
+        // Lambda reads the queue with the function's execution role: it must allow what the
+        // pollers do (with auth enforced), as Lambda checks at creation.
+        for action in ["ReceiveMessage", "DeleteMessage", "GetQueueAttributes"] {
+            if self.role_permits(&resolved.writer(), &format!("sqs:{action}"), &row.event_source_arn).await.is_err() {
+                return Err(FunctionError::InvalidParameter(format!(
+                    "The provided execution role does not have permissions to call {action} on SQS"
+                )));
+            }
+        }
         let _changes = self.changes.lock().await;
         let duplicate = self.mapping_list().into_iter().any(|existing| {
             existing.event_source_arn == row.event_source_arn

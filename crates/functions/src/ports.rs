@@ -20,12 +20,32 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// The function a hand-off is made for, with the execution role Lambda acts with: what the
+/// role's policies allow decides whether logs, destination records and dead letters get
+/// through (with auth checked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionRole {
+    /// The function's ARN (unqualified).
+    pub function_arn: String,
+    /// Its execution role.
+    pub role_arn: String,
+}
+
 /// Where function output goes: CloudWatch Logs, in wharf.
 #[async_trait]
 pub trait LogSink: Send + Sync + 'static {
-    /// Appends lines to `group`/`stream`, creating both if needed. Failures are the sink's to
-    /// report; function output is never allowed to block invocations.
-    async fn append(&self, account: &AccountId, region: &Region, group: &str, stream: &str, lines: Vec<LogLine>);
+    /// Appends lines to `group`/`stream`, creating both if needed, as `writer`'s role writes
+    /// them. Failures are the sink's to report; function output is never allowed to block
+    /// invocations.
+    async fn append(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        group: &str,
+        stream: &str,
+        writer: &FunctionRole,
+        lines: Vec<LogLine>,
+    );
 }
 
 /// A sink that drops everything, for tests and tools.
@@ -33,7 +53,7 @@ pub struct DiscardLogs;
 
 #[async_trait]
 impl LogSink for DiscardLogs {
-    async fn append(&self, _: &AccountId, _: &Region, _: &str, _: &str, _: Vec<LogLine>) {}
+    async fn append(&self, _: &AccountId, _: &Region, _: &str, _: &str, _: &FunctionRole, _: Vec<LogLine>) {}
 }
 
 /// Serves the Runtime API of one execution environment.
@@ -142,13 +162,19 @@ pub struct DestinationRecord {
 /// Delivers records to non-Lambda destinations (SQS queues) and dead-letter queues.
 #[async_trait]
 pub trait Destinations: Send + Sync + 'static {
-    /// Sends a destination record to `destination_arn`.
-    async fn deliver(&self, destination_arn: &str, record: DestinationRecord) -> Result<(), HandOffError>;
-    /// Sends a failed event to a function's dead-letter queue, with Lambda's `RequestID`,
-    /// `ErrorCode` and `ErrorMessage` attributes.
+    /// Sends a destination record to `destination_arn`, as `from`'s role.
+    async fn deliver(
+        &self,
+        destination_arn: &str,
+        from: &FunctionRole,
+        record: DestinationRecord,
+    ) -> Result<(), HandOffError>;
+    /// Sends a failed event to a function's dead-letter queue as `from`'s role, with Lambda's
+    /// `RequestID`, `ErrorCode` and `ErrorMessage` attributes.
     async fn dead_letter(
         &self,
         target_arn: &str,
+        from: &FunctionRole,
         payload: Bytes,
         request_id: &str,
         error_code: u16,
@@ -176,7 +202,8 @@ impl std::fmt::Debug for RoleCredentials {
 }
 
 /// Lambda's side of STS: the credentials an execution environment gets by assuming the
-/// function's execution role as `lambda.amazonaws.com`.
+/// function's execution role as `lambda.amazonaws.com`, and what the role may do.
+#[async_trait]
 pub trait ExecutionRoles: Send + Sync + 'static {
     /// Assumes `role_arn` for `function_arn`, for `duration_seconds`; `Err(Some(why))` when
     /// the function should be told, `Err(None)` when any credentials will do (auth off).
@@ -190,4 +217,7 @@ pub trait ExecutionRoles: Send + Sync + 'static {
     /// Whether Lambda may assume `role_arn` (its trust policy names `lambda.amazonaws.com`);
     /// `None` when the role does not exist.
     fn lambda_may_assume(&self, role_arn: &str) -> Option<bool>;
+    /// Whether `role` may perform `action` on `resource_arn` (an event source mapping's queue,
+    /// a dead-letter queue): `Err` with the denial when auth is enforced and it may not.
+    async fn permits(&self, role: &FunctionRole, action: &str, resource_arn: &str) -> Result<(), String>;
 }

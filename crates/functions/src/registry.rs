@@ -146,6 +146,13 @@ pub struct Resolved {
     pub event_invoke_config: Option<EventInvokeConfigRow>,
 }
 
+impl Resolved {
+    /// The function and the execution role Lambda acts with for it.
+    pub fn writer(&self) -> crate::ports::FunctionRole {
+        crate::ports::FunctionRole { function_arn: self.key.arn(), role_arn: self.version.role.clone() }
+    }
+}
+
 fn revision() -> String {
     uuid::Uuid::new_v4().hyphenated().to_string()
 }
@@ -315,6 +322,9 @@ impl Functions {
     /// CreateFunction.
     pub async fn create(&self, account: &str, region: &str, new: NewFunction) -> Result<FunctionRow, FunctionError> {
         let key = FunctionKey { account: account.into(), region: region.into(), name: new.name.as_str().into() };
+        if let Some(target) = &new.dead_letter_target {
+            self.check_dead_letter_access(&key, &new.role, target).await?;
+        }
         let (package, source_dir, _pin) = self.store_package(&new.code)?;
         let now = self.clock.now_millis();
         let latest = VersionRow {
@@ -439,6 +449,20 @@ impl Functions {
         Ok(row)
     }
 
+    /// Lambda sends dead letters with the function's execution role: with auth enforced, the
+    /// role must allow `sqs:SendMessage` on the queue, as Lambda checks when it is configured.
+    async fn check_dead_letter_access(&self, key: &FunctionKey, role: &str, target: &str) -> Result<(), FunctionError> {
+        if !wharf_types::Arn::is_of(target, "sqs") {
+            return Ok(());
+        }
+        let writer = crate::ports::FunctionRole { function_arn: key.arn(), role_arn: role.to_owned() };
+        self.role_permits(&writer, "sqs:SendMessage", target).await.map_err(|_| {
+            FunctionError::InvalidParameter(
+                "The provided execution role does not have permissions to call SendMessage on SQS".into(),
+            )
+        })
+    }
+
     /// UpdateFunctionConfiguration.
     pub async fn update_configuration(
         &self,
@@ -448,6 +472,17 @@ impl Functions {
         let now = self.clock.now_millis();
         if let Some(runtime) = &update.runtime {
             self.check_runtime_installed(runtime)?;
+        }
+        if update.role.is_some() || matches!(update.dead_letter_target, Some(Some(_))) {
+            let current = self.function(key).map(|row| row.latest);
+            let role = update.role.clone().or_else(|| current.as_ref().map(|latest| latest.role.clone()));
+            let target = match &update.dead_letter_target {
+                Some(target) => target.clone(),
+                None => current.and_then(|latest| latest.dead_letter_target),
+            };
+            if let (Some(role), Some(target)) = (role, target) {
+                self.check_dead_letter_access(key, &role, &target).await?;
+            }
         }
         let (_, row) = self
             .modify(key, |row| {

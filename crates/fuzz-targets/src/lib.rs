@@ -338,6 +338,7 @@ impl wharf_events::TargetDelivery for Nowhere {
     async fn deliver(
         &self,
         _arn: &str,
+        _rule_arn: &str,
         _payload: String,
         _group: Option<String>,
     ) -> Result<(), wharf_types::HandOffError> {

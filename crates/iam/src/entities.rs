@@ -497,6 +497,32 @@ impl Iam {
         (entity_arn(EntityKind::Role, &role.principal) == arn).then_some(role)
     }
 
+    /// The principal a service acting with `role_arn` is (a function's execution role, as
+    /// Lambda assumes it for the function `session_name`), for checking what the service does
+    /// with it; `None` when the role does not exist. No credentials are issued.
+    pub fn role_principal(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        source_function_arn: Option<&str>,
+    ) -> Option<Principal> {
+        let role = self.role_by_arn(role_arn)?;
+        Some(Principal::Session(Arc::new(SessionClaims {
+            access_key_id: String::new(),
+            account: role.principal.account.clone(),
+            expires_ms: u64::MAX,
+            subject: SessionSubject::Role {
+                name: role.principal.name.clone(),
+                path: role.principal.path.clone(),
+                id: role.principal.id.clone(),
+                session_name: session_name.to_owned(),
+            },
+            policy: None,
+            tags: Vec::new(),
+            source_function_arn: source_function_arn.map(str::to_owned),
+        })))
+    }
+
     /// ListRoles.
     pub fn roles(&self, account: &str, path_prefix: &str) -> Vec<RoleRow> {
         self.read()

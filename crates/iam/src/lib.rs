@@ -12,16 +12,20 @@
 //! # Layout
 //! - [`actions`]: the IAM action and resource type of every operation of every service.
 //! - [`policy`]: policy documents, parsed and evaluated for one request.
+//! - `cache`: [`PolicyCache`], resource policies parsed once per document.
 //! - [`authorize`]: the decision across identity, resource, session and boundary policies.
 //! - [`principal`]: [`Principal`], and the ARNs and ids AWS reports for it.
 //! - [`session`]: sealed session tokens (no storage per session).
 //! - [`managed`]: the AWS managed policies.
+//! - [`function_policy`]: a Lambda function's resource policy from its permissions.
 //! - `entities`: the IAM operations on users, groups, roles and policies.
 //! - [`ids`]: AWS-shaped unique ids, access key ids and secrets.
 
 pub mod actions;
 pub mod authorize;
+mod cache;
 mod entities;
+pub mod function_policy;
 pub mod ids;
 pub mod managed;
 pub mod policy;
@@ -29,6 +33,7 @@ pub mod principal;
 pub mod session;
 
 pub use authorize::{Access, Decision, DenyReason, PrincipalPolicies};
+pub use cache::PolicyCache;
 pub use entities::*;
 pub use policy::{MalformedPolicy, Policy};
 pub use principal::Principal;
@@ -155,6 +160,8 @@ pub struct Iam {
     state: RwLock<State>,
     /// Serializes changes: one read-modify-write at a time, stored before it is published.
     writes: tokio::sync::Mutex<()>,
+    /// Counts published changes, for those waiting for a permission to be granted.
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Iam {
@@ -189,6 +196,7 @@ impl Iam {
             root_keys,
             state: RwLock::new(state),
             writes: tokio::sync::Mutex::new(()),
+            changed: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -202,7 +210,13 @@ impl Iam {
             root_keys,
             state: RwLock::new(State::default()),
             writes: tokio::sync::Mutex::new(()),
+            changed: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Notified after every published change of users, groups, roles or policies.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -217,6 +231,7 @@ impl Iam {
     async fn save(&self, record: IamRecord) -> Result<(), IamError> {
         self.store.put(&record).await?;
         self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(record);
+        self.changed.send_modify(|count| *count += 1);
         Ok(())
     }
 
@@ -224,6 +239,7 @@ impl Iam {
     async fn remove(&self, kind: &str, account: &str, name: &str) -> Result<(), IamError> {
         self.store.delete(kind, account, name).await?;
         self.state.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(kind, account, name);
+        self.changed.send_modify(|count| *count += 1);
         Ok(())
     }
 

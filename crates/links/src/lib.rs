@@ -1,6 +1,8 @@
 //! Cross-engine glue: the functions engine's ports implemented on the other engines.
 //!
 //! - [`LogCapture`]: function output into CloudWatch Logs ([`wharf_logs::Logs`]).
+//! - [`access`]: services acting for users (Lambda with execution roles, EventBridge through
+//!   resource policies), checked as AWS checks them.
 //! - [`QueuedInvocations`]: the durable queue of asynchronous invocations, an SQS queue of a
 //!   private queue engine (its own store file, invisible to SQS clients).
 //! - [`QueueDestinations`]: destination records and dead letters into SQS queues, and records
@@ -15,29 +17,100 @@
 //! - this file: the three adapters above.
 //! - [`mappings`]: the pollers of event source mappings.
 
+pub mod access;
 pub mod mappings;
 pub mod roles;
+
+pub use access::{Actor, Checks, ServiceAccess};
 
 use async_trait::async_trait;
 use base64::Engine as _;
 use bytes::Bytes;
-use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock, Weak};
-use wharf_functions::ports::{AsyncEvent, DestinationRecord, Destinations, InvocationQueue, LogLine, LogSink};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use wharf_functions::ports::{
+    AsyncEvent, DestinationRecord, Destinations, FunctionRole, InvocationQueue, LogLine, LogSink,
+};
 use wharf_functions::{FunctionRef, Functions, InvokeRequest};
 use wharf_logs::{Logs, NewLogEvent};
 use wharf_queue::{AttributeInput, Caller, Engine, ReceiveInput, SendInput};
 use wharf_types::{AccountId, HandOffError, QueueKey, Region, UtcDateTime};
 
-/// Function output into CloudWatch Logs.
+/// Function output into CloudWatch Logs, written as Lambda writes it: with the function's
+/// execution role, so a role without `logs:CreateLogStream` and `logs:PutLogEvents` (and
+/// `logs:CreateLogGroup` while the group does not exist) gets no log stream (auth checked).
 pub struct LogCapture {
-    /// The logs engine.
-    pub logs: Arc<Logs>,
+    logs: Arc<Logs>,
+    access: Arc<ServiceAccess>,
+    /// Per stream: the IAM change count the decision was taken at, and the decision; taken
+    /// again after any IAM change.
+    decisions: Mutex<HashMap<StreamKey, (u64, bool)>>,
+}
+
+/// Account, region, group, stream.
+type StreamKey = (String, String, String, String);
+
+/// Streams whose decision is kept at most; the memory is emptied when full.
+const DECISIONS_KEPT: usize = 4096;
+
+impl LogCapture {
+    /// Writes to `logs`, checked by `access`.
+    pub fn new(logs: Arc<Logs>, access: Arc<ServiceAccess>) -> LogCapture {
+        LogCapture { logs, access, decisions: Mutex::new(HashMap::new()) }
+    }
+
+    /// Whether `writer`'s role may write to the stream; asked once per stream and IAM change.
+    async fn may_write(
+        &self,
+        access: &ServiceAccess,
+        (account, region, group, stream): (&AccountId, &Region, &str, &str),
+        writer: &FunctionRole,
+    ) -> bool {
+        let generation = access.iam_generation();
+        let key: StreamKey = (account.to_string(), region.to_string(), group.to_owned(), stream.to_owned());
+        let known = self.decisions.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key).copied();
+        if let Some((at, allowed)) = known {
+            if at == generation {
+                return allowed;
+            }
+        }
+        let actor = Actor::Role { role_arn: &writer.role_arn, function_arn: &writer.function_arn };
+        let group_arn = format!("arn:aws:logs:{region}:{account}:log-group:{group}");
+        let stream_arn = format!("{group_arn}:log-stream:{stream}");
+        let group_key =
+            wharf_store::logs::LogGroupKey { account: account.clone(), region: region.clone(), name: group.to_owned() };
+        let mut allowed = true;
+        if self.logs.group(&group_key).await.is_err() {
+            allowed &= access.check(actor, "logs:CreateLogGroup", &format!("{group_arn}:*")).await.is_ok();
+        }
+        allowed = allowed
+            && access.check(actor, "logs:CreateLogStream", &stream_arn).await.is_ok()
+            && access.check(actor, "logs:PutLogEvents", &stream_arn).await.is_ok();
+        let mut decisions = self.decisions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if decisions.len() >= DECISIONS_KEPT {
+            decisions.clear();
+        }
+        decisions.insert(key, (generation, allowed));
+        allowed
+    }
 }
 
 #[async_trait]
 impl LogSink for LogCapture {
-    async fn append(&self, account: &AccountId, region: &Region, group: &str, stream: &str, lines: Vec<LogLine>) {
+    async fn append(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        group: &str,
+        stream: &str,
+        writer: &FunctionRole,
+        lines: Vec<LogLine>,
+    ) {
+        if self.access.checks() != Checks::Off
+            && !self.may_write(&self.access, (account, region, group, stream), writer).await
+        {
+            return;
+        }
         let events =
             lines.into_iter().map(|line| NewLogEvent { timestamp: line.timestamp, message: line.message }).collect();
         if let Err(err) = self.logs.append(account, region, group, stream, events).await {
@@ -178,17 +251,33 @@ impl InvocationQueue for QueuedInvocations {
     }
 }
 
-/// Destination records and dead letters: SQS queues of the SQS engine, and functions.
+/// Destination records and dead letters: SQS queues of the SQS engine, and functions, sent
+/// with the function's execution role (which must allow `sqs:SendMessage` or
+/// `lambda:InvokeFunction` on the destination, with auth checked).
 pub struct QueueDestinations {
     /// The user-facing SQS engine.
     pub sqs: Arc<Engine>,
     /// The functions engine, for Lambda destinations; set after both exist.
     pub functions: OnceLock<Weak<Functions>>,
+    /// The checks.
+    pub access: Arc<ServiceAccess>,
 }
 
 impl QueueDestinations {
-    fn caller(key: &QueueKey) -> Caller {
-        Caller { account: key.account.clone(), region: key.region.clone(), sender_id: Arc::from("AIDAWHARFLAMBDA") }
+    /// The sender of what the role sends: SQS reports a role session as `ROLE_ID:SESSION`
+    /// (Lambda's session is the function's name).
+    fn caller(&self, key: &QueueKey, from: &FunctionRole) -> Caller {
+        let function = from.function_arn.rsplit(':').next().unwrap_or_default();
+        let sender = self
+            .access
+            .role_id(&from.role_arn)
+            .map_or_else(|| Arc::from("AIDAWHARFLAMBDA"), |id| Arc::from(format!("{id}:{function}")));
+        Caller { account: key.account.clone(), region: key.region.clone(), sender_id: sender }
+    }
+
+    async fn allowed(&self, from: &FunctionRole, action: &str, resource_arn: &str) -> Result<(), HandOffError> {
+        let actor = Actor::Role { role_arn: &from.role_arn, function_arn: &from.function_arn };
+        self.access.check(actor, action, resource_arn).await.map_err(HandOffError::Refused)
     }
 }
 
@@ -226,13 +315,21 @@ pub fn record_json(record: &DestinationRecord) -> serde_json::Value {
 
 #[async_trait]
 impl Destinations for QueueDestinations {
-    async fn deliver(&self, destination_arn: &str, record: DestinationRecord) -> Result<(), HandOffError> {
+    async fn deliver(
+        &self,
+        destination_arn: &str,
+        from: &FunctionRole,
+        record: DestinationRecord,
+    ) -> Result<(), HandOffError> {
         let body = record_json(&record).to_string();
         if let Some(key) = QueueKey::from_arn(destination_arn) {
+            self.allowed(from, "sqs:SendMessage", destination_arn).await?;
             let input = SendInput { body, ..SendInput::default() };
-            return self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(queue_failure);
+            let caller = self.caller(&key, from);
+            return self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(queue_failure);
         }
         if wharf_types::Arn::is_of(destination_arn, "lambda") {
+            self.allowed(from, "lambda:InvokeFunction", destination_arn).await?;
             let functions = self
                 .functions
                 .get()
@@ -257,6 +354,7 @@ impl Destinations for QueueDestinations {
     async fn dead_letter(
         &self,
         target_arn: &str,
+        from: &FunctionRole,
         payload: Bytes,
         request_id: &str,
         error_code: u16,
@@ -264,6 +362,7 @@ impl Destinations for QueueDestinations {
     ) -> Result<(), HandOffError> {
         let key = QueueKey::from_arn(target_arn)
             .ok_or_else(|| HandOffError::Refused(format!("unsupported dead-letter target {target_arn}")))?;
+        self.allowed(from, "sqs:SendMessage", target_arn).await?;
         let body = String::from_utf8(payload.to_vec())
             .unwrap_or_else(|err| base64::engine::general_purpose::STANDARD.encode(err.as_bytes()));
         let input = SendInput {
@@ -280,17 +379,36 @@ impl Destinations for QueueDestinations {
             ],
             ..SendInput::default()
         };
-        self.sqs.send(&key, &Self::caller(&key), input).await.map(|_| ()).map_err(queue_failure)
+        let caller = self.caller(&key, from);
+        self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(queue_failure)
     }
 }
 
 /// Delivers EventBridge rule targets: a Lambda function gets an asynchronous invocation (as
-/// EventBridge invokes functions), an SQS queue a message.
+/// EventBridge invokes functions), an SQS queue a message. With auth checked, the target's
+/// resource policy must allow `events.amazonaws.com` for the rule (Lambda's AddPermission, the
+/// queue's `Policy`), as on AWS.
 pub struct RuleTargets {
     /// The user-facing SQS engine.
     pub sqs: Arc<Engine>,
     /// The functions engine.
     pub functions: Arc<Functions>,
+    /// The checks.
+    pub access: Arc<ServiceAccess>,
+}
+
+/// The service principal EventBridge acts as.
+const EVENTS: &str = "events.amazonaws.com";
+
+impl RuleTargets {
+    async fn allowed(&self, action: &str, target_arn: &str, rule_arn: &str) -> Result<(), HandOffError> {
+        if self.access.checks() == Checks::Off {
+            return Ok(());
+        }
+        let source_account = rule_arn.parse::<wharf_types::Arn>().map(|arn| arn.account).unwrap_or_default();
+        let actor = Actor::Service { service: EVENTS, source_arn: rule_arn, source_account: &source_account };
+        self.access.check(actor, action, target_arn).await.map_err(HandOffError::Refused)
+    }
 }
 
 #[async_trait]
@@ -298,10 +416,12 @@ impl wharf_events::TargetDelivery for RuleTargets {
     async fn deliver(
         &self,
         target_arn: &str,
+        rule_arn: &str,
         payload: String,
         message_group_id: Option<String>,
     ) -> Result<(), HandOffError> {
         if let Some(key) = QueueKey::from_arn(target_arn) {
+            self.allowed("sqs:SendMessage", target_arn, rule_arn).await?;
             let caller = Caller {
                 account: key.account.clone(),
                 region: key.region.clone(),
@@ -318,6 +438,7 @@ impl wharf_events::TargetDelivery for RuleTargets {
             return self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(queue_failure);
         }
         if wharf_types::Arn::is_of(target_arn, "lambda") {
+            self.allowed("lambda:InvokeFunction", target_arn, rule_arn).await?;
             let reference: FunctionRef = target_arn.parse().map_err(|err| HandOffError::Refused(format!("{err}")))?;
             let request = InvokeRequest {
                 account: reference.account.clone().unwrap_or_default(),

@@ -14,6 +14,7 @@
 //! A supervisor task reconciles the running pollers with the stored mappings whenever they
 //! change, and stops them all on shutdown.
 
+use crate::access::{Actor, Checks, ServiceAccess};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -36,6 +37,8 @@ pub struct MappingPollers {
     pub sqs: Arc<Engine>,
     /// The functions engine.
     pub functions: Arc<Functions>,
+    /// What the functions' execution roles may do.
+    pub access: Arc<ServiceAccess>,
 }
 
 /// The settings that need a poller restart when they change.
@@ -79,8 +82,8 @@ impl MappingPollers {
                 }
                 let (cancel, cancelled) = watch::channel(false);
                 running.insert(uuid, (signature(&row), cancel));
-                let mapping =
-                    Arc::new(Mapping::new(row, Arc::clone(&self.sqs), Arc::clone(&self.functions), cancelled));
+                let engines = (Arc::clone(&self.sqs), Arc::clone(&self.functions), Arc::clone(&self.access));
+                let mapping = Arc::new(Mapping::new(row, engines, cancelled));
                 Mapping::spawn_poller(&mapping);
             }
             tokio::select! {
@@ -102,6 +105,7 @@ struct Mapping {
     filters: Vec<Pattern>,
     sqs: Arc<Engine>,
     functions: Arc<Functions>,
+    access: Arc<ServiceAccess>,
     cancelled: watch::Receiver<bool>,
     pollers: AtomicUsize,
     /// When the last poller was added.
@@ -109,7 +113,11 @@ struct Mapping {
 }
 
 impl Mapping {
-    fn new(row: MappingRow, sqs: Arc<Engine>, functions: Arc<Functions>, cancelled: watch::Receiver<bool>) -> Mapping {
+    fn new(
+        row: MappingRow,
+        (sqs, functions, access): (Arc<Engine>, Arc<Functions>, Arc<ServiceAccess>),
+        cancelled: watch::Receiver<bool>,
+    ) -> Mapping {
         let filters = row.filters.iter().filter_map(|text| Pattern::parse(text).ok()).collect();
         Mapping {
             queue: QueueKey::from_arn(&row.event_source_arn),
@@ -122,6 +130,7 @@ impl Mapping {
             row,
             sqs,
             functions,
+            access,
             cancelled,
             pollers: AtomicUsize::new(0),
             scaled_at: std::sync::Mutex::new(Instant::now()),
@@ -162,6 +171,19 @@ impl Mapping {
         };
         let mut empty_polls = 0;
         while !self.cancelled() {
+            if let Err(problem) = self.permitted("sqs:ReceiveMessage", &queue).await {
+                self.functions.note_mapping_result(&self.row.uuid, &format!("PROBLEM: {problem}"));
+                // The role may not read the queue: try again when IAM changes (a queue policy
+                // change is seen at the next re-check), or when the mapping does.
+                let mut changes = self.access.iam_changes();
+                let mut cancelled = self.cancelled.clone();
+                tokio::select! {
+                    _ = changes.changed() => {}
+                    _ = cancelled.changed() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                }
+                continue;
+            }
             let batch = match self.gather(&queue).await {
                 Ok(batch) => batch,
                 Err(problem) => {
@@ -295,7 +317,25 @@ impl Mapping {
         self.delete(queue, delete).await;
     }
 
+    /// Whether the function's execution role may perform `action` on the queue (auth checked).
+    async fn permitted(&self, action: &str, queue: &QueueKey) -> Result<(), String> {
+        if self.access.checks() == Checks::Off {
+            return Ok(());
+        }
+        let writer = self
+            .functions
+            .resolve(&self.function, self.row.qualifier.as_deref())
+            .map_err(|err| err.to_string())?
+            .writer();
+        let actor = Actor::Role { role_arn: &writer.role_arn, function_arn: &writer.function_arn };
+        self.access.check(actor, action, &queue.arn()).await
+    }
+
     async fn delete(&self, queue: &QueueKey, handles: Vec<String>) {
+        if handles.is_empty() || self.permitted("sqs:DeleteMessage", queue).await.is_err() {
+            // Undeleted, the messages come back after their visibility timeout, as on Lambda.
+            return;
+        }
         for chunk in handles.chunks(10) {
             let entries = chunk.iter().enumerate().map(|(index, handle)| (index.to_string(), handle.clone())).collect();
             if let Err(err) = self.sqs.delete_batch(queue, entries).await {

@@ -105,19 +105,28 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         local
     };
     let endpoint_url = format!("http://{endpoint_host}");
-    let (functions, _scratch, internal_store, internal_engine) =
-        start_functions(&config, &clock, &engine, &logs, &account, &region, endpoint_url.clone(), receipt_key).await?;
-    let targets = Arc::new(wharf_links::RuleTargets { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
-    let events = open_events(&config, Arc::clone(&clock), targets).await?;
     // One identity for every API: who callers are is the same question everywhere.
     let identity = identity_of(&config, &account, &region, Arc::clone(&clock), &data_key).await?;
+    // What services acting for users may do (Lambda with execution roles, EventBridge through
+    // resource policies), checked as the requests are.
+    let checks = match identity.mode() {
+        wharf_api_common::pipeline::AuthMode::Off => wharf_links::Checks::Off,
+        wharf_api_common::pipeline::AuthMode::Log => wharf_links::Checks::Log,
+        wharf_api_common::pipeline::AuthMode::Enforce => wharf_links::Checks::Enforce,
+    };
+    let access = Arc::new(wharf_links::ServiceAccess::new(Arc::clone(identity.iam()), checks, Arc::clone(&engine)));
+    let started = start_functions(&config, &clock, &engine, &logs, &access, endpoint_url.clone(), receipt_key).await?;
+    let (functions, _scratch, internal_store, internal_engine) = started;
+    access.set_functions(&functions);
+    let targets = Arc::new(wharf_links::RuleTargets {
+        sqs: Arc::clone(&engine),
+        functions: Arc::clone(&functions),
+        access: Arc::clone(&access),
+    });
+    let events = open_events(&config, Arc::clone(&clock), targets).await?;
     let logs_api = LogsApi::new(Arc::clone(&logs), identity.clone());
     let lambda = LambdaApi::new(Arc::clone(&functions), identity.clone(), endpoint_url);
     let events_api = EventsApi::new(Arc::clone(&events), identity.clone());
-    functions.set_execution_roles(Arc::new(wharf_links::roles::IamExecutionRoles {
-        iam: Arc::clone(identity.iam()),
-        checked: identity.mode() != wharf_api_common::pipeline::AuthMode::Off,
-    }));
     let sts = wharf_api_sts::StsApi::new(identity.clone());
     let iam_api = wharf_api_iam::IamApi::new(identity.clone());
     let sqs = SqsApi::new(Arc::clone(&engine), identity, local.to_string());
@@ -145,8 +154,11 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
 
     let sweep_period = Duration::from_secs(config.sqs.retention_sweep_seconds.max(1));
     let reap_period = (functions.config().idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
-    let pollers =
-        Arc::new(wharf_links::mappings::MappingPollers { sqs: Arc::clone(&engine), functions: Arc::clone(&functions) });
+    let pollers = Arc::new(wharf_links::mappings::MappingPollers {
+        sqs: Arc::clone(&engine),
+        functions: Arc::clone(&functions),
+        access: Arc::clone(&access),
+    });
     // Every background worker, supervised (restarted with backoff if it dies, shown in health);
     // all stop on `stop` and are awaited after the server stops.
     {
@@ -296,11 +308,12 @@ async fn start_functions(
     clock: &Arc<dyn Clock>,
     sqs: &Arc<Engine>,
     logs: &Arc<wharf_logs::Logs>,
-    account: &AccountId,
-    region: &Region,
+    access: &Arc<wharf_links::ServiceAccess>,
     endpoint_url: String,
     receipt_key: wharf_queue::receipt::ReceiptKey,
 ) -> anyhow::Result<(Arc<Functions>, Option<tempfile::TempDir>, Arc<dyn QueueStore>, Arc<Engine>)> {
+    let account: AccountId = config.account_id.parse().context("account_id")?;
+    let region: Region = config.region.parse().context("region")?;
     let (function_store, internal_store, base, scratch): (
         Arc<dyn wharf_store::functions::FunctionStore>,
         Arc<dyn QueueStore>,
@@ -348,7 +361,7 @@ async fn start_functions(
         endpoint_url,
         sandbox: section.sandbox.then(|| sandbox_of(section, &base)).flatten(),
     };
-    let capture = Arc::new(wharf_links::LogCapture { logs: Arc::clone(logs) });
+    let capture = Arc::new(wharf_links::LogCapture::new(Arc::clone(logs), Arc::clone(access)));
     let functions = Functions::open(
         function_store,
         Arc::clone(clock),
@@ -367,10 +380,18 @@ async fn start_functions(
         .await
         .map_err(|err| anyhow::anyhow!("opening the invocation queue: {err}"))?;
     functions.set_queue(Arc::new(queue));
-    let destinations = wharf_links::QueueDestinations { sqs: Arc::clone(sqs), functions: std::sync::OnceLock::new() };
+    let destinations = wharf_links::QueueDestinations {
+        sqs: Arc::clone(sqs),
+        functions: std::sync::OnceLock::new(),
+        access: Arc::clone(access),
+    };
     let _ = destinations.functions.set(Arc::downgrade(&functions));
     functions.set_destinations(Arc::new(destinations));
-    declare_functions(&functions, config, account, region).await?;
+    functions.set_execution_roles(Arc::new(wharf_links::roles::IamExecutionRoles {
+        iam: Arc::clone(access.iam()),
+        access: Arc::clone(access),
+    }));
+    declare_functions(&functions, config, &account, &region).await?;
     Ok((functions, scratch, internal_store, internal_engine))
 }
 

@@ -23,6 +23,25 @@ REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-test-role"
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
+# More configuration for servers with auth enforced: the suite's keys ("x", and the examples'
+# "local") are the default account's root credentials.
+ENFORCED = """
+[auth]
+mode = "enforce"
+[[auth.credentials]]
+access_key_id = "local"
+secret_access_key = "local"
+[[auth.credentials]]
+access_key_id = "x"
+secret_access_key = "x"
+"""
+
+# A trust policy that lets Lambda assume a role.
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
 # The interpreter `python3.12` functions run on in this suite: the one running the tests. Naming
 # it spares every server the search of PATH for python3.N interpreters, which costs ~1.5 s on
 # the first cold start when they are version-manager shims (pyenv); the search itself is tested
@@ -111,7 +130,7 @@ def creator(lambda_client) -> Callable[..., dict]:
         response = lambda_client.create_function(
             FunctionName=name,
             Runtime=runtime,
-            Role=ROLE,
+            Role=kw.pop("Role", ROLE),
             Handler=handler,
             Code={"ZipFile": package_for(code, runtime, handler)},
             Timeout=timeout,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_support import client_of, log_messages, wait_for
+from lambda_support import ENFORCED, client_of, log_messages, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "examples" / "pipeline"))
 
@@ -69,47 +69,32 @@ def test_pipeline_with_a_schedule(wharf):
     assert any("consumer: handed 10 message(s) to lambda_worker" in line for line in consumer_log), consumer_log
 
 
-ENFORCED = """
-[auth]
-mode = "enforce"
-[[auth.credentials]]
-access_key_id = "local"
-secret_access_key = "local"
-[[auth.credentials]]
-access_key_id = "x"
-secret_access_key = "x"
-"""
-
-LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-
-
 def test_pipeline_with_a_schedule_and_auth_enforced(wharf_factory):
     """The same pipeline with every signature checked and every call authorized: the example's
-    keys are the account's root keys, and the functions call SQS and Lambda with the temporary
-    credentials of their execution role, which must allow exactly what they do."""
-    import json
-
+    keys are the account's root keys, the functions call SQS and Lambda with the temporary
+    credentials of their execution roles (the seed's two: the consumer may receive and invoke,
+    the worker only delete), and the rule reaches the consumer through its AddPermission."""
     from conftest import lambda_server  # noqa: PLC0415 (the suite's server maker)
 
     wharf = lambda_server(wharf_factory, ENFORCED)
-    iam = client_of(wharf, "iam")
-    iam.create_role(RoleName="pipeline-role", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
-    iam.put_role_policy(RoleName="pipeline-role", PolicyName="pipeline", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Resource": "*",
-                       "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueUrl", "lambda:InvokeFunction"]}],
-    }))
-    iam.attach_role_policy(RoleName="pipeline-role",
-                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
     deploy.deploy_schedule(wharf.endpoint, "us-east-1")
     message_ids = producer.send_orders(10, wharf.endpoint, "us-east-1")
     wharf.advance_clock(61)
     assert_all_processed_once(wharf, 10, message_ids, timeout=30)
     lines = wharf.log_tail(200_000)
-    assert "access denied" not in lines, "the role allows everything the pipeline does"
+    assert "access denied" not in lines, "the roles allow everything the pipeline does"
+
+
+def test_pipeline_with_a_mapping_and_auth_enforced(wharf_factory):
+    """Lambda's pollers receive and delete with the batch worker's role
+    (AWSLambdaSQSQueueExecutionRole)."""
+    from conftest import lambda_server  # noqa: PLC0415
+
+    wharf = lambda_server(wharf_factory, ENFORCED)
+    deploy.deploy_mapping(wharf.endpoint, "us-east-1")
+    message_ids = producer.send_orders(15, wharf.endpoint, "us-east-1")
+    assert_all_processed_once(wharf, 15, message_ids, timeout=30)
+    assert "access denied" not in wharf.log_tail(200_000)
 
 
 def test_create_function_refuses_a_role_lambda_cannot_assume_when_enforced(wharf_factory):

@@ -139,6 +139,7 @@ mod tests {
         async fn deliver(
             &self,
             _arn: &str,
+            _rule_arn: &str,
             _payload: String,
             _group: Option<String>,
         ) -> Result<(), wharf_types::HandOffError> {

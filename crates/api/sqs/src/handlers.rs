@@ -20,7 +20,7 @@ pub(crate) struct Context<'a> {
     /// unless they set that system attribute themselves.
     pub trace_header: Option<&'a str>,
     /// Parsed queue policies, for authorization.
-    pub policies: &'a PolicyCache,
+    pub policies: &'a wharf_iam::PolicyCache,
 }
 
 impl Context<'_> {
@@ -538,29 +538,4 @@ pub(crate) async fn resource(context: &Context<'_>, operation: &Operation) -> wh
         resource.policy = context.policies.parsed(&document);
     }
     resource
-}
-
-/// Parsed queue policies by document text, so a request does not reparse its queue's policy.
-#[derive(Debug, Default)]
-pub(crate) struct PolicyCache {
-    parsed: std::sync::Mutex<std::collections::HashMap<String, Option<std::sync::Arc<wharf_iam::Policy>>>>,
-}
-
-/// Policies kept at most; the cache is emptied when it is full (policies change rarely).
-const POLICIES_KEPT: usize = 1024;
-
-impl PolicyCache {
-    /// The policy of `document`, parsed once (`None` if it is not a valid policy).
-    pub(crate) fn parsed(&self, document: &str) -> Option<std::sync::Arc<wharf_iam::Policy>> {
-        let mut parsed = self.parsed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(policy) = parsed.get(document) {
-            return policy.clone();
-        }
-        let policy = document.parse::<wharf_iam::Policy>().ok().map(std::sync::Arc::new);
-        if parsed.len() >= POLICIES_KEPT {
-            parsed.clear();
-        }
-        parsed.insert(document.to_owned(), policy.clone());
-        policy
-    }
 }

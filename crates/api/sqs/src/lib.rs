@@ -38,7 +38,7 @@ pub struct SqsApi {
     /// `host:port` for queue URLs when a request has no `Host` header.
     default_host: String,
     /// Parsed queue policies, for authorization.
-    policies: handlers::PolicyCache,
+    policies: wharf_iam::PolicyCache,
 }
 
 impl std::fmt::Debug for SqsApi {
@@ -50,7 +50,7 @@ impl std::fmt::Debug for SqsApi {
 impl SqsApi {
     /// An SQS API over `engine`, its callers told apart by `identity`.
     pub fn new(engine: Arc<Engine>, identity: Identity, default_host: String) -> Self {
-        SqsApi { engine, identity, default_host, policies: handlers::PolicyCache::default() }
+        SqsApi { engine, identity, default_host, policies: wharf_iam::PolicyCache::default() }
     }
 
     /// Which SQS protocol a request speaks, if it is an SQS request at all.
