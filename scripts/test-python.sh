@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Python black-box suite (tests/python) against the real wharf binary, once per SQS
 # wire protocol:
-#   .venv/json   boto3 1.43.11 + botocore 1.43.11  awsJson1_0 (what current SDKs speak)
+#   .venv/json   boto3 1.43.11 + botocore 1.43.11 + awscli 1.45.11  awsJson1_0 (what current SDKs speak)
 #   .venv/query  boto3 1.34.0 + botocore 1.34.0   the legacy AWS query protocol (form + XML)
 #
 # Usage (from anywhere; it works from the repository root):
@@ -13,6 +13,9 @@
 #   WHARF_PROTOCOLS  which runs to do (default "json query")
 #   PYTHON           the interpreter that creates the virtualenvs (default python3)
 #   WHARF_TEST_WORKERS  pytest-xdist workers (default 2; 0 runs the tests in this process)
+#   WHARF_AUTHS      which auth modes the json run is repeated in (default "off enforce"): with
+#                    enforce, every server has auth enforced with the suite's keys as root keys
+#                    (tests/python/conftest.py); the files that configure auth themselves run once
 #
 # The virtualenvs are created once and reused; a marker file records what was installed, so a
 # change of the pinned versions below recreates them. Exits non-zero if any run fails.
@@ -29,6 +32,7 @@ case "$WHARF_BIN" in
 esac
 export WHARF_BIN
 WHARF_PROTOCOLS="${WHARF_PROTOCOLS:-json query}"
+WHARF_AUTHS="${WHARF_AUTHS:-off enforce}"
 
 if [[ ! -x "$WHARF_BIN" ]]; then
     echo "test-python: $WHARF_BIN is missing or not executable; build it first (cargo build)" >&2
@@ -37,7 +41,7 @@ fi
 
 requirements_for() {
     case "$1" in
-        json) echo "boto3==1.43.11 botocore==1.43.11 pytest pytest-xdist" ;;
+        json) echo "boto3==1.43.11 botocore==1.43.11 awscli==1.45.11 pytest pytest-xdist" ;;
         query) echo "boto3==1.34.0 botocore==1.34.0 pytest pytest-xdist" ;;
         *)
             echo "test-python: unknown protocol '$1' (json or query)" >&2
@@ -84,8 +88,20 @@ for protocol in $WHARF_PROTOCOLS; do
     fi
 done
 
+# The json run again with auth enforced: the same clients, every signature checked and every
+# call authorized (functions with their roles' credentials).
+if [[ " $WHARF_PROTOCOLS " == *" json "* && " $WHARF_AUTHS " == *" enforce "* ]]; then
+    echo "test-python: running tests/python with WHARF_PROTOCOL=json WHARF_TEST_AUTH=enforce"
+    own_auth=(test_iam.py test_sts.py test_auth_log.py test_cli.py test_raw_http.py lambda/test_roles.py)
+    ignored=()
+    for file in "${own_auth[@]}"; do ignored+=("--ignore=tests/python/$file"); done
+    if ! WHARF_PROTOCOL=json WHARF_TEST_AUTH=enforce .venv/json/bin/python -m pytest tests/python -p no:cacheprovider -n "${WHARF_TEST_WORKERS:-2}" "${ignored[@]}" "$@"; then
+        failed+=("json with auth enforced")
+    fi
+fi
+
 if ((${#failed[@]})); then
     echo "test-python: FAILED for protocol(s): ${failed[*]}" >&2
     exit 1
 fi
-echo "test-python: all runs passed ($WHARF_PROTOCOLS)"
+echo "test-python: all runs passed ($WHARF_PROTOCOLS; json with auth: $WHARF_AUTHS)"

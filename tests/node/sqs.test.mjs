@@ -1,6 +1,7 @@
 // wharf's SQS driven by the AWS SDK for JavaScript v3, which speaks awsJson1_0, checks the MD5
 // digests of what it sends and receives, maps errors through x-amzn-query-error, and sends
-// requests to the queue URL's host.
+// requests to the queue URL's host. With WHARF_TEST_AUTH=enforce the shared server runs with
+// auth enforced and the client's key as the account's root key.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -22,9 +23,15 @@ const binary = process.env.WHARF_BIN ?? new URL("../../target/debug/wharf", impo
 let server;
 let endpoint;
 
+const enforced = process.env.WHARF_TEST_AUTH === "enforce";
+
 before(async () => {
   const dataDir = join(mkdtempSync(join(tmpdir(), "wharf-node-")), "data");
-  server = spawn(binary, ["serve", "--bind", "127.0.0.1:0", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "ignore"] });
+  const args = ["serve", "--bind", "127.0.0.1:0", "--data-dir", dataDir, ...(enforced ? ["--auth", "enforce"] : [])];
+  const env = { ...process.env, WHARF_ROOT_ACCESS_KEY_ID: "AKIDNODE", WHARF_ROOT_SECRET_ACCESS_KEY: "secret" };
+  delete env.WHARF_AUTH;
+  delete env.WHARF_CONFIG;
+  server = spawn(binary, args, { stdio: ["ignore", "pipe", "ignore"], env });
   endpoint = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("wharf did not start")), 15000);
     server.stdout.on("data", (chunk) => {
@@ -35,6 +42,10 @@ before(async () => {
       }
     });
   });
+  if (enforced) {
+    const unsigned = await fetch(endpoint, { method: "POST", body: "Action=ListQueues", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    assert.match(await unsigned.text(), /MissingAuthenticationToken/, "auth is enforced");
+  }
 });
 
 after(() => server?.kill("SIGKILL"));

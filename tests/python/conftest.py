@@ -14,6 +14,9 @@ Environment:
                     test_client_speaks_the_protocol_under_test (scripts/test-python.sh sets it)
     WHARF_LOG       passed through to the server (its logs go to a file per server; a failing
                     test's report shows their tail)
+    WHARF_TEST_AUTH enforce: every server the factory makes has auth enforced, with the suite's
+                    keys as root keys (`x` of the default account, `111111111111` … of theirs),
+                    unless the test's own configuration has an [auth] table
 """
 
 from __future__ import annotations
@@ -33,9 +36,24 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from sqs_support import LISTENING_MARKER, protocol_under_test, wharf_binary
+from sqs_support import LISTENING_MARKER, auth_under_test, protocol_under_test, wharf_binary
 
 START_TIMEOUT_SECONDS = 15.0
+
+# What WHARF_TEST_AUTH=enforce adds to a server's configuration: the keys the suite signs with
+# become root keys (a 12-digit key of its own account, as it selects that account with auth off).
+ENFORCED_ROOT_KEYS = '[auth]\nmode = "enforce"\n' + "".join(
+    f'[[auth.credentials]]\naccess_key_id = "{key}"\nsecret_access_key = "{secret}"\naccount_id = "{account}"\n'
+    for key, secret, account in [
+        ("x", "x", "000000000000"),
+        ("local", "local", "000000000000"),  # the examples' key
+        ("111111111111", "x", "111111111111"),
+        ("222222222222", "x", "222222222222"),
+        ("333333333333", "x", "333333333333"),
+    ]
+)
+
+
 STOP_TIMEOUT_SECONDS = 10.0
 
 # Every process any fixture started, so none can outlive the session whatever happens.
@@ -245,6 +263,8 @@ def wharf_factory(tmp_path: Path, request: pytest.FixtureRequest):
         data_dir.mkdir(parents=True)
         log_dir.mkdir(parents=True)
         config_file = None
+        if auth_under_test() == "enforce" and "[auth]" not in (config or ""):
+            config = (config or "") + "\n" + ENFORCED_ROOT_KEYS
         if config is not None:
             config_file = base / "wharf.toml"
             config_file.write_text(config, "utf-8")

@@ -125,3 +125,15 @@ def receive_until(client, queue_url: str, count: int, timeout: float = 5.0, **kw
 def queue_url_for(endpoint: str, name: str, region: str = "us-east-1") -> str:
     """wharf's queue URL: the region, the account and the name in the path."""
     return f"{endpoint}/queue/{region}/{ACCOUNT_ID}/{name}"
+
+
+def auth_under_test() -> str:
+    """`enforce` when the suite runs with auth enforced (WHARF_TEST_AUTH), else `off`."""
+    return "enforce" if os.environ.get("WHARF_TEST_AUTH") == "enforce" else "off"
+
+
+# For tests of what holds only with auth off: unsigned raw HTTP requests, and access keys that
+# are not configured (any key works, a 12-digit one selecting its account).
+auth_off_only = pytest.mark.skipif(
+    auth_under_test() == "enforce", reason="sends requests only auth off accepts (unsigned or with unknown keys)"
+)

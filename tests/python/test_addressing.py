@@ -3,7 +3,7 @@ query protocol's answers to requests sent to a queue's URL."""
 
 import json
 
-from sqs_support import ACCOUNT_ID, aws_error, queue_url_for
+from sqs_support import ACCOUNT_ID, auth_off_only, aws_error, queue_url_for
 from test_raw_http import FORM_CONTENT_TYPE, call, find, query_call
 
 NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
@@ -63,6 +63,7 @@ def test_a_region_in_the_path_that_has_no_such_queue(wharf, sqs):
 # ----- the query protocol on a queue's URL ----------------------------------------------------
 
 
+@auth_off_only
 def test_query_request_posted_to_the_regional_queue_path(wharf):
     url = wharf.client("eu-west-1").create_queue(QueueName="regional")["QueueUrl"]
     path = f"/queue/eu-west-1/{ACCOUNT_ID}/regional"
@@ -91,6 +92,7 @@ def test_queue_less_actions_sent_to_a_queue_url_are_invalid(wharf, sqs):
     assert "QueueUrls" in sqs.list_queues() and len(sqs.list_queues()["QueueUrls"]) == 1, "nothing was created"
 
 
+@auth_off_only
 def test_a_query_request_that_accepts_json_gets_json(wharf, sqs):
     url = sqs.create_queue(QueueName="json-answer")["QueueUrl"]
     headers = {"Content-Type": FORM_CONTENT_TYPE, "Accept": "application/json"}

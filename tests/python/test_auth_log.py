@@ -3,7 +3,10 @@ access keys and the outcome logged, nothing refused. Real SDK signatures of ever
 speaks must verify; a wrong secret, an unknown key and an unsigned request are logged with
 AWS's codes. A configured key selects its account."""
 
+import contextlib
+import datetime
 import http.client
+import unittest.mock
 import urllib.request
 
 import boto3
@@ -70,6 +73,27 @@ def test_bad_signatures_are_logged_with_aws_codes_and_not_refused(wharf_factory)
     assert "SignatureDoesNotMatch" in codes and "InvalidClientTokenId" in codes and "MissingAuthenticationToken" in codes, refused
 
 
+@contextlib.contextmanager
+def signing_clock_behind(seconds: int):
+    """botocore signs as if its clock were `seconds` behind (both installed versions: the newer
+    asks botocore.compat's get_current_datetime, the older datetime.datetime.utcnow)."""
+    import botocore.auth  # noqa: PLC0415
+
+    behind = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(seconds=seconds)
+    if hasattr(botocore.auth, "get_current_datetime"):
+        with unittest.mock.patch.object(botocore.auth, "get_current_datetime", lambda *args, **kwargs: behind):
+            yield
+        return
+
+    class Behind(datetime.datetime):
+        @classmethod
+        def utcnow(cls):
+            return behind
+
+    with unittest.mock.patch.object(botocore.auth.datetime, "datetime", Behind):
+        yield
+
+
 def test_presigned_urls_verify_and_skewed_signatures_are_logged(wharf_factory):
     wharf = wharf_factory(config=CONFIG)
     sts = client(wharf, "sts")
@@ -86,7 +110,11 @@ def test_presigned_urls_verify_and_skewed_signatures_are_logged(wharf_factory):
     lines = auth_lines(wharf)
     assert sum("signature verified" in line for line in lines) == 1, lines
     assert sum("SignatureDoesNotMatch" in line for line in lines) == 1, lines
-    # wharf's clock moves past the five minutes a signature is good for.
+    # Moving wharf's test clock leaves signatures alone: clients sign with the real time.
     wharf.advance_clock(400)
     client(wharf, "sqs").list_queues()
+    assert not any("RequestExpired" in line for line in auth_lines(wharf)), auth_lines(wharf)
+    # A client whose clock is behind by more than five minutes is.
+    with signing_clock_behind(400):
+        client(wharf, "sqs").list_queues()
     assert any("RequestExpired" in line for line in auth_lines(wharf)), auth_lines(wharf)

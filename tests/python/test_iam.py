@@ -219,8 +219,8 @@ def test_enforce_users_and_role_sessions_get_what_their_policies_say(wharf_facto
     # Bob cannot manage IAM.
     assert code_of(client(wharf, "iam", key=key["AccessKeyId"], secret=key["SecretAccessKey"]).create_user,
                    UserName="mallory") == "AccessDenied"
-    # Session credentials expire (and from here on wharf's clock is an hour ahead, so every
-    # freshly signed request is refused as RequestExpired: the token's expiry is checked first).
+    # Session credentials expire on wharf's clock (the test clock moves it; signing times are
+    # still checked against the real time).
     wharf.advance_clock(3601)
     assert code_of(sessions["consumer"].receive_message, QueueUrl=queue) == "ExpiredToken"
 

@@ -13,7 +13,9 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from sqs_support import ACCOUNT_ID
+from sqs_support import ACCOUNT_ID, auth_off_only
+
+pytestmark = auth_off_only  # unsigned requests: the auth tests send their own
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"

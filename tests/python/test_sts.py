@@ -4,12 +4,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from sqs_support import auth_off_only
+
 
 def sts(wharf, access_key: str):
     return boto3.client("sts", region_name="us-east-1", endpoint_url=wharf.endpoint,
                         aws_access_key_id=access_key, aws_secret_access_key="x")
 
 
+@auth_off_only
 def test_get_caller_identity_names_the_account_root(wharf):
     identity = sts(wharf, "AKIAWHARFEXAMPLE").get_caller_identity()
     assert (identity["Account"], identity["UserId"], identity["Arn"]) == (

@@ -692,7 +692,10 @@ async fn identity_of(
         }
         AuthMode::Enforce => tracing::info!(keys, "auth: signatures and permissions are enforced"),
     }
-    Ok(Identity::new(account.clone(), region.clone(), mode, Arc::new(iam), clock))
+    // Signing times are the clients' real time: the test clock moves stored state (retention,
+    // visibility, session expiry), never the clocks of the clients signing requests.
+    let real_time: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(Identity::new(account.clone(), region.clone(), mode, Arc::new(iam), real_time))
 }
 
 mod router {

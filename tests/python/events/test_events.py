@@ -52,8 +52,13 @@ def account_of(events) -> str:
 
 
 def queue_arn(sqs, name: str) -> tuple[str, str]:
+    """A queue rules may send to: its policy lets EventBridge send, as AWS requires (and wharf
+    with auth enforced)."""
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": arn}]}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
     return url, arn
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 import pytest
 
-from lambda_support import LAMBDA_TEST_CONFIG, client_of, creator
+from lambda_support import LAMBDA_TEST_CONFIG, client_of, creator, ensure_test_role
 
 
 def lambda_server(wharf_factory, config: str = ""):
@@ -24,8 +24,11 @@ def lambda_server(wharf_factory, config: str = ""):
 
 @pytest.fixture
 def wharf(wharf_factory):
-    """A running wharf with the suite's configuration (1 s asynchronous retry delay)."""
-    return lambda_server(wharf_factory)
+    """A running wharf with the suite's configuration (1 s asynchronous retry delay); with the
+    suite's auth enforced, the default role of functions exists."""
+    server = lambda_server(wharf_factory)
+    ensure_test_role(server.endpoint)
+    return server
 
 
 @pytest.fixture

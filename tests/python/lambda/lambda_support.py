@@ -123,10 +123,35 @@ def package_for(code: str | bytes | dict, runtime: str, handler: str) -> bytes:
     raise AssertionError(f"give a zip or files for runtime {runtime}")
 
 
+_ROLES_MADE: set[str] = set()
+
+
+def ensure_test_role(endpoint: str) -> None:
+    """With the suite's auth enforced (WHARF_TEST_AUTH), the role functions name by default must
+    exist for Lambda to assume it: made once per server, trusting Lambda, allowed everything."""
+    from sqs_support import auth_under_test  # noqa: PLC0415
+
+    if auth_under_test() != "enforce" or endpoint in _ROLES_MADE:
+        return
+    with _SESSION_LOCK:
+        iam = _SESSION.client("iam", region_name=REGION, endpoint_url=endpoint,
+                              aws_access_key_id="x", aws_secret_access_key="x")
+    name = ROLE.rsplit("/", 1)[1]
+    try:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_role_policy(RoleName=name, PolicyName="everything", PolicyDocument=json.dumps(everything))
+    _ROLES_MADE.add(endpoint)
+
+
 def creator(lambda_client) -> Callable[..., dict]:
     """A `create_function` bound to `lambda_client` (for tests that make their own clients)."""
 
     def create(name: str, code, runtime: str = "python3.12", handler: str = "app.handler", timeout: int = 3, **kw):
+        if "Role" not in kw:
+            ensure_test_role(lambda_client.meta.endpoint_url)
         response = lambda_client.create_function(
             FunctionName=name,
             Runtime=runtime,

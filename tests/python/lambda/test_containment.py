@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from lambda_support import FUNCTIONS_DIR, LAMBDA_TEST_CONFIG, client_of, creator, error_code, invoke_json, wait_for
+from lambda_support import (
+    FUNCTIONS_DIR,
+    LAMBDA_TEST_CONFIG,
+    ROLE,
+    client_of,
+    creator,
+    error_code,
+    invoke_json,
+    wait_for,
+)
 
 # Handler that leaves three background processes behind, one of each way out: same process
 # group, a new session, and one that ignores SIGTERM. Each carries the marker in its command
@@ -236,7 +245,7 @@ def test_a_zip_bomb_is_refused_and_leaves_nothing_on_disk(wharf, lambda_client):
     assert len(bomb) < 2 << 20
     with pytest.raises(ClientError) as refused:
         lambda_client.create_function(
-            FunctionName="bomb", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
+            FunctionName="bomb", Runtime="python3.12", Role=ROLE,
             Handler="app.handler", Code={"ZipFile": bomb},
         )
     assert error_code(refused) == "InvalidParameterValueException"

@@ -185,7 +185,8 @@ pub struct Identity {
     mode: AuthMode,
     /// Known credentials (root keys, users' keys, sessions) and every policy.
     iam: Arc<Iam>,
-    /// wharf's clock, for the signing time's skew and presigned URLs' expiry.
+    /// The real time, for the signing time's skew and presigned URLs' expiry (a test clock's
+    /// offset does not apply: clients sign with their own clocks).
     clock: Arc<dyn Clock>,
     /// Signing keys by access key and scope (`KEY/DATE/REGION/SERVICE`), with a digest of the
     /// secret they came from: four HMACs saved per request. Cleared when it grows large.

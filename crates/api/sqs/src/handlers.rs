@@ -534,8 +534,16 @@ pub(crate) async fn resource(context: &Context<'_>, operation: &Operation) -> wh
         return wharf_api_common::pipeline::Resource::default();
     };
     let mut resource = wharf_api_common::pipeline::Resource::arn(key.arn(), &key.account);
-    if let Ok(Some(document)) = context.engine.policy(&key).await {
-        resource.policy = context.policies.parsed(&document);
+    match context.engine.policy(&key).await {
+        Ok(Some(document)) => resource.policy = context.policies.parsed(&document),
+        Ok(None) => {}
+        // Another account's queue that does not exist has no owner to grant anything: the
+        // caller's own policies decide, and the operation answers NonExistentQueue, as SQS
+        // does ("does not exist or you do not have access to it").
+        Err(QueueError::QueueDoesNotExist) if key.account != context.caller.account => {
+            resource.account = Some(context.caller.account.to_string());
+        }
+        Err(_) => {}
     }
     resource
 }
