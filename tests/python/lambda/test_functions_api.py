@@ -117,6 +117,27 @@ def test_create_defaults_and_invalid_requests(lambda_client):
     assert error_code(excinfo) in ("InvalidParameterValueException", "ValidationException")
 
 
+def test_a_member_of_the_wrong_type_is_invalid_request_content(wharf):
+    """Lambda reads its bodies into typed members: an object where a string belongs cannot be
+    read ("Could not parse request body into json"); boto3's own type checks are turned off to
+    send it."""
+    from botocore.config import Config  # noqa: PLC0415
+
+    import boto3  # noqa: PLC0415
+
+    raw = boto3.client("lambda", region_name="us-east-1", endpoint_url=wharf.endpoint, aws_access_key_id="x",
+                       aws_secret_access_key="x", config=Config(parameter_validation=False, retries={"total_max_attempts": 1}))
+    with pytest.raises(ClientError) as excinfo:
+        raw.create_function(FunctionName="typed", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                            Code={"ZipFile": versioned("x")}, Description={"not": "a string"})
+    assert error_code(excinfo) == "InvalidRequestContentException"
+    assert excinfo.value.response["Error"]["Message"].startswith("Could not parse request body into json")
+    with pytest.raises(ClientError) as excinfo:
+        raw.create_function(FunctionName="typed", Runtime="python3.12", Handler="app.handler", Code={"ZipFile": versioned("x")})
+    assert error_code(excinfo) == "ValidationException"
+    assert "Value null at 'role' failed to satisfy constraint: Member must not be null" in excinfo.value.response["Error"]["Message"]
+
+
 def test_get_function_and_configuration(lambda_client, create_function):
     package = versioned("one")
     create_function("getme", package, Tags={"env": "test", "team": "core"})

@@ -2,7 +2,8 @@
 //!
 //! Requests are told apart by method and path, as the botocore `lambda` model lays them out;
 //! each path segment is percent-decoded before use (botocore encodes the `:` of ARNs and
-//! qualifiers). Handlers decode the JSON body into the engine's domain types, call
+//! qualifiers). Handlers decode the JSON body into its typed input ([`input`]), then into the
+//! engine's domain types, call
 //! `wharf_functions::Functions`, and render the output shape.
 //!
 //! # Wire
@@ -26,16 +27,19 @@
 //!
 //! # Layout
 //! - [`LambdaApi`]: routing and handlers.
+//! - [`input`]: the typed request bodies.
 //! - [`error`]: the one place Lambda error codes are chosen.
 //! - [`output`]: output shapes.
 
 pub mod error;
+pub mod input;
 pub mod output;
 
 use base64::Engine as _;
 use bytes::Bytes;
 use error::LambdaError;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
+use input::count;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -78,80 +82,6 @@ fn empty(status: StatusCode) -> ApiResponse {
     ApiResponse { status, headers: Vec::new(), body: Bytes::new() }
 }
 
-fn body_json(request: &ApiRequest) -> Result<Value, LambdaError> {
-    if request.body.is_empty() {
-        return Ok(json!({}));
-    }
-    match serde_json::from_slice::<Value>(&request.body) {
-        Ok(value @ Value::Object(_)) => Ok(value),
-        _ => Err(LambdaError::invalid_request_content("Could not parse request body into json")),
-    }
-}
-
-fn string(body: &Value, member: &str) -> Result<Option<String>, LambdaError> {
-    match body.get(member) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(LambdaError::invalid_parameter(format!("{member} must be a string"))),
-    }
-}
-
-fn required(body: &Value, member: &str) -> Result<String, LambdaError> {
-    string(body, member)?.ok_or_else(|| {
-        LambdaError::validation(format!(
-            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
-            lower_first(member)
-        ))
-    })
-}
-
-fn lower_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|first| first.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
-}
-
-fn integer(body: &Value, member: &str) -> Result<Option<u32>, LambdaError> {
-    match body.get(member) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => value
-            .as_u64()
-            .and_then(|number| u32::try_from(number).ok())
-            .map(Some)
-            .ok_or_else(|| LambdaError::invalid_parameter(format!("{member} must be a non-negative integer"))),
-    }
-}
-
-fn boolean(body: &Value, member: &str) -> bool {
-    body.get(member).and_then(Value::as_bool).unwrap_or(false)
-}
-
-fn string_map(value: Option<&Value>, member: &str) -> Result<Option<BTreeMap<String, String>>, LambdaError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => map
-            .iter()
-            .map(|(key, value)| match value {
-                Value::String(text) => Ok((key.clone(), text.clone())),
-                _ => Err(LambdaError::invalid_parameter(format!("{member} values must be strings"))),
-            })
-            .collect::<Result<BTreeMap<_, _>, _>>()
-            .map(Some),
-        Some(_) => Err(LambdaError::invalid_parameter(format!("{member} must be a map"))),
-    }
-}
-
-/// The string `body[outer][inner]`, if present.
-fn nested(body: &Value, outer: &str, inner: &str) -> Option<String> {
-    body.get(outer).and_then(|value| value.get(inner)).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
 fn query(request: &ApiRequest) -> BTreeMap<String, String> {
     form_urlencoded::parse(request.uri.query().unwrap_or("").as_bytes()).into_owned().collect()
 }
@@ -175,19 +105,15 @@ fn parse_ref(text: &str) -> Result<FunctionRef, LambdaError> {
     })
 }
 
-fn code_source(code: Option<&Value>) -> Result<CodeSource, LambdaError> {
-    let code = code.ok_or_else(|| {
-        LambdaError::validation(
-            "1 validation error detected: Value null at 'code' failed to satisfy constraint: Member must not be null",
-        )
-    })?;
-    if let Some(zip) = code.get("ZipFile").and_then(Value::as_str) {
+fn code_source(code: Option<&input::FunctionCode>) -> Result<CodeSource, LambdaError> {
+    let code = input::required(code, "Code")?;
+    if let Some(zip) = &code.zip_file {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(zip)
             .map_err(|_| LambdaError::invalid_parameter("ZipFile must be base64"))?;
         return Ok(CodeSource::Zip(bytes));
     }
-    if code.get("S3Bucket").is_some() || code.get("ImageUri").is_some() {
+    if code.s3_bucket.is_some() || code.image_uri.is_some() {
         return Err(LambdaError::invalid_parameter(
             "wharf takes function code as ZipFile (S3 and container images are not supported)",
         ));
@@ -479,10 +405,9 @@ impl LambdaApi {
             }
             Route::PutFunctionConcurrency(name) => {
                 let key = self.key(caller, &name)?;
-                let body = body_json(request)?;
-                let reserved = integer(&body, "ReservedConcurrentExecutions")?.ok_or_else(|| {
-                    LambdaError::validation("1 validation error detected: Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null")
-                })?;
+                let body: input::PutFunctionConcurrency = input::parse(request)?;
+                let reserved = count(body.reserved_concurrent_executions, "ReservedConcurrentExecutions")?;
+                let reserved = input::required(reserved, "ReservedConcurrentExecutions")?;
                 let reserved = self.functions.put_concurrency(&key, reserved).await?;
                 Ok(json_response(StatusCode::OK, &json!({ "ReservedConcurrentExecutions": reserved })))
             }
@@ -523,7 +448,7 @@ impl LambdaApi {
                 Ok(json_response(StatusCode::OK, &output::mapping(&row, None)))
             }
             Route::UpdateEventSourceMapping(uuid) => {
-                let body = body_json(request)?;
+                let body: input::EventSourceMapping = input::parse(request)?;
                 let change = mapping_change(&body)?;
                 let row = self.functions.update_mapping(&uuid, change).await?;
                 Ok(json_response(StatusCode::ACCEPTED, &output::mapping(&row, Some("Updating"))))
@@ -570,49 +495,47 @@ impl LambdaApi {
     }
 
     async fn create_function(&self, caller: &Caller, request: &ApiRequest) -> Answer {
-        let body = body_json(request)?;
-        let name_text = required(&body, "FunctionName")?;
+        let body: input::CreateFunction = input::parse(request)?;
+        let name_text = input::required(body.function_name, "FunctionName")?;
         let reference = parse_ref(&name_text)?;
         if reference.qualifier.is_some() {
             return Err(LambdaError::invalid_parameter("FunctionName cannot be qualified in CreateFunction"));
         }
+        let logging = body.logging_config.unwrap_or_default();
+        let publish = body.publish;
+        let image = body.package_type.as_deref() == Some("Image");
         let new = NewFunction {
             name: reference.name.clone(),
-            runtime: string(&body, "Runtime")?.unwrap_or_default(),
-            handler: string(&body, "Handler")?.unwrap_or_default(),
-            role: required(&body, "Role")?,
-            timeout_seconds: integer(&body, "Timeout")?,
-            memory_mb: integer(&body, "MemorySize")?,
-            ephemeral_storage_mb: body
-                .get("EphemeralStorage")
-                .and_then(|value| value.get("Size"))
-                .and_then(Value::as_u64)
-                .map(|size| size as u32),
-            environment: string_map(
-                body.get("Environment").and_then(|value| value.get("Variables")),
-                "Environment.Variables",
-            )?
-            .unwrap_or_default(),
-            description: string(&body, "Description")?.unwrap_or_default(),
-            code: code_source(body.get("Code"))?,
-            publish: boolean(&body, "Publish"),
-            architectures: strings(body.get("Architectures")),
-            tags: string_map(body.get("Tags"), "Tags")?.unwrap_or_default(),
-            dead_letter_target: nested(&body, "DeadLetterConfig", "TargetArn"),
-            log_format: nested(&body, "LoggingConfig", "LogFormat"),
-            log_group: nested(&body, "LoggingConfig", "LogGroup"),
-            application_log_level: nested(&body, "LoggingConfig", "ApplicationLogLevel"),
-            system_log_level: nested(&body, "LoggingConfig", "SystemLogLevel"),
-            tracing_mode: nested(&body, "TracingConfig", "Mode"),
-            layers: strings(body.get("Layers")),
+            runtime: body.runtime.unwrap_or_default(),
+            handler: body.handler.unwrap_or_default(),
+            role: input::required(body.role, "Role")?,
+            timeout_seconds: count(body.timeout, "Timeout")?,
+            memory_mb: count(body.memory_size, "MemorySize")?,
+            ephemeral_storage_mb: count(
+                body.ephemeral_storage.and_then(|storage| storage.size),
+                "EphemeralStorage.Size",
+            )?,
+            environment: body.environment.and_then(|environment| environment.variables).unwrap_or_default(),
+            description: body.description.unwrap_or_default(),
+            code: code_source(body.code.as_ref())?,
+            publish,
+            architectures: body.architectures,
+            tags: body.tags.unwrap_or_default(),
+            dead_letter_target: body.dead_letter_config.and_then(|config| config.target_arn),
+            log_format: logging.log_format,
+            log_group: logging.log_group,
+            application_log_level: logging.application_log_level,
+            system_log_level: logging.system_log_level,
+            tracing_mode: body.tracing_config.and_then(|config| config.mode),
+            layers: body.layers,
         };
         self.check_role(&new.role)?;
-        if body.get("PackageType").and_then(Value::as_str) == Some("Image") {
+        if image {
             return Err(LambdaError::invalid_parameter("wharf does not run container image functions"));
         }
         let row = self.functions.create(&caller.account, &caller.region, new).await?;
         let key = FunctionKey { account: row.account.clone(), region: row.region.clone(), name: row.name.clone() };
-        let version = row.versions.last().filter(|_| boolean(&body, "Publish")).unwrap_or(&row.latest);
+        let version = row.versions.last().filter(|_| publish).unwrap_or(&row.latest);
         Ok(json_response(StatusCode::CREATED, &output::configuration(&key, version)))
     }
 
@@ -682,38 +605,32 @@ impl LambdaApi {
 
     async fn update_configuration(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let key = self.key(caller, name)?;
-        let body = body_json(request)?;
-        if let Some(role) = string(&body, "Role")? {
-            self.check_role(&role)?;
+        let body: input::UpdateFunctionConfiguration = input::parse(request)?;
+        if let Some(role) = &body.role {
+            self.check_role(role)?;
         }
+        let logging = body.logging_config.unwrap_or_default();
         let update = FunctionUpdate {
-            runtime: string(&body, "Runtime")?,
-            handler: string(&body, "Handler")?,
-            role: string(&body, "Role")?,
-            timeout_seconds: integer(&body, "Timeout")?,
-            memory_mb: integer(&body, "MemorySize")?,
-            ephemeral_storage_mb: body
-                .get("EphemeralStorage")
-                .and_then(|value| value.get("Size"))
-                .and_then(Value::as_u64)
-                .map(|size| size as u32),
-            environment: match body.get("Environment") {
-                Some(environment) => {
-                    Some(string_map(environment.get("Variables"), "Environment.Variables")?.unwrap_or_default())
-                }
-                None => None,
-            },
-            description: string(&body, "Description")?,
-            dead_letter_target: body.get("DeadLetterConfig").map(|value| {
-                value.get("TargetArn").and_then(Value::as_str).filter(|arn| !arn.is_empty()).map(str::to_owned)
-            }),
-            log_format: nested(&body, "LoggingConfig", "LogFormat"),
-            log_group: nested(&body, "LoggingConfig", "LogGroup"),
-            application_log_level: nested(&body, "LoggingConfig", "ApplicationLogLevel"),
-            system_log_level: nested(&body, "LoggingConfig", "SystemLogLevel"),
-            tracing_mode: nested(&body, "TracingConfig", "Mode"),
-            layers: body.get("Layers").map(|value| strings(Some(value))),
-            revision_id: string(&body, "RevisionId")?,
+            runtime: body.runtime,
+            handler: body.handler,
+            role: body.role,
+            timeout_seconds: count(body.timeout, "Timeout")?,
+            memory_mb: count(body.memory_size, "MemorySize")?,
+            ephemeral_storage_mb: count(
+                body.ephemeral_storage.and_then(|storage| storage.size),
+                "EphemeralStorage.Size",
+            )?,
+            environment: body.environment.map(|environment| environment.variables.unwrap_or_default()),
+            description: body.description,
+            // `DeadLetterConfig: {}` or an empty `TargetArn` removes the dead-letter queue.
+            dead_letter_target: body.dead_letter_config.map(|config| config.target_arn.filter(|arn| !arn.is_empty())),
+            log_format: logging.log_format,
+            log_group: logging.log_group,
+            application_log_level: logging.application_log_level,
+            system_log_level: logging.system_log_level,
+            tracing_mode: body.tracing_config.and_then(|config| config.mode),
+            layers: body.layers,
+            revision_id: body.revision_id,
         };
         let row = self.functions.update_configuration(&key, update).await?;
         Ok(json_response(StatusCode::OK, &output::configuration(&key, &row.latest)))
@@ -721,14 +638,14 @@ impl LambdaApi {
 
     async fn update_code(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let key = self.key(caller, name)?;
-        let body = body_json(request)?;
-        let code = code_source(Some(&body))?;
-        let publish = boolean(&body, "Publish");
-        if boolean(&body, "DryRun") {
+        let body: input::UpdateFunctionCode = input::parse(request)?;
+        let code = code_source(Some(&body.code))?;
+        let publish = body.publish;
+        if body.dry_run {
             let resolved = self.functions.resolve(&key, None)?;
             return Ok(json_response(StatusCode::OK, &output::configuration(&key, &resolved.version)));
         }
-        let row = self.functions.update_code(&key, code, publish, string(&body, "RevisionId")?).await?;
+        let row = self.functions.update_code(&key, code, publish, body.revision_id).await?;
         let version = if publish { row.versions.last().unwrap_or(&row.latest) } else { &row.latest };
         Ok(json_response(StatusCode::OK, &output::configuration(&key, version)))
     }
@@ -825,16 +742,9 @@ impl LambdaApi {
 
     async fn publish_version(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let key = self.key(caller, name)?;
-        let body = body_json(request)?;
-        let version = self
-            .functions
-            .publish_version(
-                &key,
-                string(&body, "Description")?,
-                string(&body, "CodeSha256")?,
-                string(&body, "RevisionId")?,
-            )
-            .await?;
+        let body: input::PublishVersion = input::parse(request)?;
+        let version =
+            self.functions.publish_version(&key, body.description, body.code_sha256, body.revision_id).await?;
         Ok(json_response(StatusCode::CREATED, &output::configuration(&key, &version)))
     }
 
@@ -856,12 +766,12 @@ impl LambdaApi {
 
     async fn create_alias(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let key = self.key(caller, name)?;
-        let body = body_json(request)?;
+        let body: input::CreateAlias = input::parse(request)?;
         let alias = AliasRow {
-            name: required(&body, "Name")?,
-            function_version: required(&body, "FunctionVersion")?,
-            description: string(&body, "Description")?.unwrap_or_default(),
-            additional_weights: weights(&body)?.unwrap_or_default(),
+            name: input::required(body.name, "Name")?,
+            function_version: input::required(body.function_version, "FunctionVersion")?,
+            description: body.description.unwrap_or_default(),
+            additional_weights: weights(body.routing_config).unwrap_or_default(),
             revision_id: String::new(),
         };
         let alias = self.functions.create_alias(&key, alias).await?;
@@ -895,17 +805,11 @@ impl LambdaApi {
 
     async fn update_alias(&self, caller: &Caller, request: &ApiRequest, name: &str, alias: &str) -> Answer {
         let key = self.key(caller, name)?;
-        let body = body_json(request)?;
+        let body: input::UpdateAlias = input::parse(request)?;
+        let weights = weights(body.routing_config);
         let updated = self
             .functions
-            .update_alias(
-                &key,
-                alias,
-                string(&body, "FunctionVersion")?,
-                string(&body, "Description")?,
-                weights(&body)?,
-                string(&body, "RevisionId")?,
-            )
+            .update_alias(&key, alias, body.function_version, body.description, weights, body.revision_id)
             .await?;
         Ok(json_response(StatusCode::OK, &output::alias(&key, &updated)))
     }
@@ -913,21 +817,21 @@ impl LambdaApi {
     async fn add_permission(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let reference = parse_ref(name)?;
         let key = self.functions.key_of(&caller.account, &caller.region, &reference);
-        let body = body_json(request)?;
+        let body: input::AddPermission = input::parse(request)?;
         let qualifier = wharf_functions::registry::merge_qualifier(
             &reference,
             query(request).get("Qualifier").map(String::as_str),
         )?;
         let permission = PermissionRow {
-            statement_id: required(&body, "StatementId")?,
+            statement_id: input::required(body.statement_id, "StatementId")?,
             qualifier,
-            action: required(&body, "Action")?,
-            principal: required(&body, "Principal")?,
-            source_arn: string(&body, "SourceArn")?,
-            source_account: string(&body, "SourceAccount")?,
-            principal_org_id: string(&body, "PrincipalOrgID")?,
-            event_source_token: string(&body, "EventSourceToken")?,
-            function_url_auth_type: string(&body, "FunctionUrlAuthType")?,
+            action: input::required(body.action, "Action")?,
+            principal: input::required(body.principal, "Principal")?,
+            source_arn: body.source_arn,
+            source_account: body.source_account,
+            principal_org_id: body.principal_org_id,
+            event_source_token: body.event_source_token,
+            function_url_auth_type: body.function_url_auth_type,
         };
         let permission = self.functions.add_permission(&key, permission).await?;
         let statement = output::statement(&key, &permission);
@@ -960,20 +864,13 @@ impl LambdaApi {
         let qualifier_text = qualifier.clone().unwrap_or_else(|| "$LATEST".into());
         match method {
             Method::PUT | Method::POST => {
-                let body = body_json(request)?;
-                let destinations = body.get("DestinationConfig");
-                let destination = |which: &str| {
-                    destinations
-                        .and_then(|config| config.get(which))
-                        .and_then(|config| config.get("Destination"))
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                };
+                let body: input::EventInvokeConfig = input::parse(request)?;
+                let destinations = body.destination_config.unwrap_or_default();
                 let config = EventInvokeConfigRow {
-                    maximum_retry_attempts: integer(&body, "MaximumRetryAttempts")?,
-                    maximum_event_age_seconds: integer(&body, "MaximumEventAgeInSeconds")?,
-                    on_success: destination("OnSuccess"),
-                    on_failure: destination("OnFailure"),
+                    maximum_retry_attempts: count(body.maximum_retry_attempts, "MaximumRetryAttempts")?,
+                    maximum_event_age_seconds: count(body.maximum_event_age_in_seconds, "MaximumEventAgeInSeconds")?,
+                    on_success: destinations.on_success.and_then(|on| on.destination),
+                    on_failure: destinations.on_failure.and_then(|on| on.destination),
                     last_modified: 0,
                 };
                 let replace = method == Method::PUT;
@@ -1010,11 +907,11 @@ impl LambdaApi {
     }
 
     async fn create_mapping(&self, caller: &Caller, request: &ApiRequest) -> Answer {
-        let body = body_json(request)?;
-        let source = required(&body, "EventSourceArn")?;
-        let reference = parse_ref(&required(&body, "FunctionName")?)?;
-        let key = self.functions.key_of(&caller.account, &caller.region, &reference);
+        let body: input::EventSourceMapping = input::parse(request)?;
         let change = mapping_change(&body)?;
+        let source = input::required(body.event_source_arn, "EventSourceArn")?;
+        let reference = parse_ref(&input::required(body.function_name, "FunctionName")?)?;
+        let key = self.functions.key_of(&caller.account, &caller.region, &reference);
         let row = self.functions.create_mapping(&key, reference.qualifier.clone(), source, change).await?;
         Ok(json_response(StatusCode::ACCEPTED, &output::mapping(&row, Some("Creating"))))
     }
@@ -1055,8 +952,8 @@ impl LambdaApi {
                 Ok(json_response(StatusCode::OK, &json!({ "Tags": row.tags })))
             }
             Method::POST => {
-                let body = body_json(request)?;
-                let tags = string_map(body.get("Tags"), "Tags")?.unwrap_or_default();
+                let body: input::TagResource = input::parse(request)?;
+                let tags = body.tags.unwrap_or_default();
                 self.functions.tag(&key, tags, Vec::new()).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
@@ -1070,26 +967,25 @@ impl LambdaApi {
 }
 
 /// The mapping settings of a Create or UpdateEventSourceMapping body.
-fn mapping_change(body: &Value) -> Result<wharf_functions::mappings::MappingChange, LambdaError> {
-    let filters = match body.get("FilterCriteria") {
-        None | Some(Value::Null) => None,
+fn mapping_change(body: &input::EventSourceMapping) -> Result<wharf_functions::mappings::MappingChange, LambdaError> {
+    let filters = match &body.filter_criteria {
+        None => None,
         Some(criteria) => {
             let mut patterns = Vec::new();
-            for filter in criteria.get("Filters").and_then(Value::as_array).into_iter().flatten() {
-                let pattern = filter.get("Pattern").and_then(Value::as_str).unwrap_or_default();
+            for filter in &criteria.filters {
+                let pattern = filter.pattern.clone().unwrap_or_default();
                 // Filters use EventBridge's pattern grammar.
-                if let Err(err) = wharf_events::Pattern::parse(pattern) {
+                if let Err(err) = wharf_events::Pattern::parse(&pattern) {
                     return Err(LambdaError::invalid_parameter(format!("Invalid filter pattern definition. {err}")));
                 }
-                patterns.push(pattern.to_owned());
+                patterns.push(pattern);
             }
             Some(patterns)
         }
     };
-    let report = match body.get("FunctionResponseTypes") {
-        None | Some(Value::Null) => None,
+    let report = match &body.function_response_types {
+        None => None,
         Some(types) => {
-            let types = strings(Some(types));
             if let Some(unknown) = types.iter().find(|kind| *kind != "ReportBatchItemFailures") {
                 return Err(LambdaError::validation(format!(
                     "1 validation error detected: Value '[{unknown}]' at 'functionResponseTypes' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]"
@@ -1098,35 +994,27 @@ fn mapping_change(body: &Value) -> Result<wharf_functions::mappings::MappingChan
             Some(!types.is_empty())
         }
     };
-    let concurrency = match body.get("ScalingConfig") {
-        None | Some(Value::Null) => None,
-        Some(config) => Some(config.get("MaximumConcurrency").and_then(Value::as_u64).map(|value| value as u32)),
+    let concurrency = match &body.scaling_config {
+        None => None,
+        Some(config) => Some(count(config.maximum_concurrency, "ScalingConfig.MaximumConcurrency")?),
     };
     Ok(wharf_functions::mappings::MappingChange {
-        batch_size: integer(body, "BatchSize")?,
-        maximum_batching_window_seconds: integer(body, "MaximumBatchingWindowInSeconds")?,
+        batch_size: count(body.batch_size, "BatchSize")?,
+        maximum_batching_window_seconds: count(
+            body.maximum_batching_window_in_seconds,
+            "MaximumBatchingWindowInSeconds",
+        )?,
         report_batch_item_failures: report,
         maximum_concurrency: concurrency,
         filters,
-        enabled: body.get("Enabled").and_then(Value::as_bool),
+        enabled: body.enabled,
     })
 }
 
-fn weights(body: &Value) -> Result<Option<BTreeMap<String, f64>>, LambdaError> {
-    let Some(routing) = body.get("RoutingConfig") else { return Ok(None) };
-    let Some(weights) = routing.get("AdditionalVersionWeights") else { return Ok(Some(BTreeMap::new())) };
-    let Some(map) = weights.as_object() else {
-        return Err(LambdaError::invalid_parameter("AdditionalVersionWeights must be a map"));
-    };
-    map.iter()
-        .map(|(version, weight)| {
-            weight
-                .as_f64()
-                .map(|weight| (version.clone(), weight))
-                .ok_or_else(|| LambdaError::invalid_parameter("weights must be numbers"))
-        })
-        .collect::<Result<BTreeMap<_, _>, _>>()
-        .map(Some)
+/// An alias's `RoutingConfig` weights: `None` when the request has none, empty when it has
+/// no `AdditionalVersionWeights` (which clears them).
+fn weights(routing: Option<input::RoutingConfig>) -> Option<BTreeMap<String, f64>> {
+    routing.map(|routing| routing.additional_version_weights.unwrap_or_default())
 }
 
 fn not_found(key: &FunctionKey) -> LambdaError {
@@ -1204,9 +1092,9 @@ impl Api for LambdaApi {
         // The function ARN (qualified when the call is), with the function's resource policy
         // (AddPermission's statements) for that qualifier.
         let name = match route {
-            Route::CreateFunction => body_json(request)
-                .ok()
-                .and_then(|body| body.get("FunctionName").and_then(|v| v.as_str()).map(str::to_owned)),
+            Route::CreateFunction => {
+                input::parse::<input::CreateFunction>(request).ok().and_then(|body| body.function_name)
+            }
             other => other.function().map(str::to_owned),
         };
         let Some(reference) = name.as_deref().and_then(|name| parse_ref(name).ok()) else {
