@@ -396,6 +396,14 @@ impl Functions {
     }
 
     fn check_runtime_installed(&self, runtime: &str) -> Result<(), FunctionError> {
+        // A runtime Lambda has but wharf cannot run (Java, .NET, Ruby) is refused here, not at
+        // the first invocation.
+        if crate::runtimes::family(runtime).is_none() {
+            let shown = if runtime.is_empty() { "null" } else { runtime };
+            return Err(FunctionError::InvalidParameter(format!(
+                "The runtime parameter of {shown} is not supported by wharf: it runs python3.x, nodejs*.x, provided, provided.al2 and provided.al2023 functions"
+            )));
+        }
         if let Some(crate::runtimes::Family::Python { minor }) = crate::runtimes::family(runtime) {
             if self.config.runtimes.strict_python_versions {
                 crate::runtimes::python_for(&self.config.runtimes, runtime, minor)

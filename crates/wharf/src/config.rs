@@ -30,6 +30,8 @@ pub struct Config {
     pub region: String,
     /// Log filter.
     pub log: String,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
     /// MiB of message content the durable store keeps in memory.
     pub message_cache_mb: u64,
     /// Connection limits and network exposure.
@@ -40,6 +42,16 @@ pub struct Config {
     pub functions: FunctionsSection,
     /// Authentication.
     pub auth: AuthSection,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (coloured only on a terminal).
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The `[auth]` table.

@@ -40,6 +40,20 @@ impl std::io::Write for Stderr {
     }
 }
 
+/// Starts the log: `filter` in EnvFilter syntax, lines as text (coloured only when stderr is a
+/// terminal, so log files hold no escape codes) or JSON objects.
+pub fn init(filter: &str, format: crate::config::LogFormat) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).context("invalid log filter")?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(Stderr).log_internal_errors(false);
+    match format {
+        crate::config::LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        crate::config::LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+    }
+    Ok(())
+}
+
 /// Writes one line to stdout, ignoring a closed or full stdout.
 pub fn write_stdout_line(line: &str) {
     let mut stdout = std::io::stdout().lock();

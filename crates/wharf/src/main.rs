@@ -8,17 +8,21 @@ mod sandbox;
 mod serve;
 mod workers;
 
-use clap::{Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Parser, Subcommand};
 
 /// mimalloc: glibc's allocator fragmented under message churn and showed up at ~13 % of CPU.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 
-/// wharf: Amazon SQS (and, in time, Lambda, EventBridge and CloudWatch Logs) as one
-/// self-hosted binary.
+/// The version and the commit it was built from (`unknown` outside a git checkout).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("WHARF_COMMIT"), ")");
+
+/// wharf: Amazon SQS, Lambda, EventBridge, CloudWatch Logs, IAM and STS as one self-hosted
+/// binary.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version = VERSION, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -45,7 +49,7 @@ pub struct ServeArgs {
     #[arg(long, env = "WHARF_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Keep nothing on disk.
-    #[arg(long, env = "WHARF_IN_MEMORY")]
+    #[arg(long, env = "WHARF_IN_MEMORY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     in_memory: bool,
     /// A TOML configuration file.
     #[arg(long, env = "WHARF_CONFIG")]
@@ -59,9 +63,12 @@ pub struct ServeArgs {
     /// Log filter [default: info].
     #[arg(long, env = "WHARF_LOG")]
     log: Option<String>,
+    /// Log lines as `text` or `json` [default: text].
+    #[arg(long, env = "WHARF_LOG_FORMAT")]
+    log_format: Option<crate::config::LogFormat>,
     /// Allow listening on a non-loopback address although requests are not authenticated:
     /// anyone who reaches the port can run code as wharf's functions and read all its data.
-    #[arg(long, env = "WHARF_ALLOW_UNAUTHENTICATED_REMOTE")]
+    #[arg(long, env = "WHARF_ALLOW_UNAUTHENTICATED_REMOTE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     allow_unauthenticated_remote: bool,
     /// How requests are authenticated and authorized: off (any credentials, everything
     /// allowed), log (checked and logged, nothing refused) or enforce [default: off].
@@ -69,20 +76,29 @@ pub struct ServeArgs {
     auth: Option<crate::config::AuthModeSetting>,
     /// Open databases whose write-ahead log is damaged, losing the committed transactions after
     /// the damage (wharf refuses to start on them otherwise).
-    #[arg(long, env = "WHARF_ACCEPT_DAMAGED_WAL")]
+    #[arg(long, env = "WHARF_ACCEPT_DAMAGED_WAL", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     accept_damaged_wal: bool,
     /// Let `POST /_wharf/clock` move this server's clock forward, so a test suite can check
     /// retention, visibility and schedules without waiting. For tests only: anyone who reaches
     /// the port can then expire every message.
-    #[arg(long, env = "WHARF_TEST_CLOCK")]
+    #[arg(long, env = "WHARF_TEST_CLOCK", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     test_clock: bool,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let outcome = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
         Command::SandboxExec(args) => sandbox::run(args),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // A user's error (a bad flag value, a held data directory, a port in use) is its
+        // message and its causes on one line, never a backtrace, whatever RUST_BACKTRACE says.
+        Err(err) => {
+            logging::write_stderr_line(&format!("wharf: {err:#}"));
+            std::process::ExitCode::FAILURE
+        }
     }
 }

@@ -36,6 +36,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(log) = args.log {
         config.log = log;
     }
+    if let Some(format) = args.log_format {
+        config.log_format = format;
+    }
     if args.allow_unauthenticated_remote {
         config.server.allow_unauthenticated_remote = true;
     }
@@ -44,11 +47,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     // Log lines that cannot be written (stderr closed, disk full) are dropped and counted:
     // logging must never fail a request.
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).context("invalid log filter")?)
-        .with_writer(crate::logging::Stderr)
-        .log_internal_errors(false)
-        .init();
+    crate::logging::init(&config.log, config.log_format)?;
     check_exposure(&config)?;
     wharf_store_sqlite::accept_damaged_wal(args.accept_damaged_wal);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
@@ -58,6 +57,43 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     // must be kept, so the process does not wait long for it.
     runtime.shutdown_timeout(Duration::from_millis(500));
     served
+}
+
+/// Holds `DATA_DIR/wharf.lock` for the process's life (an advisory lock the kernel releases when
+/// the process dies, even of SIGKILL), with the holder's pid written in it: a second wharf on
+/// the same directory is told which process has it, instead of SQLite's "database is locked".
+fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let path = data_dir.join("wharf.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let pid = if holder.is_empty() { String::new() } else { format!(" (pid {holder})") };
+            anyhow::bail!(
+                "another wharf process{pid} holds the data directory {}: stop it, or give this one another --data-dir (or --in-memory)",
+                data_dir.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("locking {}", path.display()));
+        }
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    file.flush()?;
+    Ok(file)
 }
 
 async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
@@ -71,6 +107,10 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         }
         None => Arc::new(SystemClock),
     };
+    // The address first: a port in use is refused before any file is created.
+    let listener =
+        tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+    let _data_dir_lock = if config.in_memory { None } else { Some(lock_data_dir(&config.data_dir)?) };
     let (store, storage): (Arc<dyn QueueStore>, String) = if config.in_memory {
         (Arc::new(wharf_store::memory::MemoryStore::new()), "memory".into())
     } else {
@@ -95,8 +135,6 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         tracing::info!(resumed, "resumed message move tasks");
     }
 
-    let listener =
-        tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let local = listener.local_addr().context("reading the bound address")?;
     // The address functions and download links use: loopback when wharf listens on all interfaces.
     let endpoint_host = if local.ip().is_unspecified() {

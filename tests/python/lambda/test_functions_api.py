@@ -117,6 +117,17 @@ def test_create_defaults_and_invalid_requests(lambda_client):
     assert error_code(excinfo) in ("InvalidParameterValueException", "ValidationException")
 
 
+def test_a_runtime_wharf_cannot_run_is_refused_at_creation(lambda_client):
+    with pytest.raises(ClientError) as excinfo:
+        lambda_client.create_function(FunctionName="javaish", Runtime="java21", Role=ROLE, Handler="x.Handler",
+                                      Code={"ZipFile": versioned("x")})
+    assert error_code(excinfo) == "InvalidParameterValueException"
+    assert excinfo.value.response["Error"]["Message"] == (
+        "The runtime parameter of java21 is not supported by wharf: it runs python3.x, nodejs*.x, provided, "
+        "provided.al2 and provided.al2023 functions"
+    )
+
+
 def test_a_member_of_the_wrong_type_is_invalid_request_content(wharf):
     """Lambda reads its bodies into typed members: an object where a string belongs cannot be
     read ("Could not parse request body into json"); boto3's own type checks are turned off to

@@ -555,11 +555,23 @@ pub async fn run<A: Api + ?Sized>(identity: &Identity, api: &A, request: ApiRequ
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
-        service = api.service(),
+        service = %api.service(),
         operation = tracing::field::Empty,
         principal = tracing::field::Empty,
     );
-    answer(identity, api, &request, &request_id).instrument(span).await
+    let started = std::time::Instant::now();
+    let response = answer(identity, api, &request, &request_id).instrument(span.clone()).await;
+    // One line per request (target `wharf::request`, turned down with `--log wharf::request=warn`),
+    // inside the span, which carries the request id, service, operation and caller.
+    span.in_scope(|| {
+        tracing::info!(
+            target: "wharf::request",
+            status = response.status.as_u16(),
+            millis = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+            "answered"
+        )
+    });
+    response
 }
 
 async fn answer<A: Api + ?Sized>(identity: &Identity, api: &A, request: &ApiRequest, request_id: &str) -> ApiResponse {
@@ -573,12 +585,12 @@ async fn answer<A: Api + ?Sized>(identity: &Identity, api: &A, request: &ApiRequ
         Err(err) => return refuse("Unknown", &api.error_body(&err)),
     };
     let name = api.operation_name(&operation);
-    span.record("operation", name);
+    span.record("operation", tracing::field::display(name));
     let caller = match identity.authenticate(request) {
         Ok(caller) => caller,
         Err(refusal) => return refuse(name, &refusal.body()),
     };
-    span.record("principal", &*caller.principal_arn);
+    span.record("principal", tracing::field::display(&*caller.principal_arn));
     if identity.mode() != AuthMode::Off {
         let mut resource = api.resource(request, &caller, &operation).await;
         if let Some(peer) = request.peer {
