@@ -169,6 +169,27 @@ region = "eu-central-1"
     assert server.client(region="eu-central-1").get_queue_url(QueueName="declared-elsewhere")["QueueUrl"].endswith("/declared-elsewhere")
 
 
+def test_a_dead_letter_queue_may_be_declared_after_its_source(wharf_factory):
+    config = f"""
+[[sqs.queues]]
+name = "work"
+attributes = {{ RedrivePolicy = '{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:work-dlq","maxReceiveCount":"3"}}' }}
+
+[[sqs.queues]]
+name = "work-dlq"
+"""
+    server = wharf_factory(config=config)
+    sqs = server.client()
+    url = sqs.get_queue_url(QueueName="work")["QueueUrl"]
+    redrive = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
+    assert redrive == {"deadLetterTargetArn": f"arn:aws:sqs:us-east-1:{ACCOUNT_ID}:work-dlq", "maxReceiveCount": 3}
+    server.stop()
+    server.start()  # declared again over the stored queues: the same result
+    again = server.client()
+    url = again.get_queue_url(QueueName="work")["QueueUrl"]
+    assert json.loads(again.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]) == redrive
+
+
 # ----- tags ------------------------------------------------------------------------------------
 
 

@@ -260,7 +260,16 @@ impl Config {
             check_relocated(&overlay, "")?;
             merge(&mut table, overlay);
         }
-        let config: Config = toml::Value::Table(table).try_into().context("invalid configuration")?;
+        let mut config: Config = toml::Value::Table(table).try_into().context("invalid configuration")?;
+        // A function's directory is relative to the file that declares it, not to wherever
+        // wharf was started.
+        if let Some(base) = file.and_then(Path::parent) {
+            for function in &mut config.functions.declare {
+                if function.directory.is_relative() {
+                    function.directory = base.join(&function.directory);
+                }
+            }
+        }
         Ok(config)
     }
 }
@@ -268,6 +277,19 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_directories_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("wharf.toml");
+        std::fs::write(
+            &path,
+            "[[functions.declare]]\nname = \"f\"\nruntime = \"python3.12\"\nhandler = \"app.handler\"\ndirectory = \"code/f\"\n",
+        )
+        .expect("write");
+        let config = Config::load(Some(&path)).expect("loads");
+        assert_eq!(config.functions.declare[0].directory, dir.path().join("code/f"));
+    }
 
     #[test]
     fn defaults_parse() {

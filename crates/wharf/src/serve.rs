@@ -564,6 +564,9 @@ async fn reload_sources(functions: Arc<Functions>) {
 }
 
 async fn declare_queues(engine: &Engine, config: &Config, account: &AccountId, region: &Region) -> anyhow::Result<()> {
+    // Two passes, so a dead-letter queue may be declared after the queues that name it: every
+    // queue first without its RedrivePolicy, then the redrive policies.
+    let mut redrives = Vec::new();
     for declared in &config.sqs.queues {
         let key = QueueKey {
             account: account.clone(),
@@ -573,11 +576,15 @@ async fn declare_queues(engine: &Engine, config: &Config, account: &AccountId, r
             },
             name: declared.name.parse().with_context(|| format!("queue {}: name", declared.name))?,
         };
-        match engine.create_queue(key.clone(), declared.attributes.clone(), declared.tags.clone()).await {
+        let mut attributes = declared.attributes.clone();
+        if let Some(redrive) = attributes.remove("RedrivePolicy") {
+            redrives.push((key.clone(), declared.name.clone(), redrive));
+        }
+        match engine.create_queue(key.clone(), attributes.clone(), declared.tags.clone()).await {
             Ok(_) => {}
             Err(wharf_queue::QueueError::QueueNameExists(_)) => {
                 engine
-                    .set_attributes(&key, declared.attributes.clone())
+                    .set_attributes(&key, attributes)
                     .await
                     .with_context(|| format!("queue {}: updating attributes", declared.name))?;
             }
@@ -587,6 +594,10 @@ async fn declare_queues(engine: &Engine, config: &Config, account: &AccountId, r
             engine.tag(&key, declared.tags.clone()).await.with_context(|| format!("queue {}: tags", declared.name))?;
         }
         tracing::info!(queue = %key.name, region = %key.region, "declared queue ready");
+    }
+    for (key, name, redrive) in redrives {
+        let attributes = std::collections::BTreeMap::from([("RedrivePolicy".to_owned(), redrive)]);
+        engine.set_attributes(&key, attributes).await.with_context(|| format!("queue {name}: RedrivePolicy"))?;
     }
     Ok(())
 }
