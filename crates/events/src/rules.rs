@@ -799,6 +799,7 @@ impl Events {
     pub(crate) fn dispatch(&self, rule: &RuleRow, event: &Value, ingestion_ms: EpochMillis) {
         let arn = rule_arn(rule);
         let context = RuleContext { rule_arn: &arn, rule_name: &rule.name, ingestion_ms };
+        tracing::info!(rule = %arn, targets = rule.targets.len(), "rule fired");
         for target in &rule.targets {
             let payload = match TargetInput::of(target) {
                 Ok(input) => input.render(event, context),

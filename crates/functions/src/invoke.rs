@@ -310,11 +310,19 @@ impl Functions {
         if let Some(init) = init_duration {
             report.push_str(&format!("\tInit Duration: {:.2} ms", init.as_secs_f64() * 1000.0));
         }
-        if let Some(status) = status {
+        if let Some(status) = &status {
             report.push_str(&format!("\tStatus: {status}"));
         }
         report.push('\t');
         lines.push(report);
+        tracing::info!(
+            function = %resolved.key.name,
+            version = %version.version,
+            request_id = %request_id,
+            millis = format_args!("{millis:.2}"),
+            outcome = status.as_deref().unwrap_or("ok"),
+            "invoked"
+        );
         let tail = environment.finish(lines, want_tail);
         let still_current = self.is_current(&resolved.key, &version.version, &version.revision_id);
         // An environment whose process exited is never handed out again, even in the instant

@@ -311,6 +311,13 @@ impl Mapping {
                 Vec::new()
             }
         };
+        tracing::info!(
+            mapping = %self.row.uuid,
+            function = %self.row.function,
+            records = records.len(),
+            deleted = delete.len(),
+            "mapping batch"
+        );
         if !delete.is_empty() {
             self.functions.note_mapping_result(&self.row.uuid, "OK");
         }

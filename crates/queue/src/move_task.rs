@@ -222,6 +222,7 @@ impl Engine {
     /// The worker of one task: runs until the source is empty, the task is cancelled or a move
     /// fails.
     async fn run_move_task(self: Arc<Self>, source: QueueKey, handle: String) {
+        tracing::info!(source = %source.arn(), "message move task running");
         if let Err(err) = self.move_until_done(&source, &handle).await {
             tracing::info!(source = %source.arn(), error = %err, "message move task failed");
             let reason = failure_code(&err);
@@ -265,6 +266,7 @@ impl Engine {
             let messages = self.receive(source, input).await?;
             if messages.is_empty() {
                 self.update_task(source, handle, |task| task.status = COMPLETED.into()).await?;
+                tracing::info!(source = %source.arn(), destination = task.destination_arn.as_deref().unwrap_or("the sources"), moved = task.moved, "message move task completed");
                 return Ok(());
             }
             let count = messages.len();
