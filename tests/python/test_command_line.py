@@ -26,6 +26,12 @@ def test_version_names_the_commit():
     assert re.fullmatch(r"wharf \d+\.\d+\.\d+ \(([0-9a-f]{12}(-modified)?|unknown)\)\n", done.stdout), done.stdout
 
 
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completions(shell):
+    done = run("completions", shell)
+    assert done.returncode == 0 and "serve" in done.stdout and "--data-dir" in done.stdout
+
+
 def test_a_held_data_directory_is_one_line_naming_the_holder(wharf):
     done = run("serve", "--bind", "127.0.0.1:0", "--data-dir", str(wharf.data_dir), env={"RUST_BACKTRACE": "1"})
     assert done.returncode == 1

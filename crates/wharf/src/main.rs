@@ -34,6 +34,11 @@ enum Command {
     Serve(ServeArgs),
     /// Measures an SQS endpoint (wharf, another implementation, or AWS).
     Bench(bench::BenchArgs),
+    /// Prints a completion script for a shell (`wharf completions bash > /etc/bash_completion.d/wharf`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Internal: the innermost wrapper of a function's process (see sandbox.rs).
     #[command(name = "sandbox-exec", hide = true)]
     SandboxExec(sandbox::SandboxArgs),
@@ -91,6 +96,11 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
         Command::SandboxExec(args) => sandbox::run(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(shell, &mut Cli::command(), "wharf", &mut std::io::stdout());
+            Ok(())
+        }
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
