@@ -29,7 +29,7 @@ def test_version_names_the_commit():
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_shell_completions(shell):
     done = run("completions", shell)
-    assert done.returncode == 0 and "serve" in done.stdout and "--data-dir" in done.stdout
+    assert done.returncode == 0 and "serve" in done.stdout and "data-dir" in done.stdout
 
 
 def test_a_held_data_directory_is_one_line_naming_the_holder(wharf):
