@@ -42,6 +42,148 @@ pub struct Config {
     pub functions: FunctionsSection,
     /// Authentication.
     pub auth: AuthSection,
+    /// EventBridge rules declared at start.
+    #[serde(default)]
+    pub events: EventsSection,
+    /// CloudWatch Logs groups declared at start.
+    #[serde(default)]
+    pub logs: LogsSection,
+    /// IAM roles declared at start.
+    #[serde(default)]
+    pub iam: IamSection,
+}
+
+/// The `[iam]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IamSection {
+    /// Roles of the default account created (or updated) at start.
+    #[serde(default)]
+    pub roles: Vec<DeclaredRole>,
+}
+
+/// A role declared in the configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredRole {
+    /// Its name.
+    pub name: String,
+    /// The services that may assume it (`lambda.amazonaws.com`), for a trust policy wharf writes.
+    #[serde(default)]
+    pub trusted_services: Vec<String>,
+    /// A whole trust policy document instead (JSON text).
+    #[serde(default)]
+    pub trust_policy: Option<String>,
+    /// Managed policy ARNs attached to it.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Inline policies by name (JSON text).
+    #[serde(default)]
+    pub policies: BTreeMap<String, String>,
+}
+
+/// The `[events]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSection {
+    /// Rules (on the default bus) created or updated at start.
+    #[serde(default)]
+    pub rules: Vec<DeclaredRule>,
+}
+
+/// A rule declared in the configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredRule {
+    /// Its name.
+    pub name: String,
+    /// Its region; the default region when absent.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// `rate(...)`, `cron(...)`.
+    #[serde(default)]
+    pub schedule_expression: Option<String>,
+    /// An event pattern (JSON text).
+    #[serde(default)]
+    pub event_pattern: Option<String>,
+    /// Whether it fires (default true).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Its targets.
+    #[serde(default)]
+    pub targets: Vec<DeclaredTarget>,
+}
+
+/// A rule's target: a declared function or queue by name, or any ARN.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredTarget {
+    /// The target id (default: the function's or queue's name).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A function of the rule's account and region, by name.
+    #[serde(default)]
+    pub function: Option<String>,
+    /// A queue of the rule's account and region, by name.
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// Any target ARN.
+    #[serde(default)]
+    pub arn: Option<String>,
+    /// Constant JSON delivered instead of the event.
+    #[serde(default)]
+    pub input: Option<String>,
+}
+
+/// The `[logs]` table.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsSection {
+    /// Log groups created at start.
+    #[serde(default)]
+    pub groups: Vec<DeclaredLogGroup>,
+}
+
+/// A log group declared in the configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredLogGroup {
+    /// Its name.
+    pub name: String,
+    /// Its region; the default region when absent.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Retention in days (one of CloudWatch Logs' values); none keeps events forever.
+    #[serde(default)]
+    pub retention_days: Option<i64>,
+}
+
+/// An event source mapping declared in the configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredMapping {
+    /// The queue, by name (in `region`) or ARN.
+    pub queue: String,
+    /// The function, by name.
+    pub function: String,
+    /// Their region; the default region when absent.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Records per batch (default 10).
+    #[serde(default)]
+    pub batch_size: Option<u32>,
+    /// Seconds to gather a batch (default 0).
+    #[serde(default)]
+    pub maximum_batching_window_seconds: Option<u32>,
+    /// `ReportBatchItemFailures`.
+    #[serde(default)]
+    pub report_batch_item_failures: bool,
+    /// Whether it polls (default true).
+    #[serde(default)]
+    pub enabled: Option<bool>,
 }
 
 /// How log lines are written.
@@ -161,6 +303,9 @@ pub struct FunctionsSection {
     pub sandbox_read_paths: Vec<PathBuf>,
     /// Functions created at start-up from local directories.
     pub declare: Vec<DeclaredFunction>,
+    /// Event source mappings created or updated at start.
+    #[serde(default)]
+    pub mappings: Vec<DeclaredMapping>,
 }
 
 /// A function declared in the configuration file.

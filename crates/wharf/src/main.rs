@@ -3,6 +3,7 @@
 mod bench;
 mod bench_functions;
 mod config;
+mod declare;
 mod logging;
 mod sandbox;
 mod serve;

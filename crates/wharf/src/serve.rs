@@ -153,6 +153,8 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         wharf_api_common::pipeline::AuthMode::Enforce => wharf_links::Checks::Enforce,
     };
     let access = Arc::new(wharf_links::ServiceAccess::new(Arc::clone(identity.iam()), checks, Arc::clone(&engine)));
+    // Declared roles first: declared functions, mappings and rules act with them.
+    crate::declare::roles(identity.iam(), &config, &account).await?;
     let started = start_functions(&config, &clock, &engine, &logs, &access, endpoint_url.clone(), receipt_key).await?;
     let (functions, _scratch, internal_store, internal_engine) = started;
     access.set_functions(&functions);
@@ -162,6 +164,10 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
         access: Arc::clone(&access),
     });
     let events = open_events(&config, Arc::clone(&clock), targets).await?;
+    // The rest of the declared stack, now that every engine it touches is open.
+    crate::declare::log_groups(&logs, &config, &account, &region).await?;
+    crate::declare::mappings(&functions, &config, &account, &region).await?;
+    crate::declare::rules(&events, &functions, &config, &account, &region).await?;
     let logs_api = LogsApi::new(Arc::clone(&logs), identity.clone());
     let lambda = LambdaApi::new(Arc::clone(&functions), identity.clone(), endpoint_url);
     let events_api = EventsApi::new(Arc::clone(&events), identity.clone());
