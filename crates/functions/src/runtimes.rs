@@ -122,8 +122,19 @@ pub fn cancel_search() {
 /// Every working `python3.N` on `PATH`, found once per process (a version manager's shim that
 /// exists but cannot run, as pyenv leaves for versions not selected, is skipped).
 fn installed_pythons() -> Vec<Interpreter> {
-    static FOUND: std::sync::OnceLock<Vec<Interpreter>> = std::sync::OnceLock::new();
-    FOUND.get_or_init(search_pythons).clone()
+    // Kept once complete; a search cut short by a shutdown is not kept, so another server in the
+    // same process (an embedded one, in a test) searches again.
+    static FOUND: std::sync::Mutex<Option<Vec<Interpreter>>> = std::sync::Mutex::new(None);
+    let mut found = FOUND.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(list) = found.as_ref() {
+        return list.clone();
+    }
+    SEARCH_CANCELLED.store(false, std::sync::atomic::Ordering::Release);
+    let list = search_pythons();
+    if !SEARCH_CANCELLED.load(std::sync::atomic::Ordering::Acquire) {
+        *found = Some(list.clone());
+    }
+    list
 }
 
 fn search_pythons() -> Vec<Interpreter> {

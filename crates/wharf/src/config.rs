@@ -397,18 +397,14 @@ fn check_relocated(table: &toml::Table, prefix: &str) -> anyhow::Result<()> {
 
 impl Config {
     /// Loads the defaults and, if given, a user file over them.
-    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+    /// The defaults with `text` (TOML) on top, function directories relative to `base`.
+    pub fn from_toml(text: &str, base: Option<&Path>) -> anyhow::Result<Config> {
         let mut table: toml::Table = DEFAULT_CONFIG.parse().context("the built-in default configuration is invalid")?;
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            let overlay: toml::Table = text.parse().with_context(|| format!("parsing {}", path.display()))?;
-            check_relocated(&overlay, "")?;
-            merge(&mut table, overlay);
-        }
+        let overlay: toml::Table = text.parse().context("parsing the configuration")?;
+        check_relocated(&overlay, "")?;
+        merge(&mut table, overlay);
         let mut config: Config = toml::Value::Table(table).try_into().context("invalid configuration")?;
-        // A function's directory is relative to the file that declares it, not to wherever
-        // wharf was started.
-        if let Some(base) = file.and_then(Path::parent) {
+        if let Some(base) = base {
             for function in &mut config.functions.declare {
                 if function.directory.is_relative() {
                     function.directory = base.join(&function.directory);
@@ -416,6 +412,12 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let Some(path) = file else { return Config::from_toml("", None) };
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Config::from_toml(&text, path.parent()).with_context(|| format!("in {}", path.display()))
     }
 }
 

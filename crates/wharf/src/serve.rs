@@ -1,7 +1,7 @@
 //! `wharf serve`: wires the store, the engines and the APIs to one listener.
 
+use crate::cli::ServeArgs;
 use crate::config::Config;
-use crate::ServeArgs;
 use anyhow::Context as _;
 use router::Router;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     check_exposure(&config)?;
     wharf_store_sqlite::accept_damaged_wal(args.accept_damaged_wal);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    let served = runtime.block_on(serve(config, args.test_clock));
+    let served = runtime.block_on(serve(config, args.test_clock, Announce::Stdout, shutdown_signal()));
     // Everything acknowledged is on disk and every database checkpointed by now; a blocking
     // task still running (a probe, a read for a connection that was cut) holds nothing that
     // must be kept, so the process does not wait long for it.
@@ -96,7 +96,21 @@ fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     Ok(file)
 }
 
-async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
+/// How a started server tells its address.
+pub(crate) enum Announce {
+    /// The `wharf: listening on http://ADDR` line on standard output (the command).
+    Stdout,
+    /// Sent to the embedding program.
+    Channel(std::sync::mpsc::Sender<std::net::SocketAddr>),
+}
+
+/// Runs the server of `config` until `shutdown` resolves, then stops it cleanly.
+pub(crate) async fn serve(
+    config: Config,
+    test_clock: bool,
+    announce: Announce,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let account: AccountId = config.account_id.parse().context("account_id")?;
     let region: Region = config.region.parse().context("region")?;
     let offset_clock = test_clock.then(OffsetClock::new);
@@ -224,11 +238,16 @@ async fn serve(config: Config, test_clock: bool) -> anyhow::Result<()> {
     }
     // The line tests and scripts wait for: the server accepts requests from here on. (Not
     // `println!`, which panics when stdout is a closed pipe.)
-    crate::logging::write_stdout_line(&format!("wharf: listening on http://{local}"));
+    match announce {
+        Announce::Stdout => crate::logging::write_stdout_line(&format!("wharf: listening on http://{local}")),
+        Announce::Channel(sender) => {
+            let _ = sender.send(local);
+        }
+    }
     tracing::info!(%local, "listening");
     let shutdown_engine = Arc::clone(&engine);
     let shutdown = async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down");
         shutdown_engine.shut_down();
         let _ = stop.send(true);
