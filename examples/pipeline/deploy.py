@@ -82,22 +82,30 @@ def deploy_roles(endpoint: str = ENDPOINT, region: str = REGION) -> None:
 
 
 def create_function(functions, name: str, source: str, role: str, timeout: int = 30) -> str:
+    """Creates the function, or updates its code and configuration when it exists (so the
+    script can run again)."""
     module = source.removesuffix(".py")
-    answer = functions.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role_arn(role),
-        Handler=f"{module}.handle",
-        Code={"ZipFile": package(source)},
-        Timeout=timeout,
-    )
+    settings = {"Runtime": "python3.12", "Role": role_arn(role), "Handler": f"{module}.handle", "Timeout": timeout}
+    try:
+        answer = functions.create_function(FunctionName=name, Code={"ZipFile": package(source)}, **settings)
+    except functions.exceptions.ResourceConflictException:
+        functions.update_function_code(FunctionName=name, ZipFile=package(source))
+        functions.get_waiter("function_updated_v2").wait(FunctionName=name)
+        answer = functions.update_function_configuration(FunctionName=name, **settings)
     functions.get_waiter("function_active_v2").wait(FunctionName=name)
     return answer["FunctionArn"]
 
 
 def deploy_queue(endpoint: str = ENDPOINT, region: str = REGION) -> str:
     sqs = client("sqs", endpoint, region)
-    return sqs.create_queue(QueueName="sqs-test-1", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    attributes = {"VisibilityTimeout": "60"}
+    try:
+        return sqs.create_queue(QueueName="sqs-test-1", Attributes=attributes)["QueueUrl"]
+    except sqs.exceptions.QueueNameExists:
+        # Made before with other settings (the quick start's queue has the same name).
+        url = sqs.get_queue_url(QueueName="sqs-test-1")["QueueUrl"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        return url
 
 
 def deploy_schedule(endpoint: str = ENDPOINT, region: str = REGION) -> str:
@@ -109,13 +117,16 @@ def deploy_schedule(endpoint: str = ENDPOINT, region: str = REGION) -> str:
     consumer_arn = create_function(functions, "lambda_consumer", "consumer.py", "pipeline-consumer")
     events = client("events", endpoint, region)
     rule_arn = events.put_rule(Name="run-consumer", ScheduleExpression="rate(1 minute)", State="ENABLED")["RuleArn"]
-    functions.add_permission(
-        FunctionName="lambda_consumer",
-        StatementId="run-consumer-rule",
-        Action="lambda:InvokeFunction",
-        Principal="events.amazonaws.com",
-        SourceArn=rule_arn,
-    )
+    try:
+        functions.add_permission(
+            FunctionName="lambda_consumer",
+            StatementId="run-consumer-rule",
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=rule_arn,
+        )
+    except functions.exceptions.ResourceConflictException:
+        pass  # granted by an earlier run
     events.put_targets(Rule="run-consumer", Targets=[{"Id": "consumer", "Arn": consumer_arn}])
     return rule_arn
 
@@ -126,8 +137,12 @@ def deploy_mapping(endpoint: str = ENDPOINT, region: str = REGION) -> str:
     deploy_roles(endpoint, region)
     functions = client("lambda", endpoint, region)
     create_function(functions, "lambda_worker", "batch_worker.py", "pipeline-batch-worker")
+    source = f"arn:aws:sqs:{region}:{ACCOUNT}:sqs-test-1"
+    existing = functions.list_event_source_mappings(EventSourceArn=source, FunctionName="lambda_worker")
+    if existing["EventSourceMappings"]:
+        return existing["EventSourceMappings"][0]["UUID"]
     mapping = functions.create_event_source_mapping(
-        EventSourceArn=f"arn:aws:sqs:{region}:{ACCOUNT}:sqs-test-1",
+        EventSourceArn=source,
         FunctionName="lambda_worker",
         BatchSize=10,
         FunctionResponseTypes=["ReportBatchItemFailures"],

@@ -52,6 +52,10 @@ def assert_all_processed_once(wharf, orders: int, message_ids: list[str], timeou
 
 
 def test_pipeline_with_an_event_source_mapping(wharf):
+    # The quick start's queue of the same name exists already, with other settings; the
+    # deploy script runs twice: it creates or updates.
+    client_of(wharf, "sqs").create_queue(QueueName="sqs-test-1")
+    deploy.deploy_mapping(wharf.endpoint, "us-east-1")
     deploy.deploy_mapping(wharf.endpoint, "us-east-1")
     message_ids = producer.send_orders(25, wharf.endpoint, "us-east-1")
     assert_all_processed_once(wharf, 25, message_ids, timeout=30)
@@ -62,6 +66,7 @@ def test_pipeline_with_a_schedule(wharf):
     moves the minute), and the consumer takes up to ten messages per run, so ten orders are all
     done after the first fire."""
     deploy.deploy_schedule(wharf.endpoint, "us-east-1")
+    deploy.deploy_schedule(wharf.endpoint, "us-east-1")  # again: nothing changes
     message_ids = producer.send_orders(10, wharf.endpoint, "us-east-1")
     wharf.advance_clock(61)
     assert_all_processed_once(wharf, 10, message_ids, timeout=30)
