@@ -95,3 +95,12 @@ def test_json_log_lines(tmp_path):
     assert answered, records
     assert answered[0]["fields"]["status"] == 200
     assert answered[0]["span"]["operation"] == "ListQueues" and answered[0]["span"]["service"] == "sqs"
+
+
+def test_bench_names_the_version_and_the_machine(wharf):
+    done = run("bench", "--endpoint", wharf.endpoint, "--scenarios", "send", "--seconds", "0.3", "--connections", "1",
+               timeout=60)
+    assert done.returncode == 0, done.stderr
+    header = done.stdout.splitlines()[0]
+    assert re.match(r"wharf bench: wharf \d+\.\d+\.\d+ \(.+\) on .+, \d+ CPUs, \d+ GiB, Linux ", header), header
+    assert "msgs/s" in done.stdout

@@ -115,6 +115,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(bind) = &args.null_server {
         return runtime.block_on(null_server(bind.clone()));
     }
+    println!("{}", header());
     let _ = SIGNED.set(args.sign || args.enforce);
     runtime.block_on(async {
         if args.suite {
@@ -133,6 +134,28 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// What the figures depend on: wharf's version and the machine (CPU model and count, memory,
+/// kernel), from /proc where Linux has it.
+fn header() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, v)| v.trim()))
+        .unwrap_or("unknown CPU");
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("MemTotal:"))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kib| kib.parse::<f64>().ok())
+        })
+        .map_or_else(|| "? GiB".to_owned(), |kib| format!("{:.0} GiB", kib / 1024.0 / 1024.0));
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("wharf bench: wharf {} on {model}, {cpus} CPUs, {memory_gib}, Linux {}", crate::cli::VERSION, kernel.trim())
 }
 
 /// What one scenario measured.

@@ -8,7 +8,7 @@ use clap::{ArgAction, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// The version and the commit it was built from (`unknown` outside a git checkout).
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("WHARF_COMMIT"), ")");
+pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("WHARF_COMMIT"), ")");
 
 /// wharf: Amazon SQS, Lambda, EventBridge, CloudWatch Logs, IAM and STS as one self-hosted
 /// binary.
