@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from sqs_support import LISTENING_MARKER, wharf_binary
+from sqs_support import LISTENING_MARKER, auth_off_only, wharf_binary
 
 
 def run(*args: str, env: dict | None = None, timeout: float = 20) -> subprocess.CompletedProcess:
@@ -97,6 +97,7 @@ def test_json_log_lines(tmp_path):
     assert answered[0]["span"]["operation"] == "ListQueues" and answered[0]["span"]["service"] == "sqs"
 
 
+@auth_off_only  # the bench's requests are unsigned
 def test_bench_names_the_version_and_the_machine(wharf):
     done = run("bench", "--endpoint", wharf.endpoint, "--scenarios", "send", "--seconds", "0.3", "--connections", "1",
                timeout=60)
