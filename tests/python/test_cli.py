@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lambda"))
 
-from lambda_support import LAMBDA_TEST_CONFIG  # noqa: E402
+from lambda_support import ENFORCED, LAMBDA_TEST_CONFIG, LAMBDA_TRUST  # noqa: E402
 from sqs_support import auth_under_test  # noqa: E402
 
 AWS = Path(sys.executable).with_name("aws")
@@ -24,23 +24,9 @@ ACCOUNT = "000000000000"
 
 pytestmark = pytest.mark.skipif(not AWS.exists(), reason="the AWS CLI is installed in the json virtualenv only")
 
-ENFORCE = """
-[auth]
-mode = "enforce"
-[[auth.credentials]]
-access_key_id = "x"
-secret_access_key = "x"
-"""
-
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-
-
 @pytest.fixture(params=["off", "enforce"])
 def server(request, wharf_factory):
-    config = LAMBDA_TEST_CONFIG + (ENFORCE if request.param == "enforce" else "")
+    config = LAMBDA_TEST_CONFIG + (ENFORCED if request.param == "enforce" else "")
     wharf = wharf_factory(config=config)
     wharf.auth = "enforce" if auth_under_test() == "enforce" else request.param
     return wharf
@@ -88,7 +74,7 @@ def test_queue_quick_start(server):
 def test_function_rule_logs_and_identity(server, tmp_path):
     assert aws(server, "sts", "get-caller-identity")["Account"] == ACCOUNT
     trust = tmp_path / "trust.json"
-    trust.write_text(json.dumps(TRUST))
+    trust.write_text(json.dumps(LAMBDA_TRUST))
     role = aws(server, "iam", "create-role", "--role-name", "cli-function",
                "--assume-role-policy-document", f"file://{trust}")["Role"]["Arn"]
     aws(server, "iam", "attach-role-policy", "--role-name", "cli-function",

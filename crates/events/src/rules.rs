@@ -975,18 +975,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn sqs_target(id: &str) -> TargetRow {
-        TargetRow {
-            id: id.into(),
-            arn: format!("arn:aws:sqs:us-east-1:123456789012:{id}"),
-            role_arn: None,
-            input: None,
-            input_path: None,
-            input_transformer: None,
-            message_group_id: None,
-            dead_letter_arn: None,
-            maximum_retry_attempts: None,
-            maximum_event_age_seconds: None,
-        }
+        TargetRow { id: id.into(), arn: format!("arn:aws:sqs:us-east-1:123456789012:{id}"), ..TargetRow::default() }
     }
 
     async fn engine() -> (Events, mpsc::UnboundedReceiver<(String, String, Option<String>)>) {

@@ -253,18 +253,7 @@ mod tests {
     use wharf_store::events::InputTransformerRow;
 
     fn target() -> TargetRow {
-        TargetRow {
-            id: "t".into(),
-            arn: "arn:aws:sqs:us-east-1:000000000000:q".into(),
-            role_arn: None,
-            input: None,
-            input_path: None,
-            input_transformer: None,
-            message_group_id: None,
-            dead_letter_arn: None,
-            maximum_retry_attempts: None,
-            maximum_event_age_seconds: None,
-        }
+        TargetRow { id: "t".into(), arn: "arn:aws:sqs:us-east-1:000000000000:q".into(), ..TargetRow::default() }
     }
 
     fn event() -> Value {

@@ -458,14 +458,7 @@ pub fn input_template(data: &[u8]) {
     let mut target = wharf_store::events::TargetRow {
         id: "t".to_owned(),
         arn: "arn:aws:sqs:us-east-1:000000000000:q".to_owned(),
-        role_arn: None,
-        input: None,
-        input_path: None,
-        input_transformer: None,
-        message_group_id: None,
-        dead_letter_arn: None,
-        maximum_retry_attempts: None,
-        maximum_event_age_seconds: None,
+        ..wharf_store::events::TargetRow::default()
     };
     match mode.first().copied().unwrap_or(0) % 3 {
         0 => target.input = Some(text(first)),

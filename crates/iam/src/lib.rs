@@ -219,6 +219,11 @@ impl Iam {
         self.changed.subscribe()
     }
 
+    /// How many changes were published: a decision taken at one count holds until the next.
+    pub fn generation(&self) -> u64 {
+        *self.changed.borrow()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -93,7 +93,7 @@ impl ServiceAccess {
 
     /// How many IAM changes were published: a decision taken at one count holds until the next.
     pub fn iam_generation(&self) -> u64 {
-        *self.iam.changes().borrow()
+        self.iam.generation()
     }
 
     /// The unique id (`AROA…`) of the role `role_arn` names, if it exists.

@@ -43,8 +43,8 @@ pub struct InputTransformerRow {
     pub input_template: String,
 }
 
-/// One target of a rule.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One target of a rule (`Default`: empty id and ARN, every option absent).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TargetRow {
     /// The target's id, unique within its rule.
     pub id: String,

@@ -129,14 +129,8 @@ pub async fn rules(
             targets.push(wharf_store::events::TargetRow {
                 id,
                 arn,
-                role_arn: None,
                 input: target.input.clone(),
-                input_path: None,
-                input_transformer: None,
-                message_group_id: None,
-                dead_letter_arn: None,
-                maximum_retry_attempts: None,
-                maximum_event_age_seconds: None,
+                ..wharf_store::events::TargetRow::default()
             });
         }
         if !targets.is_empty() {

@@ -123,15 +123,13 @@ def package_for(code: str | bytes | dict, runtime: str, handler: str) -> bytes:
     raise AssertionError(f"give a zip or files for runtime {runtime}")
 
 
-_ROLES_MADE: set[str] = set()
-
-
 def ensure_test_role(endpoint: str) -> None:
     """With the suite's auth enforced (WHARF_TEST_AUTH), the role functions name by default must
-    exist for Lambda to assume it: made once per server, trusting Lambda, allowed everything."""
+    exist for Lambda to assume it: made (or made again) on the server, trusting Lambda, allowed
+    everything. (Not remembered per endpoint: a later server may get the same port.)"""
     from sqs_support import auth_under_test  # noqa: PLC0415
 
-    if auth_under_test() != "enforce" or endpoint in _ROLES_MADE:
+    if auth_under_test() != "enforce":
         return
     with _SESSION_LOCK:
         iam = _SESSION.client("iam", region_name=REGION, endpoint_url=endpoint,
@@ -140,10 +138,9 @@ def ensure_test_role(endpoint: str) -> None:
     try:
         iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
     except iam.exceptions.EntityAlreadyExistsException:
-        pass
+        return
     everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     iam.put_role_policy(RoleName=name, PolicyName="everything", PolicyDocument=json.dumps(everything))
-    _ROLES_MADE.add(endpoint)
 
 
 def creator(lambda_client) -> Callable[..., dict]:

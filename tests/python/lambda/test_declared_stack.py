@@ -21,19 +21,20 @@ def pipeline_config() -> str:
     return (PIPELINE / "wharf.toml").read_text().replace('directory = "."', f'directory = "{PIPELINE}"')
 
 
+def processed_orders(wharf, function: str = "lambda_worker") -> int:
+    """How many orders the worker's log says it processed (0 before its log group exists)."""
+    logs = client_of(wharf, "logs")
+    try:
+        return sum("processed order" in line for line in log_messages(logs, function))
+    except logs.exceptions.ResourceNotFoundException:
+        return 0
+
+
 def test_the_seeds_pipeline_from_its_config_file_alone(wharf_factory):
     wharf = lambda_server(wharf_factory, pipeline_config())
     message_ids = producer.send_orders(5, wharf.endpoint, "us-east-1")
     wharf.advance_clock(61)
-    logs = client_of(wharf, "logs")
-
-    def processed():
-        try:
-            return sum("worker: processed order" in line for line in log_messages(logs, "lambda_worker"))
-        except logs.exceptions.ResourceNotFoundException:
-            return 0
-
-    wait_for(lambda: processed() >= 5, timeout=30, interval=0.5, what="5 orders processed")
+    wait_for(lambda: processed_orders(wharf) >= 5, timeout=30, interval=0.5, what="5 orders processed")
     assert len(message_ids) == 5
     assert "access denied" not in wharf.log_tail(200_000), "the declared roles allow what the pipeline does"
 
@@ -59,15 +60,7 @@ def test_the_declared_pipeline_runs_with_auth_enforced(wharf_factory):
     wharf = lambda_server(wharf_factory, pipeline_config() + ENFORCED)
     producer.send_orders(3, wharf.endpoint, "us-east-1")
     wharf.advance_clock(61)
-    logs = client_of(wharf, "logs")
-
-    def processed():
-        try:
-            return sum("worker: processed order" in line for line in log_messages(logs, "lambda_worker"))
-        except logs.exceptions.ResourceNotFoundException:
-            return 0
-
-    wait_for(lambda: processed() >= 3, timeout=30, interval=0.5, what="3 orders processed")
+    wait_for(lambda: processed_orders(wharf) >= 3, timeout=30, interval=0.5, what="3 orders processed")
     assert "access denied" not in wharf.log_tail(200_000)
 
 
@@ -105,9 +98,7 @@ retention_days = 7
     [group] = logs.describe_log_groups(logGroupNamePrefix="/audit/")["logGroups"]
     assert (group["logGroupName"], group["retentionInDays"]) == ("/audit/orders", 7)
     producer.send_orders(3, wharf.endpoint, "us-east-1")
-    wait_for(lambda: sum("processed order" in line for line in log_messages(logs, "batch")) >= 3
-             if logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/batch")["logGroups"] else False,
-             timeout=30, interval=0.5, what="the mapping's batches")
+    wait_for(lambda: processed_orders(wharf, "batch") >= 3, timeout=30, interval=0.5, what="the mapping's batches")
     wharf.stop()
     wharf.start()
     functions = client_of(wharf, "lambda")

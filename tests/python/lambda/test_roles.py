@@ -120,6 +120,33 @@ def test_a_mapping_needs_a_role_that_may_read_the_queue(enforced):
     assert mapping["State"] == "Creating"
 
 
+def test_a_mapping_whose_role_loses_the_queue_stops_until_iam_changes(enforced):
+    iam, functions, sqs = client_of(enforced, "iam"), client_of(enforced, "lambda"), client_of(enforced, "sqs")
+    url = sqs.create_queue(QueueName="jobs", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    sqs_policy = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+    create = creator(functions)
+    create("consumer", "def handler(event, context):\n    print('got', len(event['Records']))\n",
+           Role=role(iam, "consumer", [], managed=(sqs_policy, LOGS)))
+    uuid = functions.create_event_source_mapping(EventSourceArn=queue_arn("jobs"), FunctionName="consumer")["UUID"]
+
+    def left() -> int:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    sqs.send_message(QueueUrl=url, MessageBody="first")
+    wait_for(lambda: left() == 0, timeout=20, what="the first message consumed")
+    iam.detach_role_policy(RoleName="consumer", PolicyArn=sqs_policy)
+    sqs.send_message(QueueUrl=url, MessageBody="second")
+    wait_for(lambda: functions.get_event_source_mapping(UUID=uuid)["LastProcessingResult"].startswith("PROBLEM"),
+             timeout=20, what="the mapping's problem")
+    assert "assumed-role/consumer/consumer is not authorized" in functions.get_event_source_mapping(UUID=uuid)["LastProcessingResult"]
+    assert left() == 1, "the role may not delete or receive: the message stays"
+    # Granted again, the poller wakes on the IAM change; the message is back after its timeout.
+    iam.attach_role_policy(RoleName="consumer", PolicyArn=sqs_policy)
+    enforced.advance_clock(31)
+    wait_for(lambda: left() == 0, timeout=20, what="the second message consumed")
+
+
 def test_a_dead_letter_queue_needs_a_role_that_may_send_to_it(enforced):
     iam, functions, sqs = client_of(enforced, "iam"), client_of(enforced, "lambda"), client_of(enforced, "sqs")
     sqs.create_queue(QueueName="dead")

@@ -90,11 +90,10 @@ pub struct TracingConfig {
     pub mode: Option<String>,
 }
 
-/// CreateFunction.
+/// The configuration members CreateFunction and UpdateFunctionConfiguration share.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CreateFunction {
-    pub function_name: Option<String>,
+pub struct FunctionSettings {
     pub runtime: Option<String>,
     pub handler: Option<String>,
     pub role: Option<String>,
@@ -103,6 +102,39 @@ pub struct CreateFunction {
     pub ephemeral_storage: Option<EphemeralStorage>,
     pub environment: Option<Environment>,
     pub description: Option<String>,
+    pub dead_letter_config: Option<DeadLetterConfig>,
+    pub logging_config: Option<LoggingConfig>,
+    pub tracing_config: Option<TracingConfig>,
+}
+
+/// The sizes of [`FunctionSettings`], checked: timeout, memory and ephemeral storage.
+pub struct Sizes {
+    pub timeout_seconds: Option<u32>,
+    pub memory_mb: Option<u32>,
+    pub ephemeral_storage_mb: Option<u32>,
+}
+
+impl FunctionSettings {
+    /// The timeout, memory and ephemeral storage, each a count.
+    pub fn sizes(&self) -> Result<Sizes, LambdaError> {
+        Ok(Sizes {
+            timeout_seconds: count(self.timeout, "Timeout")?,
+            memory_mb: count(self.memory_size, "MemorySize")?,
+            ephemeral_storage_mb: count(
+                self.ephemeral_storage.as_ref().and_then(|storage| storage.size),
+                "EphemeralStorage.Size",
+            )?,
+        })
+    }
+}
+
+/// CreateFunction.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateFunction {
+    pub function_name: Option<String>,
+    #[serde(flatten)]
+    pub settings: FunctionSettings,
     pub code: Option<FunctionCode>,
     #[serde(default)]
     pub publish: bool,
@@ -110,9 +142,6 @@ pub struct CreateFunction {
     #[serde(default)]
     pub architectures: Vec<String>,
     pub tags: Option<BTreeMap<String, String>>,
-    pub dead_letter_config: Option<DeadLetterConfig>,
-    pub logging_config: Option<LoggingConfig>,
-    pub tracing_config: Option<TracingConfig>,
     #[serde(default)]
     pub layers: Vec<String>,
 }
@@ -121,17 +150,8 @@ pub struct CreateFunction {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct UpdateFunctionConfiguration {
-    pub runtime: Option<String>,
-    pub handler: Option<String>,
-    pub role: Option<String>,
-    pub timeout: Option<i64>,
-    pub memory_size: Option<i64>,
-    pub ephemeral_storage: Option<EphemeralStorage>,
-    pub environment: Option<Environment>,
-    pub description: Option<String>,
-    pub dead_letter_config: Option<DeadLetterConfig>,
-    pub logging_config: Option<LoggingConfig>,
-    pub tracing_config: Option<TracingConfig>,
+    #[serde(flatten)]
+    pub settings: FunctionSettings,
     pub layers: Option<Vec<String>>,
     pub revision_id: Option<String>,
 }
@@ -286,7 +306,7 @@ mod tests {
     fn members_of_the_wrong_type_are_invalid_request_content() {
         let parsed =
             parse::<CreateFunction>(&request(r#"{"FunctionName": "f", "Timeout": 3, "Unknown": 1}"#)).expect("parses");
-        assert_eq!((parsed.function_name.as_deref(), parsed.timeout), (Some("f"), Some(3)));
+        assert_eq!((parsed.function_name.as_deref(), parsed.settings.timeout), (Some("f"), Some(3)));
         let wrong = parse::<CreateFunction>(&request(r#"{"FunctionName": 7}"#)).expect_err("a number name");
         assert_eq!(wrong.code, "InvalidRequestContentException");
         let list = parse::<CreateFunction>(&request("[1]")).expect_err("not an object");

@@ -495,38 +495,38 @@ impl LambdaApi {
     }
 
     async fn create_function(&self, caller: &Caller, request: &ApiRequest) -> Answer {
-        let body: input::CreateFunction = input::parse(request)?;
+        let mut body: input::CreateFunction = input::parse(request)?;
         let name_text = input::required(body.function_name, "FunctionName")?;
         let reference = parse_ref(&name_text)?;
         if reference.qualifier.is_some() {
             return Err(LambdaError::invalid_parameter("FunctionName cannot be qualified in CreateFunction"));
         }
-        let logging = body.logging_config.unwrap_or_default();
         let publish = body.publish;
         let image = body.package_type.as_deref() == Some("Image");
+        let role = input::required(body.settings.role.take(), "Role")?;
+        let sizes = body.settings.sizes()?;
+        let settings = body.settings;
+        let logging = settings.logging_config.unwrap_or_default();
         let new = NewFunction {
             name: reference.name.clone(),
-            runtime: body.runtime.unwrap_or_default(),
-            handler: body.handler.unwrap_or_default(),
-            role: input::required(body.role, "Role")?,
-            timeout_seconds: count(body.timeout, "Timeout")?,
-            memory_mb: count(body.memory_size, "MemorySize")?,
-            ephemeral_storage_mb: count(
-                body.ephemeral_storage.and_then(|storage| storage.size),
-                "EphemeralStorage.Size",
-            )?,
-            environment: body.environment.and_then(|environment| environment.variables).unwrap_or_default(),
-            description: body.description.unwrap_or_default(),
+            runtime: settings.runtime.unwrap_or_default(),
+            handler: settings.handler.unwrap_or_default(),
+            role,
+            timeout_seconds: sizes.timeout_seconds,
+            memory_mb: sizes.memory_mb,
+            ephemeral_storage_mb: sizes.ephemeral_storage_mb,
+            environment: settings.environment.and_then(|environment| environment.variables).unwrap_or_default(),
+            description: settings.description.unwrap_or_default(),
             code: code_source(body.code.as_ref())?,
             publish,
             architectures: body.architectures,
             tags: body.tags.unwrap_or_default(),
-            dead_letter_target: body.dead_letter_config.and_then(|config| config.target_arn),
+            dead_letter_target: settings.dead_letter_config.and_then(|config| config.target_arn),
             log_format: logging.log_format,
             log_group: logging.log_group,
             application_log_level: logging.application_log_level,
             system_log_level: logging.system_log_level,
-            tracing_mode: body.tracing_config.and_then(|config| config.mode),
+            tracing_mode: settings.tracing_config.and_then(|config| config.mode),
             layers: body.layers,
         };
         self.check_role(&new.role)?;
@@ -606,29 +606,30 @@ impl LambdaApi {
     async fn update_configuration(&self, caller: &Caller, request: &ApiRequest, name: &str) -> Answer {
         let key = self.key(caller, name)?;
         let body: input::UpdateFunctionConfiguration = input::parse(request)?;
-        if let Some(role) = &body.role {
+        if let Some(role) = &body.settings.role {
             self.check_role(role)?;
         }
-        let logging = body.logging_config.unwrap_or_default();
+        let sizes = body.settings.sizes()?;
+        let settings = body.settings;
+        let logging = settings.logging_config.unwrap_or_default();
         let update = FunctionUpdate {
-            runtime: body.runtime,
-            handler: body.handler,
-            role: body.role,
-            timeout_seconds: count(body.timeout, "Timeout")?,
-            memory_mb: count(body.memory_size, "MemorySize")?,
-            ephemeral_storage_mb: count(
-                body.ephemeral_storage.and_then(|storage| storage.size),
-                "EphemeralStorage.Size",
-            )?,
-            environment: body.environment.map(|environment| environment.variables.unwrap_or_default()),
-            description: body.description,
+            runtime: settings.runtime,
+            handler: settings.handler,
+            role: settings.role,
+            timeout_seconds: sizes.timeout_seconds,
+            memory_mb: sizes.memory_mb,
+            ephemeral_storage_mb: sizes.ephemeral_storage_mb,
+            environment: settings.environment.map(|environment| environment.variables.unwrap_or_default()),
+            description: settings.description,
             // `DeadLetterConfig: {}` or an empty `TargetArn` removes the dead-letter queue.
-            dead_letter_target: body.dead_letter_config.map(|config| config.target_arn.filter(|arn| !arn.is_empty())),
+            dead_letter_target: settings
+                .dead_letter_config
+                .map(|config| config.target_arn.filter(|arn| !arn.is_empty())),
             log_format: logging.log_format,
             log_group: logging.log_group,
             application_log_level: logging.application_log_level,
             system_log_level: logging.system_log_level,
-            tracing_mode: body.tracing_config.and_then(|config| config.mode),
+            tracing_mode: settings.tracing_config.and_then(|config| config.mode),
             layers: body.layers,
             revision_id: body.revision_id,
         };
