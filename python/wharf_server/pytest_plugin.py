@@ -8,6 +8,9 @@ the `pytest11` entry point).
   12-digit access key is its own account, so each test gets its own queues, functions, rules
   and logs without any reset; `AWS_ACCESS_KEY_ID` is that account for the test.
 - `wharf_client` (per test): `wharf_client("sqs")`, a boto3 client in the test's account.
+- `wharf_reset` (per test): empties the whole server before the test (`POST /_wharf/reset`,
+  a few milliseconds), for tests that must work in the default account `000000000000`;
+  yields the server.
 
 Options: `--wharf-config FILE` (TOML given to the server), `--wharf-data-dir DIR` (keep the
 stores on disk instead of in memory).
@@ -78,3 +81,9 @@ def wharf(wharf_server: Server, monkeypatch: pytest.MonkeyPatch) -> WharfAccount
 @pytest.fixture
 def wharf_client(wharf: WharfAccount):
     return wharf.client
+
+
+@pytest.fixture
+def wharf_reset(wharf_server: Server) -> Server:
+    wharf_server.reset()
+    return wharf_server

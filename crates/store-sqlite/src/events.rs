@@ -86,6 +86,10 @@ impl EventStore for SqliteEventStore {
         let values = vec![account.to_owned(), region.to_owned(), bus.to_owned(), name.to_owned()];
         self.db.execute("DELETE FROM rules WHERE account = ?1 AND region = ?2 AND bus = ?3 AND name = ?4", values).await
     }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.db.clear(&["buses", "rules"]).await
+    }
 }
 
 #[cfg(test)]
@@ -102,5 +106,13 @@ mod tests {
         assert_eq!(rules.len(), 1, "the rule survives a reopen");
         let buses = wharf_store::events::EventStore::load_buses(&reopened).await.expect("load");
         assert_eq!(buses.len(), 1, "the bus survives a reopen");
+        wharf_store::events::EventStore::clear(&reopened).await.expect("clear");
+        drop(reopened);
+        let cleared = super::SqliteEventStore::open(dir.path()).expect("reopen");
+        assert!(
+            wharf_store::events::EventStore::load_rules(&cleared).await.expect("load").is_empty(),
+            "a clear is durable"
+        );
+        assert!(wharf_store::events::EventStore::load_buses(&cleared).await.expect("load").is_empty());
     }
 }

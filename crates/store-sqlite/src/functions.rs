@@ -80,6 +80,10 @@ impl FunctionStore for SqliteFunctionStore {
     async fn delete_mapping(&self, uuid: &str) -> Result<(), StoreError> {
         self.db.execute("DELETE FROM mappings WHERE uuid = ?1", vec![uuid.to_owned()]).await
     }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.db.clear(&["functions", "mappings"]).await
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +98,12 @@ mod tests {
         let reopened = super::SqliteFunctionStore::open(dir.path()).expect("reopen");
         let rows = wharf_store::functions::FunctionStore::load_all(&reopened).await.expect("load");
         assert_eq!(rows.len(), 1, "the record survives a reopen");
+        wharf_store::functions::FunctionStore::clear(&reopened).await.expect("clear");
+        drop(reopened);
+        let cleared = super::SqliteFunctionStore::open(dir.path()).expect("reopen");
+        assert!(
+            wharf_store::functions::FunctionStore::load_all(&cleared).await.expect("load").is_empty(),
+            "a clear is durable"
+        );
     }
 }

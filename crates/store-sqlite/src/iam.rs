@@ -57,6 +57,10 @@ impl IamStore for SqliteIamStore {
         let values = vec![kind.to_owned(), account.to_owned(), name.to_owned()];
         self.db.execute("DELETE FROM entities WHERE kind = ?1 AND account = ?2 AND name = ?3", values).await
     }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.db.clear(&["entities"]).await
+    }
 }
 
 #[cfg(test)]
@@ -71,5 +75,9 @@ mod tests {
         let reopened = super::SqliteIamStore::open(dir.path()).expect("reopen");
         let records = wharf_store::iam::IamStore::load(&reopened).await.expect("load");
         assert_eq!(records.len(), 1, "the group survives a reopen");
+        wharf_store::iam::IamStore::clear(&reopened).await.expect("clear");
+        drop(reopened);
+        let cleared = super::SqliteIamStore::open(dir.path()).expect("reopen");
+        assert!(wharf_store::iam::IamStore::load(&cleared).await.expect("load").is_empty(), "a clear is durable");
     }
 }

@@ -395,6 +395,14 @@ impl QueueStore for SqliteStore {
     async fn expire(&self, now: EpochMillis) -> Result<u64, StoreError> {
         self.apply(|state, changes| Ok(state.expire(now, changes))).await
     }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.apply(|state, changes| {
+            state.clear(changes);
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// A receipt token: random, never zero (zero marks "never received" on disk).
@@ -448,6 +456,23 @@ mod tests {
         fn pending_failures(&self) -> u32 {
             self.sqlite().pending_commit_failures()
         }
+    }
+
+    /// A reset is durable: after a reopen the queues stay gone and new ones keep counting up.
+    #[tokio::test]
+    async fn a_clear_survives_a_reopen() {
+        use wharf_store::conformance::{create, key, T0};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path(), T0, usize::MAX).expect("open");
+        let old = create(&store, "before").await;
+        store.send(old.id, vec![wharf_store::conformance::message("old", T0, 0)], T0).await.expect("send");
+        store.clear().await.expect("clear");
+        store.close();
+        let store = SqliteStore::open(dir.path(), T0, usize::MAX).expect("reopen");
+        assert!(store.all_queues().await.expect("all").is_empty());
+        assert!(store.queue(&key("before")).await.expect("queue").is_none());
+        let new = create(&store, "before").await;
+        assert!(new.id.0 > old.id.0, "ids keep counting up across a clear and a reopen");
     }
 
     /// The model-based test with restarts and injected commit failures; half the seeds keep

@@ -409,6 +409,16 @@ impl LogStore for SqliteLogStore {
         .await
     }
 
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.write(move |writer| {
+            writer.conn.execute_batch("DELETE FROM log_events; DELETE FROM log_streams; DELETE FROM log_groups;")?;
+            writer.group_ids.clear();
+            writer.stream_ids.clear();
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete_group(&self, key: &LogGroupKey) -> Result<bool, StoreError> {
         let key = key.clone();
         self.write(move |writer| {

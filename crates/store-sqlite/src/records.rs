@@ -69,6 +69,18 @@ impl RecordDb {
             .collect()
     }
 
+    /// Deletes every row of `tables` in one transaction (a reset).
+    pub(crate) async fn clear(&self, tables: &'static [&'static str]) -> Result<(), StoreError> {
+        self.with_conn(move |conn| {
+            let tx = conn.unchecked_transaction()?;
+            for table in tables {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
     /// Runs one statement with text parameters.
     pub(crate) async fn execute(&self, sql: &'static str, values: Vec<String>) -> Result<(), StoreError> {
         self.with_conn(move |conn| conn.execute(sql, rusqlite::params_from_iter(values)).map(|_| ())).await

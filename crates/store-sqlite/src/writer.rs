@@ -490,6 +490,11 @@ fn commit(conn: &mut Connection, batches: &[Batch], reserved_seq: &mut u64) -> r
                         params![record.key.account.as_str(), record.key.region.as_str(), record.key.name.as_str()],
                     )?;
                 }
+                Change::Clear => {
+                    tx.execute_batch(
+                        "DELETE FROM messages; DELETE FROM dedup; DELETE FROM queues; DELETE FROM deleted_queues;",
+                    )?;
+                }
                 Change::DeleteQueue { id, key, deleted_ms } => {
                     tx.execute("DELETE FROM messages WHERE queue_id = ?1", params![id.0 as i64])?;
                     tx.execute("DELETE FROM dedup WHERE queue_id = ?1", params![id.0 as i64])?;

@@ -85,6 +85,30 @@ pub async fn run_all<S: QueueStore>(make: impl Fn() -> S) {
     one_receive_never_returns_a_message_twice(&make()).await;
     a_purge_forgets_deduplication_ids_and_sequence_numbers_start_above_zero(&make()).await;
     ids_seen_queue_wide_still_deduplicate_after_a_switch_to_group_scope(&make()).await;
+    clear_forgets_every_queue_and_name(&make()).await;
+}
+
+/// A reset: every queue and message is gone, a deleted name may be used again at once, and
+/// new queues and messages get identifiers above the old ones.
+pub async fn clear_forgets_every_queue_and_name(store: &dyn QueueStore) {
+    let kept = create(store, "before").await;
+    let sent = store.send(kept.id, vec![message("old", T0, 0)], T0).await.expect("send");
+    let doomed = create(store, "deleted").await;
+    assert!(store.delete_queue(&doomed.key, T0).await.expect("delete"));
+    store.clear().await.expect("clear");
+    assert!(store.all_queues().await.expect("all").is_empty(), "clear: no queue left");
+    assert!(store.queue(&key("before")).await.expect("queue").is_none(), "clear: the queue is gone");
+    let again = create(store, "deleted").await;
+    assert!(again.id.0 > doomed.id.0, "clear: queue ids keep counting up");
+    let resent = store.send(again.id, vec![message("new", T0, 0)], T0).await.expect("send");
+    match (&sent[0], &resent[0]) {
+        (SendOutcome::Enqueued(old), SendOutcome::Enqueued(new)) => {
+            assert!(new > old, "clear: sequence numbers keep counting up")
+        }
+        other => panic!("clear: expected two enqueued messages, got {other:?}"),
+    }
+    let received = store.receive(again.id, receive_at(T0, 10, 30_000)).await.expect("receive");
+    assert_eq!(bodies(&received), vec!["new"], "clear: only what came after");
 }
 
 /// A FIFO message of `group` with deduplication id `dedup`.

@@ -129,6 +129,8 @@ pub trait EventStore: Send + Sync + 'static {
     async fn put_rule(&self, row: &RuleRow) -> Result<(), StoreError>;
     /// Deletes a rule; deleting a missing one is not an error.
     async fn delete_rule(&self, account: &str, region: &str, bus: &str, name: &str) -> Result<(), StoreError>;
+    /// Deletes every bus and rule (a reset).
+    async fn clear(&self) -> Result<(), StoreError>;
 }
 
 type BusKey = (String, String, String);
@@ -185,6 +187,12 @@ impl EventStore for MemoryEventStore {
             bus.to_owned(),
             name.to_owned(),
         ));
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.buses.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
         Ok(())
     }
 }
@@ -261,6 +269,10 @@ pub async fn conformance(store: &dyn EventStore) {
 mod tests {
     #[tokio::test]
     async fn memory_store_conforms() {
-        super::conformance(&super::MemoryEventStore::default()).await;
+        let store = super::MemoryEventStore::default();
+        super::conformance(&store).await;
+        super::EventStore::clear(&store).await.expect("clear");
+        assert!(super::EventStore::load_rules(&store).await.expect("load").is_empty());
+        assert!(super::EventStore::load_buses(&store).await.expect("load").is_empty());
     }
 }

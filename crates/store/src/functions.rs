@@ -196,6 +196,8 @@ pub trait FunctionStore: Send + Sync + 'static {
     async fn put_mapping(&self, row: &MappingRow) -> Result<(), StoreError>;
     /// Deletes a mapping; deleting a missing one is not an error.
     async fn delete_mapping(&self, uuid: &str) -> Result<(), StoreError>;
+    /// Deletes every function and mapping (a reset).
+    async fn clear(&self) -> Result<(), StoreError>;
 }
 
 /// A [`FunctionStore`] that keeps records in memory only.
@@ -241,6 +243,12 @@ impl FunctionStore for MemoryFunctionStore {
 
     async fn delete_mapping(&self, uuid: &str) -> Result<(), StoreError> {
         self.mappings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(uuid);
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.rows.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.mappings.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
         Ok(())
     }
 }
@@ -341,6 +349,10 @@ pub fn sample_row(name: &str) -> FunctionRow {
 mod tests {
     #[tokio::test]
     async fn memory_store_conforms() {
-        super::conformance(&super::MemoryFunctionStore::default()).await;
+        let store = super::MemoryFunctionStore::default();
+        super::conformance(&store).await;
+        super::FunctionStore::clear(&store).await.expect("clear");
+        assert!(super::FunctionStore::load_all(&store).await.expect("load").is_empty());
+        assert!(super::FunctionStore::load_mappings(&store).await.expect("load").is_empty());
     }
 }

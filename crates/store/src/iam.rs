@@ -162,6 +162,8 @@ pub trait IamStore: Send + Sync + 'static {
     async fn put(&self, record: &IamRecord) -> Result<(), StoreError>;
     /// Removes the entity of `kind` (`user`, `group`, `role`, `policy`); absent is no error.
     async fn delete(&self, kind: &str, account: &str, name: &str) -> Result<(), StoreError>;
+    /// Deletes every entity (a reset).
+    async fn clear(&self) -> Result<(), StoreError>;
 }
 
 /// IAM in memory, for `--in-memory` and tests.
@@ -186,6 +188,11 @@ impl IamStore for MemoryIamStore {
     async fn delete(&self, kind: &str, account: &str, name: &str) -> Result<(), StoreError> {
         let key = (kind.to_owned(), account.to_owned(), name.to_owned());
         self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&key);
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
         Ok(())
     }
 }
@@ -225,6 +232,9 @@ pub async fn conformance(store: &dyn IamStore) {
 mod tests {
     #[tokio::test]
     async fn memory_store_conforms() {
-        super::conformance(&super::MemoryIamStore::default()).await;
+        let store = super::MemoryIamStore::default();
+        super::conformance(&store).await;
+        super::IamStore::clear(&store).await.expect("clear");
+        assert!(super::IamStore::load(&store).await.expect("load").is_empty());
     }
 }

@@ -113,6 +113,9 @@ pub trait QueueStore: Send + Sync + 'static {
     /// Drops every message past its queue's retention period; returns how many.
     async fn expire(&self, now: EpochMillis) -> Result<u64, StoreError>;
 
+    /// Deletes every queue and message of every account (`POST /_wharf/reset`), durably.
+    async fn clear(&self) -> Result<(), StoreError>;
+
     /// Whether the store can write now; why not otherwise (for the health answer).
     fn health(&self) -> Result<(), String> {
         Ok(())

@@ -241,6 +241,9 @@ pub trait LogStore: Send + Sync + 'static {
 
     /// Deletes every event older than its group's retention; returns how many.
     async fn expire(&self, now: EpochMillis) -> Result<u64, StoreError>;
+
+    /// Deletes every group, stream and event of every account (a reset).
+    async fn clear(&self) -> Result<(), StoreError>;
 }
 
 /// The first instant still kept by a retention of `days` at `now`.
@@ -320,6 +323,11 @@ impl LogStore for MemoryLogStore {
 
     async fn delete_group(&self, key: &LogGroupKey) -> Result<bool, StoreError> {
         Ok(self.with(|state| state.groups.remove(key).is_some()))
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.with(|state| state.groups.clear());
+        Ok(())
     }
 
     async fn group(&self, key: &LogGroupKey) -> Result<Option<LogGroupRecord>, StoreError> {
@@ -556,6 +564,19 @@ pub mod conformance {
         cursors_and_ranges(&make()).await;
         append_creates_when_asked(&make()).await;
         retention_expires(&make()).await;
+        clear_forgets_everything(&make()).await;
+    }
+
+    async fn clear_forgets_everything<S: LogStore>(store: &S) {
+        assert!(store.create_group(&group("/kept"), BTreeMap::new(), T0).await.expect("create"));
+        assert_eq!(store.create_stream(&group("/kept"), "s", T0).await.expect("stream"), StreamOutcome::Done);
+        store.clear().await.expect("clear");
+        let account = group("x").account;
+        let region = group("x").region;
+        assert!(store.list_groups(&account, &region, "", None, 10).await.expect("list").is_empty(), "clear: no group");
+        assert!(store.create_group(&group("/kept"), BTreeMap::new(), T0).await.expect("create"), "clear: name free");
+        let streams = store.streams(&group("/kept"), "").await.expect("streams").expect("group");
+        assert!(streams.is_empty(), "clear: the new group has no streams");
     }
 
     async fn groups_and_streams<S: LogStore>(store: &S) {

@@ -40,6 +40,8 @@ impl Default for Options {
 /// A running embedded server; dropping it stops the server and waits until it has stopped.
 pub struct EmbeddedWharf {
     endpoint: String,
+    front: std::sync::Arc<crate::serve::Front>,
+    runtime: tokio::runtime::Handle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -85,9 +87,13 @@ impl EmbeddedWharf {
             served
         })?;
         match address.recv() {
-            Ok(local) => {
-                Ok(EmbeddedWharf { endpoint: format!("http://{local}"), stop: Some(stop), thread: Some(thread) })
-            }
+            Ok(started) => Ok(EmbeddedWharf {
+                endpoint: format!("http://{}", started.local),
+                front: started.front,
+                runtime: started.runtime,
+                stop: Some(stop),
+                thread: Some(thread),
+            }),
             // The server ended before it listened: its error says why.
             Err(_) => match thread.join() {
                 Ok(Err(err)) => Err(err.context("starting the embedded wharf")),
@@ -100,6 +106,20 @@ impl EmbeddedWharf {
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Empties every service's state, as `POST /_wharf/reset` does (the configuration's
+    /// declared stack is applied again; the clock stays where it is). Callable from plain
+    /// tests and from async ones: the reset runs on the server's own runtime.
+    pub fn reset(&self) -> anyhow::Result<std::time::Duration> {
+        let front = std::sync::Arc::clone(&self.front);
+        let runtime = self.runtime.clone();
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || runtime.block_on(front.reset()))
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the reset panicked")))
+        })
     }
 
     /// Stops the server and waits for it; the error of a stop that did not go cleanly.

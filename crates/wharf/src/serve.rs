@@ -3,9 +3,9 @@
 use crate::cli::ServeArgs;
 use crate::config::Config;
 use anyhow::Context as _;
-use router::Router;
 use std::sync::Arc;
 use std::time::Duration;
+use wharf_api_common::{ApiRequest, ApiResponse};
 use wharf_api_events::EventsApi;
 use wharf_api_lambda::LambdaApi;
 use wharf_api_logs::LogsApi;
@@ -101,7 +101,31 @@ pub(crate) enum Announce {
     /// The `wharf: listening on http://ADDR` line on standard output (the command).
     Stdout,
     /// Sent to the embedding program.
-    Channel(std::sync::mpsc::Sender<std::net::SocketAddr>),
+    Channel(std::sync::mpsc::Sender<Started>),
+}
+
+/// What an embedding program gets of a server that started.
+pub(crate) struct Started {
+    /// The bound address.
+    pub local: std::net::SocketAddr,
+    /// The server, for resets.
+    pub front: Arc<Front>,
+    /// The runtime it runs on.
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// What every stack of one server is built from: the configuration and the parts that outlive
+/// a reset.
+struct Setup {
+    config: Config,
+    account: AccountId,
+    region: Region,
+    clock: Arc<dyn Clock>,
+    offset_clock: Option<OffsetClock>,
+    /// The listener's address (SQS queue URLs name it).
+    local: std::net::SocketAddr,
+    /// The address functions and download links use.
+    endpoint_url: String,
 }
 
 /// Runs the server of `config` until `shutdown` resolves, then stops it cleanly.
@@ -125,30 +149,7 @@ pub(crate) async fn serve(
     let listener =
         tokio::net::TcpListener::bind(&config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let _data_dir_lock = if config.in_memory { None } else { Some(lock_data_dir(&config.data_dir)?) };
-    let (store, storage): (Arc<dyn QueueStore>, String) = if config.in_memory {
-        (Arc::new(wharf_store::memory::MemoryStore::new()), "memory".into())
-    } else {
-        let cache_bytes = usize::try_from(config.message_cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-        let store = wharf_store_sqlite::SqliteStore::open(&config.data_dir, clock.now_millis(), cache_bytes)
-            .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-        (Arc::new(store), format!("sqlite:{}", config.data_dir.join(wharf_store_sqlite::DATABASE_FILE).display()))
-    };
-    let receipt_key =
-        if config.in_memory { wharf_queue::receipt::ReceiptKey::random() } else { load_receipt_key(&config.data_dir)? };
-    let data_key = receipt_key.to_bytes();
-    let engine_config = EngineConfig {
-        queue_name_reuse_delay: Duration::from_secs(config.sqs.queue_name_reuse_delay_seconds),
-        purge_interval: Duration::from_secs(config.sqs.purge_interval_seconds),
-        receipt_key: receipt_key.clone(),
-    };
-    let engine = Arc::new(Engine::new(Arc::clone(&store), Arc::clone(&clock), engine_config));
-    let logs = Arc::new(open_logs(&config, Arc::clone(&clock))?);
-    declare_queues(&engine, &config, &account, &region).await?;
-    let resumed = engine.resume_move_tasks().await.map_err(|err| anyhow::anyhow!("resuming move tasks: {err}"))?;
-    if resumed > 0 {
-        tracing::info!(resumed, "resumed message move tasks");
-    }
-
+    let stores = Stores::open(&config, &clock)?;
     let local = listener.local_addr().context("reading the bound address")?;
     // The address functions and download links use: loopback when wharf listens on all interfaces.
     let endpoint_host = if local.ip().is_unspecified() {
@@ -157,120 +158,383 @@ pub(crate) async fn serve(
         local
     };
     let endpoint_url = format!("http://{endpoint_host}");
-    // One identity for every API: who callers are is the same question everywhere.
-    let identity = identity_of(&config, &account, &region, Arc::clone(&clock), &data_key).await?;
-    // What services acting for users may do (Lambda with execution roles, EventBridge through
-    // resource policies), checked as the requests are.
-    let checks = match identity.mode() {
-        wharf_api_common::pipeline::AuthMode::Off => wharf_links::Checks::Off,
-        wharf_api_common::pipeline::AuthMode::Log => wharf_links::Checks::Log,
-        wharf_api_common::pipeline::AuthMode::Enforce => wharf_links::Checks::Enforce,
-    };
-    let access = Arc::new(wharf_links::ServiceAccess::new(Arc::clone(identity.iam()), checks, Arc::clone(&engine)));
-    // Declared roles first: declared functions, mappings and rules act with them.
-    crate::declare::roles(identity.iam(), &config, &account).await?;
-    let started = start_functions(&config, &clock, &engine, &logs, &access, endpoint_url.clone(), receipt_key).await?;
-    let (functions, _scratch, internal_store, internal_engine) = started;
-    access.set_functions(&functions);
-    let targets = Arc::new(wharf_links::RuleTargets {
-        sqs: Arc::clone(&engine),
-        functions: Arc::clone(&functions),
-        access: Arc::clone(&access),
+    let limits = server_limits(&config);
+    let setup = Setup { config, account, region, clock, offset_clock, local, endpoint_url };
+    let stack = Stack::start(&setup, &stores).await?;
+    let front = Arc::new(Front {
+        current: tokio::sync::RwLock::new(Arc::clone(&stack.router)),
+        live: tokio::sync::Mutex::new(Some(stack)),
+        setup,
+        stores,
+        shutting_down: std::sync::atomic::AtomicBool::new(false),
     });
-    let events = open_events(&config, Arc::clone(&clock), targets).await?;
-    // The rest of the declared stack, now that every engine it touches is open.
-    crate::declare::log_groups(&logs, &config, &account, &region).await?;
-    crate::declare::mappings(&functions, &config, &account, &region).await?;
-    crate::declare::rules(&events, &functions, &config, &account, &region).await?;
-    let logs_api = LogsApi::new(Arc::clone(&logs), identity.clone());
-    let lambda = LambdaApi::new(Arc::clone(&functions), identity.clone(), endpoint_url);
-    let events_api = EventsApi::new(Arc::clone(&events), identity.clone());
-    let sts = wharf_api_sts::StsApi::new(identity.clone());
-    let iam_api = wharf_api_iam::IamApi::new(identity.clone());
-    let sqs = SqsApi::new(Arc::clone(&engine), identity, local.to_string());
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut workers = crate::workers::Workers::new(stopped);
-    let router = Arc::new(Router {
-        workers: workers.status(),
-        sqs,
-        logs: logs_api,
-        events: events_api,
-        sts,
-        iam: iam_api,
-        lambda,
-        functions: Arc::clone(&functions),
-        storage,
-        queue_store: Arc::clone(&store),
-        logs_engine: Arc::clone(&logs),
-        test_clock: offset_clock.map(|clock| router::TestClock {
-            clock,
-            queues: Arc::clone(&engine),
-            invocations: internal_engine,
-            events: Arc::clone(&events),
-        }),
-    });
-
-    let sweep_period = Duration::from_secs(config.sqs.retention_sweep_seconds.max(1));
-    let reap_period = (functions.config().idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
-    let pollers = Arc::new(wharf_links::mappings::MappingPollers {
-        sqs: Arc::clone(&engine),
-        functions: Arc::clone(&functions),
-        access: Arc::clone(&access),
-    });
-    // Every background worker, supervised (restarted with backoff if it dies, shown in health);
-    // all stop on `stop` and are awaited after the server stops.
-    {
-        let swept = Arc::clone(&engine);
-        workers.every("message-retention", sweep_period, move || sweep_messages(Arc::clone(&swept)));
-        let swept = Arc::clone(&logs);
-        workers.every("log-retention", sweep_period, move || sweep_logs(Arc::clone(&swept)));
-        let reaped = Arc::clone(&functions);
-        workers.every("idle-environments", reap_period, move || reap_environments(Arc::clone(&reaped)));
-        // Functions declared from a directory: file sizes and modification times once a second,
-        // a development aid that costs nothing when no function comes from a directory.
-        let reloaded = Arc::clone(&functions);
-        workers.every("source-reload", Duration::from_secs(1), move || reload_sources(Arc::clone(&reloaded)));
-        let scheduled = Arc::clone(&events);
-        workers.spawn("rule-scheduler", move |stopped| Arc::clone(&scheduled).run_scheduler(stopped));
-        let asynchronous = Arc::clone(&functions);
-        workers.spawn("async-invocations", move |stopped| Arc::clone(&asynchronous).run_async_worker(stopped));
-        workers.spawn("mapping-pollers", move |stopped| Arc::clone(&pollers).run(stopped));
-    }
     // The line tests and scripts wait for: the server accepts requests from here on. (Not
     // `println!`, which panics when stdout is a closed pipe.)
     match announce {
         Announce::Stdout => crate::logging::write_stdout_line(&format!("wharf: listening on http://{local}")),
         Announce::Channel(sender) => {
-            let _ = sender.send(local);
+            let _ =
+                sender.send(Started { local, front: Arc::clone(&front), runtime: tokio::runtime::Handle::current() });
         }
     }
     tracing::info!(%local, "listening");
-    let shutdown_engine = Arc::clone(&engine);
+    let stopping_front = Arc::clone(&front);
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down");
-        shutdown_engine.shut_down();
-        let _ = stop.send(true);
+        stopping_front.begin_shutdown().await;
     };
-    wharf_api_common::server::serve(listener, router, server_limits(&config), shutdown).await;
+    wharf_api_common::server::serve(
+        listener,
+        Arc::clone(&front) as Arc<dyn wharf_api_common::Service>,
+        limits,
+        shutdown,
+    )
+    .await;
     let stopping = std::time::Instant::now();
-    workers.join().await;
-    tracing::debug!(elapsed_ms = stopping.elapsed().as_millis() as u64, "background workers stopped");
-    functions.shut_down().await;
-    tracing::debug!(elapsed_ms = stopping.elapsed().as_millis() as u64, "function environments stopped");
+    if let Some(stack) = front.live.lock().await.take() {
+        stack.stop().await;
+    }
+    tracing::debug!(elapsed_ms = stopping.elapsed().as_millis() as u64, "workers and function environments stopped");
     // A clean stop leaves every database complete by itself: no write-ahead log to replay (or
     // to be damaged) at the next start.
-    for (what, result) in [
-        ("queues", store.checkpoint().await),
-        ("asynchronous invocations", internal_store.checkpoint().await),
-        ("logs", logs.checkpoint().await),
-    ] {
-        if let Err(err) = result {
-            tracing::warn!(error = %err, store = what, "checkpoint at shutdown failed");
-        }
-    }
+    front.stores.checkpoint().await;
     tracing::debug!(elapsed_ms = stopping.elapsed().as_millis() as u64, "databases checkpointed");
     Ok(())
+}
+
+/// Every store of one server: opened once, emptied (not reopened) by a reset, so no file is
+/// ever replaced under a connection that still has it open.
+struct Stores {
+    queues: Arc<dyn QueueStore>,
+    /// Where data lives, for the health answer.
+    storage: String,
+    receipt_key: wharf_queue::receipt::ReceiptKey,
+    functions: Arc<dyn wharf_store::functions::FunctionStore>,
+    /// The private queue of asynchronous invocations.
+    invocations: Arc<dyn QueueStore>,
+    /// Where the functions engine keeps code, runtimes and environments.
+    functions_base: std::path::PathBuf,
+    /// An in-memory run's scratch directory for function files (deleted when it drops).
+    _scratch: Option<tempfile::TempDir>,
+    logs: Arc<dyn wharf_store::logs::LogStore>,
+    events: Arc<dyn wharf_store::events::EventStore>,
+    iam: Arc<dyn wharf_store::iam::IamStore>,
+}
+
+impl Stores {
+    /// Opens every store of `config`: in memory, or in its data directory.
+    fn open(config: &Config, clock: &Arc<dyn Clock>) -> anyhow::Result<Stores> {
+        if config.in_memory {
+            let scratch = tempfile::Builder::new()
+                .prefix("wharf-functions-")
+                .tempdir()
+                .context("creating a scratch directory")?;
+            return Ok(Stores {
+                queues: Arc::new(wharf_store::memory::MemoryStore::new()),
+                storage: "memory".into(),
+                receipt_key: wharf_queue::receipt::ReceiptKey::random(),
+                functions: Arc::new(wharf_store::functions::MemoryFunctionStore::default()),
+                invocations: Arc::new(wharf_store::memory::MemoryStore::new()),
+                functions_base: scratch.path().to_path_buf(),
+                _scratch: Some(scratch),
+                logs: Arc::new(wharf_store::logs::MemoryLogStore::new()),
+                events: Arc::new(wharf_store::events::MemoryEventStore::default()),
+                iam: Arc::new(wharf_store::iam::MemoryIamStore::default()),
+            });
+        }
+        let dir = &config.data_dir;
+        let cache_bytes = usize::try_from(config.message_cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        let queues = wharf_store_sqlite::SqliteStore::open(dir, clock.now_millis(), cache_bytes)
+            .with_context(|| format!("opening the store in {}", dir.display()))?;
+        let functions_base = dir.join("functions");
+        let functions = wharf_store_sqlite::functions::SqliteFunctionStore::open(dir)
+            .with_context(|| format!("opening the function store in {}", dir.display()))?;
+        let invocations =
+            wharf_store_sqlite::SqliteStore::open(&functions_base.join("async"), clock.now_millis(), 8 << 20)
+                .with_context(|| format!("opening the invocation queue in {}", functions_base.display()))?;
+        let logs = wharf_store_sqlite::logs::SqliteLogStore::open(dir)
+            .with_context(|| format!("opening the logs store in {}", dir.display()))?;
+        let events = wharf_store_sqlite::events::SqliteEventStore::open(dir)
+            .with_context(|| format!("opening the events store in {}", dir.display()))?;
+        let iam = wharf_store_sqlite::iam::SqliteIamStore::open(dir)
+            .with_context(|| format!("opening the IAM store in {}", dir.display()))?;
+        Ok(Stores {
+            queues: Arc::new(queues),
+            storage: format!("sqlite:{}", dir.join(wharf_store_sqlite::DATABASE_FILE).display()),
+            receipt_key: load_receipt_key(dir)?,
+            functions: Arc::new(functions),
+            invocations: Arc::new(invocations),
+            functions_base,
+            _scratch: None,
+            logs: Arc::new(logs),
+            events: Arc::new(events),
+            iam: Arc::new(iam),
+        })
+    }
+
+    /// Empties every store, durably, and deletes the functions' code packages (a reset; the
+    /// stack on top of them is stopped first).
+    async fn clear(&self) -> anyhow::Result<()> {
+        let cleared = [
+            ("queues", self.queues.clear().await),
+            ("asynchronous invocations", self.invocations.clear().await),
+            ("functions", self.functions.clear().await),
+            ("logs", self.logs.clear().await),
+            ("events", self.events.clear().await),
+            ("IAM", self.iam.clear().await),
+        ];
+        for (what, result) in cleared {
+            result.map_err(|err| anyhow::anyhow!("emptying the {what} store: {err}"))?;
+        }
+        let code = self.functions_base.join("code");
+        tokio::task::spawn_blocking(move || match std::fs::remove_dir_all(&code) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(anyhow::Error::from(err).context(format!("deleting {}", code.display()))),
+        })
+        .await
+        .context("deleting the functions' code")??;
+        Ok(())
+    }
+
+    /// Copies every write-ahead log into its database (a clean stop).
+    async fn checkpoint(&self) {
+        for (what, result) in [
+            ("queues", self.queues.checkpoint().await),
+            ("asynchronous invocations", self.invocations.checkpoint().await),
+            ("logs", self.logs.checkpoint().await),
+        ] {
+            if let Err(err) = result {
+                tracing::warn!(error = %err, store = what, "checkpoint at shutdown failed");
+            }
+        }
+    }
+}
+
+/// Everything a server runs on its stores: the engines, the APIs behind the router and the
+/// background workers. `POST /_wharf/reset` stops it, empties the stores and starts a new one,
+/// so no cache of an engine outlives the state it was built from.
+struct Stack {
+    router: Arc<router::Router>,
+    engine: Arc<Engine>,
+    functions: Arc<Functions>,
+    workers: crate::workers::Workers,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Stack {
+    /// Builds the engines on `stores`, applies the configuration's declared stack and starts
+    /// the background workers.
+    async fn start(setup: &Setup, stores: &Stores) -> anyhow::Result<Stack> {
+        let Setup { config, account, region, clock, .. } = setup;
+        let data_key = stores.receipt_key.to_bytes();
+        let engine_config = EngineConfig {
+            queue_name_reuse_delay: Duration::from_secs(config.sqs.queue_name_reuse_delay_seconds),
+            purge_interval: Duration::from_secs(config.sqs.purge_interval_seconds),
+            receipt_key: stores.receipt_key.clone(),
+        };
+        let engine = Arc::new(Engine::new(Arc::clone(&stores.queues), Arc::clone(clock), engine_config));
+        let logs = Arc::new(wharf_logs::Logs::new(Arc::clone(&stores.logs), Arc::clone(clock)));
+        declare_queues(&engine, config, account, region).await?;
+        let resumed = engine.resume_move_tasks().await.map_err(|err| anyhow::anyhow!("resuming move tasks: {err}"))?;
+        if resumed > 0 {
+            tracing::info!(resumed, "resumed message move tasks");
+        }
+        // One identity for every API: who callers are is the same question everywhere.
+        let identity = identity_of(config, account, region, Arc::clone(clock), &data_key, &stores.iam).await?;
+        // What services acting for users may do (Lambda with execution roles, EventBridge
+        // through resource policies), checked as the requests are.
+        let checks = match identity.mode() {
+            wharf_api_common::pipeline::AuthMode::Off => wharf_links::Checks::Off,
+            wharf_api_common::pipeline::AuthMode::Log => wharf_links::Checks::Log,
+            wharf_api_common::pipeline::AuthMode::Enforce => wharf_links::Checks::Enforce,
+        };
+        let access = Arc::new(wharf_links::ServiceAccess::new(Arc::clone(identity.iam()), checks, Arc::clone(&engine)));
+        // Declared roles first: declared functions, mappings and rules act with them.
+        crate::declare::roles(identity.iam(), config, account).await?;
+        let (functions, internal_engine) =
+            start_functions(setup, stores, &engine, &logs, &access, setup.endpoint_url.clone()).await?;
+        access.set_functions(&functions);
+        let targets = Arc::new(wharf_links::RuleTargets {
+            sqs: Arc::clone(&engine),
+            functions: Arc::clone(&functions),
+            access: Arc::clone(&access),
+        });
+        let events = wharf_events::Events::open(Arc::clone(&stores.events), Arc::clone(clock), targets)
+            .await
+            .map(Arc::new)
+            .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
+        // The rest of the declared stack, now that every engine it touches is open.
+        crate::declare::log_groups(&logs, config, account, region).await?;
+        crate::declare::mappings(&functions, config, account, region).await?;
+        crate::declare::rules(&events, &functions, config, account, region).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut workers = crate::workers::Workers::new(stopped);
+        let router = Arc::new(router::Router {
+            workers: workers.status(),
+            sqs: SqsApi::new(Arc::clone(&engine), identity.clone(), setup.local.to_string()),
+            logs: LogsApi::new(Arc::clone(&logs), identity.clone()),
+            events: EventsApi::new(Arc::clone(&events), identity.clone()),
+            sts: wharf_api_sts::StsApi::new(identity.clone()),
+            iam: wharf_api_iam::IamApi::new(identity.clone()),
+            lambda: LambdaApi::new(Arc::clone(&functions), identity.clone(), setup.endpoint_url.clone()),
+            identity,
+            functions: Arc::clone(&functions),
+            storage: stores.storage.clone(),
+            queue_store: Arc::clone(&stores.queues),
+            logs_engine: Arc::clone(&logs),
+            test_clock: setup.offset_clock.clone().map(|clock| router::TestClock {
+                clock,
+                queues: Arc::clone(&engine),
+                invocations: internal_engine,
+                events: Arc::clone(&events),
+            }),
+        });
+        let sweep_period = Duration::from_secs(config.sqs.retention_sweep_seconds.max(1));
+        let reap_period = (functions.config().idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+        let pollers = Arc::new(wharf_links::mappings::MappingPollers {
+            sqs: Arc::clone(&engine),
+            functions: Arc::clone(&functions),
+            access: Arc::clone(&access),
+        });
+        // Every background worker, supervised (restarted with backoff if it dies, shown in
+        // health); all stop on `stop` and are awaited when the stack stops.
+        {
+            let swept = Arc::clone(&engine);
+            workers.every("message-retention", sweep_period, move || sweep_messages(Arc::clone(&swept)));
+            let swept = Arc::clone(&logs);
+            workers.every("log-retention", sweep_period, move || sweep_logs(Arc::clone(&swept)));
+            let reaped = Arc::clone(&functions);
+            workers.every("idle-environments", reap_period, move || reap_environments(Arc::clone(&reaped)));
+            // Functions declared from a directory: file sizes and modification times once a
+            // second, a development aid that costs nothing when no function comes from a
+            // directory.
+            let reloaded = Arc::clone(&functions);
+            workers.every("source-reload", Duration::from_secs(1), move || reload_sources(Arc::clone(&reloaded)));
+            let scheduled = Arc::clone(&events);
+            workers.spawn("rule-scheduler", move |stopped| Arc::clone(&scheduled).run_scheduler(stopped));
+            let asynchronous = Arc::clone(&functions);
+            workers.spawn("async-invocations", move |stopped| Arc::clone(&asynchronous).run_async_worker(stopped));
+            workers.spawn("mapping-pollers", move |stopped| Arc::clone(&pollers).run(stopped));
+        }
+        Ok(Stack { router, engine, functions, workers, stop })
+    }
+
+    /// Tells the engine and the workers to stop (long polls answer, loops end).
+    fn signal_stop(&self) {
+        self.engine.shut_down();
+        let _ = self.stop.send(true);
+    }
+
+    /// Stops the workers and every function environment and waits for them.
+    async fn stop(self) {
+        self.signal_stop();
+        self.workers.join().await;
+        self.functions.shut_down().await;
+    }
+}
+
+/// The service behind the listener: wharf's reset, then the current stack's router.
+pub(crate) struct Front {
+    /// The router of the running stack. A reset holds the write lock from start to end, so a
+    /// request arriving meanwhile waits and then sees the new stack.
+    current: tokio::sync::RwLock<Arc<router::Router>>,
+    /// The running stack; `None` once it stopped (or a reset failed to start a new one).
+    live: tokio::sync::Mutex<Option<Stack>>,
+    setup: Setup,
+    stores: Stores,
+    shutting_down: std::sync::atomic::AtomicBool,
+}
+
+impl Front {
+    /// Tells the running stack to stop (the server is shutting down).
+    async fn begin_shutdown(&self) {
+        self.shutting_down.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(stack) = self.live.lock().await.as_ref() {
+            stack.signal_stop();
+        }
+    }
+
+    /// Empties every service's state and starts again from the configuration: the declared
+    /// stack is applied again, the clock and the keys stay. Returns how long it took.
+    pub(crate) async fn reset(&self) -> anyhow::Result<Duration> {
+        let started = std::time::Instant::now();
+        let mut current = self.current.write().await;
+        let mut live = self.live.lock().await;
+        if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            anyhow::bail!("wharf is shutting down");
+        }
+        if let Some(stack) = live.take() {
+            stack.stop().await;
+        }
+        self.stores.clear().await?;
+        let stack = Stack::start(&self.setup, &self.stores).await?;
+        *current = Arc::clone(&stack.router);
+        *live = Some(stack);
+        let elapsed = started.elapsed();
+        tracing::info!(
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "reset: every service emptied, declared stack applied"
+        );
+        Ok(elapsed)
+    }
+
+    /// `POST /_wharf/reset`: allowed with auth off, to a root key otherwise (in log mode
+    /// anyone, with the refusal logged).
+    async fn reset_request(&self, request: &ApiRequest) -> ApiResponse {
+        use http::StatusCode;
+        let request_id = wharf_api_common::request_id();
+        if request.method != http::Method::POST {
+            return ApiResponse::json(StatusCode::METHOD_NOT_ALLOWED, &serde_json::json!({ "message": "POST" }));
+        }
+        let identity = self.current.read().await.identity.clone();
+        let refusal = match identity.authenticate(request) {
+            Err(refusal) => Some(refusal),
+            Ok(caller)
+                if identity.mode() != wharf_api_common::pipeline::AuthMode::Off && !caller.principal.is_root() =>
+            {
+                let message = format!(
+                    "User: {} is not authorized to perform: wharf:Reset (only an account's root credentials may reset wharf)",
+                    caller.principal_arn
+                );
+                if identity.mode() == wharf_api_common::pipeline::AuthMode::Log {
+                    tracing::warn!(target: "wharf::auth", principal = %caller.principal_arn, "reset would be denied");
+                    None
+                } else {
+                    Some(wharf_api_common::pipeline::Refusal::access_denied(message))
+                }
+            }
+            Ok(_) => None,
+        };
+        if let Some(refusal) = refusal {
+            return ApiResponse::json_error("application/json", &request_id, &refusal.body());
+        }
+        match self.reset().await {
+            Ok(elapsed) => ApiResponse::json(
+                StatusCode::OK,
+                &serde_json::json!({ "reset": true, "elapsed_ms": elapsed.as_secs_f64() * 1000.0 }),
+            ),
+            Err(err) => {
+                tracing::error!(error = %format!("{err:#}"), "reset failed");
+                ApiResponse::json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &serde_json::json!({ "message": format!("reset failed: {err:#}") }),
+                )
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl wharf_api_common::Service for Front {
+    async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        if request.uri.path() == "/_wharf/reset" {
+            return self.reset_request(&request).await;
+        }
+        let router = Arc::clone(&*self.current.read().await);
+        router.handle(request).await
+    }
 }
 
 /// The file that keeps the receipt-handle secret of a data directory.
@@ -365,41 +629,16 @@ fn server_limits(config: &Config) -> wharf_api_common::server::Limits {
 /// Opens the functions engine with its stores, the private queue of asynchronous invocations
 /// and its links to the other engines. The second value keeps scratch directories of an
 /// in-memory run alive (they are deleted when it drops).
-#[allow(clippy::too_many_arguments)] // the wiring's shared parts, each passed once from `serve`
 async fn start_functions(
-    config: &Config,
-    clock: &Arc<dyn Clock>,
+    setup: &Setup,
+    stores: &Stores,
     sqs: &Arc<Engine>,
     logs: &Arc<wharf_logs::Logs>,
     access: &Arc<wharf_links::ServiceAccess>,
     endpoint_url: String,
-    receipt_key: wharf_queue::receipt::ReceiptKey,
-) -> anyhow::Result<(Arc<Functions>, Option<tempfile::TempDir>, Arc<dyn QueueStore>, Arc<Engine>)> {
-    let account: AccountId = config.account_id.parse().context("account_id")?;
-    let region: Region = config.region.parse().context("region")?;
-    let (function_store, internal_store, base, scratch): (
-        Arc<dyn wharf_store::functions::FunctionStore>,
-        Arc<dyn QueueStore>,
-        std::path::PathBuf,
-        Option<tempfile::TempDir>,
-    ) = if config.in_memory {
-        let scratch =
-            tempfile::Builder::new().prefix("wharf-functions-").tempdir().context("creating a scratch directory")?;
-        let base = scratch.path().to_path_buf();
-        (
-            Arc::new(wharf_store::functions::MemoryFunctionStore::default()),
-            Arc::new(wharf_store::memory::MemoryStore::new()),
-            base,
-            Some(scratch),
-        )
-    } else {
-        let base = config.data_dir.join("functions");
-        let function_store = wharf_store_sqlite::functions::SqliteFunctionStore::open(&config.data_dir)
-            .with_context(|| format!("opening the function store in {}", config.data_dir.display()))?;
-        let internal = wharf_store_sqlite::SqliteStore::open(&base.join("async"), clock.now_millis(), 8 << 20)
-            .with_context(|| format!("opening the invocation queue in {}", base.display()))?;
-        (Arc::new(function_store), Arc::new(internal), base, None)
-    };
+) -> anyhow::Result<(Arc<Functions>, Arc<Engine>)> {
+    let Setup { config, account, region, clock, .. } = setup;
+    let base = stores.functions_base.clone();
     let cache_dir = std::env::var_os("XDG_CACHE_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache")))
@@ -426,7 +665,7 @@ async fn start_functions(
     };
     let capture = Arc::new(wharf_links::LogCapture::new(Arc::clone(logs), Arc::clone(access)));
     let functions = Functions::open(
-        function_store,
+        Arc::clone(&stores.functions),
         Arc::clone(clock),
         functions_config,
         Arc::new(wharf_api_runtime::RuntimeApiHost),
@@ -435,9 +674,13 @@ async fn start_functions(
     .await
     .map_err(|err| anyhow::anyhow!("opening the functions engine: {err}"))?;
     let internal_engine = Arc::new(Engine::new(
-        Arc::clone(&internal_store),
+        Arc::clone(&stores.invocations),
         Arc::clone(clock),
-        EngineConfig { queue_name_reuse_delay: Duration::ZERO, purge_interval: Duration::ZERO, receipt_key },
+        EngineConfig {
+            queue_name_reuse_delay: Duration::ZERO,
+            purge_interval: Duration::ZERO,
+            receipt_key: stores.receipt_key.clone(),
+        },
     ));
     let queue = wharf_links::QueuedInvocations::open(Arc::clone(&internal_engine), account.clone(), region.clone())
         .await
@@ -454,8 +697,8 @@ async fn start_functions(
         iam: Arc::clone(access.iam()),
         access: Arc::clone(access),
     }));
-    declare_functions(&functions, config, &account, &region).await?;
-    Ok((functions, scratch, internal_store, internal_engine))
+    declare_functions(&functions, config, account, region).await?;
+    Ok((functions, internal_engine))
 }
 
 /// The file-access limits of function processes: the system's directories, the configured
@@ -627,39 +870,6 @@ async fn declare_queues(engine: &Engine, config: &Config, account: &AccountId, r
     Ok(())
 }
 
-/// Opens the CloudWatch Logs store (its own `logs.sqlite3`, or memory) and its engine.
-fn open_logs(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<wharf_logs::Logs> {
-    let store: Arc<dyn wharf_store::logs::LogStore> = if config.in_memory {
-        Arc::new(wharf_store::logs::MemoryLogStore::new())
-    } else {
-        Arc::new(
-            wharf_store_sqlite::logs::SqliteLogStore::open(&config.data_dir)
-                .with_context(|| format!("opening the logs store in {}", config.data_dir.display()))?,
-        )
-    };
-    Ok(wharf_logs::Logs::new(store, clock))
-}
-
-/// Opens the EventBridge store (its own `events.sqlite3`, or memory) and the rules engine.
-async fn open_events(
-    config: &Config,
-    clock: Arc<dyn Clock>,
-    delivery: Arc<dyn wharf_events::TargetDelivery>,
-) -> anyhow::Result<Arc<wharf_events::Events>> {
-    let store: Arc<dyn wharf_store::events::EventStore> = if config.in_memory {
-        Arc::new(wharf_store::events::MemoryEventStore::default())
-    } else {
-        Arc::new(
-            wharf_store_sqlite::events::SqliteEventStore::open(&config.data_dir)
-                .with_context(|| format!("opening the events store in {}", config.data_dir.display()))?,
-        )
-    };
-    let events = wharf_events::Events::open(store, clock, delivery)
-        .await
-        .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
-    Ok(Arc::new(events))
-}
-
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -726,6 +936,7 @@ async fn identity_of(
     region: &Region,
     clock: Arc<dyn Clock>,
     data_key: &[u8; 32],
+    store: &Arc<dyn wharf_store::iam::IamStore>,
 ) -> anyhow::Result<wharf_api_common::pipeline::Identity> {
     use sha2::Digest as _;
     use wharf_api_common::pipeline::{AuthMode, Identity};
@@ -747,16 +958,8 @@ async fn identity_of(
     hasher.update(b"wharf sts session seal v1\n");
     hasher.update(data_key);
     let seal_key: [u8; 32] = hasher.finalize().into();
-    let store: Arc<dyn wharf_store::iam::IamStore> = if config.in_memory {
-        Arc::new(wharf_store::iam::MemoryIamStore::default())
-    } else {
-        Arc::new(
-            wharf_store_sqlite::iam::SqliteIamStore::open(&config.data_dir)
-                .with_context(|| format!("opening the IAM store in {}", config.data_dir.display()))?,
-        )
-    };
     let keys = root_keys.len();
-    let iam = wharf_iam::Iam::open(store, Arc::clone(&clock), seal_key, root_keys)
+    let iam = wharf_iam::Iam::open(Arc::clone(store), Arc::clone(&clock), seal_key, root_keys)
         .await
         .map_err(|err| anyhow::anyhow!("loading IAM: {err}"))?;
     match mode {
@@ -801,6 +1004,8 @@ mod router {
         pub iam: wharf_api_iam::IamApi,
         /// AWS Lambda.
         pub lambda: LambdaApi,
+        /// Who callers are (for wharf's own endpoints).
+        pub identity: wharf_api_common::pipeline::Identity,
         /// The functions engine, for its counters in the health answer.
         pub functions: std::sync::Arc<wharf_functions::Functions>,
         /// Where data lives, for the health answer.

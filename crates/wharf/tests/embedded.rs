@@ -87,3 +87,19 @@ async fn a_declared_function_runs_in_an_embedded_server() {
         assert_eq!(body, expected, "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_reset_empties_the_embedded_server() {
+    let wharf = EmbeddedWharf::start().expect("server");
+    let client = sqs(wharf.endpoint());
+    let url = client.create_queue().queue_name("before").send().await.expect("create").queue_url.expect("url");
+    client.send_message().queue_url(&url).message_body("gone").send().await.expect("send");
+    let took = wharf.reset().expect("reset");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    let listed = client.list_queues().send().await.expect("list");
+    assert!(listed.queue_urls().is_empty(), "{:?}", listed.queue_urls());
+    // The same name at once, empty.
+    let url = client.create_queue().queue_name("before").send().await.expect("again").queue_url.expect("url");
+    let received = client.receive_message().queue_url(&url).send().await.expect("receive");
+    assert!(received.messages().is_empty());
+}

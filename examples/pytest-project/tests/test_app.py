@@ -46,3 +46,14 @@ def test_a_schedule_fires_when_the_clock_moves(wharf):
     wharf.advance_clock(61)
     [tick] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10)["Messages"]
     assert json.loads(tick["Body"])["detail-type"] == "Scheduled Event"
+
+
+def test_the_default_account_after_a_reset(wharf_reset):
+    """Code that names the default account (000000000000) gets an emptied server instead."""
+    sqs = wharf_reset.client("sqs")
+    assert sqs.list_queues().get("QueueUrls", []) == []
+    sqs.create_queue(QueueName="left-behind")
+
+
+def test_the_next_reset_empties_it_again(wharf_reset):
+    assert wharf_reset.client("sqs").list_queues().get("QueueUrls", []) == []

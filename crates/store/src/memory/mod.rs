@@ -103,6 +103,9 @@ pub enum Change {
         /// The sweep's instant.
         now: EpochMillis,
     },
+    /// Every queue, message, deduplication id and name-reuse record was deleted (a reset);
+    /// identifiers keep counting up, so nothing minted before it can name anything after.
+    Clear,
     /// Every message of a queue up to `max_seq` was deleted.
     Purge {
         /// Which queue.
@@ -214,6 +217,15 @@ impl State {
             cache_budget,
             resident_bytes: 0,
         }
+    }
+
+    /// Forgets every queue and message (a reset), keeping the identifier counters.
+    pub fn clear(&mut self, changes: &mut Vec<Change>) {
+        self.by_key.clear();
+        self.queues.clear();
+        self.deleted.clear();
+        self.resident_bytes = 0;
+        changes.push(Change::Clear);
     }
 
     /// Bytes of message content in memory.
@@ -546,5 +558,10 @@ impl QueueStore for MemoryStore {
 
     async fn expire(&self, now: EpochMillis) -> Result<u64, StoreError> {
         Ok(self.with(|state, changes| state.expire(now, changes)))
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        self.with(|state, changes| state.clear(changes));
+        Ok(())
     }
 }
