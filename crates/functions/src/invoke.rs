@@ -449,7 +449,8 @@ impl Functions {
             }
         };
         let environment_id = uuid::Uuid::new_v4().simple().to_string();
-        let (command, scratch) = match &self.sandbox {
+        let isolation = self.isolation().await;
+        let (command, scratch) = match &isolation.sandbox {
             Some(sandbox) => {
                 let tmp = sandbox.scratch_dir.join(&environment_id);
                 std::fs::create_dir_all(&tmp).map_err(|err| {
@@ -457,13 +458,13 @@ impl Functions {
                 })?;
                 runtime_read.push(task_root.clone());
                 runtime_read.push(runtime_dir.clone());
-                let mut wrapped = sandbox.wrapper(&runtime_read, &tmp, self.containment);
+                let mut wrapped = sandbox.wrapper(&runtime_read, &tmp, isolation.containment);
                 wrapped.extend(command);
                 (wrapped, Some(tmp))
             }
             None => (command, None),
         };
-        let command = self.containment.wrap(command);
+        let command = isolation.containment.wrap(command);
         let date = UtcDateTime::from_epoch_millis(self.clock.now_millis());
         let log_stream =
             format!("{:04}/{:02}/{:02}/[{}]{environment_id}", date.year, date.month, date.day, version.version);
@@ -516,7 +517,7 @@ impl Functions {
             log_group: version.log_group.clone(),
             writer: resolved.writer(),
             preamble,
-            containment: self.containment,
+            containment: isolation.containment,
             scratch,
             retire_at,
         };

@@ -117,10 +117,10 @@ pub struct Functions {
     destinations: OnceLock<Arc<dyn Destinations>>,
     /// Set once by the wiring; environments get credentials of no role until then.
     roles: OnceLock<Arc<dyn ports::ExecutionRoles>>,
-    /// How function processes are tied to their environment and to wharf.
-    containment: isolation::Containment,
-    /// The file-access limits, when the machine enforces them.
-    sandbox: Option<isolation::Sandbox>,
+    /// How function processes are tied to their environment and to wharf, and the file-access
+    /// limits when the machine enforces them: found by trying them, in the background from
+    /// start-up (the first launch waits for it), so start-up does not wait for the probes.
+    isolation: tokio::sync::OnceCell<Isolation>,
     /// The last seen stamp of each function's source directory (functions declared from a
     /// directory), to reload them when files change.
     source_stamps: std::sync::Mutex<HashMap<FunctionKey, u64>>,
@@ -130,6 +130,28 @@ pub struct Functions {
     mappings_changed: tokio::sync::watch::Sender<u64>,
     /// Invocations that ran to an outcome (for the health endpoint and benchmarks).
     completed: std::sync::atomic::AtomicU64,
+}
+
+/// What the probes found: how processes are contained and what they may read.
+#[derive(Clone, Debug)]
+struct Isolation {
+    containment: isolation::Containment,
+    sandbox: Option<isolation::Sandbox>,
+}
+
+/// The machine's containment, found once per process (a few milliseconds of trying: it
+/// cannot change while wharf runs, and a reset need not try again).
+async fn containment() -> isolation::Containment {
+    static FOUND: tokio::sync::OnceCell<isolation::Containment> = tokio::sync::OnceCell::const_new();
+    *FOUND
+        .get_or_init(|| async {
+            let found = tokio::task::spawn_blocking(isolation::Containment::detect)
+                .await
+                .unwrap_or(isolation::Containment::Plain);
+            tracing::info!(containment = found.describe(), "function processes are contained by");
+            found
+        })
+        .await
 }
 
 /// The sandbox if it works on this machine, with a start-up line that says what functions can
@@ -170,10 +192,6 @@ impl Functions {
         host: Arc<dyn RuntimeHost>,
         logs: Arc<dyn LogSink>,
     ) -> Result<Arc<Functions>, FunctionError> {
-        let containment =
-            tokio::task::spawn_blocking(isolation::Containment::detect).await.unwrap_or(isolation::Containment::Plain);
-        tracing::info!(containment = containment.describe(), "function processes are contained by");
-        let sandbox = check_sandbox(config.sandbox.clone(), containment).await;
         // Finding the installed Pythons runs each one once; do it off the request path.
         tokio::task::spawn_blocking(runtimes::warm_up_search);
         let rows = store.load_all().await?;
@@ -201,8 +219,7 @@ impl Functions {
             queue: OnceLock::new(),
             destinations: OnceLock::new(),
             roles: OnceLock::new(),
-            containment,
-            sandbox,
+            isolation: tokio::sync::OnceCell::new(),
             completed: std::sync::atomic::AtomicU64::new(0),
             source_stamps: std::sync::Mutex::new(HashMap::new()),
             mappings: std::sync::Mutex::new(mapping_rows.into_iter().map(|row| (row.uuid.clone(), row)).collect()),
@@ -210,7 +227,24 @@ impl Functions {
         });
         // Packages left behind by deletes before a crash, or by versions before this cleanup.
         functions.collect_packages();
+        let probing = Arc::downgrade(&functions);
+        tokio::spawn(async move {
+            if let Some(functions) = probing.upgrade() {
+                functions.isolation().await;
+            }
+        });
         Ok(functions)
+    }
+
+    /// The containment and sandbox of function processes, probed on first use.
+    async fn isolation(&self) -> &Isolation {
+        self.isolation
+            .get_or_init(|| async {
+                let containment = containment().await;
+                let sandbox = check_sandbox(self.config.sandbox.clone(), containment).await;
+                Isolation { containment, sandbox }
+            })
+            .await
     }
 
     /// Connects the asynchronous-invocation queue.
