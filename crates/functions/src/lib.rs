@@ -143,15 +143,15 @@ struct Isolation {
 /// cannot change while wharf runs, and a reset need not try again).
 async fn containment() -> isolation::Containment {
     static FOUND: tokio::sync::OnceCell<isolation::Containment> = tokio::sync::OnceCell::const_new();
-    *FOUND
-        .get_or_init(|| async {
-            let found = tokio::task::spawn_blocking(isolation::Containment::detect)
-                .await
-                .unwrap_or(isolation::Containment::Plain);
+    let found = FOUND
+        .get_or_try_init(|| async {
+            // A probe cut short (the runtime shutting down) is not remembered.
+            let found = tokio::task::spawn_blocking(isolation::Containment::detect).await?;
             tracing::info!(containment = found.describe(), "function processes are contained by");
-            found
+            Ok::<_, tokio::task::JoinError>(found)
         })
-        .await
+        .await;
+    found.copied().unwrap_or(isolation::Containment::Plain)
 }
 
 /// The sandbox if it works on this machine, with a start-up line that says what functions can
@@ -169,8 +169,13 @@ async fn check_sandbox(
         let _ = std::fs::remove_dir_all(&checked.scratch_dir);
         checked.check(containment)
     })
-    .await
-    .unwrap_or_else(|err| Err(err.to_string()));
+    .await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        // The runtime is shutting down: no function will start, nothing to say.
+        Err(err) if err.is_cancelled() => return None,
+        Err(err) => Err(err.to_string()),
+    };
     match outcome {
         Ok(()) => {
             tracing::info!("function file access is limited by Landlock to their code, runtime, system directories and a private /tmp");

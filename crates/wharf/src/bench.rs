@@ -13,7 +13,8 @@
 //!   group (strict order lets one batch be in flight at a time) or spread over 64 groups.
 //! - `longpoll`: a consumer waits in a long poll; the time from the start of a send to the
 //!   consumer's answer is the wake-up latency.
-//! - `startup`: spawn `wharf serve` and time it to the first answered request; read its idle RSS.
+//! - `startup`: spawn `wharf serve` (in memory, on a fresh and on a used data directory) and time
+//!   it to the first answered request; read its idle RSS.
 //! - `invoke-warm`, `invoke-cold`, `invoke-async`: functions (see `bench_functions`).
 //! - `backlog`: fill a queue with many messages, then time receives and read the server's RSS.
 //!
@@ -39,7 +40,7 @@ pub struct BenchArgs {
     #[arg(long)]
     endpoint: Option<String>,
     /// Scenarios to run, comma-separated: send, batch, pipeline, longpoll, fifo-one-group,
-    /// fifo-many-groups, invoke-warm, invoke-cold, invoke-async, esm-latency, esm-throughput.
+    /// fifo-many-groups, invoke-warm, invoke-cold, invoke-async, esm-latency, esm-throughput, startup.
     #[arg(long, default_value = "send,batch,pipeline,longpoll,fifo-one-group,fifo-many-groups")]
     scenarios: String,
     /// Connections for `send` and `batch`.
@@ -121,16 +122,22 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         if args.suite {
             return suite(&args).await;
         }
+        let scenarios: Vec<&str> = args.scenarios.split(',').map(str::trim).filter(|name| !name.is_empty()).collect();
+        // `startup` starts servers of its own; the others share one.
+        let needs_server = scenarios.iter().any(|scenario| *scenario != "startup");
         let (endpoint, _server) = match &args.endpoint {
             Some(endpoint) => (endpoint.clone(), None),
-            None => {
+            None if needs_server => {
                 let server = if args.enforce { Server::wharf_enforced()? } else { Server::wharf(false)? };
                 (server.endpoint.clone(), Some(server))
             }
+            None => (String::new(), None),
         };
-        for scenario in args.scenarios.split(',').map(str::trim).filter(|name| !name.is_empty()) {
-            let result = run_scenario(scenario, &endpoint, &args).await?;
-            println!("{scenario:>9}: {}", result.describe());
+        for scenario in scenarios {
+            let progress = progress(scenario, &args);
+            let result = run_scenario(scenario, &endpoint, &args).await;
+            progress.finish_and_clear();
+            println!("{scenario:>9}: {}", result?.describe());
         }
         Ok(())
     })
@@ -171,6 +178,9 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     fn describe(&self) -> String {
+        if self.rate == 0.0 && self.latency_ms.is_none() {
+            return self.note.clone();
+        }
         let mut text = format!("{:>10.0} msgs/s", self.rate);
         if let Some((p50, p99, max)) = self.latency_ms {
             text.push_str(&format!("  p50 {p50:.2} ms  p99 {p99:.2} ms  max {max:.2} ms"));
@@ -183,9 +193,28 @@ impl Outcome {
     }
 }
 
+/// A spinner on standard error while `scenario` runs (drawn only on a terminal), with the
+/// time it has run and, for the timed scenarios, how long it will.
+fn progress(scenario: &str, args: &BenchArgs) -> indicatif::ProgressBar {
+    let timed = matches!(scenario, "send" | "batch" | "pipeline" | "fifo-one-group" | "fifo-many-groups");
+    let spinner = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let template = if timed {
+        format!("{{spinner}} {{msg}} {{elapsed}} of {}s", args.seconds)
+    } else {
+        "{spinner} {msg} {elapsed}".to_owned()
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        spinner.set_style(style);
+    }
+    spinner.set_message(scenario.to_owned());
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner
+}
+
 async fn run_scenario(scenario: &str, endpoint: &str, args: &BenchArgs) -> anyhow::Result<Outcome> {
     let duration = Duration::from_secs_f64(args.seconds);
     match scenario {
+        "startup" => startup(STARTUP_RUNS).await,
         "send" => throughput(endpoint, args.connections, duration, args.body_size, false).await,
         "batch" => throughput(endpoint, args.connections, duration, args.body_size, true).await,
         "pipeline" => pipeline(endpoint, args.pipeline_workers, duration, args.body_size, None).await,
@@ -645,39 +674,60 @@ fn spawn_and_wait(mut command: Command, marker: &'static str) -> anyhow::Result<
     }
 }
 
-/// Time from spawning `wharf serve` to its first answered request, and its RSS then.
-async fn startup() -> anyhow::Result<(Duration, Option<u64>)> {
-    let data = tempfile_free::TempDir::new("wharf-startup")?;
-    let port = free_port()?;
-    let started = Instant::now();
-    let mut child = Command::new(std::env::current_exe()?)
-        .arg("serve")
-        .arg("--bind")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--log")
-        .arg("warn")
-        .stdout(Stdio::null())
-        .spawn()?;
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let elapsed = loop {
-        if let Ok(mut connection) = Connection::open(&endpoint).await {
-            if connection.call("ListQueues", &json!({})).await.is_ok() {
-                break started.elapsed();
+/// How many times `startup` starts wharf each way.
+const STARTUP_RUNS: usize = 5;
+
+/// Start-up: `wharf serve` spawned `runs` times each way (in memory, on a fresh data directory,
+/// on a data directory used before), timed from the spawn to its first answered request (a
+/// ListQueues sent when the `listening on` line arrives); the median of each way, and the RSS
+/// of the last server of each way after a second idle.
+async fn startup(runs: usize) -> anyhow::Result<Outcome> {
+    let used = tempfile_free::TempDir::new("wharf-startup-used")?;
+    let mut parts = Vec::new();
+    for way in ["in memory", "fresh data dir", "used data dir"] {
+        let mut times = Vec::new();
+        let mut rss = None;
+        for run in 0..runs {
+            let fresh = tempfile_free::TempDir::new("wharf-startup")?;
+            let mut command = Command::new(std::env::current_exe()?);
+            command.args(["serve", "--bind", "127.0.0.1:0", "--log", "warn"]);
+            match way {
+                "in memory" => command.arg("--in-memory"),
+                "fresh data dir" => command.arg("--data-dir").arg(fresh.path()),
+                _ => command.arg("--data-dir").arg(used.path()),
+            };
+            let started = Instant::now();
+            let (mut child, endpoint) =
+                tokio::task::spawn_blocking(move || spawn_and_wait(command, "wharf: listening on ")).await??;
+            let answered = async {
+                let mut connection = Connection::open(&endpoint).await?;
+                connection.call("ListQueues", &json!({})).await?;
+                anyhow::Ok(started.elapsed())
             }
+            .await;
+            if run + 1 == runs {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                rss = rss_kib(child.id());
+            }
+            // SIGTERM, so the used data directory is left as a clean stop leaves it.
+            if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+            }
+            let _ = child.wait();
+            times.push(answered?);
         }
-        if started.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            bail!("wharf did not answer within 10 s");
-        }
-        tokio::task::yield_now().await;
-    };
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss = rss_kib(child.id());
-    let _ = child.kill();
-    let _ = child.wait();
-    Ok((elapsed, rss))
+        times.sort();
+        let median = times[times.len() / 2];
+        parts.push(format!(
+            "{way}: {:.1} ms, RSS {:.1} MiB",
+            median.as_secs_f64() * 1000.0,
+            rss.unwrap_or(0) as f64 / 1024.0
+        ));
+    }
+    Ok(Outcome {
+        note: format!("start-up to first answer (median of {runs}): {}", parts.join("; ")),
+        ..Outcome::default()
+    })
 }
 
 /// Fills a queue with `count` messages, then times receives; returns (receive p50 ms before,
@@ -779,12 +829,7 @@ async fn suite(args: &BenchArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let (startup_time, startup_rss) = startup().await?;
-    println!(
-        "wharf start-up to first answer: {:.1} ms, idle RSS {} KiB",
-        startup_time.as_secs_f64() * 1000.0,
-        startup_rss.unwrap_or(0)
-    );
+    println!("wharf {}", startup(STARTUP_RUNS).await?.note);
     if args.with_backlog {
         let server = Server::wharf(false)?;
         let (before, after, rss) = backlog(&server, args.backlog).await?;

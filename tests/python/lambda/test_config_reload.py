@@ -1,0 +1,141 @@
+"""The declared stack follows its file while wharf runs: SIGHUP or a change of the file applies
+it again (changed resources updated, new ones made, removed ones left alone unless
+`prune = true`), a bad file is refused with its line and key and changes nothing."""
+
+from __future__ import annotations
+
+import signal
+
+from conftest import lambda_server
+from lambda_support import client_of, ensure_test_role, wait_for
+
+FUNCTION = """
+[[functions.declare]]
+name = "echo"
+runtime = "python3.12"
+handler = "app.handler"
+directory = "{directory}"
+"""
+
+
+def applied_count(wharf) -> int:
+    """How many times the server says it applied its configuration again."""
+    return wharf.log_tail(1_000_000).count("configuration applied again")
+
+
+def rewrite(wharf, text: str) -> None:
+    """Replaces the server's configuration file as an editor would (a new file renamed over it)."""
+    path = wharf.config_file
+    partial = path.with_suffix(".partial")
+    partial.write_text(text, "utf-8")
+    partial.replace(path)
+
+
+def reload(wharf, text: str, how: str = "sighup") -> None:
+    """Writes `text` as the configuration and waits until the server applied it."""
+    before = applied_count(wharf)
+    rewrite(wharf, text)
+    if how == "sighup":
+        wharf.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: applied_count(wharf) > before, timeout=10, what="the configuration applied again")
+
+
+def queue_names(wharf) -> list[str]:
+    return sorted(url.rsplit("/", 1)[1] for url in client_of(wharf, "sqs").list_queues().get("QueueUrls", []))
+
+
+def base_config(wharf_factory, text: str):
+    server = lambda_server(wharf_factory, text)
+    ensure_test_role(server.endpoint)
+    return server
+
+
+def suite_part(wharf) -> str:
+    """The part of the file the suite's fixtures wrote (interpreters, auth), kept on rewrites."""
+    return wharf.config_file.read_text("utf-8")
+
+
+def test_sighup_applies_new_and_changed_resources_and_leaves_removed_ones(wharf_factory):
+    wharf = base_config(wharf_factory, '[[sqs.queues]]\nname = "kept"\n[[sqs.queues]]\nname = "dropped"\n')
+    base = suite_part(wharf).replace('[[sqs.queues]]\nname = "dropped"\n', "")
+    assert queue_names(wharf) == ["dropped", "kept"]
+
+    reload(wharf, base.replace('name = "kept"\n', 'name = "kept"\nattributes = { VisibilityTimeout = "7" }\n')
+           + '[[sqs.queues]]\nname = "added"\n[[logs.groups]]\nname = "/declared/later"\nretention_days = 3\n'
+           + '[[events.rules]]\nname = "tick"\nschedule_expression = "rate(5 minutes)"\n')
+    sqs = client_of(wharf, "sqs")
+    assert queue_names(wharf) == ["added", "dropped", "kept"], "removed from the file, left alone"
+    kept = sqs.get_queue_url(QueueName="kept")["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=kept, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
+        "VisibilityTimeout": "7"}
+    [group] = client_of(wharf, "logs").describe_log_groups(logGroupNamePrefix="/declared/")["logGroups"]
+    assert group["retentionInDays"] == 3
+    assert [rule["Name"] for rule in client_of(wharf, "events").list_rules()["Rules"]] == ["tick"]
+
+
+def test_a_change_of_the_file_applies_it_without_a_signal(wharf_factory):
+    wharf = base_config(wharf_factory, '[[sqs.queues]]\nname = "first"\n')
+    reload(wharf, suite_part(wharf) + '[[sqs.queues]]\nname = "second"\n', how="file")
+    assert queue_names(wharf) == ["first", "second"]
+
+
+def test_prune_deletes_what_the_file_no_longer_declares(wharf_factory, tmp_path):
+    code = tmp_path / "echo"
+    code.mkdir()
+    (code / "app.py").write_text("def handler(event, context):\n    return event\n")
+    declared = (
+        'prune = true\n[[sqs.queues]]\nname = "stays"\n[[sqs.queues]]\nname = "goes"\n'
+        + FUNCTION.format(directory=code)
+        + '[[functions.mappings]]\nfunction = "echo"\nqueue = "goes"\n'
+        + '[[events.rules]]\nname = "tick"\nschedule_expression = "rate(5 minutes)"\n'
+        + '[[events.rules.targets]]\nfunction = "echo"\n'
+        + '[[logs.groups]]\nname = "/goes"\n'
+    )
+    wharf = base_config(wharf_factory, declared)
+    functions = client_of(wharf, "lambda")
+    assert [f["FunctionName"] for f in functions.list_functions()["Functions"]] == ["echo"]
+    made_by_hand = client_of(wharf, "sqs").create_queue(QueueName="by-hand")["QueueUrl"]
+    assert made_by_hand
+
+    kept = suite_part(wharf)
+    for part in ['[[sqs.queues]]\nname = "goes"\n', FUNCTION.format(directory=code),
+                 '[[functions.mappings]]\nfunction = "echo"\nqueue = "goes"\n',
+                 '[[events.rules]]\nname = "tick"\nschedule_expression = "rate(5 minutes)"\n',
+                 '[[events.rules.targets]]\nfunction = "echo"\n', '[[logs.groups]]\nname = "/goes"\n']:
+        assert part in kept
+        kept = kept.replace(part, "")
+    reload(wharf, kept)
+    assert queue_names(wharf) == ["by-hand", "stays"], "what the file never declared stays"
+    assert functions.list_functions()["Functions"] == []
+    assert functions.list_event_source_mappings()["EventSourceMappings"] == []
+    assert client_of(wharf, "events").list_rules()["Rules"] == []
+    assert client_of(wharf, "logs").describe_log_groups()["logGroups"] == []
+
+    # Pruned across a restart too: the server remembers what it declared.
+    wharf.stop()
+    rewrite(wharf, kept.replace('[[sqs.queues]]\nname = "stays"\n', ""))
+    wharf.start()
+    assert queue_names(wharf) == ["by-hand"]
+
+
+def test_a_bad_file_changes_nothing_and_says_where(wharf_factory):
+    wharf = base_config(wharf_factory, '[[sqs.queues]]\nname = "first"\n')
+    good = suite_part(wharf)
+    rewrite(wharf, good + '[[sqs.queues]]\nname = "second"\n[sqs]\npurge_interval_seconds = "soon"\n')
+    wharf.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "configuration not applied" in wharf.log_tail(1_000_000), timeout=10, what="the refusal")
+    log = wharf.log_tail(1_000_000)
+    line = next(line for line in log.splitlines() if "configuration not applied" in line)
+    assert "purge_interval_seconds" in line and "line" in line, line
+    assert queue_names(wharf) == ["first"]
+    assert wharf.running
+    # The next good file applies.
+    reload(wharf, good + '[[sqs.queues]]\nname = "second"\n')
+    assert queue_names(wharf) == ["first", "second"]
+
+
+def test_settings_that_need_a_restart_are_named(wharf_factory):
+    wharf = base_config(wharf_factory, "")
+    reload(wharf, suite_part(wharf) + "[server]\nmax_connections = 17\n")
+    assert "server.max_connections" in wharf.log_tail(1_000_000).split("configuration applied again")[-2].splitlines()[-1] \
+        or "restart" in wharf.log_tail(1_000_000)
