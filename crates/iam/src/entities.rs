@@ -335,6 +335,57 @@ impl Iam {
         Ok(key)
     }
 
+    /// An access key with a given id and secret for `user` (keys declared in wharf's
+    /// configuration, so a test suite's credentials stay the same across runs). Idempotent: a key
+    /// the user already has is made active with that secret. An id another user or a root key
+    /// has is refused.
+    pub async fn import_access_key(
+        &self,
+        account: &str,
+        user: &str,
+        access_key_id: &str,
+        secret: &str,
+    ) -> Result<(), IamError> {
+        let _write = self.writes.lock().await;
+        let valid = (16..=128).contains(&access_key_id.len())
+            && access_key_id.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_');
+        if !valid || secret.is_empty() {
+            return Err(IamError::InvalidInput(format!(
+                "access key id {access_key_id:?}: 16 to 128 letters, digits or underscores, with a secret"
+            )));
+        }
+        let owner = (account.to_owned(), user.to_owned());
+        if self.root_keys.contains_key(access_key_id)
+            || self.read().keys.get(access_key_id).is_some_and(|holder| *holder != owner)
+        {
+            return Err(IamError::EntityAlreadyExists(format!(
+                "The access key {access_key_id} belongs to another principal."
+            )));
+        }
+        let mut row = self.user(account, user)?;
+        match row.access_keys.iter_mut().find(|key| key.id == access_key_id) {
+            Some(key) if key.secret == secret && key.active => return Ok(()),
+            Some(key) => {
+                key.secret = secret.to_owned();
+                key.active = true;
+            }
+            None => {
+                if row.access_keys.len() >= ACCESS_KEYS_PER_USER {
+                    return Err(IamError::LimitExceeded(format!(
+                        "Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_PER_USER}"
+                    )));
+                }
+                row.access_keys.push(AccessKeyRow {
+                    id: access_key_id.to_owned(),
+                    secret: secret.to_owned(),
+                    active: true,
+                    created_ms: self.now(),
+                });
+            }
+        }
+        self.save(IamRecord::User(row)).await
+    }
+
     /// The user owning an access key (for ListAccessKeys and friends without a user name).
     pub fn access_key_owner(&self, account: &str, access_key_id: &str) -> Option<String> {
         let state = self.read();

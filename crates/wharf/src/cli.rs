@@ -36,7 +36,7 @@ enum Command {
 }
 
 /// `wharf serve` flags. Each overrides the configuration file and has an environment variable.
-#[derive(clap::Args, Debug, Default)]
+#[derive(clap::Args, Clone, Debug, Default)]
 pub(crate) struct ServeArgs {
     /// Address and port to listen on [default: 127.0.0.1:4566].
     #[arg(long, env = "WHARF_BIND")]

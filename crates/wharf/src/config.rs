@@ -48,9 +48,16 @@ pub struct Config {
     /// CloudWatch Logs groups declared at start.
     #[serde(default)]
     pub logs: LogsSection,
-    /// IAM roles declared at start.
+    /// IAM roles and users declared at start.
     #[serde(default)]
     pub iam: IamSection,
+    /// Delete what the file declared before and no longer does (at start and when the file
+    /// is applied again).
+    #[serde(default)]
+    pub prune: bool,
+    /// The merged settings as read (for telling which changed when the file is applied again).
+    #[serde(skip)]
+    pub settings: toml::Table,
 }
 
 /// The `[iam]` table.
@@ -60,6 +67,43 @@ pub struct IamSection {
     /// Roles of the default account created (or updated) at start.
     #[serde(default)]
     pub roles: Vec<DeclaredRole>,
+    /// Users of the default account, with their policies and access keys.
+    #[serde(default)]
+    pub users: Vec<DeclaredUser>,
+}
+
+/// One `[[iam.users]]` entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredUser {
+    /// Its name.
+    pub name: String,
+    /// Managed policy ARNs attached to it.
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Inline policies by name (JSON text).
+    #[serde(default)]
+    pub policies: BTreeMap<String, String>,
+    /// Its access keys, with the ids and secrets given here (at most two).
+    #[serde(default)]
+    pub access_keys: Vec<DeclaredAccessKey>,
+}
+
+/// An access key of a declared user.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredAccessKey {
+    /// The key id (16 to 128 letters, digits or underscores).
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for DeclaredAccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret.
+        f.debug_struct("DeclaredAccessKey").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
 }
 
 /// A role declared in the configuration file.
@@ -319,8 +363,12 @@ pub struct DeclaredFunction {
     /// Handler.
     #[serde(default)]
     pub handler: String,
-    /// The code directory, used in place.
-    pub directory: PathBuf,
+    /// The code directory, used in place (and reloaded when its files change).
+    #[serde(default)]
+    pub directory: Option<PathBuf>,
+    /// A zip archive of the code, read at each apply (instead of `directory`).
+    #[serde(default)]
+    pub zip: Option<PathBuf>,
     /// Its region; the default region when absent.
     #[serde(default)]
     pub region: Option<String>,
@@ -403,11 +451,18 @@ impl Config {
         let overlay: toml::Table = text.parse().context("parsing the configuration")?;
         check_relocated(&overlay, "")?;
         merge(&mut table, overlay);
-        let mut config: Config = toml::Value::Table(table).try_into().context("invalid configuration")?;
+        let settings = table.clone();
+        let mut config: Config = match toml::Value::Table(table).try_into() {
+            Ok(config) => config,
+            Err(err) => bail!("{}", located(text, &err.to_string())),
+        };
+        config.settings = settings;
         if let Some(base) = base {
             for function in &mut config.functions.declare {
-                if function.directory.is_relative() {
-                    function.directory = base.join(&function.directory);
+                for path in [&mut function.directory, &mut function.zip].into_iter().flatten() {
+                    if path.is_relative() {
+                        *path = base.join(&*path);
+                    }
                 }
             }
         }
@@ -418,6 +473,54 @@ impl Config {
         let Some(path) = file else { return Config::from_toml("", None) };
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         Config::from_toml(&text, path.parent()).with_context(|| format!("in {}", path.display()))
+    }
+}
+
+/// A deserialization error (`MESSAGE\nin `KEY.PATH``) as `line N, key KEY.PATH: MESSAGE`, the
+/// line found in the user's `text` (the defaults under it are valid, so the bad key is the
+/// user's). An unknown key is named with its table's path.
+fn located(text: &str, error: &str) -> String {
+    let (message, path) = match error.trim_end().rsplit_once("\nin `") {
+        Some((message, path)) => (message.trim(), path.trim_end_matches('`')),
+        None => (error.trim(), ""),
+    };
+    let mut keys: Vec<&str> = path.split('.').filter(|key| !key.is_empty()).collect();
+    if let Some(unknown) = message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()) {
+        keys.push(unknown);
+    }
+    let key = keys.join(".");
+    let line = toml_edit::ImDocument::parse(text)
+        .ok()
+        .and_then(|document| offset_of(document.as_item(), &keys))
+        .map(|offset| text[..offset.min(text.len())].matches('\n').count() + 1);
+    match (line, key.is_empty()) {
+        (Some(line), false) => format!("line {line}, key {key}: {message}"),
+        (None, false) => format!("key {key}: {message}"),
+        _ => message.to_owned(),
+    }
+}
+
+/// Where `keys` (a path through tables, arrays of tables and inline tables) starts in the
+/// parsed text: the first element of an array of tables that has the rest of the path.
+fn offset_of(item: &toml_edit::Item, keys: &[&str]) -> Option<usize> {
+    let Some((first, rest)) = keys.split_first() else {
+        return item.span().map(|span| span.start);
+    };
+    match item {
+        toml_edit::Item::Table(table) => {
+            let inner = table.get(first)?;
+            offset_of(inner, rest).or_else(|| table.key(first).and_then(toml_edit::Key::span).map(|span| span.start))
+        }
+        toml_edit::Item::ArrayOfTables(array) => {
+            let found = array.iter().find_map(|table| offset_of(&toml_edit::Item::Table(table.clone()), keys));
+            found.or_else(|| array.iter().next().and_then(|table| table.span()).map(|span| span.start))
+        }
+        toml_edit::Item::Value(toml_edit::Value::InlineTable(table)) => {
+            let inner = table.get(first)?;
+            offset_of(&toml_edit::Item::Value(inner.clone()), rest)
+                .or_else(|| table.key(first).and_then(toml_edit::Key::span).map(|span| span.start))
+        }
+        _ => item.span().map(|span| span.start),
     }
 }
 
@@ -435,7 +538,7 @@ mod tests {
         )
         .expect("write");
         let config = Config::load(Some(&path)).expect("loads");
-        assert_eq!(config.functions.declare[0].directory, dir.path().join("code/f"));
+        assert_eq!(config.functions.declare[0].directory, Some(dir.path().join("code/f")));
     }
 
     #[test]
@@ -460,6 +563,23 @@ mod tests {
         assert_eq!(config.sqs.purge_interval_seconds, 0);
         assert_eq!(config.sqs.queue_name_reuse_delay_seconds, 60, "untouched keys keep defaults");
         assert_eq!(config.sqs.queues[0].attributes["VisibilityTimeout"], "5");
+    }
+
+    #[test]
+    fn bad_values_are_located_by_line_and_key() {
+        let cases = [
+            ("[sqs]\npurge_interval_seconds = \"soon\"\n", "line 2, key sqs.purge_interval_seconds: invalid type"),
+            ("region = \"x\"\n[sqs]\n\nbogus = 1\n", "line 4, key sqs.bogus: unknown field `bogus`"),
+            (
+                "[[sqs.queues]]\nname = \"a\"\n[[sqs.queues]]\nname = \"b\"\nattributes = { VisibilityTimeout = 5 }\n",
+                "line 5, key sqs.queues.attributes.VisibilityTimeout: invalid type: integer `5`",
+            ),
+            ("[[sqs.queues]]\nattributes = {}\n", "line 1, key sqs.queues: missing field `name`"),
+        ];
+        for (text, expected) in cases {
+            let err = Config::from_toml(text, None).expect_err(text);
+            assert!(format!("{err:#}").contains(expected), "{text:?}: {err:#}");
+        }
     }
 
     #[test]

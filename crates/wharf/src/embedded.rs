@@ -82,7 +82,7 @@ impl EmbeddedWharf {
                 let _ = stopped.await;
             };
             let announce = crate::serve::Announce::Channel(address_sender);
-            let served = runtime.block_on(crate::serve::serve(config, test_clock, announce, shutdown));
+            let served = runtime.block_on(crate::serve::serve(config, test_clock, announce, shutdown, None));
             runtime.shutdown_timeout(std::time::Duration::from_millis(500));
             served
         })?;

@@ -4,7 +4,8 @@
 //!
 //! # Layout
 //! - [`cli`]: the command line (`serve`, `bench`, `completions`).
-//! - `serve`: the server's start-up, wiring and shutdown; `declare`: the declared stack.
+//! - `serve`: the server's start-up, wiring, reset and shutdown; `declare`: the declared stack;
+//!   `reload`: applying the configuration file again on SIGHUP and when it changes.
 //! - [`embedded`]: the server in-process.
 //! - `config`: the configuration file; `logging`, `workers`, `sandbox`, `bench`.
 
@@ -15,6 +16,7 @@ mod config;
 mod declare;
 pub mod embedded;
 mod logging;
+mod reload;
 mod sandbox;
 mod serve;
 mod workers;

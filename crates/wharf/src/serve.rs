@@ -13,28 +13,50 @@ use wharf_api_sqs::SqsApi;
 use wharf_functions::Functions;
 use wharf_queue::{Engine, EngineConfig};
 use wharf_store::QueueStore;
-use wharf_types::{AccountId, Clock, OffsetClock, QueueKey, Region, SystemClock};
+use wharf_types::{AccountId, Clock, OffsetClock, Region, SystemClock};
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = configure(&args)?;
+    // Log lines that cannot be written (stderr closed, disk full) are dropped and counted:
+    // logging must never fail a request.
+    crate::logging::init(&config.log, config.log_format)?;
+    check_exposure(&config)?;
+    wharf_store_sqlite::accept_damaged_wal(args.accept_damaged_wal);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    // The file is read again (with the same flags over it) on SIGHUP and when it changes.
+    let reread: Option<Reread> = args.config.clone().map(|path| {
+        let args = args.clone();
+        Reread { path, read: Box::new(move || configure(&args)) }
+    });
+    let served = runtime.block_on(serve(config, args.test_clock, Announce::Stdout, shutdown_signal(), reread));
+    // Everything acknowledged is on disk and every database checkpointed by now; a blocking
+    // task still running (a probe, a read for a connection that was cut) holds nothing that
+    // must be kept, so the process does not wait long for it.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    served
+}
+
+/// The configuration file with the command's flags over it.
+fn configure(args: &ServeArgs) -> anyhow::Result<Config> {
     let mut config = Config::load(args.config.as_deref())?;
-    if let Some(bind) = args.bind {
-        config.bind = bind;
+    if let Some(bind) = &args.bind {
+        config.bind = bind.clone();
     }
-    if let Some(data_dir) = args.data_dir {
-        config.data_dir = data_dir;
+    if let Some(data_dir) = &args.data_dir {
+        config.data_dir = data_dir.clone();
     }
     if args.in_memory {
         config.in_memory = true;
     }
-    if let Some(account_id) = args.account_id {
-        config.account_id = account_id;
+    if let Some(account_id) = &args.account_id {
+        config.account_id = account_id.clone();
     }
-    if let Some(region) = args.region {
-        config.region = region;
+    if let Some(region) = &args.region {
+        config.region = region.clone();
     }
-    if let Some(log) = args.log {
-        config.log = log;
+    if let Some(log) = &args.log {
+        config.log = log.clone();
     }
     if let Some(format) = args.log_format {
         config.log_format = format;
@@ -45,18 +67,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(mode) = args.auth {
         config.auth.mode = mode;
     }
-    // Log lines that cannot be written (stderr closed, disk full) are dropped and counted:
-    // logging must never fail a request.
-    crate::logging::init(&config.log, config.log_format)?;
-    check_exposure(&config)?;
-    wharf_store_sqlite::accept_damaged_wal(args.accept_damaged_wal);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    let served = runtime.block_on(serve(config, args.test_clock, Announce::Stdout, shutdown_signal()));
-    // Everything acknowledged is on disk and every database checkpointed by now; a blocking
-    // task still running (a probe, a read for a connection that was cut) holds nothing that
-    // must be kept, so the process does not wait long for it.
-    runtime.shutdown_timeout(Duration::from_millis(500));
-    served
+    Ok(config)
+}
+
+/// How a running server reads its configuration file again.
+pub(crate) struct Reread {
+    /// The file, watched for changes.
+    pub path: std::path::PathBuf,
+    /// Reads it with the command's flags over it.
+    pub read: Box<dyn Fn() -> anyhow::Result<Config> + Send + Sync>,
 }
 
 /// Holds `DATA_DIR/wharf.lock` for the process's life (an advisory lock the kernel releases when
@@ -126,6 +145,11 @@ struct Setup {
     local: std::net::SocketAddr,
     /// The address functions and download links use.
     endpoint_url: String,
+    /// How to read the configuration file again (`None`: no file, or an embedded server).
+    reread: Option<Reread>,
+    /// What the last applied configuration declared (`None` before the first apply: then
+    /// `DATA_DIR/declared.json` says).
+    last_declared: tokio::sync::Mutex<Option<crate::declare::Declared>>,
 }
 
 /// Runs the server of `config` until `shutdown` resolves, then stops it cleanly.
@@ -134,6 +158,7 @@ pub(crate) async fn serve(
     test_clock: bool,
     announce: Announce,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    reread: Option<Reread>,
 ) -> anyhow::Result<()> {
     let account: AccountId = config.account_id.parse().context("account_id")?;
     let region: Region = config.region.parse().context("region")?;
@@ -159,15 +184,29 @@ pub(crate) async fn serve(
     };
     let endpoint_url = format!("http://{endpoint_host}");
     let limits = server_limits(&config);
-    let setup = Setup { config, account, region, clock, offset_clock, local, endpoint_url };
-    let stack = Stack::start(&setup, &stores).await?;
+    let declared = config.clone();
+    let setup = Setup {
+        config,
+        account,
+        region,
+        clock,
+        offset_clock,
+        local,
+        endpoint_url,
+        reread,
+        last_declared: tokio::sync::Mutex::new(None),
+    };
+    let stack = Stack::start(&setup, &stores, &declared).await?;
     let front = Arc::new(Front {
         current: tokio::sync::RwLock::new(Arc::clone(&stack.router)),
         live: tokio::sync::Mutex::new(Some(stack)),
+        declared: tokio::sync::Mutex::new(declared),
         setup,
         stores,
         shutting_down: std::sync::atomic::AtomicBool::new(false),
     });
+    // SIGHUP and changes of the file apply it again; both stop with the server.
+    let watchers = crate::reload::watch(&front);
     // The line tests and scripts wait for: the server accepts requests from here on. (Not
     // `println!`, which panics when stdout is a closed pipe.)
     match announce {
@@ -191,6 +230,9 @@ pub(crate) async fn serve(
         shutdown,
     )
     .await;
+    for watcher in watchers {
+        watcher.abort();
+    }
     let stopping = std::time::Instant::now();
     if let Some(stack) = front.live.lock().await.take() {
         stack.stop().await;
@@ -319,6 +361,9 @@ struct Stack {
     router: Arc<router::Router>,
     engine: Arc<Engine>,
     functions: Arc<Functions>,
+    logs: Arc<wharf_logs::Logs>,
+    events: Arc<wharf_events::Events>,
+    iam: Arc<wharf_iam::Iam>,
     workers: crate::workers::Workers,
     stop: tokio::sync::watch::Sender<bool>,
 }
@@ -326,7 +371,7 @@ struct Stack {
 impl Stack {
     /// Builds the engines on `stores`, applies the configuration's declared stack and starts
     /// the background workers.
-    async fn start(setup: &Setup, stores: &Stores) -> anyhow::Result<Stack> {
+    async fn start(setup: &Setup, stores: &Stores, declared: &Config) -> anyhow::Result<Stack> {
         let Setup { config, account, region, clock, .. } = setup;
         let data_key = stores.receipt_key.to_bytes();
         let engine_config = EngineConfig {
@@ -336,7 +381,6 @@ impl Stack {
         };
         let engine = Arc::new(Engine::new(Arc::clone(&stores.queues), Arc::clone(clock), engine_config));
         let logs = Arc::new(wharf_logs::Logs::new(Arc::clone(&stores.logs), Arc::clone(clock)));
-        declare_queues(&engine, config, account, region).await?;
         let resumed = engine.resume_move_tasks().await.map_err(|err| anyhow::anyhow!("resuming move tasks: {err}"))?;
         if resumed > 0 {
             tracing::info!(resumed, "resumed message move tasks");
@@ -351,8 +395,6 @@ impl Stack {
             wharf_api_common::pipeline::AuthMode::Enforce => wharf_links::Checks::Enforce,
         };
         let access = Arc::new(wharf_links::ServiceAccess::new(Arc::clone(identity.iam()), checks, Arc::clone(&engine)));
-        // Declared roles first: declared functions, mappings and rules act with them.
-        crate::declare::roles(identity.iam(), config, account).await?;
         let (functions, internal_engine) =
             start_functions(setup, stores, &engine, &logs, &access, setup.endpoint_url.clone()).await?;
         access.set_functions(&functions);
@@ -365,10 +407,7 @@ impl Stack {
             .await
             .map(Arc::new)
             .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
-        // The rest of the declared stack, now that every engine it touches is open.
-        crate::declare::log_groups(&logs, config, account, region).await?;
-        crate::declare::mappings(&functions, config, account, region).await?;
-        crate::declare::rules(&events, &functions, config, account, region).await?;
+        let iam = Arc::clone(identity.iam());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut workers = crate::workers::Workers::new(stopped);
         let router = Arc::new(router::Router {
@@ -418,7 +457,47 @@ impl Stack {
             workers.spawn("async-invocations", move |stopped| Arc::clone(&asynchronous).run_async_worker(stopped));
             workers.spawn("mapping-pollers", move |stopped| Arc::clone(&pollers).run(stopped));
         }
-        Ok(Stack { router, engine, functions, workers, stop })
+        let stack = Stack { router, engine, functions, logs, events, iam, workers, stop };
+        // The declared stack, now that every engine it touches is open (before the workers
+        // run: a declared mapping polls only once its function and queue exist).
+        stack.apply(setup, declared).await?;
+        Ok(stack)
+    }
+
+    /// The engines the declared stack is applied to.
+    fn engines(&self) -> crate::declare::Engines<'_> {
+        crate::declare::Engines {
+            sqs: &self.engine,
+            functions: &self.functions,
+            logs: &self.logs,
+            events: &self.events,
+            iam: &self.iam,
+        }
+    }
+
+    /// Applies what `declared` declares; with `prune = true`, deletes what the last applied file
+    /// declared and this one does not; then remembers what it declares.
+    async fn apply(&self, setup: &Setup, declared: &Config) -> anyhow::Result<()> {
+        use crate::declare::Declared;
+        crate::declare::apply(&self.engines(), declared, &setup.account, &setup.region).await?;
+        let now = Declared::of(declared, &setup.account, &setup.region)?;
+        let durable = !setup.config.in_memory;
+        let before = match (durable, setup.last_declared.lock().await.take()) {
+            (_, Some(before)) => before,
+            (true, None) => Declared::load(&setup.config.data_dir)?,
+            (false, None) => Declared::default(),
+        };
+        if declared.prune {
+            let removed = before.minus(&now);
+            if !removed.is_empty() {
+                crate::declare::prune(&self.engines(), &removed, &setup.account).await;
+            }
+        }
+        if durable && before != now {
+            Declared::save(&now, &setup.config.data_dir)?;
+        }
+        *setup.last_declared.lock().await = Some(now);
+        Ok(())
     }
 
     /// Tells the engine and the workers to stop (long polls answer, loops end).
@@ -442,6 +521,8 @@ pub(crate) struct Front {
     current: tokio::sync::RwLock<Arc<router::Router>>,
     /// The running stack; `None` once it stopped (or a reset failed to start a new one).
     live: tokio::sync::Mutex<Option<Stack>>,
+    /// The configuration whose declared stack is applied (the file as last applied).
+    declared: tokio::sync::Mutex<Config>,
     setup: Setup,
     stores: Stores,
     shutting_down: std::sync::atomic::AtomicBool,
@@ -469,7 +550,8 @@ impl Front {
             stack.stop().await;
         }
         self.stores.clear().await?;
-        let stack = Stack::start(&self.setup, &self.stores).await?;
+        let declared = self.declared.lock().await.clone();
+        let stack = Stack::start(&self.setup, &self.stores, &declared).await?;
         *current = Arc::clone(&stack.router);
         *live = Some(stack);
         let elapsed = started.elapsed();
@@ -478,6 +560,39 @@ impl Front {
             "reset: every service emptied, declared stack applied"
         );
         Ok(elapsed)
+    }
+
+    /// Reads the configuration file again and applies its declared stack to the running
+    /// stack; a file that does not load, or does not apply, is logged and changes nothing
+    /// more (what applied before the failing entry stays).
+    pub(crate) async fn reload(&self) {
+        let Some(reread) = &self.setup.reread else { return };
+        let config = match (reread.read)() {
+            Ok(config) => config,
+            Err(err) => {
+                tracing::error!(file = %reread.path.display(), "configuration not applied: {err:#}");
+                return;
+            }
+        };
+        let live = self.live.lock().await;
+        let Some(stack) = live.as_ref() else { return };
+        let mut declared = self.declared.lock().await;
+        let changed = crate::reload::changed_settings(&declared.settings, &config.settings);
+        if !changed.is_empty() {
+            tracing::warn!(settings = %changed.join(", "), "these settings change only at a restart; the running server keeps the old values");
+        }
+        match stack.apply(&self.setup, &config).await {
+            Ok(()) => {
+                tracing::info!(file = %reread.path.display(), "configuration applied again");
+                *declared = config;
+            }
+            Err(err) => tracing::error!(file = %reread.path.display(), "configuration not applied: {err:#}"),
+        }
+    }
+
+    /// The configuration file this server re-reads, if any.
+    pub(crate) fn config_file(&self) -> Option<&std::path::Path> {
+        self.setup.reread.as_ref().map(|reread| reread.path.as_path())
     }
 
     /// `POST /_wharf/reset`: allowed with auth off, to a root key otherwise (in log mode
@@ -697,7 +812,6 @@ async fn start_functions(
         iam: Arc::clone(access.iam()),
         access: Arc::clone(access),
     }));
-    declare_functions(&functions, config, account, region).await?;
     Ok((functions, internal_engine))
 }
 
@@ -723,79 +837,6 @@ fn sandbox_of(
     read.extend(section.sandbox_read_paths.iter().cloned());
     read.dedup();
     Some(Sandbox { helper, read, scratch_dir: base.join("environments") })
-}
-
-/// Creates or updates the functions declared in the configuration file.
-async fn declare_functions(
-    functions: &Functions,
-    config: &Config,
-    account: &AccountId,
-    region: &Region,
-) -> anyhow::Result<()> {
-    for declared in &config.functions.declare {
-        let directory = declared
-            .directory
-            .canonicalize()
-            .with_context(|| format!("function {}: directory {}", declared.name, declared.directory.display()))?;
-        let region = declared.region.clone().unwrap_or_else(|| region.to_string());
-        let name: wharf_functions::FunctionName =
-            declared.name.parse().map_err(|err| anyhow::anyhow!("function {}: {err}", declared.name))?;
-        let key = wharf_functions::FunctionKey {
-            account: account.to_string(),
-            region: region.clone(),
-            name: declared.name.clone(),
-        };
-        let role =
-            declared.role.clone().unwrap_or_else(|| format!("arn:aws:iam::{account}:role/wharf-declared-function"));
-        if functions.function(&key).is_some() {
-            functions
-                .update_code(&key, wharf_functions::registry::CodeSource::Directory(directory.clone()), false, None)
-                .await
-                .map_err(|err| anyhow::anyhow!("function {}: {err}", declared.name))?;
-            let update = wharf_functions::FunctionUpdate {
-                runtime: Some(declared.runtime.clone()),
-                handler: Some(declared.handler.clone()),
-                role: Some(role),
-                timeout_seconds: Some(declared.timeout.unwrap_or(wharf_functions::registry::DEFAULT_TIMEOUT)),
-                memory_mb: Some(declared.memory.unwrap_or(wharf_functions::registry::DEFAULT_MEMORY)),
-                environment: Some(declared.environment.clone()),
-                ..wharf_functions::FunctionUpdate::default()
-            };
-            functions
-                .update_configuration(&key, update)
-                .await
-                .map_err(|err| anyhow::anyhow!("function {}: {err}", declared.name))?;
-        } else {
-            let new = wharf_functions::NewFunction {
-                name,
-                runtime: declared.runtime.clone(),
-                handler: declared.handler.clone(),
-                role,
-                timeout_seconds: declared.timeout,
-                memory_mb: declared.memory,
-                ephemeral_storage_mb: None,
-                environment: declared.environment.clone(),
-                description: format!("declared in the configuration file from {}", directory.display()),
-                code: wharf_functions::registry::CodeSource::Directory(directory),
-                publish: false,
-                architectures: Vec::new(),
-                tags: std::collections::BTreeMap::new(),
-                dead_letter_target: None,
-                log_format: None,
-                log_group: None,
-                application_log_level: None,
-                system_log_level: None,
-                tracing_mode: None,
-                layers: Vec::new(),
-            };
-            functions
-                .create(account.as_str(), &region, new)
-                .await
-                .map_err(|err| anyhow::anyhow!("function {}: {err}", declared.name))?;
-        }
-        tracing::info!(function = %declared.name, "declared function ready");
-    }
-    Ok(())
 }
 
 /// Drops messages past their queue's retention.
@@ -829,45 +870,6 @@ async fn reload_sources(functions: Arc<Functions>) {
     for name in functions.reload_changed_sources().await {
         tracing::info!(function = %name, "reloaded the function's code from its directory");
     }
-}
-
-async fn declare_queues(engine: &Engine, config: &Config, account: &AccountId, region: &Region) -> anyhow::Result<()> {
-    // Two passes, so a dead-letter queue may be declared after the queues that name it: every
-    // queue first without its RedrivePolicy, then the redrive policies.
-    let mut redrives = Vec::new();
-    for declared in &config.sqs.queues {
-        let key = QueueKey {
-            account: account.clone(),
-            region: match &declared.region {
-                Some(region) => region.parse().with_context(|| format!("queue {}: region", declared.name))?,
-                None => region.clone(),
-            },
-            name: declared.name.parse().with_context(|| format!("queue {}: name", declared.name))?,
-        };
-        let mut attributes = declared.attributes.clone();
-        if let Some(redrive) = attributes.remove("RedrivePolicy") {
-            redrives.push((key.clone(), declared.name.clone(), redrive));
-        }
-        match engine.create_queue(key.clone(), attributes.clone(), declared.tags.clone()).await {
-            Ok(_) => {}
-            Err(wharf_queue::QueueError::QueueNameExists(_)) => {
-                engine
-                    .set_attributes(&key, attributes)
-                    .await
-                    .with_context(|| format!("queue {}: updating attributes", declared.name))?;
-            }
-            Err(err) => return Err(anyhow::anyhow!("queue {}: {err}", declared.name)),
-        }
-        if !declared.tags.is_empty() {
-            engine.tag(&key, declared.tags.clone()).await.with_context(|| format!("queue {}: tags", declared.name))?;
-        }
-        tracing::info!(queue = %key.name, region = %key.region, "declared queue ready");
-    }
-    for (key, name, redrive) in redrives {
-        let attributes = std::collections::BTreeMap::from([("RedrivePolicy".to_owned(), redrive)]);
-        engine.set_attributes(&key, attributes).await.with_context(|| format!("queue {name}: RedrivePolicy"))?;
-    }
-    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from conftest import lambda_server
-from lambda_support import client_of, ensure_test_role, wait_for
+from lambda_support import LAMBDA_TEST_CONFIG, client_of, ensure_test_role, wait_for
 
 FUNCTION = """
 [[functions.declare]]
@@ -15,6 +17,15 @@ name = "echo"
 runtime = "python3.12"
 handler = "app.handler"
 directory = "{directory}"
+role = "arn:aws:iam::000000000000:role/echo"
+"""
+
+# The declared function's role (auth may be enforced): Lambda may assume it, it may do anything.
+ECHO_ROLE = """
+[[iam.roles]]
+name = "echo"
+trusted_services = ["lambda.amazonaws.com"]
+policies = { all = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}' }
 """
 
 
@@ -84,14 +95,17 @@ def test_prune_deletes_what_the_file_no_longer_declares(wharf_factory, tmp_path)
     code.mkdir()
     (code / "app.py").write_text("def handler(event, context):\n    return event\n")
     declared = (
-        'prune = true\n[[sqs.queues]]\nname = "stays"\n[[sqs.queues]]\nname = "goes"\n'
+        '[[sqs.queues]]\nname = "stays"\n[[sqs.queues]]\nname = "goes"\n'
         + FUNCTION.format(directory=code)
         + '[[functions.mappings]]\nfunction = "echo"\nqueue = "goes"\n'
         + '[[events.rules]]\nname = "tick"\nschedule_expression = "rate(5 minutes)"\n'
         + '[[events.rules.targets]]\nfunction = "echo"\n'
         + '[[logs.groups]]\nname = "/goes"\n'
+        + ECHO_ROLE
     )
-    wharf = base_config(wharf_factory, declared)
+    # `prune` is a top-level key: it goes before the suite's [functions] table.
+    wharf = wharf_factory(config="prune = true\n" + LAMBDA_TEST_CONFIG + declared)
+    ensure_test_role(wharf.endpoint)
     functions = client_of(wharf, "lambda")
     assert [f["FunctionName"] for f in functions.list_functions()["Functions"]] == ["echo"]
     made_by_hand = client_of(wharf, "sqs").create_queue(QueueName="by-hand")["QueueUrl"]
@@ -137,5 +151,40 @@ def test_a_bad_file_changes_nothing_and_says_where(wharf_factory):
 def test_settings_that_need_a_restart_are_named(wharf_factory):
     wharf = base_config(wharf_factory, "")
     reload(wharf, suite_part(wharf) + "[server]\nmax_connections = 17\n")
-    assert "server.max_connections" in wharf.log_tail(1_000_000).split("configuration applied again")[-2].splitlines()[-1] \
-        or "restart" in wharf.log_tail(1_000_000)
+    [line] = [line for line in wharf.log_tail(1_000_000).splitlines() if "change only at a restart" in line]
+    assert "settings=server.max_connections" in line, line
+
+
+def test_declared_users_sign_in_with_their_declared_keys(wharf_factory):
+    from lambda_support import ENFORCED  # noqa: PLC0415
+
+    listing = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"}]}'
+    user = (
+        '[[iam.users]]\nname = "ci"\n'
+        f"policies = {{ list = '{listing}' }}\n"
+        'access_keys = [{ access_key_id = "AKIAWHARFCI000000001", secret_access_key = "ci-secret" }]\n'
+    )
+    wharf = wharf_factory(config=LAMBDA_TEST_CONFIG + user + ENFORCED)
+    import boto3  # noqa: PLC0415
+
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=wharf.endpoint,
+                       aws_access_key_id="AKIAWHARFCI000000001", aws_secret_access_key="ci-secret")
+    assert sqs.list_queues().get("QueueUrls", []) == []
+    with pytest.raises(sqs.exceptions.ClientError) as denied:
+        sqs.create_queue(QueueName="not-allowed")
+    assert denied.value.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException")
+    # Applied again (a restart): the same key, not a second one.
+    wharf.stop()
+    wharf.start()
+    keys = client_of(wharf, "iam").list_access_keys(UserName="ci")["AccessKeyMetadata"]
+    assert [key["AccessKeyId"] for key in keys] == ["AKIAWHARFCI000000001"]
+
+
+def test_a_function_declared_from_a_zip(wharf_factory, tmp_path):
+    from lambda_support import invoke_json, make_zip  # noqa: PLC0415
+
+    (tmp_path / "double.zip").write_bytes(make_zip({"app.py": "def handler(event, context):\n    return event['n'] * 2\n"}))
+    wharf = base_config(wharf_factory, f'[[functions.declare]]\nname = "double"\nruntime = "python3.12"\n'
+                                       f'handler = "app.handler"\nzip = "{tmp_path / "double.zip"}"\n')
+    _, payload = invoke_json(client_of(wharf, "lambda"), "double", {"n": 21})
+    assert payload == 42
