@@ -10,10 +10,10 @@ use std::time::Duration;
 /// How long the file must stay quiet before it is read.
 const SETTLE: Duration = Duration::from_millis(100);
 
-/// Starts the SIGHUP handler and the file watcher of `front`'s configuration file (none
-/// without a file); abort the handles to stop them.
+/// Starts the SIGHUP handler and the watcher of `front`'s configuration file (nothing for an
+/// embedded server, no watcher without a file); abort the handles to stop them.
 pub(crate) fn watch(front: &Arc<Front>) -> Vec<tokio::task::JoinHandle<()>> {
-    let Some(path) = front.config_file().map(std::path::Path::to_path_buf) else { return Vec::new() };
+    let Some(path) = front.rereads().map(|path| path.map(std::path::Path::to_path_buf)) else { return Vec::new() };
     let (changed, mut changes) = tokio::sync::mpsc::channel::<&'static str>(16);
     let mut tasks = Vec::new();
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -27,17 +27,18 @@ pub(crate) fn watch(front: &Arc<Front>) -> Vec<tokio::task::JoinHandle<()>> {
         }
         Err(err) => tracing::warn!(error = %err, "cannot handle SIGHUP: the configuration is applied only at start"),
     }
-    match FileWatch::new(&path) {
-        Ok(mut watch) => {
+    match path.as_deref().map(FileWatch::new) {
+        Some(Ok(mut watch)) => {
             tasks.push(tokio::spawn(async move {
                 while watch.changed().await {
                     let _ = changed.send("file changed").await;
                 }
             }));
         }
-        Err(err) => {
-            tracing::warn!(error = %err, file = %path.display(), "cannot watch the configuration file: apply changes with SIGHUP")
+        Some(Err(err)) => {
+            tracing::warn!(error = %err, "cannot watch the configuration file: apply changes with SIGHUP")
         }
+        None => {}
     }
     let front = Arc::clone(front);
     tasks.push(tokio::spawn(async move {

@@ -25,10 +25,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     wharf_store_sqlite::accept_damaged_wal(args.accept_damaged_wal);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     // The file is read again (with the same flags over it) on SIGHUP and when it changes.
-    let reread: Option<Reread> = args.config.clone().map(|path| {
-        let args = args.clone();
-        Reread { path, read: Box::new(move || configure(&args)) }
-    });
+    // Without a file SIGHUP still re-reads the settings (and must not end the process, as its
+    // default action would).
+    let reread = {
+        let reread_args = args.clone();
+        Some(Reread { path: args.config.clone(), read: Box::new(move || configure(&reread_args)) })
+    };
     let served = runtime.block_on(serve(config, args.test_clock, Announce::Stdout, shutdown_signal(), reread));
     // Everything acknowledged is on disk and every database checkpointed by now; a blocking
     // task still running (a probe, a read for a connection that was cut) holds nothing that
@@ -72,8 +74,8 @@ fn configure(args: &ServeArgs) -> anyhow::Result<Config> {
 
 /// How a running server reads its configuration file again.
 pub(crate) struct Reread {
-    /// The file, watched for changes.
-    pub path: std::path::PathBuf,
+    /// The file, watched for changes (none: only the defaults and flags).
+    pub path: Option<std::path::PathBuf>,
     /// Reads it with the command's flags over it.
     pub read: Box<dyn Fn() -> anyhow::Result<Config> + Send + Sync>,
 }
@@ -570,7 +572,7 @@ impl Front {
         let config = match (reread.read)() {
             Ok(config) => config,
             Err(err) => {
-                tracing::error!(file = %reread.path.display(), "configuration not applied: {err:#}");
+                tracing::error!("configuration not applied: {err:#}");
                 return;
             }
         };
@@ -583,16 +585,17 @@ impl Front {
         }
         match stack.apply(&self.setup, &config).await {
             Ok(()) => {
-                tracing::info!(file = %reread.path.display(), "configuration applied again");
+                tracing::info!("configuration applied again");
                 *declared = config;
             }
-            Err(err) => tracing::error!(file = %reread.path.display(), "configuration not applied: {err:#}"),
+            Err(err) => tracing::error!("configuration not applied: {err:#}"),
         }
     }
 
-    /// The configuration file this server re-reads, if any.
-    pub(crate) fn config_file(&self) -> Option<&std::path::Path> {
-        self.setup.reread.as_ref().map(|reread| reread.path.as_path())
+    /// Whether this server re-reads its configuration (`wharf serve`, not an embedded one),
+    /// and its file if it has one.
+    pub(crate) fn rereads(&self) -> Option<Option<&std::path::Path>> {
+        self.setup.reread.as_ref().map(|reread| reread.path.as_deref())
     }
 
     /// `POST /_wharf/reset`: allowed with auth off, to a root key otherwise (in log mode

@@ -188,3 +188,11 @@ def test_a_function_declared_from_a_zip(wharf_factory, tmp_path):
                                        f'handler = "app.handler"\nzip = "{tmp_path / "double.zip"}"\n')
     _, payload = invoke_json(client_of(wharf, "lambda"), "double", {"n": 21})
     assert payload == 42
+
+
+def test_sighup_without_a_file_does_not_stop_wharf(wharf_factory):
+    wharf = wharf_factory()
+    wharf.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: applied_count(wharf) > 0, timeout=10, what="the settings read again")
+    assert wharf.running
+    assert client_of(wharf, "sqs").list_queues().get("QueueUrls", []) == []
