@@ -4,11 +4,14 @@ changes nothing. The seed's pipeline runs from examples/pipeline/wharf.toml alon
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 from conftest import lambda_server
 from lambda_support import client_of, log_messages, wait_for
+from sqs_support import auth_off_only, wharf_binary
 
 PIPELINE = Path(__file__).resolve().parents[3] / "examples" / "pipeline"
 sys.path.insert(0, str(PIPELINE))
@@ -103,3 +106,12 @@ retention_days = 7
     wharf.start()
     functions = client_of(wharf, "lambda")
     assert len(functions.list_event_source_mappings(FunctionName="batch")["EventSourceMappings"]) == 1, "not twice"
+
+
+@auth_off_only
+def test_the_one_command_demo_runs_the_pipeline():
+    """examples/pipeline/demo.py starts its own wharf (auth off), so it runs in one pass only."""
+    done = subprocess.run([sys.executable, str(PIPELINE / "demo.py"), "3"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "WHARF_BIN": str(wharf_binary())})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 of 3 orders processed by lambda_worker" in done.stdout
