@@ -105,3 +105,24 @@ def test_bench_names_the_version_and_the_machine(wharf):
     header = done.stdout.splitlines()[0]
     assert re.match(r"wharf bench: wharf \d+\.\d+\.\d+ \(.+\) on .+, \d+ CPUs, \d+ GiB, Linux ", header), header
     assert "msgs/s" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ('region = "eu-west-1"\n[sqs]\npurge_interval_seconds = "soon"\n', "line 3, key sqs.purge_interval_seconds: invalid type"),
+        ('[server]\nmax_conections = 10\n', "line 2, key server.max_conections: unknown field `max_conections`"),
+        ('[[sqs.queues]]\nname = "a"\n[[sqs.queues]]\nname = "b"\nattributes = { DelaySeconds = 5 }\n',
+         "line 5, key sqs.queues.attributes.DelaySeconds"),
+        ('bind = \n', "TOML parse error at line 1"),
+    ],
+)
+def test_a_bad_config_file_is_refused_with_its_file_line_and_key(tmp_path, text, where):
+    config = tmp_path / "wharf.toml"
+    config.write_text(text)
+    done = run("serve", "--config", str(config), "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 1
+    [line, *_] = done.stderr.splitlines()
+    assert line.startswith(f"wharf: in {config}: "), done.stderr
+    assert where in done.stderr, done.stderr
+    assert not (tmp_path / "data").exists(), "nothing was made"
