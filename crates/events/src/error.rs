@@ -59,9 +59,6 @@ pub enum EntryProblem {
     /// `Detail` is not a JSON object.
     #[error("Detail is malformed.")]
     MalformedDetail,
-    /// The entry names a bus that does not exist.
-    #[error("Event bus {0} does not exist.")]
-    BusNotFound(String),
 }
 
 /// Why one target of PutTargets or RemoveTargets was not applied.

@@ -88,9 +88,12 @@ enum Literal {
 enum AnythingBut {
     Strings(Vec<String>),
     Numbers(Vec<f64>),
-    Prefix(String),
-    Suffix(String),
-    Wildcard(Wildcard),
+    /// Matches no value starting with any of these.
+    Prefix(Vec<String>),
+    /// Matches no value ending with any of these.
+    Suffix(Vec<String>),
+    /// Matches no value any of these match.
+    Wildcard(Vec<Wildcard>),
     /// Lower-cased.
     IgnoreCase(Vec<String>),
 }
@@ -145,7 +148,7 @@ impl Pattern {
 
     /// Whether `event` (a whole event: `source`, `detail-type`, `detail`, …) matches.
     pub fn matches(&self, event: &serde_json::Value) -> bool {
-        self.root.matches(Some(event))
+        self.root.matches(Some(&expand_dotted(event)))
     }
 }
 
@@ -169,9 +172,75 @@ fn parse_fields(object: &Map<String, Value>, inside_or: bool) -> Result<Fields, 
             Value::Array(values) => Condition::Leaf { name: name.clone(), matchers: parse_leaf(values)? },
             _ => return Err(InvalidPattern::because(format!("\"{name}\" must be an object or an array"))),
         };
-        conditions.push(condition);
+        conditions.push(nest_dotted(condition));
     }
     Ok(Fields { conditions })
+}
+
+/// A field named with dots (`"state.status"`) is the path state → status, as event-ruler
+/// flattens both events and patterns into dotted paths.
+fn nest_dotted(condition: Condition) -> Condition {
+    let (name, rebuild): (String, Box<dyn FnOnce(String) -> Condition>) = match condition {
+        Condition::Nested { name, fields } if name.contains('.') => {
+            (name, Box::new(move |last| Condition::Nested { name: last, fields }))
+        }
+        Condition::Leaf { name, matchers } if name.contains('.') => {
+            (name, Box::new(move |last| Condition::Leaf { name: last, matchers }))
+        }
+        other => return other,
+    };
+    let mut segments: Vec<&str> = name.split('.').collect();
+    let last = segments.pop().unwrap_or_default().to_owned();
+    segments.into_iter().rev().fold(rebuild(last), |inner, segment| Condition::Nested {
+        name: segment.to_owned(),
+        fields: Fields { conditions: vec![inner] },
+    })
+}
+
+/// `event` with every dotted key (`"state.status": v`) moved under its path (state → status),
+/// merged with what is there; borrowed unchanged when it has none. A dotted key whose prefix
+/// holds something other than an object stays as it is.
+fn expand_dotted(event: &Value) -> std::borrow::Cow<'_, Value> {
+    fn has_dotted(value: &Value) -> bool {
+        match value {
+            Value::Object(object) => object.iter().any(|(key, child)| key.contains('.') || has_dotted(child)),
+            Value::Array(items) => items.iter().any(has_dotted),
+            _ => false,
+        }
+    }
+    fn expand(value: &Value) -> Value {
+        match value {
+            Value::Array(items) => Value::Array(items.iter().map(expand).collect()),
+            Value::Object(object) => {
+                let mut out = Map::new();
+                for (key, child) in object.iter().filter(|(key, _)| !key.contains('.')) {
+                    out.insert(key.clone(), expand(child));
+                }
+                for (key, child) in object.iter().filter(|(key, _)| key.contains('.')) {
+                    insert_path(&mut out, key, expand(child));
+                }
+                Value::Object(out)
+            }
+            scalar => scalar.clone(),
+        }
+    }
+    fn insert_path(object: &mut Map<String, Value>, key: &str, value: Value) {
+        let Some((head, rest)) = key.split_once('.') else {
+            object.entry(key.to_owned()).or_insert(value);
+            return;
+        };
+        match object.entry(head.to_owned()).or_insert_with(|| Value::Object(Map::new())) {
+            Value::Object(inner) => insert_path(inner, rest, value),
+            _ => {
+                object.entry(key.to_owned()).or_insert(value);
+            }
+        }
+    }
+    if has_dotted(event) {
+        std::borrow::Cow::Owned(expand(event))
+    } else {
+        std::borrow::Cow::Borrowed(event)
+    }
 }
 
 fn parse_or(value: &Value) -> Result<Condition, InvalidPattern> {
@@ -261,7 +330,8 @@ fn parse_filter(object: &Map<String, Value>) -> Result<Matcher, InvalidPattern> 
         },
         "cidr" => match operand {
             Value::String(text) => Ok(Matcher::Cidr(Cidr::parse(text)?)),
-            _ => Err(InvalidPattern::because("cidr match pattern must be a string")),
+            // AWS's message names prefix here (its own copy-paste), kept as the service sends it.
+            _ => Err(InvalidPattern::because("prefix match pattern must be a string")),
         },
         other => Err(InvalidPattern::because(format!("Unrecognized match type {other}"))),
     }
@@ -294,14 +364,31 @@ fn parse_anything_but(operand: &Value) -> Result<AnythingBut, InvalidPattern> {
                 Err(error) => return Err(error),
             };
             match (operator, inner_operand) {
-                ("prefix" | "suffix", Value::String(text)) if text.is_empty() => {
-                    Err(InvalidPattern::because("Null prefix/suffix not allowed"))
-                }
-                ("prefix", Value::String(text)) => Ok(AnythingBut::Prefix(text.clone())),
-                ("suffix", Value::String(text)) => Ok(AnythingBut::Suffix(text.clone())),
-                ("wildcard", Value::String(text)) => Ok(AnythingBut::Wildcard(Wildcard::parse(text)?)),
-                ("prefix" | "suffix" | "wildcard", _) => {
-                    Err(InvalidPattern::because("prefix/suffix/wildcard match pattern must be a string"))
+                ("prefix" | "suffix" | "wildcard", operand) => {
+                    // One string or a list of them, as AWS accepts (`{"prefix": ["init", "test"]}`).
+                    let texts: Vec<&str> = match operand {
+                        Value::String(text) => vec![text.as_str()],
+                        Value::Array(items) if !items.is_empty() => items
+                            .iter()
+                            .map(|item| {
+                                item.as_str().ok_or_else(|| {
+                                    InvalidPattern::because(format!("{operator} match pattern must be a string"))
+                                })
+                            })
+                            .collect::<Result<_, _>>()?,
+                        _ => return Err(InvalidPattern::because(format!("{operator} match pattern must be a string"))),
+                    };
+                    if operator != "wildcard" && texts.iter().any(|text| text.is_empty()) {
+                        return Err(InvalidPattern::because("Null prefix/suffix not allowed"));
+                    }
+                    let owned = || texts.iter().map(|text| (*text).to_owned()).collect();
+                    Ok(match operator {
+                        "prefix" => AnythingBut::Prefix(owned()),
+                        "suffix" => AnythingBut::Suffix(owned()),
+                        _ => AnythingBut::Wildcard(
+                            texts.iter().map(|text| Wildcard::parse(text)).collect::<Result<_, _>>()?,
+                        ),
+                    })
                 }
                 ("equals-ignore-case", Value::String(text)) => Ok(AnythingBut::IgnoreCase(vec![text.to_lowercase()])),
                 ("equals-ignore-case", Value::Array(items))
@@ -430,16 +517,27 @@ impl Wildcard {
 }
 
 impl Cidr {
+    /// Parses `ADDRESS/BITS` with the checks and messages of AWS's event-ruler, in its order:
+    /// exactly one `/` (a trailing one leaves no mask), an integer mask, not negative, a
+    /// standard address, then the mask below the address's width.
     fn parse(text: &str) -> Result<Cidr, InvalidPattern> {
-        let invalid = || InvalidPattern::because(format!("Invalid CIDR pattern: {text}"));
-        let (address, prefix_len) = text.split_once('/').ok_or_else(invalid)?;
-        let network: IpAddr = address.parse().map_err(|_| invalid())?;
-        let prefix_len: u32 = prefix_len.parse().map_err(|_| invalid())?;
-        let max_len = if network.is_ipv4() { 32 } else { 128 };
-        if prefix_len > max_len || prefix_len.to_string().len() != text.len() - address.len() - 1 {
-            return Err(invalid());
+        let parts: Vec<&str> = text.trim_end_matches('/').split('/').collect();
+        let [address, mask] = parts.as_slice() else {
+            return Err(InvalidPattern::because("Malformed CIDR, one '/' required"));
+        };
+        let prefix_len: i32 =
+            mask.parse().map_err(|_| InvalidPattern::because("Malformed CIDR, mask bits must be an integer"))?;
+        if prefix_len < 0 {
+            return Err(InvalidPattern::because("Malformed CIDR, mask bits must not be negative"));
         }
-        Ok(Cidr { network, prefix_len })
+        let network: IpAddr =
+            address.parse().map_err(|_| InvalidPattern::because(format!("Nonstandard IP address: {address}")))?;
+        let prefix_len = prefix_len.unsigned_abs();
+        match network {
+            IpAddr::V4(_) if prefix_len > 31 => Err(InvalidPattern::because("IPv4 mask bits must be < 32")),
+            IpAddr::V6(_) if prefix_len > 127 => Err(InvalidPattern::because("IPv6 mask bits must be < 128")),
+            _ => Ok(Cidr { network, prefix_len }),
+        }
     }
 
     fn contains(&self, address: IpAddr) -> bool {
@@ -501,9 +599,15 @@ impl AnythingBut {
                 Some(number) => !excluded.contains(&number),
                 None => true,
             },
-            (AnythingBut::Prefix(prefix), Value::String(text)) => !text.starts_with(prefix.as_str()),
-            (AnythingBut::Suffix(suffix), Value::String(text)) => !text.ends_with(suffix.as_str()),
-            (AnythingBut::Wildcard(wildcard), Value::String(text)) => !wildcard.matches(text),
+            (AnythingBut::Prefix(prefixes), Value::String(text)) => {
+                !prefixes.iter().any(|prefix| text.starts_with(prefix.as_str()))
+            }
+            (AnythingBut::Suffix(suffixes), Value::String(text)) => {
+                !suffixes.iter().any(|suffix| text.ends_with(suffix.as_str()))
+            }
+            (AnythingBut::Wildcard(wildcards), Value::String(text)) => {
+                !wildcards.iter().any(|wildcard| wildcard.matches(text))
+            }
             (AnythingBut::IgnoreCase(excluded), Value::String(text)) => !excluded.contains(&text.to_lowercase()),
             _ => true,
         }
@@ -708,6 +812,23 @@ mod tests {
             (r#"{"detail": {"missing": [{"anything-but": "x"}]}}"#, None, false),
             (r#"{"source": [{"anything-but": {"prefix": "aws."}}]}"#, None, false),
             (r#"{"source": [{"anything-but": {"prefix": "my."}}]}"#, None, true),
+            (r#"{"source": [{"anything-but": {"prefix": ["init", "aws."]}}]}"#, None, false),
+            // A dotted name and the nested path are one field, in the pattern and in the event.
+            (r#"{"detail.state": ["terminated"]}"#, None, true),
+            (r#"{"detail.state": ["running"]}"#, None, false),
+            (r#"{"detail": {"a.b": ["x"]}}"#, Some(json!({"detail": {"a": {"b": "x"}}})), true),
+            (r#"{"detail": {"a": {"b": ["x"]}}}"#, Some(json!({"detail": {"a.b": "x"}})), true),
+            (
+                r#"{"detail": {"a": {"b": ["x"], "c": ["y"]}}}"#,
+                Some(json!({"detail": {"a.b": "x", "a": {"c": "y"}}})),
+                true,
+            ),
+            (r#"{"detail": {"a.b": ["x"]}}"#, Some(json!({"detail": {"a.b": "z"}})), false),
+            (r#"{"source": [{"anything-but": {"prefix": ["init", "test"]}}]}"#, None, true),
+            (r#"{"detail": {"file": [{"anything-but": {"suffix": [".gif", ".PNG"]}}]}}"#, None, false),
+            (r#"{"detail": {"file": [{"anything-but": {"suffix": [".gif", ".jpg"]}}]}}"#, None, true),
+            (r#"{"detail": {"file": [{"anything-but": {"wildcard": ["x/*", "dir/*"]}}]}}"#, None, false),
+            (r#"{"detail": {"file": [{"anything-but": {"wildcard": ["x/*", "y/*"]}}]}}"#, None, true),
             (r#"{"detail": {"file": [{"anything-but": {"suffix": ".PNG"}}]}}"#, None, false),
             (r#"{"detail": {"file": [{"anything-but": {"suffix": ".gif"}}]}}"#, None, true),
             (r#"{"detail": {"file": [{"anything-but": {"wildcard": "*/sub/*"}}]}}"#, None, false),
@@ -834,9 +955,19 @@ mod tests {
             (r#"{"n": [{"numeric": [">", 5, "<", 1]}]}"#, "Bottom must be less than top"),
             (r#"{"n": [{"numeric": [">", 1, "<", 5, "<", 6]}]}"#, "Too many terms in numeric range expression"),
             (r#"{"n": [{"numeric": [">", 6e9]}]}"#, "Value must be between -5.0E9 and 5.0E9, inclusive"),
-            (r#"{"ip": [{"cidr": "10.0.0.0"}]}"#, "Invalid CIDR pattern: 10.0.0.0"),
-            (r#"{"ip": [{"cidr": "10.0.0.0/33"}]}"#, "Invalid CIDR pattern: 10.0.0.0/33"),
-            (r#"{"ip": [{"cidr": "banana/8"}]}"#, "Invalid CIDR pattern: banana/8"),
+            (r#"{"ip": [{"cidr": "10.0.0.0"}]}"#, "Malformed CIDR, one '/' required"),
+            (r#"{"ip": [{"cidr": "10.0.0.0/"}]}"#, "Malformed CIDR, one '/' required"),
+            (r#"{"ip": [{"cidr": "10.0.0.0/8/8"}]}"#, "Malformed CIDR, one '/' required"),
+            (r#"{"ip": [{"cidr": "10.0.0.0/x"}]}"#, "Malformed CIDR, mask bits must be an integer"),
+            (r#"{"ip": [{"cidr": "10.0.0.0/-1"}]}"#, "Malformed CIDR, mask bits must not be negative"),
+            (r#"{"ip": [{"cidr": "10.0.0.0/32"}]}"#, "IPv4 mask bits must be < 32"),
+            (r#"{"ip": [{"cidr": "2001:db8::/128"}]}"#, "IPv6 mask bits must be < 128"),
+            (r#"{"ip": [{"cidr": "banana/8"}]}"#, "Nonstandard IP address: banana"),
+            (r#"{"ip": [{"cidr": 10}]}"#, "prefix match pattern must be a string"),
+            (r#"{"s": [{"anything-but": {"prefix": 5}}]}"#, "prefix match pattern must be a string"),
+            (r#"{"s": [{"anything-but": {"suffix": ["a", 5]}}]}"#, "suffix match pattern must be a string"),
+            (r#"{"s": [{"anything-but": {"wildcard": null}}]}"#, "wildcard match pattern must be a string"),
+            (r#"{"s": [{"anything-but": {"prefix": ["a", ""]}}]}"#, "Null prefix/suffix not allowed"),
             (r#"{"$or": [{"source": ["a"]}]}"#, "There must have at least 2 Objects in $or relationship."),
             (r#"{"$or": {"source": ["a"]}}"#, "It must be an Array followed with $or."),
             (r#"{"$or": [{"source": ["a"]}, "b"]}"#, "Only JSON object is allowed in array of $or relationship."),

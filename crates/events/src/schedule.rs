@@ -226,9 +226,13 @@ impl FromStr for Schedule {
 
     fn from_str(text: &str) -> Result<Schedule, InvalidSchedule> {
         if let Some(body) = text.strip_prefix("rate(").and_then(|rest| rest.strip_suffix(')')) {
-            let [value, unit] = body.split_whitespace().collect::<Vec<_>>()[..] else {
+            // Exactly `value unit` with one space: `rate( 10 minutes )` is refused, as by AWS.
+            let Some((value, unit)) = body.split_once(' ') else {
                 return Err(InvalidSchedule::new());
             };
+            if unit.contains(char::is_whitespace) {
+                return Err(InvalidSchedule::new());
+            }
             if !value.bytes().all(|byte| byte.is_ascii_digit()) {
                 return Err(InvalidSchedule::new());
             }
@@ -392,6 +396,7 @@ mod tests {
     fn parsing() {
         let valid: &[(&str, Option<u64>)] = &[
             ("rate(1 minute)", Some(1)),
+            ("rate(10 minutes)", Some(10)),
             ("rate(5 minutes)", Some(5)),
             ("rate(1 hour)", Some(60)),
             ("rate(12 hours)", Some(720)),
@@ -422,6 +427,9 @@ mod tests {
         }
         let invalid = [
             "rate(1 minutes)",
+            "rate( 10 minutes )",
+            "rate(10  minutes)",
+            "rate(10 minutes )",
             "rate(5 minute)",
             "rate(1 hours)",
             "rate(2 day)",

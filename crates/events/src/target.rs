@@ -118,7 +118,7 @@ impl TargetInput {
         let given = [target.input.is_some(), target.input_path.is_some(), target.input_transformer.is_some()];
         if given.iter().filter(|is_given| **is_given).count() > 1 {
             return Err(format!(
-                "Target {} can have only one of Input, InputPath and InputTransformer specified.",
+                "Only one of Input, InputPath, or InputTransformer must be provided for target {}.",
                 target.id
             ));
         }
@@ -154,12 +154,13 @@ impl TargetInput {
         Ok(TargetInput::Event)
     }
 
-    /// The payload delivered for `event`.
-    pub fn render(&self, event: &Value, rule: RuleContext<'_>) -> String {
+    /// The payload delivered for `event`; `None` when a JSON template is not valid JSON once
+    /// filled in (AWS delivers nothing then).
+    pub fn render(&self, event: &Value, rule: RuleContext<'_>) -> Option<String> {
         match self {
-            TargetInput::Event => event.to_string(),
-            TargetInput::Constant(text) => text.clone(),
-            TargetInput::Path(path) => path.select(event).map(Value::to_string).unwrap_or_default(),
+            TargetInput::Event => Some(event.to_string()),
+            TargetInput::Constant(text) => Some(text.clone()),
+            TargetInput::Path(path) => Some(path.select(event).map(Value::to_string).unwrap_or_default()),
             TargetInput::Transformer { paths, template } => {
                 let mut variables: BTreeMap<&str, Option<Value>> = BTreeMap::new();
                 for (name, path) in paths {
@@ -170,7 +171,11 @@ impl TargetInput {
                 variables.insert("aws.events.event.ingestion-time", Some(Value::String(iso_time(rule.ingestion_ms))));
                 variables.insert("aws.events.event", Some(event.clone()));
                 variables.insert("aws.events.event.json", Some(event.clone()));
-                substitute(template, &variables)
+                let filled = substitute(template, &variables);
+                if is_json_template(template) && serde_json::from_str::<Value>(&filled).is_err() {
+                    return None;
+                }
+                Some(filled)
             }
         }
     }
@@ -178,8 +183,7 @@ impl TargetInput {
 
 /// Replaces `<name>` placeholders of `template`, quoting by position (see the module doc).
 fn substitute(template: &str, variables: &BTreeMap<&str, Option<Value>>) -> String {
-    let trimmed = template.trim_start();
-    let json_template = trimmed.starts_with('{') || trimmed.starts_with('[') || trimmed.starts_with('"');
+    let json_template = is_json_template(template);
     let mut output = String::with_capacity(template.len());
     let mut in_string = false;
     let mut escaped = false;
@@ -193,7 +197,8 @@ fn substitute(template: &str, variables: &BTreeMap<&str, Option<Value>>) -> Stri
                         let raw = in_string || !json_template;
                         match (value, raw) {
                             (Some(Value::String(text)), true) => output.push_str(text),
-                            (Some(other), _) => output.push_str(&other.to_string()),
+                            (Some(other), true) => write_unquoted(other, &mut output),
+                            (Some(other), false) => output.push_str(&other.to_string()),
                             (None, true) => {}
                             (None, false) => output.push_str("null"),
                         }
@@ -217,6 +222,44 @@ fn substitute(template: &str, variables: &BTreeMap<&str, Option<Value>>) -> Stri
         rest = &rest[character.len_utf8()..];
     }
     output
+}
+
+/// Whether a template is JSON (an object, a list or a string), so placeholders are quoted by
+/// position and the result must parse.
+fn is_json_template(template: &str) -> bool {
+    let trimmed = template.trim_start();
+    trimmed.starts_with('{') || trimmed.starts_with('[') || trimmed.starts_with('"')
+}
+
+/// A value written into text, as AWS writes objects and lists inside a string: no quotes around
+/// keys or strings (`{acc_id:0a78,sf_id:baz}`, `[ACTIVE,INACTIVE]`).
+fn write_unquoted(value: &Value, output: &mut String) {
+    match value {
+        Value::String(text) => output.push_str(text),
+        Value::Array(items) => {
+            output.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    output.push(',');
+                }
+                write_unquoted(item, output);
+            }
+            output.push(']');
+        }
+        Value::Object(object) => {
+            output.push('{');
+            for (index, (key, item)) in object.iter().enumerate() {
+                if index > 0 {
+                    output.push(',');
+                }
+                output.push_str(key);
+                output.push(':');
+                write_unquoted(item, output);
+            }
+            output.push('}');
+        }
+        scalar => output.push_str(&scalar.to_string()),
+    }
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` of an epoch-millisecond instant, as events carry their `time`.
@@ -270,22 +313,23 @@ mod tests {
             input_paths_map: paths.iter().map(|(name, path)| ((*name).to_owned(), (*path).to_owned())).collect(),
             input_template: template.into(),
         });
-        TargetInput::of(&row).expect("valid").render(&event(), RULE)
+        TargetInput::of(&row).expect("valid").render(&event(), RULE).unwrap_or_else(|| "(nothing)".into())
     }
 
     #[test]
     fn whole_event_constant_and_path() {
         let row = target();
-        assert_eq!(TargetInput::of(&row).expect("valid").render(&event(), RULE), event().to_string());
+        assert_eq!(TargetInput::of(&row).expect("valid").render(&event(), RULE), Some(event().to_string()));
         let mut row = target();
         row.input = Some(r#"{"fixed": true}"#.into());
-        assert_eq!(TargetInput::of(&row).expect("valid").render(&event(), RULE), r#"{"fixed": true}"#);
+        assert_eq!(TargetInput::of(&row).expect("valid").render(&event(), RULE).as_deref(), Some(r#"{"fixed": true}"#));
         let mut row = target();
         row.input_path = Some("$.detail.items[1].sku".into());
-        assert_eq!(TargetInput::of(&row).expect("valid").render(&event(), RULE), r#""b""#);
+        assert_eq!(TargetInput::of(&row).expect("valid").render(&event(), RULE).as_deref(), Some(r#""b""#));
         row.input_path = Some("$.detail".into());
         let rendered: Value =
-            serde_json::from_str(&TargetInput::of(&row).expect("valid").render(&event(), RULE)).expect("json");
+            serde_json::from_str(&TargetInput::of(&row).expect("valid").render(&event(), RULE).expect("rendered"))
+                .expect("json");
         assert_eq!(rendered, event()["detail"]);
     }
 
@@ -298,6 +342,12 @@ mod tests {
         );
         assert_eq!(transform(&paths, r#""instance is <state> (<count>)<missing>""#), r#""instance is running (3)""#);
         assert_eq!(transform(&paths, "plain <state> text <b>"), "plain running text <b>");
+        // Objects and lists inside text are written without quotes, as AWS writes them.
+        let items = [("items", "$.detail.items"), ("first", "$.detail.items[0]")];
+        assert_eq!(transform(&items, "Payload of <first> in <items>"), "Payload of {sku:a} in [{sku:a},{sku:b}]");
+        assert_eq!(transform(&items, r#"{"text": "got <items>"}"#), r#"{"text": "got [{sku:a},{sku:b}]"}"#);
+        // A JSON template that is not JSON once filled in delivers nothing.
+        assert_eq!(transform(&paths, r#"{"state": <state>, "broken": }"#), "(nothing)");
         assert_eq!(transform(&paths, r#"{"escaped \" <state>": 1}"#), r#"{"escaped \" running": 1}"#);
     }
 

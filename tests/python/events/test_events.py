@@ -106,7 +106,8 @@ def test_rule_lifecycle_and_errors(events):
         events.put_rule(Name="bad", EventPattern='{"source": "shop"}')
     assert error_of(excinfo)[0] == "InvalidEventPatternException"
     assert error_of(excinfo)[1].startswith("Event pattern is not valid. Reason:")
-    for expression in ("rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "cron(0 12 * * * *)", "every day"):
+    for expression in ("rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "rate( 10 minutes )", "cron(0 12 * * * *)",
+                       "every day"):
         with pytest.raises(ClientError) as excinfo:
             events.put_rule(Name="bad", ScheduleExpression=expression)
         assert error_of(excinfo) == ("ValidationException", "Parameter ScheduleExpression is not valid."), expression
@@ -208,7 +209,8 @@ def test_targets(events, sqs):
 
     with pytest.raises(ClientError) as excinfo:
         events.put_targets(Rule="r", Targets=[{"Id": "x", "Arn": arn, "Input": "{}", "InputPath": "$"}])
-    assert error_of(excinfo)[0] == "ValidationException"
+    assert error_of(excinfo) == (
+        "ValidationException", "Only one of Input, InputPath, or InputTransformer must be provided for target x.")
     with pytest.raises(ClientError) as excinfo:
         events.put_targets(Rule="r", Targets=[{"Id": "x", "Arn": arn, "Input": "{not json"}])
     assert error_of(excinfo)[0] == "ValidationException"
@@ -321,19 +323,27 @@ def test_put_events_entries_and_errors(events):
         ]
     )
     entries = answer["Entries"]
-    assert answer["FailedEntryCount"] == 5
+    assert answer["FailedEntryCount"] == 4
     assert len(entries[0]["EventId"]) == 36
-    assert [entry.get("ErrorCode") for entry in entries[1:]] == [
+    assert [entry.get("ErrorCode") for entry in entries[1:5]] == [
         "InvalidArgument",
         "InvalidArgument",
         "InvalidArgument",
         "MalformedDetail",
-        "ResourceNotFoundException",
     ]
+    # An event for a bus that does not exist is accepted, as AWS accepts it, and matches nothing.
+    assert len(entries[5]["EventId"]) == 36 and "ErrorCode" not in entries[5]
     assert entries[1]["ErrorMessage"] == "Parameter Source is not valid. Reason: Source is a required argument."
     with pytest.raises(ClientError) as excinfo:
         events.put_events(Entries=[{"Source": "s", "DetailType": "t", "Detail": "{}"}] * 11)
     assert error_of(excinfo)[0] == "ValidationException"
+    # 256 KiB in all, counted as AWS counts entries (Source, DetailType, Detail, resources).
+    big = json.dumps({"pad": "x" * (64 * 1024)})
+    with pytest.raises(ClientError) as excinfo:
+        events.put_events(Entries=[{"Source": "s", "DetailType": "t", "Detail": big}] * 4)
+    assert error_of(excinfo) == ("ValidationException", "Total size of the entries in the request is over the limit.")
+    small = json.dumps({"pad": "x" * (60 * 1024)})
+    assert events.put_events(Entries=[{"Source": "s", "DetailType": "t", "Detail": small}] * 4)["FailedEntryCount"] == 0
 
 
 def test_test_event_pattern(events):
@@ -356,6 +366,25 @@ def test_test_event_pattern(events):
     with pytest.raises(ClientError) as excinfo:
         events.test_event_pattern(EventPattern=PATTERN, Event=json.dumps({"source": "shop"}))
     assert error_of(excinfo) == ("ValidationException", "Parameter Event is not valid.")
+    # A detail-type given as a list is accepted, as AWS accepts it.
+    listed = {**event, "detail-type": ["Order", "Refund"]}
+    assert events.test_event_pattern(EventPattern=json.dumps({"detail-type": ["Refund"]}), Event=json.dumps(listed))["Result"]
+    # A dotted field name and the nested path are one field.
+    dotted = json.dumps({"detail.state": ["paid"]})
+    assert events.test_event_pattern(EventPattern=dotted, Event=json.dumps(event))["Result"] is True
+    # anything-but with a list of prefixes; CIDR errors in AWS's words.
+    prefixes = json.dumps({"source": [{"anything-but": {"prefix": ["sh", "test"]}}]})
+    assert events.test_event_pattern(EventPattern=prefixes, Event=json.dumps(event))["Result"] is False
+    for pattern, reason in [
+        ({"ip": [{"cidr": "10.0.0.0"}]}, "Malformed CIDR, one '/' required"),
+        ({"ip": [{"cidr": "10.0.0.0/x"}]}, "Malformed CIDR, mask bits must be an integer"),
+        ({"ip": [{"cidr": "10.0.0.256/8"}]}, "Nonstandard IP address: 10.0.0.256"),
+        ({"s": [{"anything-but": {"suffix": 5}}]}, "suffix match pattern must be a string"),
+    ]:
+        with pytest.raises(ClientError) as excinfo:
+            events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(event))
+        code, message = error_of(excinfo)
+        assert code == "InvalidEventPatternException" and message.endswith(reason), message
 
 
 def test_put_events_delivers_to_a_queue(events, sqs):

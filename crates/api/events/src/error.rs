@@ -125,7 +125,6 @@ pub fn entry_code(problem: &EntryProblem) -> &'static str {
             "InvalidArgument"
         }
         EntryProblem::MalformedDetail => "MalformedDetail",
-        EntryProblem::BusNotFound(_) => "ResourceNotFoundException",
     }
 }
 

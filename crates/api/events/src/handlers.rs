@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use wharf_events::{Caller, EntryProblem, Events, NewEvent, NewRule, ResourceArn, TargetProblem};
 use wharf_store::events::{BusRow, InputTransformerRow, RuleRow, TargetRow};
 
+/// The most bytes of entries one PutEvents may carry (256 KiB, as AWS computes entry sizes).
+const MAX_PUT_EVENTS_BYTES: usize = 256 * 1024;
+
 /// The result of an operation, before rendering.
 #[derive(Debug)]
 pub enum Output {
@@ -236,6 +239,25 @@ pub async fn handle(context: &Context<'_>, operation: Operation) -> Result<Outpu
                 return Err(events_error!(
                     ValidationException,
                     "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10"
+                ));
+            }
+            // AWS's entry size: 14 bytes for a Time, then the UTF-8 bytes of Source,
+            // DetailType, Detail and each resource; 256 KiB for the whole request.
+            let size: usize = entries
+                .iter()
+                .map(|entry| {
+                    usize::from(entry.time.is_some()) * 14
+                        + [&entry.source, &entry.detail_type, &entry.detail]
+                            .iter()
+                            .map(|text| text.as_deref().map_or(0, str::len))
+                            .sum::<usize>()
+                        + entry.resources.iter().flatten().map(String::len).sum::<usize>()
+                })
+                .sum();
+            if size > MAX_PUT_EVENTS_BYTES {
+                return Err(events_error!(
+                    ValidationException,
+                    "Total size of the entries in the request is over the limit."
                 ));
             }
             let entries = entries
