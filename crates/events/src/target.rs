@@ -169,7 +169,12 @@ impl TargetInput {
                 variables.insert("aws.events.rule-arn", Some(Value::String(rule.rule_arn.to_owned())));
                 variables.insert("aws.events.rule-name", Some(Value::String(rule.rule_name.to_owned())));
                 variables.insert("aws.events.event.ingestion-time", Some(Value::String(iso_time(rule.ingestion_ms))));
-                variables.insert("aws.events.event", Some(event.clone()));
+                // The event without its detail, as the user guide defines it; `.json` is whole.
+                let mut metadata = event.clone();
+                if let Value::Object(fields) = &mut metadata {
+                    fields.remove("detail");
+                }
+                variables.insert("aws.events.event", Some(metadata));
                 variables.insert("aws.events.event.json", Some(event.clone()));
                 let filled = substitute(template, &variables);
                 if is_json_template(template) && serde_json::from_str::<Value>(&filled).is_err() {
@@ -346,6 +351,12 @@ mod tests {
         let items = [("items", "$.detail.items"), ("first", "$.detail.items[0]")];
         assert_eq!(transform(&items, "Payload of <first> in <items>"), "Payload of {sku:a} in [{sku:a},{sku:b}]");
         assert_eq!(transform(&items, r#"{"text": "got <items>"}"#), r#"{"text": "got [{sku:a},{sku:b}]"}"#);
+        // <aws.events.event> is the event without its detail; <aws.events.event.json> all of it.
+        let metadata: Value = serde_json::from_str(&transform(&[], r#"{"e": <aws.events.event>}"#)).expect("json");
+        assert_eq!(metadata["e"]["source"], "shop");
+        assert!(metadata["e"].get("detail").is_none());
+        let whole: Value = serde_json::from_str(&transform(&[], r#"{"e": <aws.events.event.json>}"#)).expect("json");
+        assert_eq!(whole["e"], event());
         // A JSON template that is not JSON once filled in delivers nothing.
         assert_eq!(transform(&paths, r#"{"state": <state>, "broken": }"#), "(nothing)");
         assert_eq!(transform(&paths, r#"{"escaped \" <state>": 1}"#), r#"{"escaped \" running": 1}"#);
@@ -361,7 +372,9 @@ mod tests {
         assert_eq!(value["arn"], RULE.rule_arn);
         assert_eq!(value["name"], "r");
         assert_eq!(value["at"], "1970-01-01T00:00:00Z");
-        assert_eq!(value["event"], event());
+        let mut metadata = event();
+        metadata.as_object_mut().expect("object").remove("detail");
+        assert_eq!(value["event"], metadata);
         assert_eq!(value["json"], event());
     }
 

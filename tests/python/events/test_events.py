@@ -212,6 +212,15 @@ def test_targets(events, sqs):
     assert error_of(excinfo) == (
         "ValidationException", "Only one of Input, InputPath, or InputTransformer must be provided for target x.")
     with pytest.raises(ClientError) as excinfo:
+        events.put_targets(Rule="r", Targets=[{"Id": "ok", "Arn": arn}, {"Id": "has space", "Arn": arn},
+                                              {"Id": "x" * 65, "Arn": arn}])
+    assert error_of(excinfo) == ("ValidationException", (
+        "2 validation errors detected: "
+        "Value 'has space' at 'targets.2.member.id' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+; "
+        f"Value '{'x' * 65}' at 'targets.3.member.id' failed to satisfy constraint: "
+        "Member must have length less than or equal to 64"))
+    with pytest.raises(ClientError) as excinfo:
         events.put_targets(Rule="r", Targets=[{"Id": "x", "Arn": arn, "Input": "{not json"}])
     assert error_of(excinfo)[0] == "ValidationException"
     with pytest.raises(ClientError) as excinfo:

@@ -117,6 +117,46 @@ fn page<T>(
     Ok((selected, next))
 }
 
+/// The constraints the events model puts on each target's `Id` (1–64 characters of
+/// `[.\-_A-Za-z0-9]`) and `Arn` (1–1600), checked all at once and reported as AWS reports
+/// them: every violation, with its member path (`targets.1.member.id`).
+fn check_targets(targets: &[Target]) -> Result<(), EventsApiError> {
+    let mut problems = Vec::new();
+    for (index, target) in targets.iter().enumerate() {
+        let position = index + 1;
+        let id = &target.id;
+        if id.chars().count() > 64 {
+            problems.push(format!(
+                "Value '{id}' at 'targets.{position}.member.id' failed to satisfy constraint: Member must have length less than or equal to 64"
+            ));
+        }
+        if id.is_empty() {
+            problems.push(format!(
+                "Value '{id}' at 'targets.{position}.member.id' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            ));
+        } else if !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+            problems.push(format!(
+                "Value '{id}' at 'targets.{position}.member.id' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+"
+            ));
+        }
+        let arn = &target.arn;
+        if arn.is_empty() {
+            problems.push(format!(
+                "Value '{arn}' at 'targets.{position}.member.arn' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            ));
+        } else if arn.chars().count() > 1600 {
+            problems.push(format!(
+                "Value '{arn}' at 'targets.{position}.member.arn' failed to satisfy constraint: Member must have length less than or equal to 1600"
+            ));
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err(events_error!(ValidationException, "1 validation error detected: {}", problems[0])),
+        count => Err(events_error!(ValidationException, "{count} validation errors detected: {}", problems.join("; "))),
+    }
+}
+
 fn target_row(target: Target) -> TargetRow {
     TargetRow {
         id: target.id,
@@ -205,6 +245,7 @@ pub async fn handle(context: &Context<'_>, operation: Operation) -> Result<Outpu
                     "1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10"
                 ));
             }
+            check_targets(&targets)?;
             let targets = targets.into_iter().map(target_row).collect();
             Output::TargetFailures(events.put_targets(caller, input.event_bus_name.as_deref(), &rule, targets).await?)
         }
