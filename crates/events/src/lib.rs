@@ -20,6 +20,9 @@
 //!   the modules above, it does IO (the store, delivery tasks) and reads a `Clock`.
 //! - [`scheduler`]: [`Events::run_scheduler`], the worker that fires scheduled rules, and the
 //!   policy for fires missed while wharf was down (not replayed).
+//! - [`schedules`]: EventBridge Scheduler: [`schedules::Schedules`] (groups, schedules in
+//!   their time zones, the worker that invokes their targets through
+//!   [`schedules::ScheduleDelivery`]).
 //! - [`target`]: [`target::TargetInput`], what a target receives (`Input`, `InputPath`,
 //!   `InputTransformer`).
 //! - [`error`]: [`EventsError`] and the per-entry outcomes [`EntryProblem`], [`TargetProblem`].
@@ -33,6 +36,7 @@ pub use schedule::{Cron, InvalidSchedule, Schedule};
 pub mod error;
 pub mod rules;
 pub mod scheduler;
+pub mod schedules;
 pub mod target;
 
 pub use error::{EntryProblem, EventsError, TargetProblem};

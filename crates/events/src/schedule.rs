@@ -328,7 +328,7 @@ impl Cron {
     }
 
     /// The first fire time strictly after `after_ms`, or `None` past the year 2199.
-    fn next_after(&self, after_ms: u64) -> Option<u64> {
+    pub(crate) fn next_after(&self, after_ms: u64) -> Option<u64> {
         let start = after_ms / MILLIS_PER_MINUTE + 1;
         let mut day_number = start / 1440;
         let mut from_minute = (start % 1440) as u32;

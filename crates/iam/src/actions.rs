@@ -24,6 +24,7 @@ const TABLES: &[(&str, &str)] = &[
     ("events", include_str!("../actions/events.tsv")),
     ("iam", include_str!("../actions/iam.tsv")),
     ("sts", include_str!("../actions/sts.tsv")),
+    ("scheduler", include_str!("../actions/scheduler.tsv")),
 ];
 
 type Table = HashMap<&'static str, HashMap<&'static str, ActionRow>>;
@@ -82,6 +83,7 @@ mod tests {
             ("events", "events/2015-10-07"),
             ("iam", "iam/2010-05-08"),
             ("sts", "sts/2011-06-15"),
+            ("scheduler", "scheduler/2021-06-30"),
         ];
         let Some(data) = botocore_data() else {
             eprintln!("botocore not found; the TSV files were checked by actions/validate.py");

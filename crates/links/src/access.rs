@@ -27,6 +27,16 @@ pub enum Actor<'a> {
         /// The function (the `lambda:SourceFunctionArn` key); its name is the session name.
         function_arn: &'a str,
     },
+    /// An AWS service acting with a role it assumes (EventBridge Scheduler with a schedule's
+    /// execution role): the role must exist and trust the service, then its policies decide.
+    AssumedRole {
+        /// The role.
+        role_arn: &'a str,
+        /// The service that assumes it (`scheduler.amazonaws.com`).
+        service: &'a str,
+        /// The session's name.
+        session: &'a str,
+    },
     /// An AWS service principal, allowed only by the resource's policy.
     Service {
         /// `events.amazonaws.com`, …
@@ -138,6 +148,22 @@ impl ServiceAccess {
                     return Err(format!(
                         "The execution role {role_arn} of {function_arn} does not exist: it may not perform {action} on resource: {resource_arn}"
                     ));
+                };
+                match self.iam.authorize(&principal, &access) {
+                    Decision::Allow => Ok(()),
+                    Decision::Deny(reason) => Err(wharf_iam::authorize::denial_message(&principal, &access, reason)),
+                }
+            }
+            Actor::AssumedRole { role_arn, service, session } => {
+                let trusted =
+                    self.iam.role_by_arn(role_arn).is_some_and(|role| self.iam.service_may_assume(service, &role));
+                if !trusted {
+                    return Err(format!(
+                        "{service} cannot assume the role {role_arn} (it does not exist or does not trust {service}): it may not perform {action} on resource: {resource_arn}"
+                    ));
+                }
+                let Some(principal) = self.iam.role_principal(role_arn, session, None) else {
+                    return Err(format!("The role {role_arn} does not exist"));
                 };
                 match self.iam.authorize(&principal, &access) {
                     Decision::Allow => Ok(()),

@@ -20,6 +20,7 @@
 pub mod access;
 pub mod mappings;
 pub mod roles;
+pub mod schedules;
 
 pub use access::{Actor, Checks, ServiceAccess};
 

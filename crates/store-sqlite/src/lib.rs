@@ -28,6 +28,7 @@ pub mod iam;
 mod load;
 pub mod logs;
 mod records;
+pub mod schedules;
 pub mod wal;
 mod writer;
 

@@ -22,6 +22,7 @@ pub mod logs;
 pub mod memory;
 pub mod model;
 pub mod model_check;
+pub mod schedules;
 
 use async_trait::async_trait;
 use wharf_types::{AccountId, EpochMillis, QueueKey, Region};

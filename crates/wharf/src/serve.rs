@@ -268,6 +268,7 @@ struct Stores {
     _scratch: Option<tempfile::TempDir>,
     logs: Arc<dyn wharf_store::logs::LogStore>,
     events: Arc<dyn wharf_store::events::EventStore>,
+    schedules: Arc<dyn wharf_store::schedules::ScheduleStore>,
     iam: Arc<dyn wharf_store::iam::IamStore>,
 }
 
@@ -289,6 +290,7 @@ impl Stores {
                 _scratch: Some(scratch),
                 logs: Arc::new(wharf_store::logs::MemoryLogStore::new()),
                 events: Arc::new(wharf_store::events::MemoryEventStore::default()),
+                schedules: Arc::new(wharf_store::schedules::MemoryScheduleStore::default()),
                 iam: Arc::new(wharf_store::iam::MemoryIamStore::default()),
             });
         }
@@ -298,7 +300,7 @@ impl Stores {
         let now = clock.now_millis();
         // Each database opens on a thread of its own: most of an open is waiting for the disk
         // (a used data directory starts in about half the time).
-        let (queues, functions, invocations, logs, events, iam) = std::thread::scope(|scope| {
+        let (queues, functions, invocations, logs, events, schedules, iam) = std::thread::scope(|scope| {
             let queues = scope.spawn(|| {
                 wharf_store_sqlite::SqliteStore::open(dir, now, cache_bytes)
                     .with_context(|| format!("opening the store in {}", dir.display()))
@@ -319,6 +321,10 @@ impl Stores {
                 wharf_store_sqlite::events::SqliteEventStore::open(dir)
                     .with_context(|| format!("opening the events store in {}", dir.display()))
             });
+            let schedules = scope.spawn(|| {
+                wharf_store_sqlite::schedules::SqliteScheduleStore::open(dir)
+                    .with_context(|| format!("opening the schedule store in {}", dir.display()))
+            });
             let iam = scope.spawn(|| {
                 wharf_store_sqlite::iam::SqliteIamStore::open(dir)
                     .with_context(|| format!("opening the IAM store in {}", dir.display()))
@@ -329,6 +335,7 @@ impl Stores {
                 joined(invocations)?,
                 joined(logs)?,
                 joined(events)?,
+                joined(schedules)?,
                 joined(iam)?,
             ))
         })?;
@@ -342,6 +349,7 @@ impl Stores {
             _scratch: None,
             logs: Arc::new(logs),
             events: Arc::new(events),
+            schedules: Arc::new(schedules),
             iam: Arc::new(iam),
         })
     }
@@ -355,6 +363,7 @@ impl Stores {
             ("functions", self.functions.clear().await),
             ("logs", self.logs.clear().await),
             ("events", self.events.clear().await),
+            ("schedules", self.schedules.clear_schedules().await),
             ("IAM", self.iam.clear().await),
         ];
         for (what, result) in cleared {
@@ -438,6 +447,20 @@ impl Stack {
             .await
             .map(Arc::new)
             .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
+        let schedule_targets = Arc::new(wharf_links::schedules::ScheduleTargets {
+            sqs: Arc::clone(&engine),
+            functions: Arc::clone(&functions),
+            events: Arc::clone(&events),
+            access: Arc::clone(&access),
+        });
+        let schedules = wharf_events::schedules::Schedules::open(
+            Arc::clone(&stores.schedules),
+            Arc::clone(clock),
+            schedule_targets,
+        )
+        .await
+        .map(Arc::new)
+        .map_err(|err| anyhow::anyhow!("opening the scheduler: {err}"))?;
         let iam = Arc::clone(identity.iam());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut workers = crate::workers::Workers::new(stopped);
@@ -446,6 +469,7 @@ impl Stack {
             sqs: SqsApi::new(Arc::clone(&engine), identity.clone(), setup.local.to_string()),
             logs: LogsApi::new(Arc::clone(&logs), identity.clone()),
             events: EventsApi::new(Arc::clone(&events), identity.clone()),
+            scheduler: wharf_api_scheduler::SchedulerApi::new(Arc::clone(&schedules), identity.clone()),
             sts: wharf_api_sts::StsApi::new(identity.clone()),
             iam: wharf_api_iam::IamApi::new(identity.clone()),
             lambda: LambdaApi::new(Arc::clone(&functions), identity.clone(), setup.endpoint_url.clone()),
@@ -459,6 +483,7 @@ impl Stack {
                 queues: Arc::clone(&engine),
                 invocations: internal_engine,
                 events: Arc::clone(&events),
+                schedules: Arc::clone(&schedules),
             }),
         });
         let sweep_period = Duration::from_secs(config.sqs.retention_sweep_seconds.max(1));
@@ -484,6 +509,8 @@ impl Stack {
             workers.every("source-reload", Duration::from_secs(1), move || reload_sources(Arc::clone(&reloaded)));
             let scheduled = Arc::clone(&events);
             workers.spawn("rule-scheduler", move |stopped| Arc::clone(&scheduled).run_scheduler(stopped));
+            let invoked = Arc::clone(&schedules);
+            workers.spawn("schedules", move |stopped| Arc::clone(&invoked).run(stopped));
             let asynchronous = Arc::clone(&functions);
             workers.spawn("async-invocations", move |stopped| Arc::clone(&asynchronous).run_async_worker(stopped));
             workers.spawn("mapping-pollers", move |stopped| Arc::clone(&pollers).run(stopped));
@@ -1032,6 +1059,8 @@ mod router {
         pub logs: LogsApi,
         /// EventBridge (CloudWatch Events).
         pub events: EventsApi,
+        /// EventBridge Scheduler.
+        pub scheduler: wharf_api_scheduler::SchedulerApi,
         /// AWS STS (GetCallerIdentity).
         pub sts: wharf_api_sts::StsApi,
         /// IAM.
@@ -1064,6 +1093,8 @@ mod router {
         pub invocations: std::sync::Arc<wharf_queue::Engine>,
         /// The rules: the scheduler fires what is due now.
         pub events: std::sync::Arc<wharf_events::Events>,
+        /// The schedules: they invoke what is due now.
+        pub schedules: std::sync::Arc<wharf_events::schedules::Schedules>,
     }
 
     /// The longest single move of the test clock: ten years.
@@ -1099,6 +1130,7 @@ mod router {
                 test_clock.queues.wake_all();
                 test_clock.invocations.wake_all();
                 test_clock.events.clock_moved();
+                test_clock.schedules.clock_moved();
             } else if request.method != Method::GET {
                 return ApiResponse::json(StatusCode::METHOD_NOT_ALLOWED, &json!({ "message": "GET or POST" }));
             }
@@ -1135,7 +1167,7 @@ mod router {
                         "problems": problems,
                         "version": env!("CARGO_PKG_VERSION"),
                         "storage": self.storage,
-                        "services": { "sqs": "running", "logs": "running", "lambda": "running", "events": "running" },
+                        "services": { "sqs": "running", "logs": "running", "lambda": "running", "events": "running", "scheduler": "running" },
                         "functions": { "invocations_completed": self.functions.invocations_completed() },
                         "requests": { "panicked": wharf_api_common::server::panics() },
                         "workers": workers,
@@ -1176,6 +1208,9 @@ mod router {
             }
             if EventsApi::claims(&request) {
                 return self.events.handle(request).await;
+            }
+            if wharf_api_scheduler::SchedulerApi::claims(&request) {
+                return self.scheduler.handle(request).await;
             }
             if LambdaApi::claims(&request) {
                 return self.lambda.handle(request).await;
