@@ -2,6 +2,7 @@
 and what triggers the consumer.
 
     python3 examples/pipeline/deploy.py schedule   # a rule runs lambda_consumer once a minute
+    python3 examples/pipeline/deploy.py scheduler  # an EventBridge Scheduler schedule runs it
     python3 examples/pipeline/deploy.py mapping    # an event source mapping feeds lambda_worker
 
 Every call is the one you would make against AWS; only `endpoint_url` differs.
@@ -131,6 +132,44 @@ def deploy_schedule(endpoint: str = ENDPOINT, region: str = REGION) -> str:
     return rule_arn
 
 
+# EventBridge Scheduler invokes the consumer with this role: it trusts Scheduler and may only
+# invoke the consumer (Scheduler needs no AddPermission on the function, unlike a rule).
+SCHEDULER_ROLE = "pipeline-scheduler"
+SCHEDULER_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def deploy_scheduler(endpoint: str = ENDPOINT, region: str = REGION) -> str:
+    """Queue, consumer and worker, and a Scheduler schedule (AWS's successor of scheduled
+    rules) that runs the consumer once a minute."""
+    deploy_queue(endpoint, region)
+    deploy_roles(endpoint, region)
+    functions = client("lambda", endpoint, region)
+    create_function(functions, "lambda_worker", "worker.py", "pipeline-worker")
+    consumer_arn = create_function(functions, "lambda_consumer", "consumer.py", "pipeline-consumer")
+    iam = client("iam", endpoint, region)
+    try:
+        iam.create_role(RoleName=SCHEDULER_ROLE, AssumeRolePolicyDocument=json.dumps(SCHEDULER_TRUST))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    invoke = {"Version": "2012-10-17",
+              "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": consumer_arn}]}
+    iam.put_role_policy(RoleName=SCHEDULER_ROLE, PolicyName="invoke-consumer", PolicyDocument=json.dumps(invoke))
+    scheduler = client("scheduler", endpoint, region)
+    settings = {
+        "Name": "run-consumer",
+        "ScheduleExpression": "rate(1 minute)",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": {"Arn": consumer_arn, "RoleArn": role_arn(SCHEDULER_ROLE), "Input": "{}"},
+    }
+    try:
+        return scheduler.create_schedule(**settings)["ScheduleArn"]
+    except scheduler.exceptions.ConflictException:
+        return scheduler.update_schedule(**settings)["ScheduleArn"]
+
+
 def deploy_mapping(endpoint: str = ENDPOINT, region: str = REGION) -> str:
     """Queue and a batch worker fed by an event source mapping."""
     deploy_queue(endpoint, region)
@@ -154,7 +193,9 @@ if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "mapping"
     if mode == "schedule":
         print("rule:", deploy_schedule())
+    elif mode == "scheduler":
+        print("schedule:", deploy_scheduler())
     elif mode == "mapping":
         print("event source mapping:", deploy_mapping())
     else:
-        sys.exit("usage: deploy.py schedule|mapping")
+        sys.exit("usage: deploy.py schedule|scheduler|mapping")

@@ -74,6 +74,29 @@ def test_pipeline_with_a_schedule(wharf):
     assert any("consumer: handed 10 message(s) to lambda_worker" in line for line in consumer_log), consumer_log
 
 
+def test_pipeline_with_an_eventbridge_scheduler_schedule(wharf):
+    """The same consumer run by EventBridge Scheduler: a rate schedule without a StartDate
+    runs at once, then every minute (the test clock moves the minute)."""
+    deploy.deploy_scheduler(wharf.endpoint, "us-east-1")
+    deploy.deploy_scheduler(wharf.endpoint, "us-east-1")  # again: updated, not duplicated
+    message_ids = producer.send_orders(10, wharf.endpoint, "us-east-1")
+    wharf.advance_clock(61)
+    assert_all_processed_once(wharf, 10, message_ids, timeout=30)
+
+
+def test_pipeline_with_a_scheduler_schedule_and_auth_enforced(wharf_factory):
+    """Scheduler invokes the consumer with its own role (trusting scheduler.amazonaws.com,
+    allowed only to invoke the consumer), as on AWS."""
+    from conftest import lambda_server  # noqa: PLC0415 (the suite's server maker)
+
+    wharf = lambda_server(wharf_factory, ENFORCED)
+    deploy.deploy_scheduler(wharf.endpoint, "us-east-1")
+    message_ids = producer.send_orders(10, wharf.endpoint, "us-east-1")
+    wharf.advance_clock(61)
+    assert_all_processed_once(wharf, 10, message_ids, timeout=30)
+    assert "access denied" not in wharf.log_tail(200_000), "the roles allow everything the pipeline does"
+
+
 def test_pipeline_with_a_schedule_and_auth_enforced(wharf_factory):
     """The same pipeline with every signature checked and every call authorized: the example's
     keys are the account's root keys, the functions call SQS and Lambda with the temporary
