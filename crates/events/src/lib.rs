@@ -34,6 +34,7 @@ pub mod schedule;
 pub use pattern::{InvalidPattern, Pattern};
 pub use schedule::{Cron, InvalidSchedule, Schedule};
 pub mod error;
+pub mod retries;
 pub mod rules;
 pub mod scheduler;
 pub mod schedules;

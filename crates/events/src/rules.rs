@@ -254,6 +254,9 @@ pub struct Events {
     store: Arc<dyn EventStore>,
     pub(crate) clock: Arc<dyn Clock>,
     delivery: Arc<dyn TargetDelivery>,
+    /// Where failed deliveries wait for their next attempt (durably, once the wiring connects
+    /// one; in memory until then).
+    pub(crate) retries: std::sync::OnceLock<Arc<dyn crate::retries::RetryQueue>>,
     /// The cache of the store. A std mutex: it is never held across an await.
     pub(crate) state: Mutex<State>,
     /// Serializes changes across their store write, so store order is memory order.
@@ -300,6 +303,7 @@ impl Events {
             store,
             clock,
             delivery,
+            retries: std::sync::OnceLock::new(),
             state: Mutex::new(state),
             write_lock: tokio::sync::Mutex::new(()),
             schedule_changed: tokio::sync::Notify::new(),
@@ -818,57 +822,87 @@ impl Events {
                     continue;
                 }
             };
-            let delivery = Arc::clone(&self.delivery);
-            let target = target.clone();
-            let source = (rule.name.clone(), arn.clone());
-            tokio::spawn(deliver_with_retries(delivery, source, target, payload));
+            let parts = self.delivery_parts();
+            let pending = crate::retries::PendingDelivery {
+                origin: crate::retries::Origin::Rule {
+                    rule_name: rule.name.clone(),
+                    rule_arn: arn.clone(),
+                    target: target.clone(),
+                },
+                payload,
+                attempts: 0,
+                first_ms: ingestion_ms,
+            };
+            tokio::spawn(attempt_delivery(parts, pending));
         }
     }
 }
 
-/// EventBridge's default `RetryPolicy`: 185 attempts within 24 hours.
+/// EventBridge's default `RetryPolicy`: 185 retries within 24 hours.
 const DEFAULT_RETRY_ATTEMPTS: u32 = 185;
 const DEFAULT_MAX_EVENT_AGE: Duration = Duration::from_secs(24 * 3600);
-/// The first retry waits this long; each later one twice as long, up to [`MAX_RETRY_DELAY`].
-const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 
-/// Delivers `payload` to a target, retrying failures with exponential backoff (1 s doubling up
-/// to 5 min) within the target's `RetryPolicy`; an event that cannot be delivered goes to the
-/// target's dead-letter queue, if it has one. Retries live in memory: a restart forgets them.
-async fn deliver_with_retries(
+/// What an attempt needs of the engine, owned, so it can run in a task of its own.
+pub(crate) struct DeliveryParts {
     delivery: Arc<dyn TargetDelivery>,
-    (rule_name, rule_arn): (String, String),
-    target: TargetRow,
-    payload: String,
-) {
-    let max_retries = target.maximum_retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS);
+    clock: Arc<dyn Clock>,
+    retries: Option<Arc<dyn crate::retries::RetryQueue>>,
+}
+
+impl Events {
+    pub(crate) fn delivery_parts(&self) -> DeliveryParts {
+        DeliveryParts {
+            delivery: Arc::clone(&self.delivery),
+            clock: Arc::clone(&self.clock),
+            retries: self.retries.get().cloned(),
+        }
+    }
+}
+
+/// Makes the next attempt of a rule's delivery. A failure that may pass (the store cannot
+/// write, the function is at its concurrency limit) is held for another attempt, 1 s later
+/// doubling up to 5 min, within the target's `RetryPolicy` (185 retries in 24 hours by
+/// default): durably in the retry queue when one is connected, in memory otherwise. What is
+/// out of attempts or of age, or what the target refuses or does not exist for (not retried,
+/// as EventBridge treats errors that are not retryable), goes to the target's dead-letter
+/// queue, if it has one.
+pub(crate) async fn attempt_delivery(parts: DeliveryParts, mut pending: crate::retries::PendingDelivery) {
+    let crate::retries::Origin::Rule { rule_name, rule_arn, target } = pending.origin.clone() else { return };
+    let max_attempts = target.maximum_retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS).saturating_add(1);
     let max_age =
         target.maximum_event_age_seconds.map_or(DEFAULT_MAX_EVENT_AGE, |age| Duration::from_secs(u64::from(age)));
-    let started = tokio::time::Instant::now();
-    let mut delay = FIRST_RETRY_DELAY;
-    let mut attempt = 0;
     loop {
-        let reason =
-            match delivery.deliver(&target.arn, &rule_arn, payload.clone(), target.message_group_id.clone()).await {
-                Ok(()) => return,
-                Err(reason) => reason,
-            };
+        pending.attempts += 1;
+        let outcome = parts
+            .delivery
+            .deliver(&target.arn, &rule_arn, pending.payload.clone(), target.message_group_id.clone())
+            .await;
+        let reason = match outcome {
+            Ok(()) => return,
+            Err(reason) => reason,
+        };
+        let attempt = pending.attempts;
         tracing::warn!(rule = %rule_name, target = %target.id, target_arn = %target.arn, %reason, attempt, "rule target delivery failed");
-        // A target that does not exist or refuses the event is not retried: it goes to the
-        // dead-letter queue at once, as EventBridge does with errors that are not retryable.
         let retryable = matches!(reason, wharf_types::HandOffError::Unavailable(_));
-        if !retryable || attempt >= max_retries || started.elapsed() + delay > max_age {
+        let delay = crate::retries::delay_before(attempt + 1);
+        let age = Duration::from_millis(parts.clock.now_millis().saturating_sub(pending.first_ms));
+        if !retryable || attempt >= max_attempts || age + delay > max_age {
             if let Some(dead_letter) = &target.dead_letter_arn {
-                if let Err(reason) = delivery.deliver(dead_letter, &rule_arn, payload, None).await {
+                if let Err(reason) = parts.delivery.deliver(dead_letter, &rule_arn, pending.payload, None).await {
                     tracing::warn!(rule = %rule_name, target = %target.id, %reason, "dead-letter delivery failed");
                 }
             }
             return;
         }
+        if let Some(queue) = &parts.retries {
+            match queue.hold(pending.clone(), delay).await {
+                Ok(()) => return,
+                Err(err) => {
+                    tracing::warn!(rule = %rule_name, error = %err, "the retry queue refused a delivery: retrying in memory")
+                }
+            }
+        }
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_RETRY_DELAY);
-        attempt += 1;
     }
 }
 
@@ -922,6 +956,23 @@ pub(crate) mod tests {
             }
             self.recorder.deliver(arn, _rule_arn, payload, group).await
         }
+    }
+
+    /// One rule delivery with its retries in memory (no retry queue connected).
+    async fn deliver_with_retries(
+        delivery: Arc<dyn TargetDelivery>,
+        (rule_name, rule_arn): (String, String),
+        target: TargetRow,
+        payload: String,
+    ) {
+        let parts = DeliveryParts { delivery, clock: Arc::new(wharf_types::SystemClock), retries: None };
+        let pending = crate::retries::PendingDelivery {
+            origin: crate::retries::Origin::Rule { rule_name, rule_arn, target },
+            payload,
+            attempts: 0,
+            first_ms: wharf_types::SystemClock.now_millis(),
+        };
+        attempt_delivery(parts, pending).await;
     }
 
     #[tokio::test(start_paused = true)]

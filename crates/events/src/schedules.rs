@@ -25,7 +25,8 @@
 //! within the window after the scheduled time. A failed invocation is retried with
 //! exponential backoff within the target's `RetryPolicy` (185 attempts, 24 hours by
 //! default); one that still fails, or that the target refuses, goes to the `DeadLetterConfig`
-//! queue if there is one. Retries live in memory: a restart forgets them.
+//! queue if there is one. Retries wait in the durable retry queue the wiring connects
+//! ([`crate::retries`]), so they outlive a restart.
 //!
 //! A one-time schedule invokes once, then is deleted (`ActionAfterCompletion` DELETE) or kept
 //! as completed; a recurring one with `EndDate` and DELETE is deleted after its last
@@ -61,7 +62,7 @@ pub trait ScheduleDelivery: Send + Sync + 'static {
 }
 
 /// One invocation of a schedule's target.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Invocation {
     /// The schedule's ARN.
     pub schedule_arn: String,
@@ -111,9 +112,6 @@ pub const DEFAULT_GROUP: &str = "default";
 /// Scheduler's default `RetryPolicy`.
 const DEFAULT_RETRY_ATTEMPTS: u32 = 185;
 const DEFAULT_MAX_EVENT_AGE_SECONDS: u32 = 86_400;
-/// The first retry waits this long; each later one twice as long, up to [`MAX_RETRY_DELAY`].
-const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 const MILLIS_PER_MINUTE: u64 = 60_000;
 
 /// A parsed schedule expression.
@@ -319,6 +317,9 @@ pub struct Schedules {
     delivery: Arc<dyn ScheduleDelivery>,
     state: Mutex<State>,
     changed: tokio::sync::Notify,
+    /// Where failed invocations wait for their next attempt (durably once the wiring connects
+    /// one; in memory until then).
+    retries: std::sync::OnceLock<Arc<dyn crate::retries::RetryQueue>>,
 }
 
 /// Who asks: the account and region of the request.
@@ -358,7 +359,14 @@ impl Schedules {
                 state.schedules.insert(key, entry);
             }
         }
-        Ok(Schedules { store, clock, delivery, state: Mutex::new(state), changed: tokio::sync::Notify::new() })
+        Ok(Schedules {
+            store,
+            clock,
+            delivery,
+            state: Mutex::new(state),
+            changed: tokio::sync::Notify::new(),
+            retries: std::sync::OnceLock::new(),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -698,86 +706,137 @@ impl Schedules {
             message_group_id: row.target.message_group_id.clone(),
             eventbridge: row.target.eventbridge.clone(),
         };
-        let retries = Retries {
+        let pending = PendingInvocation {
+            invocation: invocation(1, &execution()),
+            template: row.target.input.clone().unwrap_or_else(|| "{}".to_owned()),
+            scheduled_ms,
             max_attempts: row
                 .target
                 .maximum_retry_attempts
                 .unwrap_or(DEFAULT_RETRY_ATTEMPTS)
                 .min(DEFAULT_RETRY_ATTEMPTS)
                 + 1,
-            max_age: Duration::from_secs(u64::from(
-                row.target.maximum_event_age_seconds.unwrap_or(DEFAULT_MAX_EVENT_AGE_SECONDS),
-            )),
+            max_age_seconds: row.target.maximum_event_age_seconds.unwrap_or(DEFAULT_MAX_EVENT_AGE_SECONDS),
             dead_letter_arn: row.target.dead_letter_arn.clone(),
         };
-        let template = row.target.input.clone().unwrap_or_else(|| "{}".to_owned());
         tracing::info!(schedule = %schedule, scheduled = %iso_time(scheduled_ms), target = %row.target.arn, "schedule invoked");
-        let delivery = Arc::clone(&self.delivery);
-        let first = invocation(1, &execution());
+        let parts = self.parts();
+        let first_ms = self.clock.now_millis();
         tokio::spawn(async move {
-            invoke_with_retries(delivery, first, template, scheduled_ms, retries).await;
+            let pending = crate::retries::PendingDelivery {
+                payload: pending.invocation.payload.clone(),
+                origin: crate::retries::Origin::Schedule(pending),
+                attempts: 0,
+                first_ms,
+            };
+            attempt_invocation(parts, pending).await;
         });
+    }
+
+    fn parts(&self) -> Parts {
+        Parts {
+            delivery: Arc::clone(&self.delivery),
+            clock: Arc::clone(&self.clock),
+            retries: self.retries.get().cloned(),
+        }
+    }
+
+    /// Connects the durable retry queue (once).
+    pub fn set_retry_queue(&self, queue: Arc<dyn crate::retries::RetryQueue>) {
+        let _ = self.retries.set(queue);
+    }
+
+    /// Makes the next attempt of a schedule's pending invocation (the retry worker calls this).
+    pub async fn retry(&self, pending: crate::retries::PendingDelivery) {
+        if let crate::retries::Origin::Schedule(_) = &pending.origin {
+            attempt_invocation(self.parts(), pending).await;
+        }
     }
 }
 
-/// What a failed invocation may still do.
-struct Retries {
+/// A schedule's invocation with what its retries need: the input template (each attempt gets
+/// its own execution id and attempt number), the scheduled time and the retry policy.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct PendingInvocation {
+    /// The invocation (its payload that of the latest attempt).
+    pub invocation: Invocation,
+    /// The target's `Input`, before substitution.
+    pub template: String,
+    /// The scheduled instant.
+    pub scheduled_ms: u64,
     /// Attempts in all, the first included.
-    max_attempts: u32,
-    max_age: Duration,
-    dead_letter_arn: Option<String>,
+    pub max_attempts: u32,
+    /// `MaximumEventAgeInSeconds`.
+    pub max_age_seconds: u32,
+    /// The dead-letter queue.
+    pub dead_letter_arn: Option<String>,
 }
 
-/// Invokes, retrying failures that may pass with exponential backoff within the retry
-/// policy; what still fails (or is refused) goes to the dead-letter queue, if any.
-async fn invoke_with_retries(
+/// What an attempt needs of the engine, owned, so it can run in a task of its own.
+struct Parts {
     delivery: Arc<dyn ScheduleDelivery>,
-    mut invocation: Invocation,
-    template: String,
-    scheduled_ms: u64,
-    retries: Retries,
-) {
-    let started = tokio::time::Instant::now();
-    let mut delay = FIRST_RETRY_DELAY;
-    let mut attempt = 1;
+    clock: Arc<dyn Clock>,
+    retries: Option<Arc<dyn crate::retries::RetryQueue>>,
+}
+
+/// Makes the next attempt of an invocation: a failure that may pass is held for another
+/// attempt (1 s, doubling up to 5 min) within the retry policy, durably when a retry queue is
+/// connected; what still fails, or what the target refuses, goes to the dead-letter queue.
+async fn attempt_invocation(parts: Parts, mut pending: crate::retries::PendingDelivery) {
+    let crate::retries::Origin::Schedule(mut invocation) = pending.origin.clone() else { return };
     let (code, message, exhausted) = loop {
-        match delivery.invoke(&invocation).await {
+        pending.attempts += 1;
+        let attempt = pending.attempts;
+        let mut execution_id = uuid::Uuid::new_v4().simple().to_string();
+        execution_id.truncate(16);
+        invocation.invocation.payload = context_input(
+            &invocation.template,
+            &invocation.invocation.schedule_arn,
+            invocation.scheduled_ms,
+            &execution_id,
+            attempt,
+        );
+        pending.payload = invocation.invocation.payload.clone();
+        let reason = match parts.delivery.invoke(&invocation.invocation).await {
             Ok(()) => return,
             Err(HandOffError::Refused(reason)) => break ("AccessDenied".to_owned(), reason, None),
             Err(HandOffError::NotFound(reason)) => break ("ResourceNotFound".to_owned(), reason, None),
-            Err(HandOffError::Unavailable(reason)) => {
-                if attempt >= retries.max_attempts {
-                    break ("ServiceUnavailable".to_owned(), reason, Some("MaximumRetryAttempts"));
-                }
-                if started.elapsed() + delay > retries.max_age {
-                    break ("ServiceUnavailable".to_owned(), reason, Some("MaximumEventAgeInSeconds"));
-                }
-                tracing::debug!(schedule = %invocation.schedule_arn, attempt, %reason, "invocation failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_RETRY_DELAY);
-                attempt += 1;
-                let mut execution_id = uuid::Uuid::new_v4().simple().to_string();
-                execution_id.truncate(16);
-                invocation.payload =
-                    context_input(&template, &invocation.schedule_arn, scheduled_ms, &execution_id, attempt);
+            Err(HandOffError::Unavailable(reason)) => reason,
+        };
+        if attempt >= invocation.max_attempts {
+            break ("ServiceUnavailable".to_owned(), reason, Some("MaximumRetryAttempts"));
+        }
+        let delay = crate::retries::delay_before(attempt + 1);
+        let age = Duration::from_millis(parts.clock.now_millis().saturating_sub(pending.first_ms));
+        if age + delay > Duration::from_secs(u64::from(invocation.max_age_seconds)) {
+            break ("ServiceUnavailable".to_owned(), reason, Some("MaximumEventAgeInSeconds"));
+        }
+        tracing::debug!(schedule = %invocation.invocation.schedule_arn, attempt, %reason, "invocation failed; retrying");
+        pending.origin = crate::retries::Origin::Schedule(invocation.clone());
+        if let Some(queue) = &parts.retries {
+            match queue.hold(pending.clone(), delay).await {
+                Ok(()) => return,
+                Err(err) => tracing::warn!(error = %err, "the retry queue refused an invocation: retrying in memory"),
             }
         }
+        tokio::time::sleep(delay).await;
     };
-    tracing::warn!(schedule = %invocation.schedule_arn, target = %invocation.target_arn, %message, "invocation failed for good");
-    let Some(queue_arn) = retries.dead_letter_arn else { return };
+    let target = &invocation.invocation;
+    tracing::warn!(schedule = %target.schedule_arn, target = %target.target_arn, %message, "invocation failed for good");
+    let Some(queue_arn) = &invocation.dead_letter_arn else { return };
     let mut attributes = BTreeMap::from([
         ("ERROR_CODE".to_owned(), code),
         ("ERROR_MESSAGE".to_owned(), message),
-        ("RETRY_ATTEMPTS".to_owned(), (attempt - 1).to_string()),
-        ("SCHEDULE_ARN".to_owned(), invocation.schedule_arn.clone()),
-        ("SCHEDULED_TIME".to_owned(), iso_time(scheduled_ms)),
-        ("TARGET_ARN".to_owned(), invocation.target_arn.clone()),
+        ("RETRY_ATTEMPTS".to_owned(), pending.attempts.saturating_sub(1).to_string()),
+        ("SCHEDULE_ARN".to_owned(), target.schedule_arn.clone()),
+        ("SCHEDULED_TIME".to_owned(), iso_time(invocation.scheduled_ms)),
+        ("TARGET_ARN".to_owned(), target.target_arn.clone()),
     ]);
     if let Some(condition) = exhausted {
         attributes.insert("EXHAUSTED_RETRY_CONDITION".to_owned(), condition.to_owned());
     }
-    if let Err(err) = delivery.dead_letter(&invocation, &queue_arn, attributes).await {
-        tracing::warn!(schedule = %invocation.schedule_arn, queue = %queue_arn, error = %err, "the dead-letter queue refused the invocation");
+    if let Err(err) = parts.delivery.dead_letter(target, queue_arn, attributes).await {
+        tracing::warn!(schedule = %target.schedule_arn, queue = %queue_arn, error = %err, "the dead-letter queue refused the invocation");
     }
 }
 

@@ -19,6 +19,7 @@
 
 pub mod access;
 pub mod mappings;
+pub mod retries;
 pub mod roles;
 pub mod schedules;
 

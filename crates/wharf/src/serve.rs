@@ -461,6 +461,20 @@ impl Stack {
         .await
         .map(Arc::new)
         .map_err(|err| anyhow::anyhow!("opening the scheduler: {err}"))?;
+        // Failed deliveries of rules and schedules wait in an internal durable queue.
+        let retries = Arc::new(
+            wharf_links::retries::DeliveryRetries::open(
+                Arc::clone(&internal_engine),
+                account.clone(),
+                region.clone(),
+                &events,
+                &schedules,
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!("opening the delivery retry queue: {err}"))?,
+        );
+        events.set_retry_queue(Arc::clone(&retries) as Arc<dyn wharf_events::retries::RetryQueue>);
+        schedules.set_retry_queue(Arc::clone(&retries) as Arc<dyn wharf_events::retries::RetryQueue>);
         let iam = Arc::clone(identity.iam());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut workers = crate::workers::Workers::new(stopped);
@@ -511,6 +525,7 @@ impl Stack {
             workers.spawn("rule-scheduler", move |stopped| Arc::clone(&scheduled).run_scheduler(stopped));
             let invoked = Arc::clone(&schedules);
             workers.spawn("schedules", move |stopped| Arc::clone(&invoked).run(stopped));
+            workers.spawn("delivery-retries", move |stopped| Arc::clone(&retries).run(stopped));
             let asynchronous = Arc::clone(&functions);
             workers.spawn("async-invocations", move |stopped| Arc::clone(&asynchronous).run_async_worker(stopped));
             workers.spawn("mapping-pollers", move |stopped| Arc::clone(&pollers).run(stopped));
