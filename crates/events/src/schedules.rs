@@ -603,10 +603,12 @@ impl Schedules {
             }
             let now = self.clock.now_millis();
             let (due, next) = self.take_due(now);
-            for (row, scheduled_ms) in due {
-                self.invoke(&row, scheduled_ms);
-                self.after_invocation(&row).await;
+            // Every due invocation first, then the bookkeeping (a completed one-time schedule's
+            // synced delete), so no invocation waits for another's disk write.
+            for (row, scheduled_ms) in &due {
+                self.invoke(row, *scheduled_ms);
             }
+            self.after_invocations(&due).await;
             let sleep = async {
                 match next {
                     Some(at) => tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await,
@@ -650,34 +652,39 @@ impl Schedules {
         (due, earliest)
     }
 
-    /// After an invocation: a one-time schedule is deleted or kept as completed; a recurring
-    /// one that will not fire again is deleted when asked to.
-    async fn after_invocation(&self, fired: &ScheduleRow) {
-        let key = (fired.account.clone(), fired.region.clone(), fired.group.clone(), fired.name.clone());
-        let (finished, row) = {
+    /// After invocations: a one-time schedule is deleted or kept as completed; a recurring
+    /// one that will not fire again is deleted when asked to. One durable write for all.
+    async fn after_invocations(&self, fired: &[(ScheduleRow, u64)]) {
+        let mut puts = Vec::new();
+        let mut deletes = Vec::new();
+        {
             let state = self.lock();
-            match state.schedules.get(&key) {
-                Some(entry) => (entry.next.is_none(), entry.row.clone()),
-                None => return,
+            for (row, _) in fired {
+                let key = (row.account.clone(), row.region.clone(), row.group.clone(), row.name.clone());
+                let Some(entry) = state.schedules.get(&key) else { continue };
+                if entry.next.is_some() {
+                    continue;
+                }
+                if entry.row.delete_after_completion {
+                    deletes.push(key);
+                } else if entry.row.completed {
+                    puts.push(entry.row.clone());
+                }
             }
-        };
-        if !finished {
+        }
+        if puts.is_empty() && deletes.is_empty() {
             return;
         }
-        let outcome = if row.delete_after_completion {
-            let deleted = self.store.delete_schedule(&row.account, &row.region, &row.group, &row.name).await;
-            if deleted.is_ok() {
-                self.lock().schedules.remove(&key);
-                tracing::info!(schedule = %schedule_arn(&row), "schedule completed and deleted");
+        match self.store.complete_schedules(puts, deletes.clone()).await {
+            Ok(()) => {
+                let mut state = self.lock();
+                for key in deletes {
+                    if let Some(entry) = state.schedules.remove(&key) {
+                        tracing::info!(schedule = %schedule_arn(&entry.row), "schedule completed and deleted");
+                    }
+                }
             }
-            deleted
-        } else if row.completed {
-            self.store.put_schedule(&row).await
-        } else {
-            Ok(())
-        };
-        if let Err(err) = outcome {
-            tracing::warn!(schedule = %schedule_arn(&row), error = %err, "recording a completed schedule failed");
+            Err(err) => tracing::warn!(error = %err, "recording completed schedules failed"),
         }
     }
 

@@ -81,6 +81,18 @@ impl RecordDb {
         .await
     }
 
+    /// Runs each `(statement, parameters)` in one transaction: one sync for all of them.
+    pub(crate) async fn execute_all(&self, statements: Vec<(&'static str, Vec<String>)>) -> Result<(), StoreError> {
+        self.with_conn(move |conn| {
+            let tx = conn.unchecked_transaction()?;
+            for (sql, values) in &statements {
+                tx.execute(sql, rusqlite::params_from_iter(values))?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
     /// Runs one statement with text parameters.
     pub(crate) async fn execute(&self, sql: &'static str, values: Vec<String>) -> Result<(), StoreError> {
         self.with_conn(move |conn| conn.execute(sql, rusqlite::params_from_iter(values)).map(|_| ())).await

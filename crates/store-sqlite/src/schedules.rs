@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS schedules (
 );
 ";
 
+const PUT_SCHEDULE: &str = "INSERT INTO schedules (account, region, grp, name, record) VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (account, region, grp, name) DO UPDATE SET record = excluded.record";
+const DELETE_SCHEDULE: &str = "DELETE FROM schedules WHERE account = ?1 AND region = ?2 AND grp = ?3 AND name = ?4";
+
 /// The durable [`ScheduleStore`].
 pub struct SqliteScheduleStore {
     db: RecordDb,
@@ -71,24 +75,34 @@ impl ScheduleStore for SqliteScheduleStore {
 
     async fn put_schedule(&self, row: &ScheduleRow) -> Result<(), StoreError> {
         let values = vec![row.account.clone(), row.region.clone(), row.group.clone(), row.name.clone(), encode(row)?];
-        self.db
-            .execute(
-                "INSERT INTO schedules (account, region, grp, name, record) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (account, region, grp, name) DO UPDATE SET record = excluded.record",
-                values,
-            )
-            .await
+        self.db.execute(PUT_SCHEDULE, values).await
     }
 
     async fn delete_schedule(&self, account: &str, region: &str, group: &str, name: &str) -> Result<(), StoreError> {
         let values = vec![account.to_owned(), region.to_owned(), group.to_owned(), name.to_owned()];
-        self.db
-            .execute("DELETE FROM schedules WHERE account = ?1 AND region = ?2 AND grp = ?3 AND name = ?4", values)
-            .await
+        self.db.execute(DELETE_SCHEDULE, values).await
     }
 
     async fn clear_schedules(&self) -> Result<(), StoreError> {
         self.db.clear(&["schedule_groups", "schedules"]).await
+    }
+
+    async fn complete_schedules(
+        &self,
+        puts: Vec<ScheduleRow>,
+        deletes: Vec<(String, String, String, String)>,
+    ) -> Result<(), StoreError> {
+        let mut statements = Vec::with_capacity(puts.len() + deletes.len());
+        for row in &puts {
+            statements.push((
+                PUT_SCHEDULE,
+                vec![row.account.clone(), row.region.clone(), row.group.clone(), row.name.clone(), encode(row)?],
+            ));
+        }
+        for (account, region, group, name) in deletes {
+            statements.push((DELETE_SCHEDULE, vec![account, region, group, name]));
+        }
+        self.db.execute_all(statements).await
     }
 }
 

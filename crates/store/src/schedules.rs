@@ -125,6 +125,21 @@ pub trait ScheduleStore: Send + Sync + 'static {
     async fn delete_schedule(&self, account: &str, region: &str, group: &str, name: &str) -> Result<(), StoreError>;
     /// Deletes every group and schedule (a reset).
     async fn clear_schedules(&self) -> Result<(), StoreError>;
+    /// Replaces `puts` and deletes `deletes` (account, region, group, name) together: one
+    /// durable write for all the schedules a minute completed.
+    async fn complete_schedules(
+        &self,
+        puts: Vec<ScheduleRow>,
+        deletes: Vec<(String, String, String, String)>,
+    ) -> Result<(), StoreError> {
+        for row in &puts {
+            self.put_schedule(row).await?;
+        }
+        for (account, region, group, name) in &deletes {
+            self.delete_schedule(account, region, group, name).await?;
+        }
+        Ok(())
+    }
 }
 
 type GroupKey = (String, String, String);

@@ -16,6 +16,7 @@
 //! - `startup`: spawn `wharf serve` (in memory, on a fresh and on a used data directory) and time
 //!   it to the first answered request; read its idle RSS.
 //! - `invoke-warm`, `invoke-cold`, `invoke-async`: functions (see `bench_functions`).
+//! - `schedule-precision`, `schedule-scale`: EventBridge Scheduler (see `bench_schedules`).
 //! - `backlog`: fill a queue with many messages, then time receives and read the server's RSS.
 //!
 //! `--suite` runs everything against servers it starts itself (a do-nothing server that
@@ -40,7 +41,7 @@ pub struct BenchArgs {
     #[arg(long)]
     endpoint: Option<String>,
     /// Scenarios to run, comma-separated: send, batch, pipeline, longpoll, fifo-one-group,
-    /// fifo-many-groups, invoke-warm, invoke-cold, invoke-async, esm-latency, esm-throughput, startup.
+    /// fifo-many-groups, invoke-warm, invoke-cold, invoke-async, esm-latency, esm-throughput, startup, schedule-precision, schedule-scale.
     #[arg(long, default_value = "send,batch,pipeline,longpoll,fifo-one-group,fifo-many-groups")]
     scenarios: String,
     /// Connections for `send` and `batch`.
@@ -129,6 +130,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             Some(endpoint) => (endpoint.clone(), None),
             None if needs_server => {
                 let server = if args.enforce { Server::wharf_enforced()? } else { Server::wharf(false)? };
+                let _ = SERVER_PID.set(server.child.id());
                 (server.endpoint.clone(), Some(server))
             }
             None => (String::new(), None),
@@ -215,6 +217,10 @@ async fn run_scenario(scenario: &str, endpoint: &str, args: &BenchArgs) -> anyho
     let duration = Duration::from_secs_f64(args.seconds);
     match scenario {
         "startup" => startup(STARTUP_RUNS).await,
+        "schedule-precision" => crate::bench_schedules::precision(endpoint, 300).await,
+        "schedule-scale" => {
+            crate::bench_schedules::scale(endpoint, SERVER_PID.get().copied(), 10_000, args.connections).await
+        }
         "send" => throughput(endpoint, args.connections, duration, args.body_size, false).await,
         "batch" => throughput(endpoint, args.connections, duration, args.body_size, true).await,
         "pipeline" => pipeline(endpoint, args.pipeline_workers, duration, args.body_size, None).await,
@@ -647,7 +653,7 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
@@ -673,6 +679,9 @@ fn spawn_and_wait(mut command: Command, marker: &'static str) -> anyhow::Result<
         }
     }
 }
+
+/// The pid of the server `run` started, for the scenarios that read its CPU and memory.
+static SERVER_PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 
 /// How many times `startup` starts wharf each way.
 const STARTUP_RUNS: usize = 5;

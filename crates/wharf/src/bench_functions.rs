@@ -28,14 +28,14 @@ const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIDWHARFBENCH/20260101
 /// The trivial handler every scenario runs.
 const HANDLER: &str = "def handler(event, context):\n    return event\n";
 
-/// One keep-alive connection speaking Lambda's REST API.
-struct Client {
+/// One keep-alive connection speaking a REST-JSON API (Lambda's, Scheduler's).
+pub(crate) struct Client {
     sender: SendRequest<Full<Bytes>>,
     host: String,
 }
 
 impl Client {
-    async fn open(endpoint: &str) -> anyhow::Result<Client> {
+    pub(crate) async fn open(endpoint: &str) -> anyhow::Result<Client> {
         let host = endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned();
         let stream = tokio::net::TcpStream::connect(&host).await.with_context(|| format!("connecting to {host}"))?;
         stream.set_nodelay(true)?;
@@ -46,7 +46,7 @@ impl Client {
         Ok(Client { sender, host })
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &mut self,
         method: &str,
         path: &str,

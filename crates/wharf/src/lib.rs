@@ -11,6 +11,7 @@
 
 mod bench;
 mod bench_functions;
+mod bench_schedules;
 pub mod cli;
 mod config;
 mod declare;
