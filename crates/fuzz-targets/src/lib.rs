@@ -52,6 +52,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("schedule", schedule),
     ("input_template", input_template),
     ("queue_attributes", queue_attributes),
+    ("scheduler_api", scheduler_api),
+    ("scheduler_expression", scheduler_expression),
 ];
 
 const ACCOUNT: &str = "000000000000";
@@ -509,4 +511,82 @@ pub fn queue_attributes(data: &[u8]) {
         let _ = wharf_queue::policy::remove(Some(&policy), label);
     }
     let _ = wharf_queue::policy::remove(settings.policy.as_deref(), label);
+}
+
+struct NoTargets;
+
+#[async_trait::async_trait]
+impl wharf_events::schedules::ScheduleDelivery for NoTargets {
+    async fn invoke(&self, _invocation: &wharf_events::schedules::Invocation) -> Result<(), wharf_types::HandOffError> {
+        Ok(())
+    }
+    async fn dead_letter(
+        &self,
+        _invocation: &wharf_events::schedules::Invocation,
+        _queue_arn: &str,
+        _attributes: BTreeMap<String, String>,
+    ) -> Result<(), wharf_types::HandOffError> {
+        Ok(())
+    }
+}
+
+/// EventBridge Scheduler's REST protocol: each request's first line is the method and path
+/// with its query (`POST /schedules/s`), its body the JSON document. The worker runs too, so
+/// schedules that come due (the clock is paused and jumps) are planned and invoked.
+pub fn scheduler_api(data: &[u8]) {
+    block_on(async {
+        let schedules = Arc::new(
+            wharf_events::schedules::Schedules::open(
+                Arc::new(wharf_store::schedules::MemoryScheduleStore::default()),
+                clock(),
+                Arc::new(NoTargets),
+            )
+            .await
+            .expect("the scheduler"),
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(Arc::clone(&schedules).run(stopped));
+        let api = wharf_api_scheduler::SchedulerApi::new(Arc::clone(&schedules), identity());
+        for (line, body) in requests(data) {
+            let (method, target) = line.split_once(' ').unwrap_or(("GET", line.as_str()));
+            let Ok(method) = Method::from_bytes(method.as_bytes()) else { continue };
+            let Ok(uri) = target.trim().parse::<Uri>() else { continue };
+            let request = request(method, uri, &[("content-type", "application/json".to_owned())], body);
+            if !wharf_api_scheduler::SchedulerApi::claims(&request) {
+                continue;
+            }
+            let response = api.handle(request).await;
+            check("Scheduler", &line, &response);
+        }
+        let _ = stop.send(true);
+        let _ = worker.await;
+    });
+}
+
+/// A Scheduler expression in a time zone, then its next invocations after an instant:
+/// `EXPRESSION \0 ZONE \0 AFTER (8 bytes, little-endian ms)`; each must come after the last.
+pub fn scheduler_expression(data: &[u8]) {
+    let [expression, zone, after] = parts::<3>(data);
+    let Ok(parsed) = wharf_events::schedules::Expression::from_str(&text(expression)) else { return };
+    let mut row = wharf_store::schedules::sample_schedule("default", "fuzz");
+    row.expression = text(expression);
+    row.timezone = Some(text(zone)).filter(|zone| !zone.is_empty());
+    if wharf_events::schedules::time_zone(row.timezone.as_deref()).is_err() {
+        return;
+    }
+    let mut bytes = [0u8; 8];
+    for (slot, byte) in bytes.iter_mut().zip(after) {
+        *slot = *byte;
+    }
+    let mut at = u64::from_le_bytes(bytes) % 7_258_118_400_000;
+    row.modified_ms = at;
+    for _ in 0..4 {
+        match parsed.next_after(&row, at) {
+            Some(next) => {
+                assert!(next > at, "next invocation {next} is not after {at} for {}", row.expression);
+                at = next;
+            }
+            None => break,
+        }
+    }
 }
