@@ -107,6 +107,17 @@ def test_bench_names_the_version_and_the_machine(wharf):
     assert "msgs/s" in done.stdout
 
 
+@auth_off_only  # the bench's requests are unsigned
+def test_bench_startup_and_schedule_precision_report_their_figures(wharf):
+    """The scenarios run and report (their figures are the docs', not asserted here)."""
+    done = run("bench", "--scenarios", "startup", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"in memory: [\d.]+ ms, RSS [\d.]+ MiB; fresh data dir: .+; used data dir: ", done.stdout), done.stdout
+    done = run("bench", "--endpoint", wharf.endpoint, "--scenarios", "schedule-precision", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"300 one-time schedules over 3 s: invoked late by p50 [\d.-]+ ms", done.stdout), done.stdout
+
+
 @pytest.mark.parametrize(
     "text, where",
     [

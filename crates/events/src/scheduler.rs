@@ -26,6 +26,28 @@ use wharf_store::events::RuleRow;
 use crate::rules::{rule_arn, Events};
 use crate::target::iso_time;
 
+/// Sleeps until `next` (epoch millis; forever when `None`), a notification on `changed`, or
+/// a change of `stop`; false when `stop`'s sender is gone. The one wait of both schedulers
+/// (rules and Scheduler's schedules): no polling interval.
+pub(crate) async fn wait_for_next(
+    next: Option<u64>,
+    now: u64,
+    changed: &tokio::sync::Notify,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    let sleep = async {
+        match next {
+            Some(at) => tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = sleep => true,
+        _ = changed.notified() => true,
+        changed = stop.changed() => changed.is_ok(),
+    }
+}
+
 impl Events {
     /// Runs the scheduler until `stop` turns true (or its sender is dropped).
     pub async fn run_scheduler(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -38,20 +60,8 @@ impl Events {
             for (rule, fire_ms) in due {
                 self.fire(&rule, fire_ms, now);
             }
-            let sleep = async {
-                match next {
-                    Some(at) => tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = sleep => {}
-                _ = self.schedule_changed.notified() => {}
-                changed = stop.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                }
+            if !wait_for_next(next, now, &self.schedule_changed, &mut stop).await {
+                return;
             }
         }
     }

@@ -609,20 +609,8 @@ impl Schedules {
                 self.invoke(row, *scheduled_ms);
             }
             self.after_invocations(&due).await;
-            let sleep = async {
-                match next {
-                    Some(at) => tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = sleep => {}
-                _ = self.changed.notified() => {}
-                changed = stop.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                }
+            if !crate::scheduler::wait_for_next(next, now, &self.changed, &mut stop).await {
+                return;
             }
         }
     }
@@ -691,30 +679,20 @@ impl Schedules {
     fn invoke(&self, row: &ScheduleRow, scheduled_ms: u64) {
         let owner = Owner { account: row.account.clone(), region: row.region.clone() };
         let schedule = schedule_arn(row);
-        let execution = || {
-            let mut id = uuid::Uuid::new_v4().simple().to_string();
-            id.truncate(16);
-            id
-        };
-        let invocation = |attempt: u32, execution_id: &str| Invocation {
+        // The payload is filled in by each attempt (its own execution id and attempt number).
+        let invocation = Invocation {
             schedule_arn: schedule.clone(),
             group_arn: group_arn(&owner, &row.group),
             account: row.account.clone(),
             region: row.region.clone(),
             target_arn: row.target.arn.clone(),
             role_arn: row.target.role_arn.clone(),
-            payload: context_input(
-                row.target.input.as_deref().unwrap_or("{}"),
-                &schedule,
-                scheduled_ms,
-                execution_id,
-                attempt,
-            ),
+            payload: String::new(),
             message_group_id: row.target.message_group_id.clone(),
             eventbridge: row.target.eventbridge.clone(),
         };
         let pending = PendingInvocation {
-            invocation: invocation(1, &execution()),
+            invocation,
             template: row.target.input.clone().unwrap_or_else(|| "{}".to_owned()),
             scheduled_ms,
             max_attempts: row
@@ -731,7 +709,7 @@ impl Schedules {
         let first_ms = self.clock.now_millis();
         tokio::spawn(async move {
             let pending = crate::retries::PendingDelivery {
-                payload: pending.invocation.payload.clone(),
+                payload: String::new(),
                 origin: crate::retries::Origin::Schedule(pending),
                 attempts: 0,
                 first_ms,

@@ -135,25 +135,37 @@ pub struct QueuedInvocations {
 impl QueuedInvocations {
     /// Uses (creating) the queue `wharf-async-invocations` in `engine`.
     pub async fn open(engine: Arc<Engine>, account: AccountId, region: Region) -> Result<Self, String> {
-        let queue = QueueKey {
-            account: account.clone(),
-            region: region.clone(),
-            name: "wharf-async-invocations".parse().map_err(|err| format!("{err}"))?,
-        };
-        let attributes = BTreeMap::from([
-            ("MaximumMessageSize".to_owned(), "1048576".to_owned()),
-            ("MessageRetentionPeriod".to_owned(), "1209600".to_owned()),
-        ]);
-        match engine.create_queue(queue.clone(), attributes.clone(), BTreeMap::new()).await {
-            Ok(_) => {}
-            Err(wharf_queue::QueueError::QueueNameExists(_)) => {
-                engine.set_attributes(&queue, attributes).await.map_err(|err| err.to_string())?;
-            }
-            Err(err) => return Err(err.to_string()),
-        }
+        let queue = internal_queue(&engine, &account, &region, "wharf-async-invocations").await?;
         let caller = Caller { account, region, sender_id: Arc::from("wharf") };
         Ok(QueuedInvocations { engine, queue, caller })
     }
+}
+
+/// The internal queue `name` of `engine` (created, or its attributes set again): 1 MiB
+/// messages kept 14 days, for wharf's own durable work.
+pub(crate) async fn internal_queue(
+    engine: &Engine,
+    account: &AccountId,
+    region: &Region,
+    name: &str,
+) -> Result<QueueKey, String> {
+    let queue = QueueKey {
+        account: account.clone(),
+        region: region.clone(),
+        name: name.parse().map_err(|err| format!("{err}"))?,
+    };
+    let attributes = BTreeMap::from([
+        ("MaximumMessageSize".to_owned(), "1048576".to_owned()),
+        ("MessageRetentionPeriod".to_owned(), "1209600".to_owned()),
+    ]);
+    match engine.create_queue(queue.clone(), attributes.clone(), BTreeMap::new()).await {
+        Ok(_) => {}
+        Err(wharf_queue::QueueError::QueueNameExists(_)) => {
+            engine.set_attributes(&queue, attributes).await.map_err(|err| err.to_string())?;
+        }
+        Err(err) => return Err(err.to_string()),
+    }
+    Ok(queue)
 }
 
 fn text_attribute(name: &str, value: String) -> AttributeInput {

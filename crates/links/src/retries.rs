@@ -9,7 +9,6 @@
 //! the two makes one attempt twice, never none.
 
 use async_trait::async_trait;
-use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use wharf_events::retries::{Origin, PendingDelivery, RetryQueue};
@@ -42,22 +41,7 @@ impl DeliveryRetries {
         events: &Arc<Events>,
         schedules: &Arc<Schedules>,
     ) -> Result<DeliveryRetries, String> {
-        let queue = QueueKey {
-            account: account.clone(),
-            region: region.clone(),
-            name: "wharf-delivery-retries".parse().map_err(|err| format!("{err}"))?,
-        };
-        let attributes = BTreeMap::from([
-            ("MaximumMessageSize".to_owned(), "1048576".to_owned()),
-            ("MessageRetentionPeriod".to_owned(), "1209600".to_owned()),
-        ]);
-        match engine.create_queue(queue.clone(), attributes.clone(), BTreeMap::new()).await {
-            Ok(_) => {}
-            Err(wharf_queue::QueueError::QueueNameExists(_)) => {
-                engine.set_attributes(&queue, attributes).await.map_err(|err| err.to_string())?;
-            }
-            Err(err) => return Err(err.to_string()),
-        }
+        let queue = crate::internal_queue(&engine, &account, &region, "wharf-delivery-retries").await?;
         Ok(DeliveryRetries {
             engine,
             queue,
@@ -140,6 +124,7 @@ impl RetryQueue for DeliveryRetries {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicU32, Ordering};
     use wharf_types::{HandOffError, OffsetClock};
 

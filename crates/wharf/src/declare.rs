@@ -51,11 +51,7 @@ pub async fn mappings(
 ) -> anyhow::Result<()> {
     for declared in &config.functions.mappings {
         let region = region_of(declared.region.as_ref(), region)?;
-        let queue_arn = if declared.queue.starts_with("arn:") {
-            declared.queue.clone()
-        } else {
-            format!("arn:aws:sqs:{region}:{account}:{}", declared.queue)
-        };
+        let queue_arn = queue_arn_of(&declared.queue, account, &region);
         let what = format!("mapping {} -> {}", declared.queue, declared.function);
         let change = wharf_functions::mappings::MappingChange {
             batch_size: declared.batch_size,

@@ -80,6 +80,20 @@ impl ApiResponse {
         }
     }
 
+    /// A REST-JSON error (Lambda, Scheduler): the code in `x-amzn-ErrorType`, the service's
+    /// body (`{"Message": …}` and whatever else it reports).
+    pub fn rest_json_error(request_id: &str, error: &ErrorBody<'_>, body: &serde_json::Value) -> Self {
+        ApiResponse {
+            status: error.status,
+            headers: vec![
+                (http::header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                (HeaderName::from_static("x-amzn-errortype"), header_value(error.json_type)),
+                (HeaderName::from_static(X_AMZN_REQUEST_ID), header_value(request_id)),
+            ],
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
     /// A JSON-protocol error.
     pub fn json_error(content_type: &'static str, request_id: &str, error: &ErrorBody<'_>) -> Self {
         let body = serde_json::json!({ "__type": error.json_type, "message": error.message }).to_string();

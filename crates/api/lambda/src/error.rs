@@ -4,7 +4,6 @@
 //! body `{"Type": "User"|"Service", "Message": …}` (throttles add `Reason`). The codes follow
 //! the Lambda API reference's error list of each operation.
 
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 use wharf_api_common::{ApiResponse, ErrorBody, Fault};
 use wharf_functions::FunctionError;
@@ -109,15 +108,9 @@ pub fn render(error: &ErrorBody<'_>, request_id: &str) -> ApiResponse {
     if let Some(reason) = error.reason {
         body["Reason"] = serde_json::Value::from(reason);
     }
-    let mut headers = vec![(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
-    if let Ok(value) = HeaderValue::from_str(error.json_type) {
-        headers.push((HeaderName::from_static("x-amzn-errortype"), value));
-    }
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.push((HeaderName::from_static("x-amzn-requestid"), value));
-    }
+    let mut response = ApiResponse::rest_json_error(request_id, error, &body);
     if error.status == StatusCode::TOO_MANY_REQUESTS {
-        headers.push((HeaderName::from_static("retry-after"), HeaderValue::from_static("1")));
+        response.headers.push((HeaderName::from_static("retry-after"), HeaderValue::from_static("1")));
     }
-    ApiResponse { status: error.status, headers, body: Bytes::from(body.to_string()) }
+    response
 }

@@ -15,7 +15,7 @@
 use async_trait::async_trait;
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, StatusCode};
+use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -684,20 +684,12 @@ impl Api for SchedulerApi {
     }
 
     fn render_error(&self, _request: &ApiRequest, request_id: &str, error: &ErrorBody<'_>) -> ApiResponse {
-        ApiResponse {
-            status: error.status,
-            headers: vec![
-                (http::header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-                (HeaderName::from_static("x-amzn-requestid"), header(request_id)),
-                (HeaderName::from_static("x-amzn-errortype"), header(error.json_type)),
-            ],
-            body: Bytes::from(json!({ "Message": error.message }).to_string()),
-        }
+        ApiResponse::rest_json_error(request_id, error, &json!({ "Message": error.message }))
     }
 
     async fn resource(
         &self,
-        request: &ApiRequest,
+        _request: &ApiRequest,
         caller: &pipeline::Caller,
         operation: &Operation,
     ) -> pipeline::Resource {
@@ -720,11 +712,6 @@ impl Api for SchedulerApi {
             Operation::Tag { arn, .. } | Operation::Untag { arn, .. } | Operation::ListTags(arn) => arn.clone(),
             Operation::ListSchedules(_) | Operation::ListGroups(_) => return pipeline::Resource::default(),
         };
-        let _ = request;
         pipeline::Resource::arn(arn, &caller.account)
     }
-}
-
-fn header(value: &str) -> HeaderValue {
-    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
