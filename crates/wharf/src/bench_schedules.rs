@@ -82,6 +82,9 @@ pub async fn precision(endpoint: &str, count: usize) -> anyhow::Result<Outcome> 
     let queue_url = crate::bench::create_queue(endpoint, &unique_name("bench-precision")).await?;
     let queue_arn = format!("arn:aws:sqs:us-east-1:000000000000:{}", queue_url.rsplit('/').next().unwrap_or_default());
     let mut client = Client::open(endpoint).await?;
+    // One run's names: a prefix of its own, then the index (the prefix's suffix is time-based
+    // and would repeat across names made in the same run).
+    let prefix = unique_name("bench-at");
     let first_due = now_ms() / 1000 + 3;
     for index in 0..count {
         let due = first_due + (index % 3) as u64;
@@ -91,7 +94,7 @@ pub async fn precision(endpoint: &str, count: usize) -> anyhow::Result<Outcome> 
             "ActionAfterCompletion": "DELETE",
             "Target": target(&queue_arn, (due * 1000).to_string()),
         });
-        create_schedule(&mut client, &unique_name("bench-at"), body).await?;
+        create_schedule(&mut client, &format!("{prefix}-{index}"), body).await?;
     }
     if now_ms() > first_due * 1000 {
         bail!("creating {count} schedules took longer than the three seconds ahead they were due");
@@ -118,11 +121,13 @@ pub async fn scale(endpoint: &str, pid: Option<u32>, count: usize, connections: 
     let queue_url = crate::bench::create_queue(endpoint, &unique_name("bench-scale")).await?;
     let queue_arn = format!("arn:aws:sqs:us-east-1:000000000000:{}", queue_url.rsplit('/').next().unwrap_or_default());
     let created = std::time::Instant::now();
+    let prefix = unique_name("bench-scale");
     let per_worker = count.div_ceil(connections.max(1));
     let mut workers = Vec::new();
     for worker in 0..connections.max(1) {
         let endpoint = endpoint.to_owned();
         let queue_arn = queue_arn.clone();
+        let prefix = prefix.clone();
         workers.push(tokio::spawn(async move {
             let mut client = Client::open(&endpoint).await?;
             for index in (worker * per_worker)..((worker + 1) * per_worker).min(count) {
@@ -131,7 +136,7 @@ pub async fn scale(endpoint: &str, pid: Option<u32>, count: usize, connections: 
                     "FlexibleTimeWindow": { "Mode": "OFF" },
                     "Target": target(&queue_arn, "tick".into()),
                 });
-                create_schedule(&mut client, &format!("bench-scale-{index}"), body).await?;
+                create_schedule(&mut client, &format!("{prefix}-{index}"), body).await?;
             }
             anyhow::Ok(())
         }));
