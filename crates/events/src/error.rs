@@ -33,6 +33,12 @@ pub enum EventsError {
     /// Too many rules, targets or buses.
     #[error("The requested resource exceeds the maximum number allowed.")]
     LimitExceeded,
+    /// Something else the request names does not exist; the text says what.
+    #[error("{0}")]
+    NotFound(String),
+    /// PutPermission would make the bus's policy longer than AWS allows.
+    #[error("The policy length exceeds the limit of 10240 characters.")]
+    PolicyTooLong,
     /// The store failed.
     #[error("storage failure: {0}")]
     Storage(String),
@@ -64,8 +70,8 @@ pub enum EntryProblem {
 /// Why one target of PutTargets or RemoveTargets was not applied.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TargetProblem {
-    /// The ARN names neither a Lambda function nor an SQS queue, the targets wharf delivers to.
-    #[error("Target {id}: wharf delivers only to Lambda functions and SQS queues, not to {arn}")]
+    /// The ARN names none of the targets wharf delivers to.
+    #[error("Target {id}: wharf delivers only to Lambda functions, SQS queues, event buses and log groups, not to {arn}")]
     UnsupportedTarget {
         /// The target id.
         id: String,

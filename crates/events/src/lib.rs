@@ -23,6 +23,7 @@
 //! - [`schedules`]: EventBridge Scheduler: [`schedules::Schedules`] (groups, schedules in
 //!   their time zones, the worker that invokes their targets through
 //!   [`schedules::ScheduleDelivery`]).
+//! - [`bus_policy`]: a bus's resource policy (PutPermission, RemovePermission).
 //! - [`target`]: [`target::TargetInput`], what a target receives (`Input`, `InputPath`,
 //!   `InputTransformer`).
 //! - [`error`]: [`EventsError`] and the per-entry outcomes [`EntryProblem`], [`TargetProblem`].
@@ -33,6 +34,7 @@ pub mod schedule;
 
 pub use pattern::{InvalidPattern, Pattern};
 pub use schedule::{Cron, InvalidSchedule, Schedule};
+pub mod bus_policy;
 pub mod error;
 pub mod retries;
 pub mod rules;

@@ -264,7 +264,7 @@ fn parse_leaf(values: &[Value]) -> Result<Vec<Matcher>, InvalidPattern> {
     if values.is_empty() {
         return Err(InvalidPattern::because("Empty arrays are not allowed"));
     }
-    values
+    let matchers = values
         .iter()
         .map(|value| match value {
             Value::String(text) => Ok(Matcher::Exact(Literal::String { text: text.clone(), ip: text.parse().ok() })),
@@ -274,7 +274,100 @@ fn parse_leaf(values: &[Value]) -> Result<Vec<Matcher>, InvalidPattern> {
             Value::Object(object) => parse_filter(object),
             Value::Array(_) => Err(InvalidPattern::because("Match value must be String, number, true, false, or null")),
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    check_wildcard_complexity(&matchers)?;
+    Ok(matchers)
+}
+
+/// The most weighted states the wildcards of one field may keep active at once.
+const MAX_WILDCARD_COMPLEXITY: usize = 10;
+/// The most distinct sets of active states the complexity search visits before it gives up
+/// (and calls the field too complex): it bounds the work a hostile pattern can cause.
+const MAX_COMPLEXITY_SETS: usize = 4096;
+
+/// Refuses a field whose wildcards (plain and `anything-but`) are too complex, as AWS does.
+///
+/// AWS's matcher (event-ruler) runs all wildcards of a field as one automaton and refuses a
+/// rule when some input can keep too many of its states active at once. wharf measures the
+/// same thing on its own automaton: every position of every wildcard is a state (the final,
+/// accepting one excepted; an active `*` keeps the position after it active too, as
+/// event-ruler keeps a star's looping state beside the next one). The search walks every
+/// reachable set of active positions over the characters the wildcards name (plus one for
+/// any other). With the limit at 10, `*:*:*:*:*:event-bus/*` (11) is refused and `*:*:*:*:*`
+/// (9) accepted, and four suffix wildcards on one field (`*.bif`, `*.tif`, … : 12) are
+/// refused, as users report of AWS; AWS's exact figure for other shapes may differ a little.
+fn check_wildcard_complexity(matchers: &[Matcher]) -> Result<(), InvalidPattern> {
+    let mut wildcards: Vec<&Wildcard> = Vec::new();
+    for matcher in matchers {
+        match matcher {
+            Matcher::Wildcard(wildcard) => wildcards.push(wildcard),
+            Matcher::AnythingBut(AnythingBut::Wildcard(list)) => wildcards.extend(list),
+            _ => {}
+        }
+    }
+    if wildcards.iter().all(|wildcard| !wildcard.parts.contains(&WildcardPart::Star)) {
+        return Ok(());
+    }
+    let too_complex = || {
+        InvalidPattern::because(
+            "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character",
+        )
+    };
+    // A state is (wildcard, position): the parts before the position are matched.
+    type States = std::collections::BTreeSet<(usize, usize)>;
+    let close = |states: &mut States| {
+        let mut pending: Vec<(usize, usize)> = states.iter().copied().collect();
+        while let Some((index, position)) = pending.pop() {
+            if wildcards[index].parts.get(position) == Some(&WildcardPart::Star) && states.insert((index, position + 1)) {
+                pending.push((index, position + 1));
+            }
+        }
+    };
+    let weight = |states: &States| -> usize {
+        states
+            .iter()
+            .filter(|&&(index, position)| position < wildcards[index].parts.len())
+            .count()
+    };
+    let mut alphabet: Vec<Option<char>> = vec![None];
+    for wildcard in &wildcards {
+        for part in &wildcard.parts {
+            if let WildcardPart::Char(character) = part {
+                if !alphabet.contains(&Some(*character)) {
+                    alphabet.push(Some(*character));
+                }
+            }
+        }
+    }
+    let mut start: States = (0..wildcards.len()).map(|index| (index, 0)).collect();
+    close(&mut start);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pending = vec![start];
+    while let Some(states) = pending.pop() {
+        if weight(&states) > MAX_WILDCARD_COMPLEXITY || seen.len() >= MAX_COMPLEXITY_SETS {
+            return Err(too_complex());
+        }
+        for character in &alphabet {
+            let mut next = States::new();
+            for &(index, position) in &states {
+                match wildcards[index].parts.get(position) {
+                    Some(WildcardPart::Star) => {
+                        next.insert((index, position));
+                    }
+                    Some(WildcardPart::Char(expected)) if Some(*expected) == *character => {
+                        next.insert((index, position + 1));
+                    }
+                    _ => {}
+                }
+            }
+            close(&mut next);
+            if !next.is_empty() && !seen.contains(&next) {
+                seen.insert(next.clone());
+                pending.push(next);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The only `(operator, operand)` of a filter object such as `{"prefix": "x"}`.
@@ -801,6 +894,13 @@ mod tests {
             (r#"{"s": [{"wildcard": "a\\*b"}]}"#, Some(json!({"s": "axb"})), false),
             (r#"{"s": [{"wildcard": "a*a*a"}]}"#, Some(json!({"s": "aXaYaZa"})), true),
             (r#"{"s": [{"wildcard": "a*a*b"}]}"#, Some(json!({"s": "aaaaaaac"})), false),
+            // Just within the complexity limit.
+            (r#"{"s": [{"wildcard": "*:*:*:*:*"}]}"#, Some(json!({"s": "a:b:c:d:e"})), true),
+            (
+                r#"{"s": [{"wildcard": "*.png"}, {"wildcard": "*.jpg"}, {"wildcard": "*.gif"}]}"#,
+                Some(json!({"s": "x.gif"})),
+                true,
+            ),
             // anything-but: value, lists, prefix, suffix, wildcard, equals-ignore-case.
             (r#"{"detail": {"state": [{"anything-but": "running"}]}}"#, None, true),
             (r#"{"detail": {"state": [{"anything-but": "terminated"}]}}"#, None, false),
@@ -921,6 +1021,18 @@ mod tests {
             (r#"{"source": [{"equals-ignore-case": 5}]}"#, "equals-ignore-case match pattern must be a string"),
             (r#"{"source": [{"wildcard": "a**b"}]}"#, "Consecutive wildcard characters at pos 2"),
             (r#"{"source": [{"wildcard": "a\\b"}]}"#, "Wildcard pattern has an invalid escape character at pos 1"),
+            (
+                r#"{"resources": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}"#,
+                "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character",
+            ),
+            (
+                r#"{"key": [{"wildcard": "*.bif"}, {"wildcard": "*.tiff"}, {"wildcard": "*.tif"}, {"wildcard": "*.svs"}]}"#,
+                "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character",
+            ),
+            (
+                r#"{"key": [{"anything-but": {"wildcard": ["*a", "*b", "*c", "*d", "*e", "*f"]}}]}"#,
+                "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character",
+            ),
             (r#"{"source": [{"exists": "yes"}]}"#, "exists match pattern must be either true or false."),
             (
                 r#"{"source": [{"anything-but": null}]}"#,

@@ -43,6 +43,42 @@ pub trait TargetDelivery: Send + Sync + 'static {
         payload: String,
         message_group_id: Option<String>,
     ) -> Result<(), wharf_types::HandOffError>;
+
+    /// Delivers `payload` to `target` for the rule `rule_arn`: by default [`Self::deliver`] to
+    /// its ARN. Implementations that also deliver to event buses and log groups, which need
+    /// the target's `RoleArn`, override this.
+    async fn deliver_target(
+        &self,
+        target: &TargetRow,
+        rule_arn: &str,
+        payload: String,
+    ) -> Result<(), wharf_types::HandOffError> {
+        self.deliver(&target.arn, rule_arn, payload, target.message_group_id.clone()).await
+    }
+
+    /// Sends `payload`, which `rule_arn` could not deliver, to the SQS queue `queue_arn` with
+    /// the message attributes EventBridge documents (`RULE_ARN`, `TARGET_ARN`, `ERROR_CODE`, …).
+    /// By default a plain delivery, without the attributes.
+    async fn dead_letter(
+        &self,
+        queue_arn: &str,
+        rule_arn: &str,
+        payload: String,
+        attributes: BTreeMap<String, String>,
+    ) -> Result<(), wharf_types::HandOffError> {
+        let _ = attributes;
+        self.deliver(queue_arn, rule_arn, payload, None).await
+    }
+}
+
+/// EventBridge's `ERROR_CODE` for a failed hand-off (from the user guide's list of codes).
+pub fn error_code(reason: &wharf_types::HandOffError) -> &'static str {
+    match reason {
+        wharf_types::HandOffError::NotFound(_) => "NO_RESOURCE",
+        wharf_types::HandOffError::Unavailable(_) => "THROTTLING",
+        wharf_types::HandOffError::Refused(message) if message.contains("authorized") => "NO_PERMISSIONS",
+        wharf_types::HandOffError::Refused(_) => "INVALID_PARAMETER",
+    }
 }
 
 /// Who calls: the account and region of the request.
@@ -157,6 +193,17 @@ pub fn rule_arn(rule: &RuleRow) -> String {
     }
 }
 
+/// The owner and name of the bus an `EventBusName` member names: a bus ARN names its account
+/// and region, a name the caller's bus.
+pub fn bus_owner(caller: &Caller, given: Option<&str>) -> (Caller, String) {
+    if let Some(Ok(arn)) = given.map(str::parse::<wharf_types::Arn>) {
+        if arn.service == "events" && arn.resource.starts_with("event-bus/") && !arn.account.is_empty() {
+            return (Caller { account: arn.account.clone(), region: arn.region.clone() }, bus_name(given));
+        }
+    }
+    (caller.clone(), bus_name(given))
+}
+
 /// The bus name of an `EventBusName` member, which may be a name or a bus ARN.
 pub fn bus_name(given: Option<&str>) -> String {
     match given {
@@ -245,13 +292,13 @@ impl RuleEntry {
 #[derive(Default)]
 pub(crate) struct State {
     /// Custom buses, and rows of default buses that carry tags.
-    buses: BTreeMap<BusKey, BusRow>,
+    pub(crate) buses: BTreeMap<BusKey, BusRow>,
     pub(crate) rules: BTreeMap<RuleKey, RuleEntry>,
 }
 
 /// The rules engine.
 pub struct Events {
-    store: Arc<dyn EventStore>,
+    pub(crate) store: Arc<dyn EventStore>,
     pub(crate) clock: Arc<dyn Clock>,
     delivery: Arc<dyn TargetDelivery>,
     /// Where failed deliveries wait for their next attempt (durably, once the wiring connects
@@ -260,7 +307,7 @@ pub struct Events {
     /// The cache of the store. A std mutex: it is never held across an await.
     pub(crate) state: Mutex<State>,
     /// Serializes changes across their store write, so store order is memory order.
-    write_lock: tokio::sync::Mutex<()>,
+    pub(crate) write_lock: tokio::sync::Mutex<()>,
     /// Wakes the scheduler when a scheduled rule appears, changes or goes. `notify_one` keeps a
     /// permit when the scheduler is busy, so no change is missed between its look and its sleep.
     pub(crate) schedule_changed: tokio::sync::Notify,
@@ -322,7 +369,7 @@ impl Events {
         (caller.account.clone(), caller.region.clone(), bus.to_owned(), name.to_owned())
     }
 
-    fn default_bus(caller: &Caller) -> BusRow {
+    pub(crate) fn default_bus(caller: &Caller) -> BusRow {
         BusRow {
             account: caller.account.clone(),
             region: caller.region.clone(),
@@ -330,6 +377,7 @@ impl Events {
             description: None,
             created_ms: 0,
             tags: BTreeMap::new(),
+            policy: None,
         }
     }
 
@@ -370,6 +418,7 @@ impl Events {
             description,
             created_ms: self.clock.now_millis(),
             tags,
+            policy: None,
         };
         self.store.put_bus(&row).await?;
         self.lock().buses.insert(key, row.clone());
@@ -764,7 +813,8 @@ impl Events {
         if !detail.is_object() {
             return Err(EntryProblem::MalformedDetail);
         }
-        let bus = bus_name(entry.bus.as_deref());
+        // A bus ARN may name another account's bus (its policy was checked by the pipeline).
+        let (owner, bus) = bus_owner(caller, entry.bus.as_deref());
         let id = uuid::Uuid::new_v4().to_string();
         let event = json!({
             "version": "0",
@@ -777,39 +827,68 @@ impl Events {
             "resources": entry.resources,
             "detail": detail,
         });
+        if owner.region != caller.region {
+            tracing::debug!(%bus, "PutEvents to another region's bus: accepted, matched by nothing");
+            return Ok(id);
+        }
+        self.route(&owner, &bus, &event, now, false);
+        Ok(id)
+    }
+
+    /// Matches `event` against the enabled rules of `owner`'s bus `bus` and dispatches it to
+    /// their targets. `forwarded` is set for an event another bus sent here: it is not sent on
+    /// to a further bus (AWS drops such a hop, `THIRD_ACCOUNT_HOP_DETECTED`), which also keeps
+    /// buses that target each other from looping. A bus that does not exist matches nothing:
+    /// AWS accepts such events and gives them ids.
+    fn route(&self, owner: &Caller, bus: &str, event: &Value, now: EpochMillis, forwarded: bool) -> usize {
         let matched: Vec<RuleRow> = {
             let state = self.lock();
-            // AWS accepts an event for a bus that does not exist and gives it an id; no rule
-            // can match it.
-            if !Self::bus_exists(&state, caller, &bus) {
-                tracing::debug!(%bus, "PutEvents to a bus that does not exist: accepted, matched by nothing");
-                return Ok(id);
+            if !Self::bus_exists(&state, owner, bus) {
+                tracing::debug!(%bus, "an event for a bus that does not exist: accepted, matched by nothing");
+                return 0;
             }
             state
                 .rules
                 .values()
                 .filter(|rule| {
                     rule.row.enabled
-                        && rule.row.account == caller.account
-                        && rule.row.region == caller.region
+                        && rule.row.account == owner.account
+                        && rule.row.region == owner.region
                         && rule.row.bus == bus
-                        && rule.pattern.as_ref().is_some_and(|pattern| pattern.matches(&event))
+                        && rule.pattern.as_ref().is_some_and(|pattern| pattern.matches(event))
                 })
                 .map(|rule| rule.row.clone())
                 .collect()
         };
         for rule in &matched {
-            self.dispatch(rule, &event, now);
+            self.dispatch(rule, event, now, forwarded);
         }
-        Ok(id)
+        matched.len()
+    }
+
+    /// Delivers an event a rule of another bus sent to `bus_arn` (a bus target): the event as it
+    /// was, matched against the rules of that bus. Returns how many rules matched.
+    pub fn forward(&self, bus_arn: &str, event: &Value) -> Result<usize, wharf_types::HandOffError> {
+        let (owner, bus) = bus_owner(&Caller { account: String::new(), region: String::new() }, Some(bus_arn));
+        if owner.account.is_empty() {
+            return Err(wharf_types::HandOffError::Refused(format!("{bus_arn} is not an event bus ARN")));
+        }
+        if !Self::bus_exists(&self.lock(), &owner, &bus) {
+            return Err(wharf_types::HandOffError::NotFound(format!("Event bus {bus} does not exist.")));
+        }
+        Ok(self.route(&owner, &bus, event, self.clock.now_millis(), true))
     }
 
     /// Hands `event` to every target of `rule`, each in its own task.
-    pub(crate) fn dispatch(&self, rule: &RuleRow, event: &Value, ingestion_ms: EpochMillis) {
+    pub(crate) fn dispatch(&self, rule: &RuleRow, event: &Value, ingestion_ms: EpochMillis, forwarded: bool) {
         let arn = rule_arn(rule);
         let context = RuleContext { rule_arn: &arn, rule_name: &rule.name, ingestion_ms };
         tracing::info!(rule = %arn, targets = rule.targets.len(), "rule fired");
         for target in &rule.targets {
+            if forwarded && is_bus_arn(&target.arn) {
+                tracing::info!(rule = %arn, target = %target.id, "an event from another bus is not sent on to a third bus (THIRD_ACCOUNT_HOP_DETECTED)");
+                continue;
+            }
             let payload = match TargetInput::of(target).map(|input| input.render(event, context)) {
                 Ok(Some(payload)) => payload,
                 // A JSON template that is not JSON once filled in delivers nothing, as on AWS.
@@ -836,6 +915,12 @@ impl Events {
             tokio::spawn(attempt_delivery(parts, pending));
         }
     }
+}
+
+/// Whether `arn` names an event bus (`arn:aws:events:REGION:ACCOUNT:event-bus/NAME`).
+pub fn is_bus_arn(arn: &str) -> bool {
+    arn.parse::<wharf_types::Arn>()
+        .is_ok_and(|arn| arn.service == "events" && arn.resource.starts_with("event-bus/"))
 }
 
 /// EventBridge's default `RetryPolicy`: 185 retries within 24 hours.
@@ -875,7 +960,7 @@ pub(crate) async fn attempt_delivery(parts: DeliveryParts, mut pending: crate::r
         pending.attempts += 1;
         let outcome = parts
             .delivery
-            .deliver(&target.arn, &rule_arn, pending.payload.clone(), target.message_group_id.clone())
+            .deliver_target(&target, &rule_arn, pending.payload.clone())
             .await;
         let reason = match outcome {
             Ok(()) => return,
@@ -888,7 +973,19 @@ pub(crate) async fn attempt_delivery(parts: DeliveryParts, mut pending: crate::r
         let age = Duration::from_millis(parts.clock.now_millis().saturating_sub(pending.first_ms));
         if !retryable || attempt >= max_attempts || age + delay > max_age {
             if let Some(dead_letter) = &target.dead_letter_arn {
-                if let Err(reason) = parts.delivery.deliver(dead_letter, &rule_arn, pending.payload, None).await {
+                let mut attributes = BTreeMap::from([
+                    ("RULE_ARN".to_owned(), rule_arn.clone()),
+                    ("TARGET_ARN".to_owned(), target.arn.clone()),
+                    ("ERROR_CODE".to_owned(), error_code(&reason).to_owned()),
+                    ("ERROR_MESSAGE".to_owned(), reason.to_string().chars().take(1024).collect()),
+                    ("RETRY_ATTEMPTS".to_owned(), (attempt - 1).to_string()),
+                ]);
+                if retryable {
+                    let condition =
+                        if attempt >= max_attempts { "MaximumRetryAttempts" } else { "MaximumEventAgeInSeconds" };
+                    attributes.insert("EXHAUSTED_RETRY_CONDITION".to_owned(), condition.to_owned());
+                }
+                if let Err(reason) = parts.delivery.dead_letter(dead_letter, &rule_arn, pending.payload, attributes).await {
                     tracing::warn!(rule = %rule_name, target = %target.id, %reason, "dead-letter delivery failed");
                 }
             }

@@ -99,7 +99,7 @@ impl Events {
             "detail": {},
         });
         tracing::debug!(rule = %rule.name, targets = rule.targets.len(), "scheduled rule fired");
-        self.dispatch(rule, &event, now);
+        self.dispatch(rule, &event, now, false);
     }
 }
 

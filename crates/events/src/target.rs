@@ -15,8 +15,9 @@
 //! ```
 //! A placeholder outside a JSON string becomes the value's JSON (strings get their quotes); inside
 //! a JSON string, or in a template that is not JSON at all, a string value goes in raw, without
-//! escaping, as AWS does. A variable whose path selects nothing becomes `null` outside a string
-//! and nothing inside one. Text between `<` and `>` that names no variable is left alone.
+//! escaping, as AWS does. A variable whose path selects nothing becomes `""` outside a string
+//! and nothing inside one. A placeholder that names neither a variable nor a reserved name is
+//! refused at PutTargets; other text between `<` and `>` (with spaces, say) is left alone.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -149,6 +150,11 @@ impl TargetInput {
                 })?;
                 paths.push((name.clone(), parsed));
             }
+            for name in placeholders(&transformer.input_template) {
+                if !RESERVED.contains(&name) && !transformer.input_paths_map.contains_key(name) {
+                    return Err(format!("InputTemplate for target {} contains invalid placeholder {name}.", target.id));
+                }
+            }
             return Ok(TargetInput::Transformer { paths, template: transformer.input_template.clone() });
         }
         Ok(TargetInput::Event)
@@ -169,10 +175,14 @@ impl TargetInput {
                 variables.insert("aws.events.rule-arn", Some(Value::String(rule.rule_arn.to_owned())));
                 variables.insert("aws.events.rule-name", Some(Value::String(rule.rule_name.to_owned())));
                 variables.insert("aws.events.event.ingestion-time", Some(Value::String(iso_time(rule.ingestion_ms))));
-                // The event without its detail, as the user guide defines it; `.json` is whole.
+                // The event without its detail and with `detailType` for `detail-type`, as
+                // AWS renders it; `.json` is the whole event.
                 let mut metadata = event.clone();
                 if let Value::Object(fields) = &mut metadata {
                     fields.remove("detail");
+                    if let Some(detail_type) = fields.remove("detail-type") {
+                        fields.insert("detailType".to_owned(), detail_type);
+                    }
                 }
                 variables.insert("aws.events.event", Some(metadata));
                 variables.insert("aws.events.event.json", Some(event.clone()));
@@ -184,6 +194,25 @@ impl TargetInput {
             }
         }
     }
+}
+
+/// The variables every template may use without an `InputPathsMap` entry.
+const RESERVED: &[&str] = &[
+    "aws.events.rule-arn",
+    "aws.events.rule-name",
+    "aws.events.event.ingestion-time",
+    "aws.events.event",
+    "aws.events.event.json",
+];
+
+/// The names of a template's placeholders: `<name>` with a name of no spaces, quotes or angle
+/// brackets (so `a < b > c` in a text is not one).
+fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    template.split('<').skip(1).filter_map(|rest| {
+        let (name, _) = rest.split_once('>')?;
+        (!name.is_empty() && !name.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '<')))
+            .then_some(name)
+    })
 }
 
 /// Replaces `<name>` placeholders of `template`, quoting by position (see the module doc).
@@ -205,7 +234,7 @@ fn substitute(template: &str, variables: &BTreeMap<&str, Option<Value>>) -> Stri
                             (Some(other), true) => write_unquoted(other, &mut output),
                             (Some(other), false) => output.push_str(&other.to_string()),
                             (None, true) => {}
-                            (None, false) => output.push_str("null"),
+                            (None, false) => output.push_str("\"\""),
                         }
                         rest = &rest[end + 2..];
                         escaped = false;
@@ -279,7 +308,16 @@ pub fn iso_time(epoch_ms: u64) -> String {
     )
 }
 
-/// The service a target ARN belongs to, if wharf can deliver to it.
+/// The log group a Logs target ARN names: `arn:aws:logs:REGION:ACCOUNT:log-group:NAME`, with or
+/// without a trailing `:*`.
+pub fn log_group_of(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once(":log-group:")?;
+    let name = rest.strip_suffix(":*").unwrap_or(rest);
+    (arn.starts_with("arn:") && arn.split(':').nth(2) == Some("logs") && !name.is_empty()).then_some(name)
+}
+
+/// Whether wharf can deliver to a target ARN: a Lambda function, an SQS queue, an event bus or
+/// a CloudWatch Logs log group.
 pub fn is_deliverable(arn: &str) -> bool {
     let mut parts = arn.splitn(6, ':');
     let (Some("arn"), Some(_partition), Some(service), Some(_region), Some(_account), Some(resource)) =
@@ -290,6 +328,8 @@ pub fn is_deliverable(arn: &str) -> bool {
     match service {
         "sqs" => !resource.is_empty() && !resource.contains(':'),
         "lambda" => resource.strip_prefix("function:").is_some_and(|name| !name.is_empty()),
+        "events" => resource.strip_prefix("event-bus/").is_some_and(|name| !name.is_empty()),
+        "logs" => log_group_of(arn).is_some(),
         _ => false,
     }
 }
@@ -343,10 +383,10 @@ mod tests {
         let paths = [("state", "$.detail.state"), ("count", "$.detail.count"), ("missing", "$.detail.nope")];
         assert_eq!(
             transform(&paths, r#"{"state": <state>, "count": <count>, "none": <missing>}"#),
-            r#"{"state": "running", "count": 3, "none": null}"#
+            r#"{"state": "running", "count": 3, "none": ""}"#
         );
         assert_eq!(transform(&paths, r#""instance is <state> (<count>)<missing>""#), r#""instance is running (3)""#);
-        assert_eq!(transform(&paths, "plain <state> text <b>"), "plain running text <b>");
+        assert_eq!(transform(&paths, "plain <state> text < b >"), "plain running text < b >");
         // Objects and lists inside text are written without quotes, as AWS writes them.
         let items = [("items", "$.detail.items"), ("first", "$.detail.items[0]")];
         assert_eq!(transform(&items, "Payload of <first> in <items>"), "Payload of {sku:a} in [{sku:a},{sku:b}]");
@@ -354,7 +394,8 @@ mod tests {
         // <aws.events.event> is the event without its detail; <aws.events.event.json> all of it.
         let metadata: Value = serde_json::from_str(&transform(&[], r#"{"e": <aws.events.event>}"#)).expect("json");
         assert_eq!(metadata["e"]["source"], "shop");
-        assert!(metadata["e"].get("detail").is_none());
+        assert_eq!(metadata["e"]["detailType"], "Order");
+        assert!(metadata["e"].get("detail").is_none() && metadata["e"].get("detail-type").is_none());
         let whole: Value = serde_json::from_str(&transform(&[], r#"{"e": <aws.events.event.json>}"#)).expect("json");
         assert_eq!(whole["e"], event());
         // A JSON template that is not JSON once filled in delivers nothing.
@@ -373,13 +414,25 @@ mod tests {
         assert_eq!(value["name"], "r");
         assert_eq!(value["at"], "1970-01-01T00:00:00Z");
         let mut metadata = event();
-        metadata.as_object_mut().expect("object").remove("detail");
+        let fields = metadata.as_object_mut().expect("object");
+        fields.remove("detail");
+        let detail_type = fields.remove("detail-type").expect("detail-type");
+        fields.insert("detailType".into(), detail_type);
         assert_eq!(value["event"], metadata);
         assert_eq!(value["json"], event());
     }
 
     #[test]
     fn invalid_inputs_are_refused() {
+        let mut row = target();
+        row.input_transformer = Some(InputTransformerRow {
+            input_paths_map: BTreeMap::from([("state".to_owned(), "$.detail.state".to_owned())]),
+            input_template: r#"{"s": <state>, "u": "<undefined>"}"#.into(),
+        });
+        assert_eq!(
+            TargetInput::of(&row).err().as_deref(),
+            Some("InputTemplate for target t contains invalid placeholder undefined.")
+        );
         let mut row = target();
         row.input = Some("{".into());
         assert!(TargetInput::of(&row).is_err());

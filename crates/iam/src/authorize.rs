@@ -210,6 +210,20 @@ pub fn decide(principal: &Principal, policies: &PrincipalPolicies, access: &Acce
     }
 }
 
+/// Whether the resource's policy allows another account, as a whole (its root principal), to
+/// perform the access: how EventBridge delivers a rule's event to another account's bus when
+/// the target has no role.
+pub fn account_allowed(account: &str, access: &Access<'_>) -> bool {
+    let arn = format!("arn:aws:iam::{account}:root");
+    let request = Request {
+        action: access.action,
+        resource: access.resource,
+        principal: Some(RequestPrincipal::Aws { account, arn: &arn, role_arn: None }),
+        context: &access.context,
+    };
+    access.resource_policy.is_some_and(|policy| policy.evaluate(&request) == Outcome::Allow)
+}
+
 /// Whether an AWS service principal (`events.amazonaws.com`) may perform `access` on a
 /// resource through its resource policy; `source_arn` and `source_account` fill
 /// `aws:SourceArn` and `aws:SourceAccount`.

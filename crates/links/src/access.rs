@@ -37,6 +37,12 @@ pub enum Actor<'a> {
         /// The session's name.
         session: &'a str,
     },
+    /// Another account as a whole (its root), allowed only by the resource's policy: a rule of
+    /// that account delivering to this account's event bus without a role.
+    Account {
+        /// The acting account.
+        account: &'a str,
+    },
     /// An AWS service principal, allowed only by the resource's policy.
     Service {
         /// `events.amazonaws.com`, …
@@ -66,6 +72,8 @@ pub struct ServiceAccess {
     sqs: Arc<Engine>,
     /// For function policies; set once the functions engine exists.
     functions: OnceLock<Weak<Functions>>,
+    /// For event bus policies; set once the rules engine exists.
+    events: OnceLock<Weak<wharf_events::Events>>,
     policies: PolicyCache,
 }
 
@@ -78,12 +86,24 @@ impl std::fmt::Debug for ServiceAccess {
 impl ServiceAccess {
     /// Checks against `iam`, reading queue policies from `sqs`.
     pub fn new(iam: Arc<Iam>, checks: Checks, sqs: Arc<Engine>) -> ServiceAccess {
-        ServiceAccess { iam, checks, sqs, functions: OnceLock::new(), policies: PolicyCache::default() }
+        ServiceAccess {
+            iam,
+            checks,
+            sqs,
+            functions: OnceLock::new(),
+            events: OnceLock::new(),
+            policies: PolicyCache::default(),
+        }
     }
 
     /// Where function policies come from.
     pub fn set_functions(&self, functions: &Arc<Functions>) {
         let _ = self.functions.set(Arc::downgrade(functions));
+    }
+
+    /// Where event bus policies come from.
+    pub fn set_events(&self, events: &Arc<wharf_events::Events>) {
+        let _ = self.events.set(Arc::downgrade(events));
     }
 
     /// The IAM engine.
@@ -170,6 +190,15 @@ impl ServiceAccess {
                     Decision::Deny(reason) => Err(wharf_iam::authorize::denial_message(&principal, &access, reason)),
                 }
             }
+            Actor::Account { account } => {
+                if wharf_iam::authorize::account_allowed(account, &access) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "Account {account} is not authorized to perform: {action} on resource: {resource_arn} because no resource-based policy allows the {action} action"
+                    ))
+                }
+            }
             Actor::Service { service, source_arn, source_account } => {
                 if wharf_iam::authorize::service_allowed(service, &access, Some(source_arn), Some(source_account)) {
                     Ok(())
@@ -187,6 +216,14 @@ impl ServiceAccess {
         if let Some(key) = QueueKey::from_arn(resource_arn) {
             let document = self.sqs.policy(&key).await.ok().flatten()?;
             return self.policies.parsed(&document);
+        }
+        if wharf_events::rules::is_bus_arn(resource_arn) {
+            let events = self.events.get().and_then(Weak::upgrade)?;
+            let (owner, bus) = wharf_events::rules::bus_owner(
+                &wharf_events::Caller { account: String::new(), region: String::new() },
+                Some(resource_arn),
+            );
+            return self.policies.parsed(&events.bus_policy(&owner, &bus)?);
         }
         if Arn::is_of(resource_arn, "lambda") {
             let functions = self.functions.get().and_then(Weak::upgrade)?;

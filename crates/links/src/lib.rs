@@ -36,6 +36,7 @@ use wharf_functions::ports::{
 use wharf_functions::{FunctionRef, Functions, InvokeRequest};
 use wharf_logs::{Logs, NewLogEvent};
 use wharf_queue::{AttributeInput, Caller, Engine, ReceiveInput, SendInput};
+use wharf_store::events::TargetRow;
 use wharf_types::{AccountId, HandOffError, QueueKey, Region, UtcDateTime};
 
 /// Function output into CloudWatch Logs, written as Lambda writes it: with the function's
@@ -409,6 +410,10 @@ pub struct RuleTargets {
     pub functions: Arc<Functions>,
     /// The checks.
     pub access: Arc<ServiceAccess>,
+    /// CloudWatch Logs, for log-group targets.
+    pub logs: Arc<Logs>,
+    /// The rules engine itself, for event-bus targets; set once it exists.
+    pub events: OnceLock<Weak<wharf_events::Events>>,
 }
 
 /// The service principal EventBridge acts as.
@@ -423,10 +428,88 @@ impl RuleTargets {
         let actor = Actor::Service { service: EVENTS, source_arn: rule_arn, source_account: &source_account };
         self.access.check(actor, action, target_arn).await.map_err(HandOffError::Refused)
     }
+
+    /// An event bus target: the event as it is, to the rules of that bus. Within one account
+    /// and region nothing more is checked; across accounts or regions the target's role (which
+    /// must trust EventBridge and allow `events:PutEvents` on the bus) or, without one, the
+    /// rule's account must be allowed by the receiving bus's policy (PutPermission), as on AWS.
+    async fn to_bus(&self, target: &TargetRow, rule_arn: &str, payload: String) -> Result<(), HandOffError> {
+        let events = self
+            .events
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| HandOffError::Unavailable("the rules engine is not running".into()))?;
+        let event: serde_json::Value = serde_json::from_str(&payload)
+            .ok()
+            .filter(|event: &serde_json::Value| event.get("detail-type").is_some() && event.get("source").is_some())
+            .ok_or_else(|| HandOffError::Refused("the input of an event-bus target must be the event".into()))?;
+        let rule: wharf_types::Arn =
+            rule_arn.parse().map_err(|_| HandOffError::Refused(format!("bad rule ARN {rule_arn}")))?;
+        let bus: wharf_types::Arn =
+            target.arn.parse().map_err(|_| HandOffError::Refused(format!("bad bus ARN {}", target.arn)))?;
+        let crossing = rule.account != bus.account || rule.region != bus.region;
+        if crossing && self.access.checks() != Checks::Off {
+            let session = target.id.as_str();
+            let actor = match &target.role_arn {
+                Some(role_arn) => Actor::AssumedRole { role_arn, service: EVENTS, session },
+                None => Actor::Account { account: &rule.account },
+            };
+            self.access.check(actor, "events:PutEvents", &target.arn).await.map_err(HandOffError::Refused)?;
+        }
+        let matched = events.forward(&target.arn, &event)?;
+        tracing::debug!(bus = %target.arn, matched, "event forwarded to another bus");
+        Ok(())
+    }
+
+    /// A CloudWatch Logs target: the payload as one log event, in a stream named after the
+    /// event's id, at the event's time. The group must exist; with auth checked, the account's
+    /// Logs resource policy must allow `events.amazonaws.com` to `logs:CreateLogStream` and
+    /// `logs:PutLogEvents` on it, as on AWS.
+    async fn to_log_group(&self, target: &TargetRow, rule_arn: &str, payload: String) -> Result<(), HandOffError> {
+        let arn: wharf_types::Arn =
+            target.arn.parse().map_err(|_| HandOffError::Refused(format!("bad log group ARN {}", target.arn)))?;
+        let group = wharf_events::target::log_group_of(&target.arn)
+            .ok_or_else(|| HandOffError::Refused(format!("bad log group ARN {}", target.arn)))?;
+        let account: AccountId = arn.account.parse().map_err(|_| HandOffError::Refused("bad account".into()))?;
+        let region: Region = arn.region.parse().map_err(|_| HandOffError::Refused("bad region".into()))?;
+        let event: Option<serde_json::Value> = serde_json::from_str(&payload).ok();
+        let field = |name: &str| event.as_ref().and_then(|event| event.get(name)).and_then(|value| value.as_str());
+        let stream = field("id").map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        let timestamp = field("time")
+            .and_then(|time| time.parse::<jiff::Timestamp>().ok())
+            .map_or_else(|| self.logs.now_millis(), |time| time.as_millisecond().max(0) as u64);
+        let group_arn = format!("arn:aws:logs:{region}:{account}:log-group:{group}");
+        let stream_arn = format!("{group_arn}:log-stream:{stream}");
+        self.allowed("logs:CreateLogStream", &stream_arn, rule_arn).await?;
+        self.allowed("logs:PutLogEvents", &stream_arn, rule_arn).await?;
+        let key = wharf_store::logs::LogGroupKey { account: account.clone(), region: region.clone(), name: group.to_owned() };
+        match self.logs.group(&key).await {
+            Ok(_) => {}
+            Err(wharf_logs::LogsError::GroupNotFound) => {
+                return Err(HandOffError::NotFound(format!("The log group {group} does not exist.")))
+            }
+            Err(err) => return Err(HandOffError::Unavailable(err.to_string())),
+        }
+        let events = vec![NewLogEvent { timestamp, message: payload }];
+        self.logs.append(&account, &region, group, &stream, events).await.map_err(|err| match err {
+            wharf_logs::LogsError::Storage(_) => HandOffError::Unavailable(err.to_string()),
+            other => HandOffError::Refused(other.to_string()),
+        })
+    }
 }
 
 #[async_trait]
 impl wharf_events::TargetDelivery for RuleTargets {
+    async fn deliver_target(&self, target: &TargetRow, rule_arn: &str, payload: String) -> Result<(), HandOffError> {
+        if wharf_events::rules::is_bus_arn(&target.arn) {
+            return self.to_bus(target, rule_arn, payload).await;
+        }
+        if wharf_types::Arn::is_of(&target.arn, "logs") {
+            return self.to_log_group(target, rule_arn, payload).await;
+        }
+        self.deliver(&target.arn, rule_arn, payload, target.message_group_id.clone()).await
+    }
+
     async fn deliver(
         &self,
         target_arn: &str,
@@ -466,5 +549,22 @@ impl wharf_events::TargetDelivery for RuleTargets {
             return self.functions.invoke_async(request).await.map(|_| ()).map_err(function_failure);
         }
         Err(HandOffError::Refused(format!("unsupported target {target_arn}")))
+    }
+
+    async fn dead_letter(
+        &self,
+        queue_arn: &str,
+        rule_arn: &str,
+        payload: String,
+        attributes: BTreeMap<String, String>,
+    ) -> Result<(), HandOffError> {
+        let key = QueueKey::from_arn(queue_arn)
+            .ok_or_else(|| HandOffError::Refused(format!("a dead-letter queue must be an SQS queue: {queue_arn}")))?;
+        self.allowed("sqs:SendMessage", queue_arn, rule_arn).await?;
+        let caller =
+            Caller { account: key.account.clone(), region: key.region.clone(), sender_id: Arc::from("AIDAWHARFEVENTS") };
+        let attributes = attributes.into_iter().map(|(name, value)| text_attribute(&name, value)).collect();
+        let input = SendInput { body: payload, attributes, ..SendInput::default() };
+        self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(queue_failure)
     }
 }

@@ -210,6 +210,11 @@ impl Logs {
         Logs { store, clock }
     }
 
+    /// The engine's time, epoch milliseconds.
+    pub fn now_millis(&self) -> EpochMillis {
+        self.clock.now_millis()
+    }
+
     /// Appends events (already in timestamp order) to `group`/`stream`, creating the group
     /// and the stream if missing. Used for function output capture.
     pub async fn append(

@@ -4,7 +4,7 @@
 //! its targets and tags, replaced whole; each custom bus is one [`BusRow`]. The engine reads
 //! everything once at start-up and keeps it in memory; every change is written through.
 //! The `default` bus of an account and region exists without a row; a row for it only carries
-//! its tags.
+//! its tags and its resource policy.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,9 @@ pub struct BusRow {
     /// Tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The resource policy (PutPermission), a JSON policy document.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 /// How a target's input is built from the event.
@@ -225,6 +228,7 @@ pub async fn conformance(store: &dyn EventStore) {
         description: Some("the orders".into()),
         created_ms: 5,
         tags: BTreeMap::from([("team".into(), "core".into())]),
+        policy: Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into()),
     };
     store.put_bus(&bus).await.expect("put bus");
     let mut other = bus.clone();

@@ -442,11 +442,15 @@ impl Stack {
             sqs: Arc::clone(&engine),
             functions: Arc::clone(&functions),
             access: Arc::clone(&access),
+            logs: Arc::clone(&logs),
+            events: std::sync::OnceLock::new(),
         });
-        let events = wharf_events::Events::open(Arc::clone(&stores.events), Arc::clone(clock), targets)
+        let events = wharf_events::Events::open(Arc::clone(&stores.events), Arc::clone(clock), targets.clone())
             .await
             .map(Arc::new)
             .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
+        let _ = targets.events.set(Arc::downgrade(&events));
+        access.set_events(&events);
         let schedule_targets = Arc::new(wharf_links::schedules::ScheduleTargets {
             sqs: Arc::clone(&engine),
             functions: Arc::clone(&functions),

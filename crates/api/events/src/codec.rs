@@ -95,6 +95,7 @@ fn bus(row: &BusRow) -> Value {
     object.insert("Name".into(), json!(row.name));
     object.insert("Arn".into(), json!(bus_arn(&row.account, &row.region, &row.name)));
     insert_some(&mut object, "Description", &row.description);
+    insert_some(&mut object, "Policy", &row.policy);
     if row.created_ms > 0 {
         let seconds = row.created_ms as f64 / 1000.0;
         object.insert("CreationTime".into(), json!(seconds));

@@ -28,6 +28,8 @@ pub enum EventsErrorCode {
     SerializationException,
     /// The target names no operation wharf knows.
     UnknownOperationException,
+    /// The bus policy would be too long.
+    PolicyLengthExceededException,
     /// The server failed (storage).
     InternalException,
 }
@@ -43,6 +45,7 @@ impl EventsErrorCode {
             EventsErrorCode::LimitExceededException => "LimitExceededException",
             EventsErrorCode::SerializationException => "SerializationException",
             EventsErrorCode::UnknownOperationException => "UnknownOperationException",
+            EventsErrorCode::PolicyLengthExceededException => "PolicyLengthExceededException",
             EventsErrorCode::InternalException => "InternalException",
         }
     }
@@ -56,6 +59,7 @@ impl EventsErrorCode {
             | EventsErrorCode::ValidationException
             | EventsErrorCode::InvalidEventPatternException
             | EventsErrorCode::LimitExceededException
+            | EventsErrorCode::PolicyLengthExceededException
             | EventsErrorCode::SerializationException
             | EventsErrorCode::UnknownOperationException => StatusCode::BAD_REQUEST,
         }
@@ -105,13 +109,14 @@ impl EventsApiError {
 impl From<EventsError> for EventsApiError {
     fn from(err: EventsError) -> Self {
         let code = match &err {
-            EventsError::RuleNotFound { .. } | EventsError::BusNotFound(_) => {
+            EventsError::RuleNotFound { .. } | EventsError::BusNotFound(_) | EventsError::NotFound(_) => {
                 EventsErrorCode::ResourceNotFoundException
             }
             EventsError::BusExists(_) => EventsErrorCode::ResourceAlreadyExistsException,
             EventsError::InvalidPattern(_) => EventsErrorCode::InvalidEventPatternException,
             EventsError::Validation(_) | EventsError::RuleHasTargets => EventsErrorCode::ValidationException,
             EventsError::LimitExceeded => EventsErrorCode::LimitExceededException,
+            EventsError::PolicyTooLong => EventsErrorCode::PolicyLengthExceededException,
             EventsError::Storage(_) => EventsErrorCode::InternalException,
         };
         EventsApiError { code, message: err.to_string() }

@@ -346,5 +346,23 @@ pub async fn handle(context: &Context<'_>, operation: Operation) -> Result<Outpu
             events.delete_bus(caller, &required(input.name, "name")?).await?;
             Output::Empty
         }
+        Operation::PutPermission(input) => {
+            let grant = wharf_events::bus_policy::PermissionGrant {
+                action: input.action,
+                principal: input.principal,
+                statement_id: input.statement_id,
+                condition: input.condition.map(|condition| (condition.r#type, condition.key, condition.value)),
+                policy: input.policy,
+            };
+            events.put_permission(caller, input.event_bus_name.as_deref(), grant).await?;
+            Output::Empty
+        }
+        Operation::RemovePermission(input) => {
+            let all = input.remove_all_permissions.unwrap_or(false);
+            events
+                .remove_permission(caller, input.event_bus_name.as_deref(), input.statement_id.as_deref(), all)
+                .await?;
+            Output::Empty
+        }
     })
 }

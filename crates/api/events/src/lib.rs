@@ -28,6 +28,8 @@ use wharf_events::{Caller, Events};
 /// The EventBridge API.
 pub struct EventsApi {
     events: Arc<Events>,
+    /// Bus policies, parsed once.
+    policies: wharf_iam::PolicyCache,
     /// Who callers are.
     identity: Identity,
 }
@@ -41,7 +43,7 @@ impl std::fmt::Debug for EventsApi {
 impl EventsApi {
     /// An EventBridge API over `events`, its callers told apart by `identity`.
     pub fn new(events: Arc<Events>, identity: Identity) -> Self {
-        EventsApi { events, identity }
+        EventsApi { events, identity, policies: wharf_iam::PolicyCache::default() }
     }
 
     /// Whether a request is an EventBridge request (`X-Amz-Target: AWSEvents.*`).
@@ -105,6 +107,18 @@ impl Api for EventsApi {
                 "default" => format!("{prefix}:rule/{rule}"),
                 bus => format!("{prefix}:rule/{bus}/{rule}"),
             },
+            model::Acted::Bus(Some(bus)) if wharf_events::rules::is_bus_arn(bus) => {
+                // Another account's bus: its policy (PutPermission) decides, with the caller's.
+                let me = Caller { account: caller.account.to_string(), region: caller.region.to_string() };
+                let (owner, name) = wharf_events::rules::bus_owner(&me, Some(bus));
+                let policy = self.events.bus_policy(&owner, &name).and_then(|text| self.policies.parsed(&text));
+                return pipeline::Resource {
+                    arn: Some(bus.to_owned()),
+                    account: Some(owner.account),
+                    policy,
+                    ..pipeline::Resource::default()
+                };
+            }
             model::Acted::Bus(bus) => format!("{prefix}:event-bus/{}", bus_name(bus)),
             model::Acted::Arn(arn) => arn.to_owned(),
             model::Acted::None => return pipeline::Resource::default(),

@@ -47,6 +47,10 @@ pub enum Operation {
     ListEventBuses(ListEventBusesInput),
     /// DeleteEventBus.
     DeleteEventBus(BusNameInput),
+    /// PutPermission.
+    PutPermission(PutPermissionInput),
+    /// RemovePermission.
+    RemovePermission(RemovePermissionInput),
 }
 
 /// What an operation acts on, for authorization.
@@ -96,6 +100,8 @@ impl Operation {
             Operation::ListTagsForResource(input) => input.resource_arn.as_deref().map_or(Acted::None, Acted::Arn),
             Operation::CreateEventBus(input) => Acted::Bus(input.name.as_deref()),
             Operation::DescribeEventBus(input) | Operation::DeleteEventBus(input) => Acted::Bus(input.name.as_deref()),
+            Operation::PutPermission(input) => Acted::Bus(input.event_bus_name.as_deref()),
+            Operation::RemovePermission(input) => Acted::Bus(input.event_bus_name.as_deref()),
             Operation::ListRules(_)
             | Operation::ListRuleNamesByTarget(_)
             | Operation::TestEventPattern(_)
@@ -125,6 +131,8 @@ impl Operation {
             Operation::DescribeEventBus(_) => "DescribeEventBus",
             Operation::ListEventBuses(_) => "ListEventBuses",
             Operation::DeleteEventBus(_) => "DeleteEventBus",
+            Operation::PutPermission(_) => "PutPermission",
+            Operation::RemovePermission(_) => "RemovePermission",
         }
     }
 }
@@ -165,6 +173,8 @@ pub fn decode(name: &str, body: &[u8]) -> Result<Operation, DecodeError> {
         "DescribeEventBus" => Operation::DescribeEventBus(input(body)?),
         "ListEventBuses" => Operation::ListEventBuses(input(body)?),
         "DeleteEventBus" => Operation::DeleteEventBus(input(body)?),
+        "PutPermission" => Operation::PutPermission(input(body)?),
+        "RemovePermission" => Operation::RemovePermission(input(body)?),
         other => return Err(DecodeError::UnknownOperation(other.to_owned())),
     })
 }
@@ -481,4 +491,46 @@ pub struct ListEventBusesInput {
     pub next_token: Option<String>,
     /// 1 to 100.
     pub limit: Option<i64>,
+}
+
+/// PutPermission's `Condition`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct Condition {
+    /// `StringEquals`.
+    pub r#type: String,
+    /// `aws:PrincipalOrgID`.
+    pub key: String,
+    /// The organization id.
+    pub value: String,
+}
+
+/// PutPermission.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct PutPermissionInput {
+    /// Bus name; `default` when absent.
+    pub event_bus_name: Option<String>,
+    /// `events:PutEvents`.
+    pub action: Option<String>,
+    /// An account id or `*`.
+    pub principal: Option<String>,
+    /// The statement's id.
+    pub statement_id: Option<String>,
+    /// An organization condition.
+    pub condition: Option<Condition>,
+    /// A whole policy document instead.
+    pub policy: Option<String>,
+}
+
+/// RemovePermission.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct RemovePermissionInput {
+    /// The statement to remove.
+    pub statement_id: Option<String>,
+    /// Every statement.
+    pub remove_all_permissions: Option<bool>,
+    /// Bus name; `default` when absent.
+    pub event_bus_name: Option<String>,
 }
