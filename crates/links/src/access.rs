@@ -74,6 +74,8 @@ pub struct ServiceAccess {
     functions: OnceLock<Weak<Functions>>,
     /// For event bus policies; set once the rules engine exists.
     events: OnceLock<Weak<wharf_events::Events>>,
+    /// For CloudWatch Logs resource policies.
+    logs: OnceLock<Arc<wharf_logs::Logs>>,
     policies: PolicyCache,
 }
 
@@ -92,6 +94,7 @@ impl ServiceAccess {
             sqs,
             functions: OnceLock::new(),
             events: OnceLock::new(),
+            logs: OnceLock::new(),
             policies: PolicyCache::default(),
         }
     }
@@ -104,6 +107,11 @@ impl ServiceAccess {
     /// Where event bus policies come from.
     pub fn set_events(&self, events: &Arc<wharf_events::Events>) {
         let _ = self.events.set(Arc::downgrade(events));
+    }
+
+    /// Where CloudWatch Logs resource policies come from.
+    pub fn set_logs(&self, logs: &Arc<wharf_logs::Logs>) {
+        let _ = self.logs.set(Arc::clone(logs));
     }
 
     /// The IAM engine.
@@ -216,6 +224,27 @@ impl ServiceAccess {
         if let Some(key) = QueueKey::from_arn(resource_arn) {
             let document = self.sqs.policy(&key).await.ok().flatten()?;
             return self.policies.parsed(&document);
+        }
+        if Arn::is_of(resource_arn, "logs") {
+            // CloudWatch Logs keeps up to ten policies per account and region; together they
+            // are the resource's policy.
+            let logs = self.logs.get()?;
+            let arn: Arn = resource_arn.parse().ok()?;
+            let policies =
+                logs.resource_policies(&arn.account.parse().ok()?, &arn.region.parse().ok()?).await.ok()?;
+            let mut statements = Vec::new();
+            for policy in policies {
+                match serde_json::from_str::<serde_json::Value>(&policy.document).ok().and_then(|d| d.get("Statement").cloned()) {
+                    Some(serde_json::Value::Array(list)) => statements.extend(list),
+                    Some(single @ serde_json::Value::Object(_)) => statements.push(single),
+                    _ => {}
+                }
+            }
+            if statements.is_empty() {
+                return None;
+            }
+            let document = serde_json::json!({ "Version": "2012-10-17", "Statement": statements });
+            return self.policies.parsed(&document.to_string());
         }
         if wharf_events::rules::is_bus_arn(resource_arn) {
             let events = self.events.get().and_then(Weak::upgrade)?;

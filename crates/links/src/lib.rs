@@ -518,6 +518,8 @@ impl wharf_events::TargetDelivery for RuleTargets {
         message_group_id: Option<String>,
     ) -> Result<(), HandOffError> {
         if let Some(key) = QueueKey::from_arn(target_arn) {
+            // A queue that does not exist is reported as missing, not as refusing EventBridge.
+            self.sqs.policy(&key).await.map_err(queue_failure)?;
             self.allowed("sqs:SendMessage", target_arn, rule_arn).await?;
             let caller = Caller {
                 account: key.account.clone(),

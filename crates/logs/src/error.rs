@@ -23,6 +23,12 @@ pub enum LogsError {
     /// A parameter is out of its range or malformed.
     #[error("{0}")]
     InvalidParameter(String),
+    /// Something else the request names does not exist; the text says what.
+    #[error("{0}")]
+    NotFound(String),
+    /// An account limit (resource policies per region) is reached.
+    #[error("Resource limit exceeded.")]
+    LimitExceeded,
     /// The store failed.
     #[error("storage failure: {0}")]
     Storage(#[from] StoreError),

@@ -18,8 +18,24 @@ pub mod pattern;
 pub use error::LogsError;
 pub use pattern::FilterPattern;
 pub use wharf_store::logs::{
-    EventPosition, LogEventRecord, LogGroupKey, LogGroupRecord, LogStore, LogStreamRecord, StreamSelector,
+    EventPosition, LogEventRecord, LogGroupKey, LogGroupRecord, LogStore, LogStreamRecord, ResourcePolicyRecord,
+    StreamSelector,
 };
+
+/// The most resource policies an account has per region (CloudWatch Logs quotas).
+pub const MAX_RESOURCE_POLICIES: usize = 10;
+
+/// A fresh `revisionId`: the process's start time and a counter, unique across restarts.
+fn next_revision() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static STARTED: OnceLock<u128> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let started = STARTED.get_or_init(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos())
+    });
+    format!("{started:x}{:08x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -308,6 +324,61 @@ impl Logs {
             if exhausted || cursor.is_none() {
                 return Ok((found, false));
             }
+        }
+    }
+
+    /// PutResourcePolicy: creates or replaces the policy `name` of the account (or, with
+    /// `resource_arn`, of one log group). At most [`MAX_RESOURCE_POLICIES`] per region.
+    pub async fn put_resource_policy(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &str,
+        document: &str,
+        resource_arn: Option<String>,
+    ) -> Result<ResourcePolicyRecord, LogsError> {
+        if name.is_empty() {
+            return Err(LogsError::InvalidParameter("policyName is required.".into()));
+        }
+        if document.is_empty() || document.chars().count() > 51_200 {
+            return Err(LogsError::InvalidParameter(
+                "1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to 51200".into(),
+            ));
+        }
+        let statements = json::parse(document).and_then(|value| value.member("Statement").cloned());
+        if !matches!(statements, Some(json::Json::Array(_) | json::Json::Object(_))) {
+            return Err(LogsError::InvalidParameter("Policy document is not a valid JSON policy.".into()));
+        }
+        let existing = self.store.resource_policies(account, region).await?;
+        if existing.len() >= MAX_RESOURCE_POLICIES && !existing.iter().any(|policy| policy.name == name) {
+            return Err(LogsError::LimitExceeded);
+        }
+        let record = ResourcePolicyRecord {
+            name: name.to_owned(),
+            document: document.to_owned(),
+            updated_ms: self.clock.now_millis(),
+            resource_arn,
+            revision: next_revision(),
+        };
+        self.store.put_resource_policy(account, region, record.clone()).await?;
+        Ok(record)
+    }
+
+    /// DescribeResourcePolicies: every policy of the account in the region, by name.
+    pub async fn resource_policies(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Vec<ResourcePolicyRecord>, LogsError> {
+        Ok(self.store.resource_policies(account, region).await?)
+    }
+
+    /// DeleteResourcePolicy.
+    pub async fn delete_resource_policy(&self, account: &AccountId, region: &Region, name: &str) -> Result<(), LogsError> {
+        if self.store.delete_resource_policy(account, region, name).await? {
+            Ok(())
+        } else {
+            Err(LogsError::NotFound(format!("Policy with name [{name}] does not exist")))
         }
     }
 

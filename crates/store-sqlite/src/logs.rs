@@ -17,6 +17,7 @@
 //! # Schema
 //! ```text
 //! meta(key TEXT PRIMARY KEY, value TEXT)                     schema_version
+//! resource_policies(account, region, name, document, updated_ms, resource_arn, revision)
 //! log_groups(id, account, region, name, created_ms, retention_days, tags JSON)
 //! log_streams(id, group_id, name, created_ms, first_event_ms, last_event_ms,
 //!             last_ingestion_ms, stored_bytes)
@@ -47,6 +48,16 @@ const MAX_JOBS_PER_COMMIT: usize = 4096;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resource_policies (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    resource_arn TEXT,
+    revision TEXT NOT NULL,
+    PRIMARY KEY (account, region, name)
+);
 CREATE TABLE IF NOT EXISTS log_groups (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account TEXT NOT NULL,
@@ -411,10 +422,82 @@ impl LogStore for SqliteLogStore {
 
     async fn clear(&self) -> Result<(), StoreError> {
         self.write(move |writer| {
-            writer.conn.execute_batch("DELETE FROM log_events; DELETE FROM log_streams; DELETE FROM log_groups;")?;
+            writer.conn.execute_batch(
+                "DELETE FROM log_events; DELETE FROM log_streams; DELETE FROM log_groups; DELETE FROM resource_policies;",
+            )?;
             writer.group_ids.clear();
             writer.stream_ids.clear();
             Ok(())
+        })
+        .await
+    }
+
+    async fn put_resource_policy(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        policy: ResourcePolicyRecord,
+    ) -> Result<(), StoreError> {
+        let (account, region) = (account.to_string(), region.to_string());
+        self.write(move |writer| {
+            writer.conn.execute(
+                "INSERT INTO resource_policies (account, region, name, document, updated_ms, resource_arn, revision)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (account, region, name) DO UPDATE SET document = excluded.document,
+                     updated_ms = excluded.updated_ms, resource_arn = excluded.resource_arn, revision = excluded.revision",
+                params![
+                    account,
+                    region,
+                    policy.name,
+                    policy.document,
+                    policy.updated_ms as i64,
+                    policy.resource_arn,
+                    policy.revision
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn resource_policies(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Vec<ResourcePolicyRecord>, StoreError> {
+        let (account, region) = (account.to_string(), region.to_string());
+        self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT name, document, updated_ms, resource_arn, revision FROM resource_policies
+                 WHERE account = ?1 AND region = ?2 ORDER BY name",
+            )?;
+            let rows = statement.query_map(params![account, region], |row| {
+                Ok(ResourcePolicyRecord {
+                    name: row.get(0)?,
+                    document: row.get(1)?,
+                    updated_ms: row.get::<_, i64>(2)?.max(0) as u64,
+                    resource_arn: row.get(3)?,
+                    revision: row.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn delete_resource_policy(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        let (account, region, name) = (account.to_string(), region.to_string(), name.to_owned());
+        self.write(move |writer| {
+            let deleted = writer.conn.execute(
+                "DELETE FROM resource_policies WHERE account = ?1 AND region = ?2 AND name = ?3",
+                params![account, region, name],
+            )?;
+            Ok(deleted > 0)
         })
         .await
     }

@@ -162,6 +162,21 @@ pub enum AppendOutcome {
     StreamMissing,
 }
 
+/// A CloudWatch Logs resource policy (PutResourcePolicy), kept per account and region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourcePolicyRecord {
+    /// `policyName`.
+    pub name: String,
+    /// The policy document, JSON.
+    pub document: String,
+    /// When it was last written.
+    pub updated_ms: EpochMillis,
+    /// The log group it is attached to (`policyScope` RESOURCE), or `None` for the account.
+    pub resource_arn: Option<String>,
+    /// `revisionId`, new at every write.
+    pub revision: String,
+}
+
 /// Storage for log groups, streams and events.
 ///
 /// Every method that changes state returns only after the change is durable (for a durable
@@ -177,6 +192,25 @@ pub trait LogStore: Send + Sync + 'static {
     async fn checkpoint(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Creates or replaces the resource policy `policy.name` of `account` in `region`.
+    async fn put_resource_policy(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        policy: ResourcePolicyRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The resource policies of `account` in `region`, by name.
+    async fn resource_policies(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Vec<ResourcePolicyRecord>, StoreError>;
+
+    /// Deletes a resource policy; whether it existed.
+    async fn delete_resource_policy(&self, account: &AccountId, region: &Region, name: &str)
+        -> Result<bool, StoreError>;
 
     /// Creates a group; false if it exists already.
     async fn create_group(
@@ -263,6 +297,8 @@ struct GroupState {
 #[derive(Debug, Default)]
 struct MemoryState {
     groups: BTreeMap<LogGroupKey, GroupState>,
+    /// By account, region and name.
+    policies: BTreeMap<(AccountId, Region, String), ResourcePolicyRecord>,
     next_seq: u64,
 }
 
@@ -326,8 +362,45 @@ impl LogStore for MemoryLogStore {
     }
 
     async fn clear(&self) -> Result<(), StoreError> {
-        self.with(|state| state.groups.clear());
+        self.with(|state| {
+            state.groups.clear();
+            state.policies.clear();
+        });
         Ok(())
+    }
+
+    async fn put_resource_policy(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        policy: ResourcePolicyRecord,
+    ) -> Result<(), StoreError> {
+        self.with(|state| state.policies.insert((account.clone(), region.clone(), policy.name.clone()), policy));
+        Ok(())
+    }
+
+    async fn resource_policies(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Vec<ResourcePolicyRecord>, StoreError> {
+        Ok(self.with(|state| {
+            state
+                .policies
+                .iter()
+                .filter(|((owner, place, _), _)| owner == account && place == region)
+                .map(|(_, policy)| policy.clone())
+                .collect()
+        }))
+    }
+
+    async fn delete_resource_policy(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|state| state.policies.remove(&(account.clone(), region.clone(), name.to_owned())).is_some()))
     }
 
     async fn group(&self, key: &LogGroupKey) -> Result<Option<LogGroupRecord>, StoreError> {
@@ -565,6 +638,29 @@ pub mod conformance {
         append_creates_when_asked(&make()).await;
         retention_expires(&make()).await;
         clear_forgets_everything(&make()).await;
+        resource_policies(&make()).await;
+    }
+
+    async fn resource_policies<S: LogStore>(store: &S) {
+        let (account, region) = (group("x").account, group("x").region);
+        let policy = |name: &str, revision: &str| ResourcePolicyRecord {
+            name: name.to_owned(),
+            document: r#"{"Version":"2012-10-17","Statement":[]}"#.to_owned(),
+            updated_ms: T0,
+            resource_arn: None,
+            revision: revision.to_owned(),
+        };
+        store.put_resource_policy(&account, &region, policy("b", "1")).await.expect("put");
+        store.put_resource_policy(&account, &region, policy("a", "1")).await.expect("put");
+        store.put_resource_policy(&account, &region, policy("b", "2")).await.expect("replace");
+        let other: AccountId = "111111111111".parse().expect("account");
+        assert!(store.resource_policies(&other, &region).await.expect("list").is_empty(), "per account");
+        let listed = store.resource_policies(&account, &region).await.expect("list");
+        assert_eq!(listed, vec![policy("a", "1"), policy("b", "2")]);
+        assert!(store.delete_resource_policy(&account, &region, "a").await.expect("delete"));
+        assert!(!store.delete_resource_policy(&account, &region, "a").await.expect("delete"), "gone");
+        store.clear().await.expect("clear");
+        assert!(store.resource_policies(&account, &region).await.expect("list").is_empty(), "clear: no policy");
     }
 
     async fn clear_forgets_everything<S: LogStore>(store: &S) {

@@ -451,6 +451,7 @@ impl Stack {
             .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
         let _ = targets.events.set(Arc::downgrade(&events));
         access.set_events(&events);
+        access.set_logs(&logs);
         let schedule_targets = Arc::new(wharf_links::schedules::ScheduleTargets {
             sqs: Arc::clone(&engine),
             functions: Arc::clone(&functions),

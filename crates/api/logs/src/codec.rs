@@ -16,7 +16,7 @@ use crate::logs_error;
 use crate::model::{self, DecodeError, Operation};
 use crate::token;
 use serde_json::{json, Map, Value};
-use wharf_logs::{LogGroupRecord, LogStreamRecord};
+use wharf_logs::{LogGroupRecord, LogStreamRecord, ResourcePolicyRecord};
 
 /// The content type of requests and answers.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -64,6 +64,19 @@ fn stream(group_arn: &str, record: &LogStreamRecord) -> Value {
     }
     object.insert("arn".into(), json!(format!("{group_arn}:log-stream:{}", record.name)));
     object.insert("storedBytes".into(), json!(record.stored_bytes));
+    Value::Object(object)
+}
+
+fn resource_policy(policy: &ResourcePolicyRecord) -> Value {
+    let mut object = Map::new();
+    object.insert("policyName".into(), json!(policy.name));
+    object.insert("policyDocument".into(), json!(policy.document));
+    object.insert("lastUpdatedTime".into(), json!(policy.updated_ms));
+    object.insert("policyScope".into(), json!(if policy.resource_arn.is_some() { "RESOURCE" } else { "ACCOUNT" }));
+    if let Some(arn) = &policy.resource_arn {
+        object.insert("resourceArn".into(), json!(arn));
+    }
+    object.insert("revisionId".into(), json!(policy.revision));
     Value::Object(object)
 }
 
@@ -146,6 +159,12 @@ pub fn encode(output: &Output) -> Vec<u8> {
             Value::Object(object)
         }
         Output::Tags(tags) => json!({ "tags": tags }),
+        Output::Policy(policy) => {
+            json!({ "resourcePolicy": resource_policy(policy), "revisionId": policy.revision })
+        }
+        Output::Policies(policies) => {
+            json!({ "resourcePolicies": policies.iter().map(resource_policy).collect::<Vec<_>>() })
+        }
     };
     serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec())
 }

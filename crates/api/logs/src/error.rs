@@ -20,6 +20,8 @@ pub enum LogsErrorCode {
     InvalidParameterException,
     /// The body does not fit the operation's input shape.
     SerializationException,
+    /// An account limit is reached.
+    LimitExceededException,
     /// The target names no operation wharf knows.
     UnknownOperationException,
     /// The server failed (storage).
@@ -34,6 +36,7 @@ impl LogsErrorCode {
             LogsErrorCode::ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
             LogsErrorCode::InvalidParameterException => "InvalidParameterException",
             LogsErrorCode::SerializationException => "SerializationException",
+            LogsErrorCode::LimitExceededException => "LimitExceededException",
             LogsErrorCode::UnknownOperationException => "UnknownOperationException",
             LogsErrorCode::ServiceUnavailableException => "ServiceUnavailableException",
         }
@@ -47,6 +50,7 @@ impl LogsErrorCode {
             | LogsErrorCode::ResourceAlreadyExistsException
             | LogsErrorCode::InvalidParameterException
             | LogsErrorCode::SerializationException
+            | LogsErrorCode::LimitExceededException
             | LogsErrorCode::UnknownOperationException => StatusCode::BAD_REQUEST,
         }
     }
@@ -98,6 +102,8 @@ impl From<LogsError> for LogsApiError {
             LogsError::GroupNotFound | LogsError::StreamNotFound => LogsErrorCode::ResourceNotFoundException,
             LogsError::GroupExists | LogsError::StreamExists => LogsErrorCode::ResourceAlreadyExistsException,
             LogsError::InvalidParameter(_) => LogsErrorCode::InvalidParameterException,
+            LogsError::NotFound(_) => LogsErrorCode::ResourceNotFoundException,
+            LogsError::LimitExceeded => LogsErrorCode::LimitExceededException,
             LogsError::Storage(_) => LogsErrorCode::ServiceUnavailableException,
         };
         LogsApiError { code, message: err.to_string() }

@@ -7,7 +7,7 @@ use crate::token;
 use std::collections::BTreeMap;
 use wharf_logs::{
     FilterEvents, FilterPage, GetEvents, GetPage, LogGroupKey, LogGroupRecord, LogStreamRecord, Logs, NewLogEvent,
-    PutOutcome, StreamOrder, StreamSelector,
+    PutOutcome, ResourcePolicyRecord, StreamOrder, StreamSelector,
 };
 use wharf_types::{AccountId, Region};
 
@@ -40,6 +40,10 @@ pub enum Output {
     Filter(FilterPage),
     /// ListTagsLogGroup and ListTagsForResource.
     Tags(BTreeMap<String, String>),
+    /// PutResourcePolicy.
+    Policy(ResourcePolicyRecord),
+    /// DescribeResourcePolicies.
+    Policies(Vec<ResourcePolicyRecord>),
 }
 
 /// Who is calling and where.
@@ -206,6 +210,31 @@ pub async fn handle(context: &Context<'_>, operation: Operation) -> Result<Outpu
                 limit: limit(input.limit, 10_000, "limit")?,
             };
             Ok(Output::Filter(logs.filter_events(request).await?))
+        }
+        Operation::PutResourcePolicy(input) => {
+            let name = required(input.policy_name, "policyName")?;
+            let document = required(input.policy_document, "policyDocument")?;
+            let policy =
+                logs.put_resource_policy(context.account, context.region, &name, &document, input.resource_arn).await?;
+            Ok(Output::Policy(policy))
+        }
+        Operation::DescribeResourcePolicies(input) => {
+            limit(input.limit, 50, "limit")?;
+            let mut policies = logs.resource_policies(context.account, context.region).await?;
+            match input.policy_scope.as_deref() {
+                Some("ACCOUNT") => policies.retain(|policy| policy.resource_arn.is_none()),
+                Some("RESOURCE") => policies.retain(|policy| policy.resource_arn.is_some()),
+                _ => {}
+            }
+            if let Some(arn) = input.resource_arn {
+                policies.retain(|policy| policy.resource_arn.as_deref() == Some(arn.as_str()));
+            }
+            Ok(Output::Policies(policies))
+        }
+        Operation::DeleteResourcePolicy(input) => {
+            let name = required(input.policy_name, "policyName")?;
+            logs.delete_resource_policy(context.account, context.region, &name).await?;
+            Ok(Output::Empty)
         }
         Operation::PutRetentionPolicy(input) => {
             let key = context.key(required(input.log_group_name, "logGroupName")?);

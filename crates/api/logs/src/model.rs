@@ -43,6 +43,12 @@ pub enum Operation {
     UntagResource(UntagResourceInput),
     /// ListTagsForResource.
     ListTagsForResource(ResourceInput),
+    /// PutResourcePolicy.
+    PutResourcePolicy(PutResourcePolicyInput),
+    /// DescribeResourcePolicies.
+    DescribeResourcePolicies(DescribeResourcePoliciesInput),
+    /// DeleteResourcePolicy.
+    DeleteResourcePolicy(DeleteResourcePolicyInput),
 }
 
 impl Operation {
@@ -68,6 +74,9 @@ impl Operation {
             Operation::TagResource(input) => (None, None, input.resource_arn.as_deref()),
             Operation::UntagResource(input) => (None, None, input.resource_arn.as_deref()),
             Operation::ListTagsForResource(input) => (None, None, input.resource_arn.as_deref()),
+            Operation::PutResourcePolicy(_)
+            | Operation::DescribeResourcePolicies(_)
+            | Operation::DeleteResourcePolicy(_) => (None, None, None),
         }
     }
 
@@ -91,6 +100,9 @@ impl Operation {
             Operation::TagResource(_) => "TagResource",
             Operation::UntagResource(_) => "UntagResource",
             Operation::ListTagsForResource(_) => "ListTagsForResource",
+            Operation::PutResourcePolicy(_) => "PutResourcePolicy",
+            Operation::DescribeResourcePolicies(_) => "DescribeResourcePolicies",
+            Operation::DeleteResourcePolicy(_) => "DeleteResourcePolicy",
         }
     }
 }
@@ -127,6 +139,9 @@ pub fn decode(name: &str, body: &[u8]) -> Result<Operation, DecodeError> {
         "UntagLogGroup" => Operation::UntagLogGroup(input(body)?),
         "ListTagsLogGroup" => Operation::ListTagsLogGroup(input(body)?),
         "TagResource" => Operation::TagResource(input(body)?),
+        "PutResourcePolicy" => Operation::PutResourcePolicy(input(body)?),
+        "DescribeResourcePolicies" => Operation::DescribeResourcePolicies(input(body)?),
+        "DeleteResourcePolicy" => Operation::DeleteResourcePolicy(input(body)?),
         "UntagResource" => Operation::UntagResource(input(body)?),
         "ListTagsForResource" => Operation::ListTagsForResource(input(body)?),
         other => return Err(DecodeError::UnknownOperation(other.to_owned())),
@@ -346,4 +361,44 @@ pub struct UntagResourceInput {
 pub struct ResourceInput {
     /// Required.
     pub resource_arn: Option<String>,
+}
+
+/// PutResourcePolicy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PutResourcePolicyInput {
+    /// The policy's name.
+    pub policy_name: Option<String>,
+    /// The document.
+    pub policy_document: Option<String>,
+    /// A log group, for a policy of that group only.
+    pub resource_arn: Option<String>,
+    /// Ignored (no concurrent writers to guard against).
+    pub expected_revision_id: Option<String>,
+}
+
+/// DescribeResourcePolicies.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DescribeResourcePoliciesInput {
+    /// Paging (all ten fit on one page).
+    pub next_token: Option<String>,
+    /// 1 to 50.
+    pub limit: Option<i64>,
+    /// Only this group's policies.
+    pub resource_arn: Option<String>,
+    /// `ACCOUNT` or `RESOURCE`.
+    pub policy_scope: Option<String>,
+}
+
+/// DeleteResourcePolicy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeleteResourcePolicyInput {
+    /// The policy's name.
+    pub policy_name: Option<String>,
+    /// A log group's policy.
+    pub resource_arn: Option<String>,
+    /// Ignored.
+    pub expected_revision_id: Option<String>,
 }
