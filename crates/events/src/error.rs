@@ -36,6 +36,12 @@ pub enum EventsError {
     /// Something else the request names does not exist; the text says what.
     #[error("{0}")]
     NotFound(String),
+    /// The resource exists already; the text says which.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The resource is not in a state that allows the operation.
+    #[error("{0}")]
+    IllegalStatus(String),
     /// PutPermission would make the bus's policy longer than AWS allows.
     #[error("The policy length exceeds the limit of 10240 characters.")]
     PolicyTooLong,

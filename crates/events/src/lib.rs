@@ -23,6 +23,7 @@
 //! - [`schedules`]: EventBridge Scheduler: [`schedules::Schedules`] (groups, schedules in
 //!   their time zones, the worker that invokes their targets through
 //!   [`schedules::ScheduleDelivery`]).
+//! - [`archives`]: archives of a bus's events and replays through its rules.
 //! - [`bus_policy`]: a bus's resource policy (PutPermission, RemovePermission).
 //! - [`target`]: [`target::TargetInput`], what a target receives (`Input`, `InputPath`,
 //!   `InputTransformer`).
@@ -34,6 +35,7 @@ pub mod schedule;
 
 pub use pattern::{InvalidPattern, Pattern};
 pub use schedule::{Cron, InvalidSchedule, Schedule};
+pub mod archives;
 pub mod bus_policy;
 pub mod error;
 pub mod retries;

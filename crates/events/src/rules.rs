@@ -304,6 +304,8 @@ pub struct Events {
     /// Where failed deliveries wait for their next attempt (durably, once the wiring connects
     /// one; in memory until then).
     pub(crate) retries: std::sync::OnceLock<Arc<dyn crate::retries::RetryQueue>>,
+    /// Archives and replays, once the wiring connects their store.
+    pub(crate) archives: std::sync::OnceLock<Arc<crate::archives::Archives>>,
     /// The cache of the store. A std mutex: it is never held across an await.
     pub(crate) state: Mutex<State>,
     /// Serializes changes across their store write, so store order is memory order.
@@ -351,6 +353,7 @@ impl Events {
             clock,
             delivery,
             retries: std::sync::OnceLock::new(),
+            archives: std::sync::OnceLock::new(),
             state: Mutex::new(state),
             write_lock: tokio::sync::Mutex::new(()),
             schedule_changed: tokio::sync::Notify::new(),
@@ -802,10 +805,27 @@ impl Events {
     /// matched against the enabled rules of their bus and handed to those rules' targets.
     pub fn put_events(&self, caller: &Caller, entries: Vec<NewEvent>) -> Vec<Result<String, EntryProblem>> {
         let now = self.clock.now_millis();
-        entries.into_iter().map(|entry| self.put_event(caller, entry, now)).collect()
+        let mut archived = Vec::new();
+        let outcomes = entries.into_iter().map(|entry| self.put_event(caller, entry, now, &mut archived)).collect();
+        self.keep_archived(archived, now);
+        outcomes
     }
 
-    fn put_event(&self, caller: &Caller, entry: NewEvent, now: EpochMillis) -> Result<String, EntryProblem> {
+    /// Stores events in their archives after the answer, in one write.
+    fn keep_archived(&self, archived: Vec<wharf_store::archives::ArchivedEvent>, now: EpochMillis) {
+        if let (false, Some(archives)) = (archived.is_empty(), self.archives.get()) {
+            let archives = Arc::clone(archives);
+            tokio::spawn(async move { archives.keep(archived, now).await });
+        }
+    }
+
+    fn put_event(
+        &self,
+        caller: &Caller,
+        entry: NewEvent,
+        now: EpochMillis,
+        archived: &mut Vec<wharf_store::archives::ArchivedEvent>,
+    ) -> Result<String, EntryProblem> {
         let source = entry.source.filter(|text| !text.is_empty()).ok_or(EntryProblem::MissingSource)?;
         let detail_type = entry.detail_type.filter(|text| !text.is_empty()).ok_or(EntryProblem::MissingDetailType)?;
         let detail = entry.detail.filter(|text| !text.is_empty()).ok_or(EntryProblem::MissingDetail)?;
@@ -831,7 +851,7 @@ impl Events {
             tracing::debug!(%bus, "PutEvents to another region's bus: accepted, matched by nothing");
             return Ok(id);
         }
-        self.route(&owner, &bus, &event, now, false);
+        self.route(&owner, &bus, &event, now, Routing::Put, archived);
         Ok(id)
     }
 
@@ -840,7 +860,15 @@ impl Events {
     /// to a further bus (AWS drops such a hop, `THIRD_ACCOUNT_HOP_DETECTED`), which also keeps
     /// buses that target each other from looping. A bus that does not exist matches nothing:
     /// AWS accepts such events and gives them ids.
-    fn route(&self, owner: &Caller, bus: &str, event: &Value, now: EpochMillis, forwarded: bool) -> usize {
+    fn route(
+        &self,
+        owner: &Caller,
+        bus: &str,
+        event: &Value,
+        now: EpochMillis,
+        routing: Routing<'_>,
+        archived: &mut Vec<wharf_store::archives::ArchivedEvent>,
+    ) -> usize {
         let matched: Vec<RuleRow> = {
             let state = self.lock();
             if !Self::bus_exists(&state, owner, bus) {
@@ -857,13 +885,31 @@ impl Events {
                         && rule.row.bus == bus
                         && rule.pattern.as_ref().is_some_and(|pattern| pattern.matches(event))
                 })
+                .filter(|rule| match routing {
+                    Routing::Replay { filter_arns } => {
+                        filter_arns.is_empty() || filter_arns.iter().any(|arn| *arn == rule_arn(&rule.row))
+                    }
+                    _ => true,
+                })
                 .map(|rule| rule.row.clone())
                 .collect()
         };
+        if !matches!(routing, Routing::Replay { .. }) {
+            if let Some(archives) = self.archives.get() {
+                archived.extend(archives.archiving(owner, bus, event));
+            }
+        }
+        let forwarded = !matches!(routing, Routing::Put);
         for rule in &matched {
             self.dispatch(rule, event, now, forwarded);
         }
         matched.len()
+    }
+
+    /// Sends a replayed event to the rules of `owner`'s bus `bus` (only the `filter_arns` ones
+    /// when given); it is not archived again nor sent on to another bus.
+    pub(crate) fn replay_event(&self, owner: &Caller, bus: &str, event: &Value, now: EpochMillis, filter_arns: &[String]) {
+        self.route(owner, bus, event, now, Routing::Replay { filter_arns }, &mut Vec::new());
     }
 
     /// Delivers an event a rule of another bus sent to `bus_arn` (a bus target): the event as it
@@ -876,7 +922,11 @@ impl Events {
         if !Self::bus_exists(&self.lock(), &owner, &bus) {
             return Err(wharf_types::HandOffError::NotFound(format!("Event bus {bus} does not exist.")));
         }
-        Ok(self.route(&owner, &bus, event, self.clock.now_millis(), true))
+        let now = self.clock.now_millis();
+        let mut archived = Vec::new();
+        let matched = self.route(&owner, &bus, event, now, Routing::Forwarded, &mut archived);
+        self.keep_archived(archived, now);
+        Ok(matched)
     }
 
     /// Hands `event` to every target of `rule`, each in its own task.
@@ -915,6 +965,17 @@ impl Events {
             tokio::spawn(attempt_delivery(parts, pending));
         }
     }
+}
+
+/// How an event reaches a bus.
+#[derive(Clone, Copy, Debug)]
+enum Routing<'a> {
+    /// PutEvents (or a schedule).
+    Put,
+    /// A rule of another bus sent it.
+    Forwarded,
+    /// A replay of the bus's archive sends it to these rules (all when empty).
+    Replay { filter_arns: &'a [String] },
 }
 
 /// Whether `arn` names an event bus (`arn:aws:events:REGION:ACCOUNT:event-bus/NAME`).

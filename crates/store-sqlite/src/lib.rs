@@ -22,6 +22,7 @@
 //! - `records`: a small database of JSON records, behind [`functions`], [`events`] and [`iam`].
 //! - [`logs`]: the CloudWatch Logs store.
 
+pub mod archives;
 pub mod events;
 pub mod functions;
 pub mod iam;

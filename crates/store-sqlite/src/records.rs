@@ -35,7 +35,7 @@ impl RecordDb {
         Ok(RecordDb { conn: Arc::new(Mutex::new(conn)), what })
     }
 
-    async fn with_conn<T: Send + 'static>(
+    pub(crate) async fn with_conn<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {

@@ -15,6 +15,7 @@
 //!   step by step against a reference model.
 
 pub mod conformance;
+pub mod archives;
 pub mod events;
 pub mod functions;
 pub mod iam;

@@ -268,6 +268,7 @@ struct Stores {
     _scratch: Option<tempfile::TempDir>,
     logs: Arc<dyn wharf_store::logs::LogStore>,
     events: Arc<dyn wharf_store::events::EventStore>,
+    archives: Arc<dyn wharf_store::archives::ArchiveStore>,
     schedules: Arc<dyn wharf_store::schedules::ScheduleStore>,
     iam: Arc<dyn wharf_store::iam::IamStore>,
 }
@@ -290,6 +291,7 @@ impl Stores {
                 _scratch: Some(scratch),
                 logs: Arc::new(wharf_store::logs::MemoryLogStore::new()),
                 events: Arc::new(wharf_store::events::MemoryEventStore::default()),
+                archives: Arc::new(wharf_store::archives::MemoryArchiveStore::default()),
                 schedules: Arc::new(wharf_store::schedules::MemoryScheduleStore::default()),
                 iam: Arc::new(wharf_store::iam::MemoryIamStore::default()),
             });
@@ -317,9 +319,13 @@ impl Stores {
                 wharf_store_sqlite::logs::SqliteLogStore::open(dir)
                     .with_context(|| format!("opening the logs store in {}", dir.display()))
             });
+            // Buses and rules, then archives, on one thread: archives are rarely large at start.
             let events = scope.spawn(|| {
-                wharf_store_sqlite::events::SqliteEventStore::open(dir)
-                    .with_context(|| format!("opening the events store in {}", dir.display()))
+                let events = wharf_store_sqlite::events::SqliteEventStore::open(dir)
+                    .with_context(|| format!("opening the events store in {}", dir.display()))?;
+                let archives = wharf_store_sqlite::archives::SqliteArchiveStore::open(dir)
+                    .with_context(|| format!("opening the archive store in {}", dir.display()))?;
+                anyhow::Ok((events, archives))
             });
             let schedules = scope.spawn(|| {
                 wharf_store_sqlite::schedules::SqliteScheduleStore::open(dir)
@@ -348,7 +354,8 @@ impl Stores {
             functions_base,
             _scratch: None,
             logs: Arc::new(logs),
-            events: Arc::new(events),
+            events: Arc::new(events.0),
+            archives: Arc::new(events.1),
             schedules: Arc::new(schedules),
             iam: Arc::new(iam),
         })
@@ -363,6 +370,7 @@ impl Stores {
             ("functions", self.functions.clear().await),
             ("logs", self.logs.clear().await),
             ("events", self.events.clear().await),
+            ("archives", self.archives.clear().await),
             ("schedules", self.schedules.clear_schedules().await),
             ("IAM", self.iam.clear().await),
         ];
@@ -450,6 +458,10 @@ impl Stack {
             .map(Arc::new)
             .map_err(|err| anyhow::anyhow!("opening the events engine: {err}"))?;
         let _ = targets.events.set(Arc::downgrade(&events));
+        events
+            .open_archives(Arc::clone(&stores.archives))
+            .await
+            .map_err(|err| anyhow::anyhow!("opening the event archives: {err}"))?;
         access.set_events(&events);
         access.set_logs(&logs);
         let schedule_targets = Arc::new(wharf_links::schedules::ScheduleTargets {

@@ -242,3 +242,78 @@ def test_put_rule_refuses_too_complex_wildcards(events):
 @pytest.fixture
 def events(wharf):
     return events_client(wharf)
+
+
+def test_archives_keep_matching_events_and_replays_send_them_again(wharf, events, sqs):
+    url, arn = queue_arn(sqs, "replayed")
+    bus_arn = events.describe_event_bus()["Arn"]
+    created = events.create_archive(ArchiveName="paid-orders", EventSourceArn=bus_arn,
+                                    EventPattern=json.dumps({"detail": {"state": ["paid"]}}), RetentionDays=7)
+    assert created["State"] == "ENABLED"
+    archive_arn = created["ArchiveArn"]
+    assert archive_arn == bus_arn.replace("event-bus/default", "archive/paid-orders")
+    with pytest.raises(ClientError) as excinfo:
+        events.create_archive(ArchiveName="paid-orders", EventSourceArn=bus_arn)
+    assert error_of(excinfo) == ("ResourceAlreadyExistsException", "Archive paid-orders already exists.")
+    with pytest.raises(ClientError) as excinfo:
+        events.create_archive(ArchiveName="bad", EventSourceArn=bus_arn, EventPattern='{"source": "x"}')
+    assert error_of(excinfo)[0] == "InvalidEventPatternException"
+    start = time.time() - 60
+    events.put_events(Entries=[PAID, dict(PAID, Detail=json.dumps({"state": "open"})), PAID])
+    described = {}
+    for _ in range(50):
+        described = events.describe_archive(ArchiveName="paid-orders")
+        if described["EventCount"] == 2:
+            break
+        time.sleep(0.05)
+    assert described["EventCount"] == 2, "only the matching events are kept"
+    assert described["SizeBytes"] > 0 and described["RetentionDays"] == 7
+    assert [a["ArchiveName"] for a in events.list_archives(NamePrefix="paid")["Archives"]] == ["paid-orders"]
+
+    # The rule is created after the events: only a replay can bring them to its target.
+    rule_arn = events.put_rule(Name="late", EventPattern=PATTERN)["RuleArn"]
+    events.put_targets(Rule="late", Targets=[{"Id": "q", "Arn": arn}])
+    with pytest.raises(ClientError) as excinfo:
+        events.start_replay(ReplayName="again", EventSourceArn=archive_arn, EventStartTime=start,
+                            EventEndTime=time.time() + 60, Destination={"Arn": bus_arn.replace("default", "other")})
+    assert error_of(excinfo)[0] == "ValidationException", "a replay goes to the archive's own bus"
+    started = events.start_replay(ReplayName="again", EventSourceArn=archive_arn, EventStartTime=start,
+                                  EventEndTime=time.time() + 60, Destination={"Arn": bus_arn, "FilterArns": [rule_arn]})
+    assert started["State"] == "STARTING"
+    bodies = []
+    for _ in range(2):
+        message = receive_one(sqs, url, timeout=10)
+        assert message is not None, "the replayed events reach the rule's target"
+        bodies.append(json.loads(message["Body"]))
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert [body["replay-name"] for body in bodies] == ["again", "again"]
+    assert all(body["detail"] == {"state": "paid"} for body in bodies)
+    replay = {}
+    for _ in range(50):
+        replay = events.describe_replay(ReplayName="again")
+        if replay["State"] == "COMPLETED":
+            break
+        time.sleep(0.05)
+    assert replay["State"] == "COMPLETED"
+    assert replay["Destination"] == {"Arn": bus_arn, "FilterArns": [rule_arn]}
+    assert "EventLastReplayedTime" in replay and "ReplayEndTime" in replay
+    assert events.describe_archive(ArchiveName="paid-orders")["EventCount"] == 2, "replayed events are not archived again"
+    assert [r["ReplayName"] for r in events.list_replays()["Replays"]] == ["again"]
+    with pytest.raises(ClientError) as excinfo:
+        events.cancel_replay(ReplayName="again")
+    assert error_of(excinfo)[0] == "IllegalStatusException"
+    with pytest.raises(ClientError) as excinfo:
+        events.start_replay(ReplayName="again", EventSourceArn=archive_arn, EventStartTime=start,
+                            EventEndTime=time.time(), Destination={"Arn": bus_arn})
+    assert error_of(excinfo) == ("ResourceAlreadyExistsException", "Replay again already exists.")
+
+    wharf.restart()
+    client_after = events_client(wharf)
+    assert client_after.describe_archive(ArchiveName="paid-orders")["EventCount"] == 2, "archives are durable"
+    assert client_after.describe_replay(ReplayName="again")["State"] == "COMPLETED"
+    client_after.update_archive(ArchiveName="paid-orders", RetentionDays=1, Description="one day")
+    assert client_after.describe_archive(ArchiveName="paid-orders")["Description"] == "one day"
+    client_after.delete_archive(ArchiveName="paid-orders")
+    with pytest.raises(ClientError) as excinfo:
+        client_after.describe_archive(ArchiveName="paid-orders")
+    assert error_of(excinfo) == ("ResourceNotFoundException", "Archive paid-orders does not exist.")

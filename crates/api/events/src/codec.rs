@@ -17,6 +17,8 @@ use crate::handlers::Output;
 use crate::model::{self, DecodeError, Operation};
 use serde_json::{json, Map, Value};
 use wharf_events::rules::{bus_arn, rule_arn};
+use wharf_events::archives::replay_arn;
+use wharf_store::archives::{archive_arn, ArchiveRow, ReplayRow};
 use wharf_store::events::{BusRow, RuleRow, TargetRow};
 
 /// The content type of requests and answers.
@@ -104,6 +106,59 @@ fn bus(row: &BusRow) -> Value {
     Value::Object(object)
 }
 
+fn seconds(ms: u64) -> Value {
+    json!(ms as f64 / 1000.0)
+}
+
+fn archive(row: &ArchiveRow, counts: Option<(u64, u64)>, describe: bool) -> Value {
+    let mut object = Map::new();
+    if describe {
+        object.insert("ArchiveArn".into(), json!(archive_arn(row)));
+    }
+    object.insert("ArchiveName".into(), json!(row.name));
+    object.insert("EventSourceArn".into(), json!(row.source_arn));
+    if describe {
+        insert_some(&mut object, "Description", &row.description);
+        insert_some(&mut object, "EventPattern", &row.event_pattern);
+    }
+    object.insert("State".into(), json!("ENABLED"));
+    object.insert("RetentionDays".into(), json!(row.retention_days));
+    if let Some((count, bytes)) = counts {
+        object.insert("SizeBytes".into(), json!(bytes));
+        object.insert("EventCount".into(), json!(count));
+    }
+    object.insert("CreationTime".into(), seconds(row.created_ms));
+    Value::Object(object)
+}
+
+fn replay(row: &ReplayRow, describe: bool) -> Value {
+    let mut object = Map::new();
+    object.insert("ReplayName".into(), json!(row.name));
+    if describe {
+        object.insert("ReplayArn".into(), json!(replay_arn(row)));
+        insert_some(&mut object, "Description", &row.description);
+        let mut destination = Map::new();
+        destination.insert("Arn".into(), json!(row.destination_arn));
+        if !row.filter_arns.is_empty() {
+            destination.insert("FilterArns".into(), json!(row.filter_arns));
+        }
+        object.insert("Destination".into(), Value::Object(destination));
+    }
+    object.insert("EventSourceArn".into(), json!(row.archive_arn));
+    object.insert("State".into(), json!(row.state));
+    insert_some(&mut object, "StateReason", &row.state_reason);
+    object.insert("EventStartTime".into(), seconds(row.event_start_ms));
+    object.insert("EventEndTime".into(), seconds(row.event_end_ms));
+    if let Some((time, _)) = row.last_replayed {
+        object.insert("EventLastReplayedTime".into(), seconds(time));
+    }
+    object.insert("ReplayStartTime".into(), seconds(row.started_ms));
+    if let Some(ended) = row.ended_ms {
+        object.insert("ReplayEndTime".into(), seconds(ended));
+    }
+    Value::Object(object)
+}
+
 fn with_token(mut object: Map<String, Value>, next_token: &Option<String>) -> Value {
     insert_some(&mut object, "NextToken", next_token);
     Value::Object(object)
@@ -150,6 +205,34 @@ pub fn encode(output: &Output) -> Vec<u8> {
             Value::Object(object)
         }
         Output::Bus(row) => bus(row),
+        Output::ArchiveState(row) => json!({
+            "ArchiveArn": archive_arn(row),
+            "State": "ENABLED",
+            "CreationTime": seconds(row.created_ms),
+        }),
+        Output::Archive(row, count, bytes) => archive(row, Some((*count, *bytes)), true),
+        Output::Archives { archives, next_token } => with_token(
+            Map::from_iter([(
+                "Archives".to_owned(),
+                archives.iter().map(|(row, count, bytes)| archive(row, Some((*count, *bytes)), false)).collect(),
+            )]),
+            next_token,
+        ),
+        Output::ReplayState(row) => {
+            let mut object = Map::new();
+            object.insert("ReplayArn".into(), json!(replay_arn(row)));
+            object.insert("State".into(), json!(row.state));
+            insert_some(&mut object, "StateReason", &row.state_reason);
+            if row.state == "STARTING" {
+                object.insert("ReplayStartTime".into(), seconds(row.started_ms));
+            }
+            Value::Object(object)
+        }
+        Output::Replay(row) => replay(row, true),
+        Output::Replays { replays, next_token } => with_token(
+            Map::from_iter([("Replays".to_owned(), replays.iter().map(|row| replay(row, false)).collect())]),
+            next_token,
+        ),
         Output::Buses { buses, next_token } => {
             with_token(Map::from_iter([("EventBuses".to_owned(), buses.iter().map(bus).collect())]), next_token)
         }

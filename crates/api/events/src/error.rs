@@ -30,6 +30,8 @@ pub enum EventsErrorCode {
     UnknownOperationException,
     /// The bus policy would be too long.
     PolicyLengthExceededException,
+    /// The resource's state does not allow the operation.
+    IllegalStatusException,
     /// The server failed (storage).
     InternalException,
 }
@@ -46,6 +48,7 @@ impl EventsErrorCode {
             EventsErrorCode::SerializationException => "SerializationException",
             EventsErrorCode::UnknownOperationException => "UnknownOperationException",
             EventsErrorCode::PolicyLengthExceededException => "PolicyLengthExceededException",
+            EventsErrorCode::IllegalStatusException => "IllegalStatusException",
             EventsErrorCode::InternalException => "InternalException",
         }
     }
@@ -60,6 +63,7 @@ impl EventsErrorCode {
             | EventsErrorCode::InvalidEventPatternException
             | EventsErrorCode::LimitExceededException
             | EventsErrorCode::PolicyLengthExceededException
+            | EventsErrorCode::IllegalStatusException
             | EventsErrorCode::SerializationException
             | EventsErrorCode::UnknownOperationException => StatusCode::BAD_REQUEST,
         }
@@ -112,7 +116,8 @@ impl From<EventsError> for EventsApiError {
             EventsError::RuleNotFound { .. } | EventsError::BusNotFound(_) | EventsError::NotFound(_) => {
                 EventsErrorCode::ResourceNotFoundException
             }
-            EventsError::BusExists(_) => EventsErrorCode::ResourceAlreadyExistsException,
+            EventsError::BusExists(_) | EventsError::AlreadyExists(_) => EventsErrorCode::ResourceAlreadyExistsException,
+            EventsError::IllegalStatus(_) => EventsErrorCode::IllegalStatusException,
             EventsError::InvalidPattern(_) => EventsErrorCode::InvalidEventPatternException,
             EventsError::Validation(_) | EventsError::RuleHasTargets => EventsErrorCode::ValidationException,
             EventsError::LimitExceeded => EventsErrorCode::LimitExceededException,

@@ -6,6 +6,7 @@ use crate::model::*;
 use crate::token;
 use std::collections::BTreeMap;
 use wharf_events::{Caller, EntryProblem, Events, NewEvent, NewRule, ResourceArn, TargetProblem};
+use wharf_store::archives::{ArchiveRow, ReplayRow};
 use wharf_store::events::{BusRow, InputTransformerRow, RuleRow, TargetRow};
 
 /// The most bytes of entries one PutEvents may carry (256 KiB, as AWS computes entry sizes).
@@ -53,6 +54,28 @@ pub enum Output {
     BusCreated(BusRow),
     /// DescribeEventBus.
     Bus(BusRow),
+    /// CreateArchive and UpdateArchive.
+    ArchiveState(ArchiveRow),
+    /// DescribeArchive: the archive, its event count and size.
+    Archive(ArchiveRow, u64, u64),
+    /// ListArchives.
+    Archives {
+        /// The page.
+        archives: Vec<(ArchiveRow, u64, u64)>,
+        /// Where the next page starts.
+        next_token: Option<String>,
+    },
+    /// StartReplay and CancelReplay.
+    ReplayState(ReplayRow),
+    /// DescribeReplay.
+    Replay(ReplayRow),
+    /// ListReplays.
+    Replays {
+        /// The page.
+        replays: Vec<ReplayRow>,
+        /// Where the next page starts.
+        next_token: Option<String>,
+    },
     /// ListEventBuses.
     Buses {
         /// The page.
@@ -181,6 +204,11 @@ fn target_row(target: Target) -> TargetRow {
             .and_then(|policy| policy.maximum_event_age_in_seconds)
             .map(|seconds| seconds.clamp(60, 86_400) as u32),
     }
+}
+
+/// Epoch seconds (a JSON timestamp) as epoch milliseconds; negative is 0.
+fn epoch_ms(seconds: f64) -> u64 {
+    (seconds.max(0.0) * 1000.0) as u64
 }
 
 fn resource(arn: Option<String>) -> Result<ResourceArn, EventsApiError> {
@@ -356,6 +384,74 @@ pub async fn handle(context: &Context<'_>, operation: Operation) -> Result<Outpu
             };
             events.put_permission(caller, input.event_bus_name.as_deref(), grant).await?;
             Output::Empty
+        }
+        Operation::CreateArchive(input) => {
+            let new = wharf_events::archives::NewArchive {
+                name: required(input.archive_name, "archiveName")?,
+                source_arn: required(input.event_source_arn, "eventSourceArn")?,
+                description: input.description,
+                event_pattern: input.event_pattern,
+                retention_days: input.retention_days,
+            };
+            Output::ArchiveState(events.create_archive(caller, new).await?)
+        }
+        Operation::DescribeArchive(input) => {
+            let (row, count, bytes) = events.archive(caller, &required(input.archive_name, "archiveName")?).await?;
+            Output::Archive(row, count, bytes)
+        }
+        Operation::UpdateArchive(input) => {
+            let change = wharf_events::archives::ArchiveChange {
+                description: input.description,
+                event_pattern: input.event_pattern,
+                retention_days: input.retention_days,
+            };
+            Output::ArchiveState(
+                events.update_archive(caller, &required(input.archive_name, "archiveName")?, change).await?,
+            )
+        }
+        Operation::DeleteArchive(input) => {
+            events.delete_archive(caller, &required(input.archive_name, "archiveName")?).await?;
+            Output::Empty
+        }
+        Operation::ListArchives(input) => {
+            let mut archives = events
+                .archives(caller, input.name_prefix.as_deref().unwrap_or(""), input.event_source_arn.as_deref())
+                .await?;
+            if input.state.as_deref().is_some_and(|state| state != "ENABLED") {
+                archives.clear();
+            }
+            let (archives, next_token) = page(archives, |entry| &entry.0.name, input.next_token, limit(input.limit)?)?;
+            Output::Archives { archives, next_token }
+        }
+        Operation::StartReplay(input) => {
+            let destination = required(input.destination, "destination")?;
+            let new = wharf_events::archives::NewReplay {
+                name: required(input.replay_name, "replayName")?,
+                description: input.description,
+                archive_arn: required(input.event_source_arn, "eventSourceArn")?,
+                event_start_ms: epoch_ms(required(input.event_start_time, "eventStartTime")?),
+                event_end_ms: epoch_ms(required(input.event_end_time, "eventEndTime")?),
+                destination_arn: required(destination.arn, "destination.arn")?,
+                filter_arns: destination.filter_arns.unwrap_or_default(),
+            };
+            Output::ReplayState(events.start_replay(caller, new).await?)
+        }
+        Operation::DescribeReplay(input) => {
+            Output::Replay(events.replay(caller, &required(input.replay_name, "replayName")?)?)
+        }
+        Operation::ListReplays(input) => {
+            let mut replays = events.replays(caller, input.name_prefix.as_deref().unwrap_or(""))?;
+            if let Some(state) = &input.state {
+                replays.retain(|row| &row.state == state);
+            }
+            if let Some(arn) = &input.event_source_arn {
+                replays.retain(|row| &row.archive_arn == arn);
+            }
+            let (replays, next_token) = page(replays, |row| &row.name, input.next_token, limit(input.limit)?)?;
+            Output::Replays { replays, next_token }
+        }
+        Operation::CancelReplay(input) => {
+            Output::ReplayState(events.cancel_replay(caller, &required(input.replay_name, "replayName")?).await?)
         }
         Operation::RemovePermission(input) => {
             let all = input.remove_all_permissions.unwrap_or(false);

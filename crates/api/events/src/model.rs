@@ -51,6 +51,24 @@ pub enum Operation {
     PutPermission(PutPermissionInput),
     /// RemovePermission.
     RemovePermission(RemovePermissionInput),
+    /// CreateArchive.
+    CreateArchive(CreateArchiveInput),
+    /// DescribeArchive.
+    DescribeArchive(ArchiveNameInput),
+    /// UpdateArchive.
+    UpdateArchive(UpdateArchiveInput),
+    /// DeleteArchive.
+    DeleteArchive(ArchiveNameInput),
+    /// ListArchives.
+    ListArchives(ListArchivesInput),
+    /// StartReplay.
+    StartReplay(StartReplayInput),
+    /// DescribeReplay.
+    DescribeReplay(ReplayNameInput),
+    /// ListReplays.
+    ListReplays(ListReplaysInput),
+    /// CancelReplay.
+    CancelReplay(ReplayNameInput),
 }
 
 /// What an operation acts on, for authorization.
@@ -60,6 +78,10 @@ pub enum Acted<'a> {
     Rule(&'a str, Option<&'a str>),
     /// A bus (name or ARN; `None`: the default bus).
     Bus(Option<&'a str>),
+    /// An archive, by name.
+    Archive(&'a str),
+    /// A replay, by name.
+    Replay(&'a str),
     /// An ARN given as is (tagging).
     Arn(&'a str),
     /// Nothing in particular.
@@ -102,6 +124,16 @@ impl Operation {
             Operation::DescribeEventBus(input) | Operation::DeleteEventBus(input) => Acted::Bus(input.name.as_deref()),
             Operation::PutPermission(input) => Acted::Bus(input.event_bus_name.as_deref()),
             Operation::RemovePermission(input) => Acted::Bus(input.event_bus_name.as_deref()),
+            Operation::CreateArchive(input) => input.archive_name.as_deref().map_or(Acted::None, Acted::Archive),
+            Operation::DescribeArchive(input) | Operation::DeleteArchive(input) => {
+                input.archive_name.as_deref().map_or(Acted::None, Acted::Archive)
+            }
+            Operation::UpdateArchive(input) => input.archive_name.as_deref().map_or(Acted::None, Acted::Archive),
+            Operation::StartReplay(input) => input.replay_name.as_deref().map_or(Acted::None, Acted::Replay),
+            Operation::DescribeReplay(input) | Operation::CancelReplay(input) => {
+                input.replay_name.as_deref().map_or(Acted::None, Acted::Replay)
+            }
+            Operation::ListArchives(_) | Operation::ListReplays(_) => Acted::None,
             Operation::ListRules(_)
             | Operation::ListRuleNamesByTarget(_)
             | Operation::TestEventPattern(_)
@@ -133,6 +165,15 @@ impl Operation {
             Operation::DeleteEventBus(_) => "DeleteEventBus",
             Operation::PutPermission(_) => "PutPermission",
             Operation::RemovePermission(_) => "RemovePermission",
+            Operation::CreateArchive(_) => "CreateArchive",
+            Operation::DescribeArchive(_) => "DescribeArchive",
+            Operation::UpdateArchive(_) => "UpdateArchive",
+            Operation::DeleteArchive(_) => "DeleteArchive",
+            Operation::ListArchives(_) => "ListArchives",
+            Operation::StartReplay(_) => "StartReplay",
+            Operation::DescribeReplay(_) => "DescribeReplay",
+            Operation::ListReplays(_) => "ListReplays",
+            Operation::CancelReplay(_) => "CancelReplay",
         }
     }
 }
@@ -175,6 +216,15 @@ pub fn decode(name: &str, body: &[u8]) -> Result<Operation, DecodeError> {
         "DeleteEventBus" => Operation::DeleteEventBus(input(body)?),
         "PutPermission" => Operation::PutPermission(input(body)?),
         "RemovePermission" => Operation::RemovePermission(input(body)?),
+        "CreateArchive" => Operation::CreateArchive(input(body)?),
+        "DescribeArchive" => Operation::DescribeArchive(input(body)?),
+        "UpdateArchive" => Operation::UpdateArchive(input(body)?),
+        "DeleteArchive" => Operation::DeleteArchive(input(body)?),
+        "ListArchives" => Operation::ListArchives(input(body)?),
+        "StartReplay" => Operation::StartReplay(input(body)?),
+        "DescribeReplay" => Operation::DescribeReplay(input(body)?),
+        "ListReplays" => Operation::ListReplays(input(body)?),
+        "CancelReplay" => Operation::CancelReplay(input(body)?),
         other => return Err(DecodeError::UnknownOperation(other.to_owned())),
     })
 }
@@ -533,4 +583,114 @@ pub struct RemovePermissionInput {
     pub remove_all_permissions: Option<bool>,
     /// Bus name; `default` when absent.
     pub event_bus_name: Option<String>,
+}
+
+/// CreateArchive.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct CreateArchiveInput {
+    /// Required.
+    pub archive_name: Option<String>,
+    /// Required: the bus.
+    pub event_source_arn: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Which events are kept.
+    pub event_pattern: Option<String>,
+    /// 0 keeps them for ever.
+    pub retention_days: Option<i64>,
+    /// Ignored.
+    pub kms_key_identifier: Ignored,
+}
+
+/// DescribeArchive and DeleteArchive.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ArchiveNameInput {
+    /// Required.
+    pub archive_name: Option<String>,
+}
+
+/// UpdateArchive.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct UpdateArchiveInput {
+    /// Required.
+    pub archive_name: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Which events are kept.
+    pub event_pattern: Option<String>,
+    /// 0 keeps them for ever.
+    pub retention_days: Option<i64>,
+    /// Ignored.
+    pub kms_key_identifier: Ignored,
+}
+
+/// ListArchives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ListArchivesInput {
+    /// Name prefix.
+    pub name_prefix: Option<String>,
+    /// Only this bus's archives.
+    pub event_source_arn: Option<String>,
+    /// Only archives in this state.
+    pub state: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 100.
+    pub limit: Option<i64>,
+}
+
+/// `ReplayDestination`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ReplayDestination {
+    /// The bus.
+    pub arn: Option<String>,
+    /// Only these rules.
+    pub filter_arns: Option<Vec<String>>,
+}
+
+/// StartReplay.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct StartReplayInput {
+    /// Required.
+    pub replay_name: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Required: the archive.
+    pub event_source_arn: Option<String>,
+    /// Required, epoch seconds.
+    pub event_start_time: Option<f64>,
+    /// Required, epoch seconds.
+    pub event_end_time: Option<f64>,
+    /// Required.
+    pub destination: Option<ReplayDestination>,
+}
+
+/// DescribeReplay and CancelReplay.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ReplayNameInput {
+    /// Required.
+    pub replay_name: Option<String>,
+}
+
+/// ListReplays.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ListReplaysInput {
+    /// Name prefix.
+    pub name_prefix: Option<String>,
+    /// Only replays in this state.
+    pub state: Option<String>,
+    /// Only replays of this archive.
+    pub event_source_arn: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 100.
+    pub limit: Option<i64>,
 }
