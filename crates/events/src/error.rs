@@ -39,6 +39,9 @@ pub enum EventsError {
     /// The resource exists already; the text says which.
     #[error("{0}")]
     AlreadyExists(String),
+    /// Another resource depends on this one; the text says how.
+    #[error("{0}")]
+    ConcurrentModification(String),
     /// The resource is not in a state that allows the operation.
     #[error("{0}")]
     IllegalStatus(String),

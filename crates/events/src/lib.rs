@@ -24,6 +24,8 @@
 //!   their time zones, the worker that invokes their targets through
 //!   [`schedules::ScheduleDelivery`]).
 //! - [`archives`]: archives of a bus's events and replays through its rules.
+//! - [`connections`]: connections and API destinations (the records; delivery is the
+//!   wiring's).
 //! - [`bus_policy`]: a bus's resource policy (PutPermission, RemovePermission).
 //! - [`target`]: [`target::TargetInput`], what a target receives (`Input`, `InputPath`,
 //!   `InputTransformer`).
@@ -37,6 +39,7 @@ pub use pattern::{InvalidPattern, Pattern};
 pub use schedule::{Cron, InvalidSchedule, Schedule};
 pub mod archives;
 pub mod bus_policy;
+pub mod connections;
 pub mod error;
 pub mod retries;
 pub mod rules;

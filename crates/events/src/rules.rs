@@ -56,6 +56,12 @@ pub trait TargetDelivery: Send + Sync + 'static {
         self.deliver(&target.arn, rule_arn, payload, target.message_group_id.clone()).await
     }
 
+    /// Fetches the OAuth token of the connection `connection_arn` and reports the outcome
+    /// with [`Events::connection_authorized`]; by default nothing (no HTTP delivery wired).
+    async fn authorize_connection(&self, connection_arn: &str) {
+        let _ = connection_arn;
+    }
+
     /// Sends `payload`, which `rule_arn` could not deliver, to the SQS queue `queue_arn` with
     /// the message attributes EventBridge documents (`RULE_ARN`, `TARGET_ARN`, `ERROR_CODE`, …).
     /// By default a plain delivery, without the attributes.
@@ -294,13 +300,17 @@ pub(crate) struct State {
     /// Custom buses, and rows of default buses that carry tags.
     pub(crate) buses: BTreeMap<BusKey, BusRow>,
     pub(crate) rules: BTreeMap<RuleKey, RuleEntry>,
+    /// Connections by ARN.
+    pub(crate) connections: BTreeMap<String, wharf_store::events::ConnectionRow>,
+    /// API destinations by ARN.
+    pub(crate) destinations: BTreeMap<String, wharf_store::events::ApiDestinationRow>,
 }
 
 /// The rules engine.
 pub struct Events {
     pub(crate) store: Arc<dyn EventStore>,
     pub(crate) clock: Arc<dyn Clock>,
-    delivery: Arc<dyn TargetDelivery>,
+    pub(crate) delivery: Arc<dyn TargetDelivery>,
     /// Where failed deliveries wait for their next attempt (durably, once the wiring connects
     /// one; in memory until then).
     pub(crate) retries: std::sync::OnceLock<Arc<dyn crate::retries::RetryQueue>>,
@@ -338,6 +348,12 @@ impl Events {
         let mut state = State::default();
         for bus in store.load_buses().await? {
             state.buses.insert((bus.account.clone(), bus.region.clone(), bus.name.clone()), bus);
+        }
+        for row in store.load_connections().await? {
+            state.connections.insert(wharf_store::events::connection_arn(&row), row);
+        }
+        for row in store.load_api_destinations().await? {
+            state.destinations.insert(wharf_store::events::api_destination_arn(&row), row);
         }
         for row in store.load_rules().await? {
             let key = (row.account.clone(), row.region.clone(), row.bus.clone(), row.name.clone());

@@ -328,7 +328,9 @@ pub fn is_deliverable(arn: &str) -> bool {
     match service {
         "sqs" => !resource.is_empty() && !resource.contains(':'),
         "lambda" => resource.strip_prefix("function:").is_some_and(|name| !name.is_empty()),
-        "events" => resource.strip_prefix("event-bus/").is_some_and(|name| !name.is_empty()),
+        "events" => ["event-bus/", "api-destination/"]
+            .iter()
+            .any(|kind| resource.strip_prefix(kind).is_some_and(|name| !name.is_empty())),
         "logs" => log_group_of(arn).is_some(),
         _ => false,
     }

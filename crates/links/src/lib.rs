@@ -18,6 +18,7 @@
 //! - [`mappings`]: the pollers of event source mappings.
 
 pub mod access;
+pub mod api_destinations;
 pub mod mappings;
 pub mod retries;
 pub mod roles;
@@ -414,6 +415,8 @@ pub struct RuleTargets {
     pub logs: Arc<Logs>,
     /// The rules engine itself, for event-bus targets; set once it exists.
     pub events: OnceLock<Weak<wharf_events::Events>>,
+    /// HTTP delivery to API destinations.
+    pub api_destinations: api_destinations::ApiDestinationClient,
 }
 
 /// The service principal EventBridge acts as.
@@ -501,6 +504,18 @@ impl RuleTargets {
 #[async_trait]
 impl wharf_events::TargetDelivery for RuleTargets {
     async fn deliver_target(&self, target: &TargetRow, rule_arn: &str, payload: String) -> Result<(), HandOffError> {
+        if target.arn.contains(":api-destination/") && wharf_types::Arn::is_of(&target.arn, "events") {
+            let events = self
+                .events
+                .get()
+                .and_then(Weak::upgrade)
+                .ok_or_else(|| HandOffError::Unavailable("the rules engine is not running".into()))?;
+            if let (Some(role_arn), true) = (&target.role_arn, self.access.checks() != Checks::Off) {
+                let actor = Actor::AssumedRole { role_arn, service: EVENTS, session: &target.id };
+                self.access.check(actor, "events:InvokeApiDestination", &target.arn).await.map_err(HandOffError::Refused)?;
+            }
+            return self.api_destinations.deliver(&events, target, payload).await;
+        }
         if wharf_events::rules::is_bus_arn(&target.arn) {
             return self.to_bus(target, rule_arn, payload).await;
         }
@@ -508,6 +523,12 @@ impl wharf_events::TargetDelivery for RuleTargets {
             return self.to_log_group(target, rule_arn, payload).await;
         }
         self.deliver(&target.arn, rule_arn, payload, target.message_group_id.clone()).await
+    }
+
+    async fn authorize_connection(&self, connection_arn: &str) {
+        if let Some(events) = self.events.get().and_then(Weak::upgrade) {
+            self.api_destinations.authorize(&events, connection_arn).await;
+        }
     }
 
     async fn deliver(

@@ -7,7 +7,9 @@
 use crate::records::{encode, RecordDb};
 use async_trait::async_trait;
 use std::path::Path;
-use wharf_store::events::{BusRow, EventStore, RuleRow};
+use wharf_store::events::{
+    api_destination_arn, connection_arn, ApiDestinationRow, BusRow, ConnectionRow, EventStore, RuleRow,
+};
 use wharf_store::StoreError;
 
 /// The file name of the events database inside the data directory.
@@ -30,6 +32,16 @@ CREATE TABLE IF NOT EXISTS rules (
     -- The whole RuleRow, targets and tags included, as JSON (wharf_store::events).
     record TEXT NOT NULL,
     PRIMARY KEY (account, region, bus, name)
+);
+CREATE TABLE IF NOT EXISTS connections (
+    arn TEXT PRIMARY KEY,
+    -- The whole ConnectionRow as JSON, credentials included.
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_destinations (
+    arn TEXT PRIMARY KEY,
+    -- The whole ApiDestinationRow as JSON.
+    record TEXT NOT NULL
 );
 ";
 
@@ -87,8 +99,44 @@ impl EventStore for SqliteEventStore {
         self.db.execute("DELETE FROM rules WHERE account = ?1 AND region = ?2 AND bus = ?3 AND name = ?4", values).await
     }
 
+    async fn load_connections(&self) -> Result<Vec<ConnectionRow>, StoreError> {
+        self.db.load("SELECT record FROM connections ORDER BY arn").await
+    }
+
+    async fn put_connection(&self, row: &ConnectionRow) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                "INSERT INTO connections (arn, record) VALUES (?1, ?2)
+                 ON CONFLICT (arn) DO UPDATE SET record = excluded.record",
+                vec![connection_arn(row), encode(row)?],
+            )
+            .await
+    }
+
+    async fn delete_connection(&self, arn: &str) -> Result<(), StoreError> {
+        self.db.execute("DELETE FROM connections WHERE arn = ?1", vec![arn.to_owned()]).await
+    }
+
+    async fn load_api_destinations(&self) -> Result<Vec<ApiDestinationRow>, StoreError> {
+        self.db.load("SELECT record FROM api_destinations ORDER BY arn").await
+    }
+
+    async fn put_api_destination(&self, row: &ApiDestinationRow) -> Result<(), StoreError> {
+        self.db
+            .execute(
+                "INSERT INTO api_destinations (arn, record) VALUES (?1, ?2)
+                 ON CONFLICT (arn) DO UPDATE SET record = excluded.record",
+                vec![api_destination_arn(row), encode(row)?],
+            )
+            .await
+    }
+
+    async fn delete_api_destination(&self, arn: &str) -> Result<(), StoreError> {
+        self.db.execute("DELETE FROM api_destinations WHERE arn = ?1", vec![arn.to_owned()]).await
+    }
+
     async fn clear(&self) -> Result<(), StoreError> {
-        self.db.clear(&["buses", "rules"]).await
+        self.db.clear(&["buses", "rules", "connections", "api_destinations"]).await
     }
 }
 

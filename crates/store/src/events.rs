@@ -77,6 +77,145 @@ pub struct TargetRow {
     /// `RetryPolicy.MaximumEventAgeInSeconds` (24 hours when absent).
     #[serde(default)]
     pub maximum_event_age_seconds: Option<u32>,
+    /// `HttpParameters`, for API destination targets.
+    #[serde(default)]
+    pub http_parameters: Option<TargetHttpRow>,
+}
+
+/// A target's `HttpParameters`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetHttpRow {
+    /// Values for the `*` of the endpoint, in order.
+    #[serde(default)]
+    pub path_values: Vec<String>,
+    /// Headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Query string parameters.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+}
+
+/// One key and value of a connection's HTTP parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpParameter {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+    /// Whether the value is secret (not shown by DescribeConnection).
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// `ConnectionHttpParameters`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpParametersRow {
+    /// Headers.
+    #[serde(default)]
+    pub headers: Vec<HttpParameter>,
+    /// Query string parameters.
+    #[serde(default)]
+    pub query: Vec<HttpParameter>,
+    /// Body parameters.
+    #[serde(default)]
+    pub body: Vec<HttpParameter>,
+}
+
+/// A connection's OAuth client-credentials settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthRow {
+    /// `ClientID`.
+    pub client_id: String,
+    /// `ClientSecret`.
+    pub client_secret: String,
+    /// `AuthorizationEndpoint`.
+    pub endpoint: String,
+    /// `HttpMethod` of the token request.
+    pub method: String,
+    /// `OAuthHttpParameters`.
+    #[serde(default)]
+    pub parameters: HttpParametersRow,
+}
+
+/// An EventBridge connection: how API destinations authenticate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionRow {
+    /// Owner account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// `Name`.
+    pub name: String,
+    /// The id in its ARN.
+    pub id: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `BASIC`, `API_KEY` or `OAUTH_CLIENT_CREDENTIALS`.
+    pub authorization_type: String,
+    /// Username and password.
+    #[serde(default)]
+    pub basic: Option<(String, String)>,
+    /// Header name and key.
+    #[serde(default)]
+    pub api_key: Option<(String, String)>,
+    /// Client credentials.
+    #[serde(default)]
+    pub oauth: Option<OAuthRow>,
+    /// `InvocationHttpParameters`: added to every request.
+    #[serde(default)]
+    pub invocation: HttpParametersRow,
+    /// `AUTHORIZED`, `AUTHORIZING`, `DEAUTHORIZED`, …
+    pub state: String,
+    /// Why it is deauthorized.
+    #[serde(default)]
+    pub state_reason: Option<String>,
+    /// When it was created.
+    pub created_ms: EpochMillis,
+    /// When it last changed.
+    pub modified_ms: EpochMillis,
+    /// When it was last authorized.
+    #[serde(default)]
+    pub authorized_ms: Option<EpochMillis>,
+}
+
+/// An API destination: an HTTP endpoint rules deliver to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiDestinationRow {
+    /// Owner account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// `Name`.
+    pub name: String,
+    /// The id in its ARN.
+    pub id: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The connection's ARN.
+    pub connection_arn: String,
+    /// `InvocationEndpoint`, with `*` for path parameters.
+    pub endpoint: String,
+    /// `HttpMethod`.
+    pub method: String,
+    /// `InvocationRateLimitPerSecond`.
+    pub rate_limit: u32,
+    /// When it was created.
+    pub created_ms: EpochMillis,
+    /// When it last changed.
+    pub modified_ms: EpochMillis,
+}
+
+/// `arn:aws:events:REGION:ACCOUNT:connection/NAME/ID`.
+pub fn connection_arn(row: &ConnectionRow) -> String {
+    format!("arn:aws:events:{}:{}:connection/{}/{}", row.region, row.account, row.name, row.id)
+}
+
+/// `arn:aws:events:REGION:ACCOUNT:api-destination/NAME/ID`.
+pub fn api_destination_arn(row: &ApiDestinationRow) -> String {
+    format!("arn:aws:events:{}:{}:api-destination/{}/{}", row.region, row.account, row.name, row.id)
 }
 
 /// A rule with its targets.
@@ -132,7 +271,19 @@ pub trait EventStore: Send + Sync + 'static {
     async fn put_rule(&self, row: &RuleRow) -> Result<(), StoreError>;
     /// Deletes a rule; deleting a missing one is not an error.
     async fn delete_rule(&self, account: &str, region: &str, bus: &str, name: &str) -> Result<(), StoreError>;
-    /// Deletes every bus and rule (a reset).
+    /// Every connection, read once at start-up.
+    async fn load_connections(&self) -> Result<Vec<ConnectionRow>, StoreError>;
+    /// Creates or replaces a connection.
+    async fn put_connection(&self, row: &ConnectionRow) -> Result<(), StoreError>;
+    /// Deletes a connection (by ARN).
+    async fn delete_connection(&self, arn: &str) -> Result<(), StoreError>;
+    /// Every API destination, read once at start-up.
+    async fn load_api_destinations(&self) -> Result<Vec<ApiDestinationRow>, StoreError>;
+    /// Creates or replaces an API destination.
+    async fn put_api_destination(&self, row: &ApiDestinationRow) -> Result<(), StoreError>;
+    /// Deletes an API destination (by ARN).
+    async fn delete_api_destination(&self, arn: &str) -> Result<(), StoreError>;
+    /// Deletes every bus, rule, connection and API destination (a reset).
     async fn clear(&self) -> Result<(), StoreError>;
 }
 
@@ -146,6 +297,14 @@ pub struct MemoryEventStore {
     buses: Mutex<BTreeMap<BusKey, BusRow>>,
     /// Rules by (account, region, bus, name).
     rules: Mutex<BTreeMap<RuleKey, RuleRow>>,
+    /// Connections by ARN.
+    connections: Mutex<BTreeMap<String, ConnectionRow>>,
+    /// API destinations by ARN.
+    destinations: Mutex<BTreeMap<String, ApiDestinationRow>>,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[async_trait]
@@ -193,9 +352,39 @@ impl EventStore for MemoryEventStore {
         Ok(())
     }
 
+    async fn load_connections(&self) -> Result<Vec<ConnectionRow>, StoreError> {
+        Ok(locked(&self.connections).values().cloned().collect())
+    }
+
+    async fn put_connection(&self, row: &ConnectionRow) -> Result<(), StoreError> {
+        locked(&self.connections).insert(connection_arn(row), row.clone());
+        Ok(())
+    }
+
+    async fn delete_connection(&self, arn: &str) -> Result<(), StoreError> {
+        locked(&self.connections).remove(arn);
+        Ok(())
+    }
+
+    async fn load_api_destinations(&self) -> Result<Vec<ApiDestinationRow>, StoreError> {
+        Ok(locked(&self.destinations).values().cloned().collect())
+    }
+
+    async fn put_api_destination(&self, row: &ApiDestinationRow) -> Result<(), StoreError> {
+        locked(&self.destinations).insert(api_destination_arn(row), row.clone());
+        Ok(())
+    }
+
+    async fn delete_api_destination(&self, arn: &str) -> Result<(), StoreError> {
+        locked(&self.destinations).remove(arn);
+        Ok(())
+    }
+
     async fn clear(&self) -> Result<(), StoreError> {
-        self.buses.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
-        self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        locked(&self.buses).clear();
+        locked(&self.rules).clear();
+        locked(&self.connections).clear();
+        locked(&self.destinations).clear();
         Ok(())
     }
 }
@@ -221,6 +410,45 @@ pub fn sample_rule(bus: &str, name: &str) -> RuleRow {
 
 /// Checks an [`EventStore`] backend: buses and rules round-trip, replace and delete.
 pub async fn conformance(store: &dyn EventStore) {
+    let connection = ConnectionRow {
+        account: "000000000000".into(),
+        region: "us-east-1".into(),
+        name: "hook".into(),
+        id: "1234".into(),
+        description: None,
+        authorization_type: "API_KEY".into(),
+        basic: None,
+        api_key: Some(("x-api-key".into(), "secret".into())),
+        oauth: None,
+        invocation: HttpParametersRow::default(),
+        state: "AUTHORIZED".into(),
+        state_reason: None,
+        created_ms: 1,
+        modified_ms: 1,
+        authorized_ms: Some(1),
+    };
+    store.put_connection(&connection).await.expect("put connection");
+    let destination = ApiDestinationRow {
+        account: "000000000000".into(),
+        region: "us-east-1".into(),
+        name: "hook".into(),
+        id: "5678".into(),
+        description: None,
+        connection_arn: connection_arn(&connection),
+        endpoint: "http://127.0.0.1:1/*".into(),
+        method: "POST".into(),
+        rate_limit: 300,
+        created_ms: 1,
+        modified_ms: 1,
+    };
+    store.put_api_destination(&destination).await.expect("put destination");
+    assert_eq!(store.load_connections().await.expect("load"), vec![connection.clone()]);
+    assert_eq!(store.load_api_destinations().await.expect("load"), vec![destination.clone()]);
+    store.delete_api_destination(&api_destination_arn(&destination)).await.expect("delete");
+    store.delete_connection(&connection_arn(&connection)).await.expect("delete");
+    assert!(store.load_connections().await.expect("load").is_empty());
+    assert!(store.load_api_destinations().await.expect("load").is_empty());
+
     let bus = BusRow {
         account: "000000000000".into(),
         region: "us-east-1".into(),
@@ -257,6 +485,11 @@ pub async fn conformance(store: &dyn EventStore) {
         dead_letter_arn: None,
         maximum_retry_attempts: Some(3),
         maximum_event_age_seconds: None,
+        http_parameters: Some(TargetHttpRow {
+            path_values: vec!["orders".into()],
+            headers: BTreeMap::from([("x-team".into(), "core".into())]),
+            query: BTreeMap::new(),
+        }),
     });
     rule.tags.insert("k".into(), "v".into());
     store.put_rule(&rule).await.expect("replace rule");

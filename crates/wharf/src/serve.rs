@@ -452,6 +452,7 @@ impl Stack {
             access: Arc::clone(&access),
             logs: Arc::clone(&logs),
             events: std::sync::OnceLock::new(),
+            api_destinations: Default::default(),
         });
         let events = wharf_events::Events::open(Arc::clone(&stores.events), Arc::clone(clock), targets.clone())
             .await

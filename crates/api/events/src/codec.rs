@@ -19,7 +19,10 @@ use serde_json::{json, Map, Value};
 use wharf_events::rules::{bus_arn, rule_arn};
 use wharf_events::archives::replay_arn;
 use wharf_store::archives::{archive_arn, ArchiveRow, ReplayRow};
-use wharf_store::events::{BusRow, RuleRow, TargetRow};
+use wharf_events::connections::{secret_arn, shown_parameters};
+use wharf_store::events::{
+    api_destination_arn, connection_arn, ApiDestinationRow, BusRow, ConnectionRow, RuleRow, TargetRow,
+};
 
 /// The content type of requests and answers.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -72,6 +75,19 @@ fn target(row: &TargetRow) -> Value {
         }
         value.insert("InputTemplate".into(), json!(transformer.input_template));
         object.insert("InputTransformer".into(), Value::Object(value));
+    }
+    if let Some(http) = &row.http_parameters {
+        let mut value = Map::new();
+        if !http.path_values.is_empty() {
+            value.insert("PathParameterValues".into(), json!(http.path_values));
+        }
+        if !http.headers.is_empty() {
+            value.insert("HeaderParameters".into(), json!(http.headers));
+        }
+        if !http.query.is_empty() {
+            value.insert("QueryStringParameters".into(), json!(http.query));
+        }
+        object.insert("HttpParameters".into(), Value::Object(value));
     }
     if let Some(group) = &row.message_group_id {
         object.insert("SqsParameters".into(), json!({ "MessageGroupId": group }));
@@ -159,6 +175,95 @@ fn replay(row: &ReplayRow, describe: bool) -> Value {
     Value::Object(object)
 }
 
+fn connection_state(row: &ConnectionRow) -> Value {
+    let mut object = Map::new();
+    object.insert("ConnectionArn".into(), json!(connection_arn(row)));
+    object.insert("ConnectionState".into(), json!(row.state));
+    object.insert("CreationTime".into(), seconds(row.created_ms));
+    object.insert("LastModifiedTime".into(), seconds(row.modified_ms));
+    if let Some(at) = row.authorized_ms {
+        object.insert("LastAuthorizedTime".into(), seconds(at));
+    }
+    Value::Object(object)
+}
+
+fn shown(parameters: &wharf_store::events::HttpParametersRow) -> Value {
+    let mut object = Map::new();
+    for (name, list) in shown_parameters(parameters) {
+        if list.is_empty() {
+            continue;
+        }
+        let items: Vec<Value> = list
+            .into_iter()
+            .map(|(key, value, secret)| {
+                let mut item = Map::new();
+                item.insert("Key".into(), json!(key));
+                if let Some(value) = value {
+                    item.insert("Value".into(), json!(value));
+                }
+                item.insert("IsValueSecret".into(), json!(secret));
+                Value::Object(item)
+            })
+            .collect();
+        object.insert(name.into(), Value::Array(items));
+    }
+    Value::Object(object)
+}
+
+fn connection(row: &ConnectionRow, describe: bool) -> Value {
+    let Value::Object(mut object) = connection_state(row) else { return json!({}) };
+    object.insert("Name".into(), json!(row.name));
+    object.insert("AuthorizationType".into(), json!(row.authorization_type));
+    insert_some(&mut object, "StateReason", &row.state_reason);
+    if describe {
+        insert_some(&mut object, "Description", &row.description);
+        object.insert("SecretArn".into(), json!(secret_arn(row)));
+        let mut auth = Map::new();
+        if let Some((username, _)) = &row.basic {
+            auth.insert("BasicAuthParameters".into(), json!({ "Username": username }));
+        }
+        if let Some((name, _)) = &row.api_key {
+            auth.insert("ApiKeyAuthParameters".into(), json!({ "ApiKeyName": name }));
+        }
+        if let Some(oauth) = &row.oauth {
+            auth.insert(
+                "OAuthParameters".into(),
+                json!({
+                    "ClientParameters": { "ClientID": oauth.client_id },
+                    "AuthorizationEndpoint": oauth.endpoint,
+                    "HttpMethod": oauth.method,
+                    "OAuthHttpParameters": shown(&oauth.parameters),
+                }),
+            );
+        }
+        auth.insert("InvocationHttpParameters".into(), shown(&row.invocation));
+        object.insert("AuthParameters".into(), Value::Object(auth));
+    }
+    Value::Object(object)
+}
+
+fn api_destination_state(row: &ApiDestinationRow) -> Value {
+    json!({
+        "ApiDestinationArn": api_destination_arn(row),
+        "ApiDestinationState": "ACTIVE",
+        "CreationTime": seconds(row.created_ms),
+        "LastModifiedTime": seconds(row.modified_ms),
+    })
+}
+
+fn api_destination(row: &ApiDestinationRow, describe: bool) -> Value {
+    let Value::Object(mut object) = api_destination_state(row) else { return json!({}) };
+    object.insert("Name".into(), json!(row.name));
+    object.insert("ConnectionArn".into(), json!(row.connection_arn));
+    object.insert("InvocationEndpoint".into(), json!(row.endpoint));
+    object.insert("HttpMethod".into(), json!(row.method));
+    object.insert("InvocationRateLimitPerSecond".into(), json!(row.rate_limit));
+    if describe {
+        insert_some(&mut object, "Description", &row.description);
+    }
+    Value::Object(object)
+}
+
 fn with_token(mut object: Map<String, Value>, next_token: &Option<String>) -> Value {
     insert_some(&mut object, "NextToken", next_token);
     Value::Object(object)
@@ -228,6 +333,24 @@ pub fn encode(output: &Output) -> Vec<u8> {
             }
             Value::Object(object)
         }
+        Output::ConnectionState(row) => connection_state(row),
+        Output::Connection(row) => connection(row, true),
+        Output::Connections { connections, next_token } => with_token(
+            Map::from_iter([(
+                "Connections".to_owned(),
+                connections.iter().map(|row| connection(row, false)).collect(),
+            )]),
+            next_token,
+        ),
+        Output::ApiDestinationState(row) => api_destination_state(row),
+        Output::ApiDestination(row) => api_destination(row, true),
+        Output::ApiDestinations { destinations, next_token } => with_token(
+            Map::from_iter([(
+                "ApiDestinations".to_owned(),
+                destinations.iter().map(|row| api_destination(row, false)).collect(),
+            )]),
+            next_token,
+        ),
         Output::Replay(row) => replay(row, true),
         Output::Replays { replays, next_token } => with_token(
             Map::from_iter([("Replays".to_owned(), replays.iter().map(|row| replay(row, false)).collect())]),

@@ -32,6 +32,8 @@ pub enum EventsErrorCode {
     PolicyLengthExceededException,
     /// The resource's state does not allow the operation.
     IllegalStatusException,
+    /// Another resource depends on this one.
+    ConcurrentModificationException,
     /// The server failed (storage).
     InternalException,
 }
@@ -49,6 +51,7 @@ impl EventsErrorCode {
             EventsErrorCode::UnknownOperationException => "UnknownOperationException",
             EventsErrorCode::PolicyLengthExceededException => "PolicyLengthExceededException",
             EventsErrorCode::IllegalStatusException => "IllegalStatusException",
+            EventsErrorCode::ConcurrentModificationException => "ConcurrentModificationException",
             EventsErrorCode::InternalException => "InternalException",
         }
     }
@@ -64,6 +67,7 @@ impl EventsErrorCode {
             | EventsErrorCode::LimitExceededException
             | EventsErrorCode::PolicyLengthExceededException
             | EventsErrorCode::IllegalStatusException
+            | EventsErrorCode::ConcurrentModificationException
             | EventsErrorCode::SerializationException
             | EventsErrorCode::UnknownOperationException => StatusCode::BAD_REQUEST,
         }
@@ -118,6 +122,7 @@ impl From<EventsError> for EventsApiError {
             }
             EventsError::BusExists(_) | EventsError::AlreadyExists(_) => EventsErrorCode::ResourceAlreadyExistsException,
             EventsError::IllegalStatus(_) => EventsErrorCode::IllegalStatusException,
+            EventsError::ConcurrentModification(_) => EventsErrorCode::ConcurrentModificationException,
             EventsError::InvalidPattern(_) => EventsErrorCode::InvalidEventPatternException,
             EventsError::Validation(_) | EventsError::RuleHasTargets => EventsErrorCode::ValidationException,
             EventsError::LimitExceeded => EventsErrorCode::LimitExceededException,

@@ -7,7 +7,11 @@ use crate::token;
 use std::collections::BTreeMap;
 use wharf_events::{Caller, EntryProblem, Events, NewEvent, NewRule, ResourceArn, TargetProblem};
 use wharf_store::archives::{ArchiveRow, ReplayRow};
-use wharf_store::events::{BusRow, InputTransformerRow, RuleRow, TargetRow};
+use wharf_events::connections::{ConnectionAuth, DestinationChange, OAuthChange};
+use wharf_store::events::{
+    ApiDestinationRow, BusRow, ConnectionRow, HttpParameter, HttpParametersRow, InputTransformerRow, RuleRow,
+    TargetHttpRow, TargetRow,
+};
 
 /// The most bytes of entries one PutEvents may carry (256 KiB, as AWS computes entry sizes).
 const MAX_PUT_EVENTS_BYTES: usize = 256 * 1024;
@@ -73,6 +77,28 @@ pub enum Output {
     Replays {
         /// The page.
         replays: Vec<ReplayRow>,
+        /// Where the next page starts.
+        next_token: Option<String>,
+    },
+    /// The state answer of Create/Update/Delete/DeauthorizeConnection.
+    ConnectionState(ConnectionRow),
+    /// DescribeConnection.
+    Connection(ConnectionRow),
+    /// ListConnections.
+    Connections {
+        /// The page.
+        connections: Vec<ConnectionRow>,
+        /// Where the next page starts.
+        next_token: Option<String>,
+    },
+    /// The state answer of Create/UpdateApiDestination.
+    ApiDestinationState(ApiDestinationRow),
+    /// DescribeApiDestination.
+    ApiDestination(ApiDestinationRow),
+    /// ListApiDestinations.
+    ApiDestinations {
+        /// The page.
+        destinations: Vec<ApiDestinationRow>,
         /// Where the next page starts.
         next_token: Option<String>,
     },
@@ -203,6 +229,55 @@ fn target_row(target: Target) -> TargetRow {
             .as_ref()
             .and_then(|policy| policy.maximum_event_age_in_seconds)
             .map(|seconds| seconds.clamp(60, 86_400) as u32),
+        http_parameters: target.http_parameters.map(|parameters| TargetHttpRow {
+            path_values: parameters.path_parameter_values.unwrap_or_default(),
+            headers: parameters.header_parameters.unwrap_or_default(),
+            query: parameters.query_string_parameters.unwrap_or_default(),
+        }),
+    }
+}
+
+fn parameters(given: Option<ConnectionHttpParameters>) -> Option<HttpParametersRow> {
+    let list = |items: Option<Vec<ConnectionParameter>>| {
+        items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| HttpParameter {
+                key: item.key.unwrap_or_default(),
+                value: item.value.unwrap_or_default(),
+                secret: item.is_value_secret.unwrap_or(false),
+            })
+            .collect()
+    };
+    given.map(|given| HttpParametersRow {
+        headers: list(given.header_parameters),
+        query: list(given.query_string_parameters),
+        body: list(given.body_parameters),
+    })
+}
+
+fn connection_auth(given: ConnectionAuthParameters) -> ConnectionAuth {
+    ConnectionAuth {
+        basic: given.basic_auth_parameters.map(|basic| (basic.username, basic.password)),
+        api_key: given.api_key_auth_parameters.map(|key| (key.api_key_name, key.api_key_value)),
+        oauth: given.oauth_parameters.map(|oauth| OAuthChange {
+            client_id: oauth.client_parameters.as_ref().and_then(|client| client.client_id.clone()),
+            client_secret: oauth.client_parameters.and_then(|client| client.client_secret),
+            endpoint: oauth.authorization_endpoint,
+            method: oauth.http_method,
+            parameters: parameters(oauth.oauth_http_parameters),
+        }),
+        invocation: parameters(given.invocation_http_parameters),
+    }
+}
+
+fn destination_change(input: ApiDestinationInput) -> DestinationChange {
+    DestinationChange {
+        description: input.description,
+        connection_arn: input.connection_arn,
+        endpoint: input.invocation_endpoint,
+        method: input.http_method,
+        rate_limit: input.invocation_rate_limit_per_second,
     }
 }
 
@@ -452,6 +527,67 @@ pub async fn handle(context: &Context<'_>, operation: Operation) -> Result<Outpu
         }
         Operation::CancelReplay(input) => {
             Output::ReplayState(events.cancel_replay(caller, &required(input.replay_name, "replayName")?).await?)
+        }
+        Operation::CreateConnection(input) => {
+            let name = required(input.name, "name")?;
+            let kind = required(input.authorization_type, "authorizationType")?;
+            let auth = connection_auth(required(input.auth_parameters, "authParameters")?);
+            Output::ConnectionState(events.create_connection(caller, &name, input.description, &kind, auth).await?)
+        }
+        Operation::DescribeConnection(input) => {
+            Output::Connection(events.connection(caller, &required(input.name, "name")?)?)
+        }
+        Operation::UpdateConnection(input) => {
+            let name = required(input.name, "name")?;
+            let auth = input.auth_parameters.map(connection_auth);
+            Output::ConnectionState(
+                events
+                    .update_connection(caller, &name, input.description, input.authorization_type.as_deref(), auth)
+                    .await?,
+            )
+        }
+        Operation::DeleteConnection(input) => {
+            Output::ConnectionState(events.delete_connection(caller, &required(input.name, "name")?).await?)
+        }
+        Operation::DeauthorizeConnection(input) => {
+            Output::ConnectionState(events.deauthorize_connection(caller, &required(input.name, "name")?).await?)
+        }
+        Operation::ListConnections(input) => {
+            let connections = events.connections(
+                caller,
+                input.name_prefix.as_deref().unwrap_or(""),
+                input.connection_state.as_deref(),
+            );
+            let (connections, next_token) = page(connections, |row| &row.name, input.next_token, limit(input.limit)?)?;
+            Output::Connections { connections, next_token }
+        }
+        Operation::CreateApiDestination(input) => {
+            let name = required(input.name.clone(), "name")?;
+            required(input.connection_arn.as_ref(), "connectionArn")?;
+            required(input.invocation_endpoint.as_ref(), "invocationEndpoint")?;
+            required(input.http_method.as_ref(), "httpMethod")?;
+            Output::ApiDestinationState(events.create_api_destination(caller, &name, destination_change(input)).await?)
+        }
+        Operation::DescribeApiDestination(input) => {
+            Output::ApiDestination(events.api_destination(caller, &required(input.name, "name")?)?)
+        }
+        Operation::UpdateApiDestination(input) => {
+            let name = required(input.name.clone(), "name")?;
+            Output::ApiDestinationState(events.update_api_destination(caller, &name, destination_change(input)).await?)
+        }
+        Operation::DeleteApiDestination(input) => {
+            events.delete_api_destination(caller, &required(input.name, "name")?).await?;
+            Output::Empty
+        }
+        Operation::ListApiDestinations(input) => {
+            let destinations = events.api_destinations(
+                caller,
+                input.name_prefix.as_deref().unwrap_or(""),
+                input.connection_arn.as_deref(),
+            );
+            let (destinations, next_token) =
+                page(destinations, |row| &row.name, input.next_token, limit(input.limit)?)?;
+            Output::ApiDestinations { destinations, next_token }
         }
         Operation::RemovePermission(input) => {
             let all = input.remove_all_permissions.unwrap_or(false);

@@ -122,6 +122,8 @@ impl Api for EventsApi {
             model::Acted::Bus(bus) => format!("{prefix}:event-bus/{}", bus_name(bus)),
             model::Acted::Archive(name) => format!("{prefix}:archive/{name}"),
             model::Acted::Replay(name) => format!("{prefix}:replay/{name}"),
+            model::Acted::Connection(name) => format!("{prefix}:connection/{name}"),
+            model::Acted::ApiDestination(name) => format!("{prefix}:api-destination/{name}"),
             model::Acted::Arn(arn) => arn.to_owned(),
             model::Acted::None => return pipeline::Resource::default(),
         };

@@ -69,6 +69,28 @@ pub enum Operation {
     ListReplays(ListReplaysInput),
     /// CancelReplay.
     CancelReplay(ReplayNameInput),
+    /// CreateConnection.
+    CreateConnection(CreateConnectionInput),
+    /// DescribeConnection.
+    DescribeConnection(NameInput),
+    /// UpdateConnection.
+    UpdateConnection(UpdateConnectionInput),
+    /// DeleteConnection.
+    DeleteConnection(NameInput),
+    /// ListConnections.
+    ListConnections(ListConnectionsInput),
+    /// DeauthorizeConnection.
+    DeauthorizeConnection(NameInput),
+    /// CreateApiDestination.
+    CreateApiDestination(ApiDestinationInput),
+    /// DescribeApiDestination.
+    DescribeApiDestination(NameInput),
+    /// UpdateApiDestination.
+    UpdateApiDestination(ApiDestinationInput),
+    /// DeleteApiDestination.
+    DeleteApiDestination(NameInput),
+    /// ListApiDestinations.
+    ListApiDestinations(ListApiDestinationsInput),
 }
 
 /// What an operation acts on, for authorization.
@@ -82,6 +104,10 @@ pub enum Acted<'a> {
     Archive(&'a str),
     /// A replay, by name.
     Replay(&'a str),
+    /// A connection, by name.
+    Connection(&'a str),
+    /// An API destination, by name.
+    ApiDestination(&'a str),
     /// An ARN given as is (tagging).
     Arn(&'a str),
     /// Nothing in particular.
@@ -134,6 +160,18 @@ impl Operation {
                 input.replay_name.as_deref().map_or(Acted::None, Acted::Replay)
             }
             Operation::ListArchives(_) | Operation::ListReplays(_) => Acted::None,
+            Operation::CreateConnection(input) => input.name.as_deref().map_or(Acted::None, Acted::Connection),
+            Operation::UpdateConnection(input) => input.name.as_deref().map_or(Acted::None, Acted::Connection),
+            Operation::DescribeConnection(input)
+            | Operation::DeleteConnection(input)
+            | Operation::DeauthorizeConnection(input) => input.name.as_deref().map_or(Acted::None, Acted::Connection),
+            Operation::CreateApiDestination(input) | Operation::UpdateApiDestination(input) => {
+                input.name.as_deref().map_or(Acted::None, Acted::ApiDestination)
+            }
+            Operation::DescribeApiDestination(input) | Operation::DeleteApiDestination(input) => {
+                input.name.as_deref().map_or(Acted::None, Acted::ApiDestination)
+            }
+            Operation::ListConnections(_) | Operation::ListApiDestinations(_) => Acted::None,
             Operation::ListRules(_)
             | Operation::ListRuleNamesByTarget(_)
             | Operation::TestEventPattern(_)
@@ -174,6 +212,17 @@ impl Operation {
             Operation::DescribeReplay(_) => "DescribeReplay",
             Operation::ListReplays(_) => "ListReplays",
             Operation::CancelReplay(_) => "CancelReplay",
+            Operation::CreateConnection(_) => "CreateConnection",
+            Operation::DescribeConnection(_) => "DescribeConnection",
+            Operation::UpdateConnection(_) => "UpdateConnection",
+            Operation::DeleteConnection(_) => "DeleteConnection",
+            Operation::ListConnections(_) => "ListConnections",
+            Operation::DeauthorizeConnection(_) => "DeauthorizeConnection",
+            Operation::CreateApiDestination(_) => "CreateApiDestination",
+            Operation::DescribeApiDestination(_) => "DescribeApiDestination",
+            Operation::UpdateApiDestination(_) => "UpdateApiDestination",
+            Operation::DeleteApiDestination(_) => "DeleteApiDestination",
+            Operation::ListApiDestinations(_) => "ListApiDestinations",
         }
     }
 }
@@ -225,6 +274,17 @@ pub fn decode(name: &str, body: &[u8]) -> Result<Operation, DecodeError> {
         "DescribeReplay" => Operation::DescribeReplay(input(body)?),
         "ListReplays" => Operation::ListReplays(input(body)?),
         "CancelReplay" => Operation::CancelReplay(input(body)?),
+        "CreateConnection" => Operation::CreateConnection(input(body)?),
+        "DescribeConnection" => Operation::DescribeConnection(input(body)?),
+        "UpdateConnection" => Operation::UpdateConnection(input(body)?),
+        "DeleteConnection" => Operation::DeleteConnection(input(body)?),
+        "ListConnections" => Operation::ListConnections(input(body)?),
+        "DeauthorizeConnection" => Operation::DeauthorizeConnection(input(body)?),
+        "CreateApiDestination" => Operation::CreateApiDestination(input(body)?),
+        "DescribeApiDestination" => Operation::DescribeApiDestination(input(body)?),
+        "UpdateApiDestination" => Operation::UpdateApiDestination(input(body)?),
+        "DeleteApiDestination" => Operation::DeleteApiDestination(input(body)?),
+        "ListApiDestinations" => Operation::ListApiDestinations(input(body)?),
         other => return Err(DecodeError::UnknownOperation(other.to_owned())),
     })
 }
@@ -362,8 +422,8 @@ pub struct Target {
     pub batch_parameters: Ignored,
     /// FIFO queues.
     pub sqs_parameters: Option<SqsParameters>,
-    /// Ignored.
-    pub http_parameters: Ignored,
+    /// For API destinations.
+    pub http_parameters: Option<HttpParameters>,
     /// Ignored.
     pub redshift_data_parameters: Ignored,
     /// Ignored.
@@ -689,6 +749,196 @@ pub struct ListReplaysInput {
     pub state: Option<String>,
     /// Only replays of this archive.
     pub event_source_arn: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 100.
+    pub limit: Option<i64>,
+}
+
+/// A target's `HttpParameters`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct HttpParameters {
+    /// Values for the endpoint's `*`s.
+    pub path_parameter_values: Option<Vec<String>>,
+    /// Headers.
+    pub header_parameters: Option<BTreeMap<String, String>>,
+    /// Query string parameters.
+    pub query_string_parameters: Option<BTreeMap<String, String>>,
+}
+
+/// One `ConnectionHeaderParameter` (and query string and body parameter).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ConnectionParameter {
+    /// The key.
+    pub key: Option<String>,
+    /// The value.
+    pub value: Option<String>,
+    /// Whether DescribeConnection hides the value.
+    pub is_value_secret: Option<bool>,
+}
+
+/// `ConnectionHttpParameters`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ConnectionHttpParameters {
+    /// Headers.
+    pub header_parameters: Option<Vec<ConnectionParameter>>,
+    /// Query string.
+    pub query_string_parameters: Option<Vec<ConnectionParameter>>,
+    /// Body.
+    pub body_parameters: Option<Vec<ConnectionParameter>>,
+}
+
+/// `BasicAuthParameters`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct BasicAuthParameters {
+    /// User name.
+    pub username: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+}
+
+/// `ApiKeyAuthParameters`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ApiKeyAuthParameters {
+    /// The header's name.
+    pub api_key_name: Option<String>,
+    /// Its value.
+    pub api_key_value: Option<String>,
+}
+
+/// `ClientParameters`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClientParameters {
+    /// The client id.
+    #[serde(rename = "ClientID")]
+    pub client_id: Option<String>,
+    /// The client secret.
+    #[serde(rename = "ClientSecret")]
+    pub client_secret: Option<String>,
+}
+
+/// `OAuthParameters`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct OAuthParameters {
+    /// Client id and secret.
+    pub client_parameters: Option<OAuthClientParameters>,
+    /// The token endpoint.
+    pub authorization_endpoint: Option<String>,
+    /// GET, POST or PUT.
+    pub http_method: Option<String>,
+    /// Extra parameters of the token request.
+    #[serde(rename = "OAuthHttpParameters")]
+    pub oauth_http_parameters: Option<ConnectionHttpParameters>,
+}
+
+/// `AuthParameters` of CreateConnection and UpdateConnection.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ConnectionAuthParameters {
+    /// Basic.
+    pub basic_auth_parameters: Option<BasicAuthParameters>,
+    /// OAuth client credentials.
+    #[serde(rename = "OAuthParameters")]
+    pub oauth_parameters: Option<OAuthParameters>,
+    /// API key.
+    pub api_key_auth_parameters: Option<ApiKeyAuthParameters>,
+    /// Added to every request.
+    pub invocation_http_parameters: Option<ConnectionHttpParameters>,
+    /// Private endpoints; ignored.
+    pub connectivity_parameters: Ignored,
+}
+
+/// CreateConnection.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct CreateConnectionInput {
+    /// Required.
+    pub name: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Required.
+    pub authorization_type: Option<String>,
+    /// Required.
+    pub auth_parameters: Option<ConnectionAuthParameters>,
+    /// Ignored.
+    pub invocation_connectivity_parameters: Ignored,
+    /// Ignored.
+    pub kms_key_identifier: Ignored,
+}
+
+/// UpdateConnection.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct UpdateConnectionInput {
+    /// Required.
+    pub name: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// A new kind.
+    pub authorization_type: Option<String>,
+    /// New credentials.
+    pub auth_parameters: Option<ConnectionAuthParameters>,
+    /// Ignored.
+    pub invocation_connectivity_parameters: Ignored,
+    /// Ignored.
+    pub kms_key_identifier: Ignored,
+}
+
+/// Operations that name a connection or an API destination.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct NameInput {
+    /// Required.
+    pub name: Option<String>,
+}
+
+/// ListConnections.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ListConnectionsInput {
+    /// Name prefix.
+    pub name_prefix: Option<String>,
+    /// Only in this state.
+    pub connection_state: Option<String>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 100.
+    pub limit: Option<i64>,
+}
+
+/// CreateApiDestination and UpdateApiDestination.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ApiDestinationInput {
+    /// Required.
+    pub name: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Required on create.
+    pub connection_arn: Option<String>,
+    /// Required on create.
+    pub invocation_endpoint: Option<String>,
+    /// Required on create.
+    pub http_method: Option<String>,
+    /// 1 or more; 300 when absent.
+    pub invocation_rate_limit_per_second: Option<i64>,
+}
+
+/// ListApiDestinations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct ListApiDestinationsInput {
+    /// Name prefix.
+    pub name_prefix: Option<String>,
+    /// Only those of this connection.
+    pub connection_arn: Option<String>,
     /// Paging.
     pub next_token: Option<String>,
     /// 1 to 100.
