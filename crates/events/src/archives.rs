@@ -111,7 +111,10 @@ fn invalid(message: impl Into<String>) -> EventsError {
 }
 
 fn check_name(member: &str, name: &str, max: usize) -> Result<(), EventsError> {
-    if name.is_empty() || name.len() > max || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+    if name.is_empty()
+        || name.len() > max
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
         return Err(invalid(format!(
             "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+"
         )));
@@ -260,11 +263,15 @@ impl Events {
         let pattern = parse_pattern(new.event_pattern.as_deref())?;
         let archives = self.archive_store()?;
         if !is_bus_arn(&new.source_arn) {
-            return Err(invalid("Parameter EventSourceArn is not valid. Reason: Provided Arn is not in correct format."));
+            return Err(invalid(
+                "Parameter EventSourceArn is not valid. Reason: Provided Arn is not in correct format.",
+            ));
         }
         let (owner, bus) = bus_owner(caller, Some(&new.source_arn));
         if owner != *caller {
-            return Err(invalid("Parameter EventSourceArn is not valid. Reason: The event bus must belong to the caller."));
+            return Err(invalid(
+                "Parameter EventSourceArn is not valid. Reason: The event bus must belong to the caller.",
+            ));
         }
         self.bus(caller, Some(&bus))?;
         let _write = archives.write_lock.lock().await;
@@ -331,7 +338,12 @@ impl Events {
     }
 
     /// UpdateArchive.
-    pub async fn update_archive(&self, caller: &Caller, name: &str, change: ArchiveChange) -> Result<ArchiveRow, EventsError> {
+    pub async fn update_archive(
+        &self,
+        caller: &Caller,
+        name: &str,
+        change: ArchiveChange,
+    ) -> Result<ArchiveRow, EventsError> {
         let archives = self.archive_store()?;
         let _write = archives.write_lock.lock().await;
         let mut row = self.archive_row(caller, name)?;
@@ -367,13 +379,20 @@ impl Events {
         let archives = self.archive_store()?;
         let archive_name = new.archive_arn.rsplit_once("archive/").map(|(_, name)| name).unwrap_or_default();
         let archive = self.archive_row(caller, archive_name).map_err(|_| {
-            EventsError::NotFound(format!("Archive {} does not exist.", if archive_name.is_empty() { &new.archive_arn } else { archive_name }))
+            EventsError::NotFound(format!(
+                "Archive {} does not exist.",
+                if archive_name.is_empty() { &new.archive_arn } else { archive_name }
+            ))
         })?;
         if new.event_start_ms >= new.event_end_ms {
-            return Err(invalid("Parameter EventStartTime is not valid. Reason: EventStartTime must be before EventEndTime."));
+            return Err(invalid(
+                "Parameter EventStartTime is not valid. Reason: EventStartTime must be before EventEndTime.",
+            ));
         }
         if new.destination_arn != archive.source_arn {
-            return Err(invalid("Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted."));
+            return Err(invalid(
+                "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.",
+            ));
         }
         let (owner, bus) = bus_owner(caller, Some(&new.destination_arn));
         for filter in &new.filter_arns {
@@ -449,7 +468,9 @@ impl Events {
         let _write = archives.write_lock.lock().await;
         let mut row = self.replay(caller, name)?;
         if !matches!(row.state.as_str(), "STARTING" | "RUNNING") {
-            return Err(EventsError::IllegalStatus(format!("Replay {name} is not in a valid state for this operation.")));
+            return Err(EventsError::IllegalStatus(format!(
+                "Replay {name} is not in a valid state for this operation."
+            )));
         }
         row.state = "CANCELLING".into();
         archives.store.put_replay(&row).await?;
@@ -510,7 +531,8 @@ async fn run_replay(archives: Weak<Archives>, key: (String, String, String)) {
                 return;
             }
         };
-        let (owner, bus) = bus_owner(&Caller { account: row.account.clone(), region: row.region.clone() }, Some(&row.destination_arn));
+        let (owner, bus) =
+            bus_owner(&Caller { account: row.account.clone(), region: row.region.clone() }, Some(&row.destination_arn));
         for archived in &page {
             let Ok(mut event) = serde_json::from_str::<Value>(&archived.event) else { continue };
             if let Value::Object(fields) = &mut event {

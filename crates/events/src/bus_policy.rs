@@ -109,7 +109,9 @@ impl Events {
                 Some(statement)
             }
             (None, ..) => {
-                return Err(invalid("Parameters Action, Principal and StatementId are required when Policy is not given."))
+                return Err(invalid(
+                    "Parameters Action, Principal and StatementId are required when Policy is not given.",
+                ))
             }
         };
         if let Some(text) = &grant.policy {
@@ -221,11 +223,13 @@ mod tests {
     #[tokio::test]
     async fn statements_are_added_replaced_and_removed() {
         let store = Arc::new(MemoryEventStore::default());
-        let events = Events::open(store.clone(), Arc::new(wharf_types::SystemClock), Arc::new(Nowhere)).await.expect("open");
+        let events =
+            Events::open(store.clone(), Arc::new(wharf_types::SystemClock), Arc::new(Nowhere)).await.expect("open");
         events.put_permission(&caller(), None, grant("222222222222", "one")).await.expect("put");
         events.put_permission(&caller(), None, grant("*", "two")).await.expect("put");
         events.put_permission(&caller(), None, grant("333333333333", "one")).await.expect("replace");
-        let policy: Value = serde_json::from_str(&events.bus_policy(&caller(), "default").expect("policy")).expect("json");
+        let policy: Value =
+            serde_json::from_str(&events.bus_policy(&caller(), "default").expect("policy")).expect("json");
         let list = policy["Statement"].as_array().expect("statements");
         assert_eq!(list.len(), 2);
         assert_eq!(list[0]["Principal"]["AWS"], "arn:aws:iam::333333333333:root");

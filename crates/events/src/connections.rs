@@ -76,7 +76,10 @@ fn invalid(message: impl Into<String>) -> EventsError {
 }
 
 fn check_name(member: &str, name: &str) -> Result<(), EventsError> {
-    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+    if name.is_empty()
+        || name.len() > 64
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
         return Err(invalid(format!(
             "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+"
         )));
@@ -104,10 +107,7 @@ fn oauth_of(change: OAuthChange, existing: Option<OAuthRow>) -> Result<OAuthRow,
             .unwrap_or_default(),
         endpoint: change.endpoint.or_else(|| existing.as_ref().map(|o| o.endpoint.clone())).unwrap_or_default(),
         method: change.method.or_else(|| existing.as_ref().map(|o| o.method.clone())).unwrap_or_default(),
-        parameters: change
-            .parameters
-            .or_else(|| existing.as_ref().map(|o| o.parameters.clone()))
-            .unwrap_or_default(),
+        parameters: change.parameters.or_else(|| existing.as_ref().map(|o| o.parameters.clone())).unwrap_or_default(),
     };
     if merged.client_id.is_empty() || merged.client_secret.is_empty() {
         return Err(invalid("OAuthParameters.ClientParameters needs a ClientID and a ClientSecret."));
@@ -182,7 +182,11 @@ impl Events {
             .values()
             .find(|row| row.account == caller.account && row.region == caller.region && row.name == name)
             .cloned()
-            .ok_or_else(|| EventsError::NotFound(format!("Failed to describe the connection(s). Connection '{name}' does not exist.")))
+            .ok_or_else(|| {
+                EventsError::NotFound(format!(
+                    "Failed to describe the connection(s). Connection '{name}' does not exist."
+                ))
+            })
     }
 
     /// The connection `arn` names.
@@ -209,7 +213,8 @@ impl Events {
         let _write = self.write_lock.lock().await;
         {
             let state = self.lock();
-            let mine = state.connections.values().filter(|row| row.account == caller.account && row.region == caller.region);
+            let mine =
+                state.connections.values().filter(|row| row.account == caller.account && row.region == caller.region);
             let mut count = 0;
             for row in mine {
                 if row.name == name {
@@ -378,7 +383,11 @@ impl Events {
             .values()
             .find(|row| row.account == caller.account && row.region == caller.region && row.name == name)
             .cloned()
-            .ok_or_else(|| EventsError::NotFound(format!("Failed to describe the api-destination(s). An api-destination '{name}' does not exist.")))
+            .ok_or_else(|| {
+                EventsError::NotFound(format!(
+                    "Failed to describe the api-destination(s). An api-destination '{name}' does not exist."
+                ))
+            })
     }
 
     /// The API destination `arn` names, with its connection.
@@ -445,7 +454,9 @@ impl Events {
         {
             let state = self.lock();
             let mut count = 0;
-            for existing in state.destinations.values().filter(|d| d.account == caller.account && d.region == caller.region) {
+            for existing in
+                state.destinations.values().filter(|d| d.account == caller.account && d.region == caller.region)
+            {
                 if existing.name == name {
                     return Err(EventsError::AlreadyExists(format!("An api-destination {name} already exists.")));
                 }
@@ -467,7 +478,12 @@ impl Events {
     }
 
     /// ListApiDestinations, by name.
-    pub fn api_destinations(&self, caller: &Caller, prefix: &str, connection_arn: Option<&str>) -> Vec<ApiDestinationRow> {
+    pub fn api_destinations(
+        &self,
+        caller: &Caller,
+        prefix: &str,
+        connection_arn: Option<&str>,
+    ) -> Vec<ApiDestinationRow> {
         let mut rows: Vec<ApiDestinationRow> = self
             .lock()
             .destinations
@@ -532,7 +548,9 @@ pub fn secret_arn(row: &ConnectionRow) -> String {
 pub fn shown_parameters(parameters: &HttpParametersRow) -> BTreeMap<&'static str, Vec<(String, Option<String>, bool)>> {
     let show = |list: &[wharf_store::events::HttpParameter]| {
         list.iter()
-            .map(|parameter| (parameter.key.clone(), (!parameter.secret).then(|| parameter.value.clone()), parameter.secret))
+            .map(|parameter| {
+                (parameter.key.clone(), (!parameter.secret).then(|| parameter.value.clone()), parameter.secret)
+            })
             .collect::<Vec<_>>()
     };
     BTreeMap::from([

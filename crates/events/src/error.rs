@@ -80,7 +80,9 @@ pub enum EntryProblem {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TargetProblem {
     /// The ARN names none of the targets wharf delivers to.
-    #[error("Target {id}: wharf delivers only to Lambda functions, SQS queues, event buses and log groups, not to {arn}")]
+    #[error(
+        "Target {id}: wharf delivers only to Lambda functions, SQS queues, event buses and log groups, not to {arn}"
+    )]
     UnsupportedTarget {
         /// The target id.
         id: String,

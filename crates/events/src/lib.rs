@@ -9,8 +9,8 @@
 //! match element-wise), so JSON values are this engine's domain types, not a wire format.
 //!
 //! # Layout
-//! - [`pattern`]: [`Pattern`], the content-filtering grammar of event patterns, and
-//!   [`InvalidPattern`], worded as `InvalidEventPatternException` words it.
+//! - [`pattern`] (the `wharf-pattern` crate): [`Pattern`], the content-filtering grammar of
+//!   event patterns, and [`InvalidPattern`], worded as `InvalidEventPatternException` words it.
 //! - [`schedule`]: [`Schedule`], the `rate(...)` and `cron(...)` expressions, with
 //!   [`Schedule::next_after`] for the next fire time, and [`InvalidSchedule`].
 //! - `civil` (private): proleptic-Gregorian day arithmetic used by the cron search.
@@ -32,11 +32,13 @@
 //! - [`error`]: [`EventsError`] and the per-entry outcomes [`EntryProblem`], [`TargetProblem`].
 
 mod civil;
-pub mod pattern;
 pub mod schedule;
 
-pub use pattern::{InvalidPattern, Pattern};
 pub use schedule::{Cron, InvalidSchedule, Schedule};
+/// The event-pattern matcher, its own crate (`wharf-pattern`): rules, archives and event
+/// source mapping filters all use it.
+pub use wharf_pattern as pattern;
+pub use wharf_pattern::{InvalidPattern, Pattern};
 pub mod archives;
 pub mod bus_policy;
 pub mod connections;

@@ -924,7 +924,14 @@ impl Events {
 
     /// Sends a replayed event to the rules of `owner`'s bus `bus` (only the `filter_arns` ones
     /// when given); it is not archived again nor sent on to another bus.
-    pub(crate) fn replay_event(&self, owner: &Caller, bus: &str, event: &Value, now: EpochMillis, filter_arns: &[String]) {
+    pub(crate) fn replay_event(
+        &self,
+        owner: &Caller,
+        bus: &str,
+        event: &Value,
+        now: EpochMillis,
+        filter_arns: &[String],
+    ) {
         self.route(owner, bus, event, now, Routing::Replay { filter_arns }, &mut Vec::new());
     }
 
@@ -996,8 +1003,7 @@ enum Routing<'a> {
 
 /// Whether `arn` names an event bus (`arn:aws:events:REGION:ACCOUNT:event-bus/NAME`).
 pub fn is_bus_arn(arn: &str) -> bool {
-    arn.parse::<wharf_types::Arn>()
-        .is_ok_and(|arn| arn.service == "events" && arn.resource.starts_with("event-bus/"))
+    arn.parse::<wharf_types::Arn>().is_ok_and(|arn| arn.service == "events" && arn.resource.starts_with("event-bus/"))
 }
 
 /// EventBridge's default `RetryPolicy`: 185 retries within 24 hours.
@@ -1035,10 +1041,7 @@ pub(crate) async fn attempt_delivery(parts: DeliveryParts, mut pending: crate::r
         target.maximum_event_age_seconds.map_or(DEFAULT_MAX_EVENT_AGE, |age| Duration::from_secs(u64::from(age)));
     loop {
         pending.attempts += 1;
-        let outcome = parts
-            .delivery
-            .deliver_target(&target, &rule_arn, pending.payload.clone())
-            .await;
+        let outcome = parts.delivery.deliver_target(&target, &rule_arn, pending.payload.clone()).await;
         let reason = match outcome {
             Ok(()) => return,
             Err(reason) => reason,
@@ -1062,7 +1065,9 @@ pub(crate) async fn attempt_delivery(parts: DeliveryParts, mut pending: crate::r
                         if attempt >= max_attempts { "MaximumRetryAttempts" } else { "MaximumEventAgeInSeconds" };
                     attributes.insert("EXHAUSTED_RETRY_CONDITION".to_owned(), condition.to_owned());
                 }
-                if let Err(reason) = parts.delivery.dead_letter(dead_letter, &rule_arn, pending.payload, attributes).await {
+                if let Err(reason) =
+                    parts.delivery.dead_letter(dead_letter, &rule_arn, pending.payload, attributes).await
+                {
                     tracing::warn!(rule = %rule_name, target = %target.id, %reason, "dead-letter delivery failed");
                 }
             }

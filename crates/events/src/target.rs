@@ -210,8 +210,7 @@ const RESERVED: &[&str] = &[
 fn placeholders(template: &str) -> impl Iterator<Item = &str> {
     template.split('<').skip(1).filter_map(|rest| {
         let (name, _) = rest.split_once('>')?;
-        (!name.is_empty() && !name.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '<')))
-            .then_some(name)
+        (!name.is_empty() && !name.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '<'))).then_some(name)
     })
 }
 

@@ -359,8 +359,13 @@ pub fn events_api(data: &[u8]) {
             Arc::new(Nowhere),
         )
         .await
+        .map(Arc::new)
         .expect("the events engine");
-        let api = wharf_api_events::EventsApi::new(Arc::new(events), identity());
+        events
+            .open_archives(Arc::new(wharf_store::archives::MemoryArchiveStore::default()))
+            .await
+            .expect("the archives");
+        let api = wharf_api_events::EventsApi::new(events, identity());
         for (operation, body) in requests(data) {
             let request =
                 json_request(wharf_api_events::codec::TARGET_PREFIX, "application/x-amz-json-1.1", &operation, body);
@@ -412,7 +417,7 @@ pub fn sigv4(data: &[u8]) {
 /// An event pattern, then an event matched against it: `PATTERN \0 EVENT`.
 pub fn event_pattern(data: &[u8]) {
     let [pattern, event] = parts::<2>(data);
-    let Ok(pattern) = wharf_events::pattern::Pattern::parse(&text(pattern)) else { return };
+    let Ok(pattern) = wharf_pattern::Pattern::parse(&text(pattern)) else { return };
     if let Ok(event) = serde_json::from_slice::<serde_json::Value>(event) {
         let _ = pattern.matches(&event);
     }

@@ -230,11 +230,13 @@ impl ServiceAccess {
             // are the resource's policy.
             let logs = self.logs.get()?;
             let arn: Arn = resource_arn.parse().ok()?;
-            let policies =
-                logs.resource_policies(&arn.account.parse().ok()?, &arn.region.parse().ok()?).await.ok()?;
+            let policies = logs.resource_policies(&arn.account.parse().ok()?, &arn.region.parse().ok()?).await.ok()?;
             let mut statements = Vec::new();
             for policy in policies {
-                match serde_json::from_str::<serde_json::Value>(&policy.document).ok().and_then(|d| d.get("Statement").cloned()) {
+                match serde_json::from_str::<serde_json::Value>(&policy.document)
+                    .ok()
+                    .and_then(|d| d.get("Statement").cloned())
+                {
                     Some(serde_json::Value::Array(list)) => statements.extend(list),
                     Some(single @ serde_json::Value::Object(_)) => statements.push(single),
                     _ => {}

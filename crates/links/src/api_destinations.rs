@@ -153,7 +153,8 @@ impl ApiDestinationClient {
                 }
             }
         }
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", oauth.client_id, oauth.client_secret));
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", oauth.client_id, oauth.client_secret));
         let mut headers = vec![("authorization".to_owned(), format!("Basic {basic}"))];
         headers.extend(pairs(&oauth.parameters.headers));
         let body_pairs = pairs(&oauth.parameters.body);
@@ -244,10 +245,13 @@ impl ApiDestinationClient {
         let mut url = String::with_capacity(destination.endpoint.len());
         for character in destination.endpoint.chars() {
             match character {
-                '*' => url.push_str(&percent_encoding::utf8_percent_encode(
-                    values.next().map_or("", String::as_str),
-                    percent_encoding::NON_ALPHANUMERIC,
-                ).to_string()),
+                '*' => url.push_str(
+                    &percent_encoding::utf8_percent_encode(
+                        values.next().map_or("", String::as_str),
+                        percent_encoding::NON_ALPHANUMERIC,
+                    )
+                    .to_string(),
+                ),
                 other => url.push(other),
             }
         }

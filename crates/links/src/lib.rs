@@ -485,7 +485,8 @@ impl RuleTargets {
         let stream_arn = format!("{group_arn}:log-stream:{stream}");
         self.allowed("logs:CreateLogStream", &stream_arn, rule_arn).await?;
         self.allowed("logs:PutLogEvents", &stream_arn, rule_arn).await?;
-        let key = wharf_store::logs::LogGroupKey { account: account.clone(), region: region.clone(), name: group.to_owned() };
+        let key =
+            wharf_store::logs::LogGroupKey { account: account.clone(), region: region.clone(), name: group.to_owned() };
         match self.logs.group(&key).await {
             Ok(_) => {}
             Err(wharf_logs::LogsError::GroupNotFound) => {
@@ -512,7 +513,10 @@ impl wharf_events::TargetDelivery for RuleTargets {
                 .ok_or_else(|| HandOffError::Unavailable("the rules engine is not running".into()))?;
             if let (Some(role_arn), true) = (&target.role_arn, self.access.checks() != Checks::Off) {
                 let actor = Actor::AssumedRole { role_arn, service: EVENTS, session: &target.id };
-                self.access.check(actor, "events:InvokeApiDestination", &target.arn).await.map_err(HandOffError::Refused)?;
+                self.access
+                    .check(actor, "events:InvokeApiDestination", &target.arn)
+                    .await
+                    .map_err(HandOffError::Refused)?;
             }
             return self.api_destinations.deliver(&events, target, payload).await;
         }
@@ -584,8 +588,11 @@ impl wharf_events::TargetDelivery for RuleTargets {
         let key = QueueKey::from_arn(queue_arn)
             .ok_or_else(|| HandOffError::Refused(format!("a dead-letter queue must be an SQS queue: {queue_arn}")))?;
         self.allowed("sqs:SendMessage", queue_arn, rule_arn).await?;
-        let caller =
-            Caller { account: key.account.clone(), region: key.region.clone(), sender_id: Arc::from("AIDAWHARFEVENTS") };
+        let caller = Caller {
+            account: key.account.clone(),
+            region: key.region.clone(),
+            sender_id: Arc::from("AIDAWHARFEVENTS"),
+        };
         let attributes = attributes.into_iter().map(|(name, value)| text_attribute(&name, value)).collect();
         let input = SendInput { body: payload, attributes, ..SendInput::default() };
         self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(queue_failure)

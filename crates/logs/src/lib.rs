@@ -374,7 +374,12 @@ impl Logs {
     }
 
     /// DeleteResourcePolicy.
-    pub async fn delete_resource_policy(&self, account: &AccountId, region: &Region, name: &str) -> Result<(), LogsError> {
+    pub async fn delete_resource_policy(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &str,
+    ) -> Result<(), LogsError> {
         if self.store.delete_resource_policy(account, region, name).await? {
             Ok(())
         } else {

@@ -145,8 +145,11 @@ impl ArchiveStore for SqliteArchiveStore {
         let arn = arn.to_owned();
         self.db
             .with_conn(move |conn| {
-                conn.execute("DELETE FROM archived_events WHERE archive = ?1 AND time_ms < ?2", params![arn, as_sql(before_ms)])
-                    .map(|count| count as u64)
+                conn.execute(
+                    "DELETE FROM archived_events WHERE archive = ?1 AND time_ms < ?2",
+                    params![arn, as_sql(before_ms)],
+                )
+                .map(|count| count as u64)
             })
             .await
     }

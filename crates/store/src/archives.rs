@@ -156,7 +156,9 @@ impl ArchiveStore for MemoryArchiveStore {
     }
 
     async fn put_archive(&self, row: &ArchiveRow) -> Result<(), StoreError> {
-        self.with(|state| state.archives.insert((row.account.clone(), row.region.clone(), row.name.clone()), row.clone()));
+        self.with(|state| {
+            state.archives.insert((row.account.clone(), row.region.clone(), row.name.clone()), row.clone())
+        });
         Ok(())
     }
 
@@ -209,9 +211,10 @@ impl ArchiveStore for MemoryArchiveStore {
 
     async fn stats(&self, arn: &str) -> Result<(u64, u64), StoreError> {
         Ok(self.with(|state| {
-            state.events.get(arn).map_or((0, 0), |events| {
-                (events.len() as u64, events.values().map(|event| event.len() as u64).sum())
-            })
+            state
+                .events
+                .get(arn)
+                .map_or((0, 0), |events| (events.len() as u64, events.values().map(|event| event.len() as u64).sum()))
         }))
     }
 
@@ -229,7 +232,9 @@ impl ArchiveStore for MemoryArchiveStore {
     }
 
     async fn put_replay(&self, row: &ReplayRow) -> Result<(), StoreError> {
-        self.with(|state| state.replays.insert((row.account.clone(), row.region.clone(), row.name.clone()), row.clone()));
+        self.with(|state| {
+            state.replays.insert((row.account.clone(), row.region.clone(), row.name.clone()), row.clone())
+        });
         Ok(())
     }
 
@@ -254,12 +259,8 @@ pub async fn conformance(store: &dyn ArchiveStore) {
     let arn = archive_arn(&archive);
     store.put_archive(&archive).await.expect("put archive");
     assert_eq!(store.load_archives().await.expect("load"), vec![archive.clone()]);
-    let event = |time_ms, text: &str| ArchivedEvent {
-        archive_arn: arn.clone(),
-        seq: 0,
-        time_ms,
-        event: text.to_owned(),
-    };
+    let event =
+        |time_ms, text: &str| ArchivedEvent { archive_arn: arn.clone(), seq: 0, time_ms, event: text.to_owned() };
     store.append(vec![event(20, "b"), event(10, "a"), event(20, "c"), event(30, "d")]).await.expect("append");
     let all = store.events(&arn, 0, 100, None, 10).await.expect("events");
     assert_eq!(all.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "d"], "by time, then seq");

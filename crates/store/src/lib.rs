@@ -14,8 +14,8 @@
 //! - [`model_check`]: the model-based test every backend runs: random operations checked
 //!   step by step against a reference model.
 
-pub mod conformance;
 pub mod archives;
+pub mod conformance;
 pub mod events;
 pub mod functions;
 pub mod iam;

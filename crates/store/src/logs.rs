@@ -209,8 +209,12 @@ pub trait LogStore: Send + Sync + 'static {
     ) -> Result<Vec<ResourcePolicyRecord>, StoreError>;
 
     /// Deletes a resource policy; whether it existed.
-    async fn delete_resource_policy(&self, account: &AccountId, region: &Region, name: &str)
-        -> Result<bool, StoreError>;
+    async fn delete_resource_policy(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Creates a group; false if it exists already.
     async fn create_group(

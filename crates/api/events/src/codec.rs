@@ -16,10 +16,10 @@ use crate::events_error;
 use crate::handlers::Output;
 use crate::model::{self, DecodeError, Operation};
 use serde_json::{json, Map, Value};
-use wharf_events::rules::{bus_arn, rule_arn};
 use wharf_events::archives::replay_arn;
-use wharf_store::archives::{archive_arn, ArchiveRow, ReplayRow};
 use wharf_events::connections::{secret_arn, shown_parameters};
+use wharf_events::rules::{bus_arn, rule_arn};
+use wharf_store::archives::{archive_arn, ArchiveRow, ReplayRow};
 use wharf_store::events::{
     api_destination_arn, connection_arn, ApiDestinationRow, BusRow, ConnectionRow, RuleRow, TargetRow,
 };

@@ -120,7 +120,9 @@ impl From<EventsError> for EventsApiError {
             EventsError::RuleNotFound { .. } | EventsError::BusNotFound(_) | EventsError::NotFound(_) => {
                 EventsErrorCode::ResourceNotFoundException
             }
-            EventsError::BusExists(_) | EventsError::AlreadyExists(_) => EventsErrorCode::ResourceAlreadyExistsException,
+            EventsError::BusExists(_) | EventsError::AlreadyExists(_) => {
+                EventsErrorCode::ResourceAlreadyExistsException
+            }
             EventsError::IllegalStatus(_) => EventsErrorCode::IllegalStatusException,
             EventsError::ConcurrentModification(_) => EventsErrorCode::ConcurrentModificationException,
             EventsError::InvalidPattern(_) => EventsErrorCode::InvalidEventPatternException,

@@ -5,9 +5,9 @@ use crate::events_error;
 use crate::model::*;
 use crate::token;
 use std::collections::BTreeMap;
+use wharf_events::connections::{ConnectionAuth, DestinationChange, OAuthChange};
 use wharf_events::{Caller, EntryProblem, Events, NewEvent, NewRule, ResourceArn, TargetProblem};
 use wharf_store::archives::{ArchiveRow, ReplayRow};
-use wharf_events::connections::{ConnectionAuth, DestinationChange, OAuthChange};
 use wharf_store::events::{
     ApiDestinationRow, BusRow, ConnectionRow, HttpParameter, HttpParametersRow, InputTransformerRow, RuleRow,
     TargetHttpRow, TargetRow,

@@ -976,7 +976,7 @@ fn mapping_change(body: &input::EventSourceMapping) -> Result<wharf_functions::m
             for filter in &criteria.filters {
                 let pattern = filter.pattern.clone().unwrap_or_default();
                 // Filters use EventBridge's pattern grammar.
-                if let Err(err) = wharf_events::Pattern::parse(&pattern) {
+                if let Err(err) = wharf_pattern::Pattern::parse(&pattern) {
                     return Err(LambdaError::invalid_parameter(format!("Invalid filter pattern definition. {err}")));
                 }
                 patterns.push(pattern);

@@ -21,6 +21,10 @@
 //!          | {"cidr": "10.0.0.0/24" | "2001:db8::/32"}
 //! ```
 //! Fields are ANDed, the values of one field are ORed, and `$or` ORs whole sub-patterns.
+//!
+//! This crate is the one matcher of wharf: EventBridge rules and archives (`wharf-events`) and
+//! Lambda event source mapping filters (`wharf-links`) all parse and match with it. It does no
+//! IO; JSON values are its domain types (a pattern's meaning depends on JSON types).
 
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -318,16 +322,14 @@ fn check_wildcard_complexity(matchers: &[Matcher]) -> Result<(), InvalidPattern>
     let close = |states: &mut States| {
         let mut pending: Vec<(usize, usize)> = states.iter().copied().collect();
         while let Some((index, position)) = pending.pop() {
-            if wildcards[index].parts.get(position) == Some(&WildcardPart::Star) && states.insert((index, position + 1)) {
+            if wildcards[index].parts.get(position) == Some(&WildcardPart::Star) && states.insert((index, position + 1))
+            {
                 pending.push((index, position + 1));
             }
         }
     };
     let weight = |states: &States| -> usize {
-        states
-            .iter()
-            .filter(|&&(index, position)| position < wildcards[index].parts.len())
-            .count()
+        states.iter().filter(|&&(index, position)| position < wildcards[index].parts.len()).count()
     };
     let mut alphabet: Vec<Option<char>> = vec![None];
     for wildcard in &wildcards {
