@@ -544,8 +544,11 @@ pub fn secret_arn(row: &ConnectionRow) -> String {
     format!("arn:aws:secretsmanager:{}:{}:secret:events!connection/{}/{}", row.region, row.account, row.name, row.id)
 }
 
+/// One parameter as DescribeConnection shows it: key, value (none when secret), secret.
+pub type ShownParameter = (String, Option<String>, bool);
+
 /// Parameters as AWS shows them: secret values left out.
-pub fn shown_parameters(parameters: &HttpParametersRow) -> BTreeMap<&'static str, Vec<(String, Option<String>, bool)>> {
+pub fn shown_parameters(parameters: &HttpParametersRow) -> BTreeMap<&'static str, Vec<ShownParameter>> {
     let show = |list: &[wharf_store::events::HttpParameter]| {
         list.iter()
             .map(|parameter| {
