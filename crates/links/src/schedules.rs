@@ -5,7 +5,7 @@
 //! `SqsParameters`) or an EventBridge bus (PutEvents with `EventBridgeParameters`' DetailType
 //! and Source, the input as Detail). Universal targets
 //! (`arn:aws:scheduler:::aws-sdk:SERVICE:ACTION`) take the API request as input; wharf runs
-//! `sqs:sendMessage` and `lambda:invoke` that way.
+//! `sqs:sendMessage`, `sqs:sendMessageBatch`, `lambda:invoke` and `eventbridge:putEvents` that way.
 //!
 //! With auth checked, the role must exist and trust `scheduler.amazonaws.com`, and its
 //! policies must allow the action on the target, as on AWS.
@@ -130,6 +130,54 @@ impl ScheduleTargets {
                     None => "{}".to_owned(),
                 };
                 self.invoke_function(invocation, &function, payload).await
+            }
+            ("sqs", "sendMessageBatch") => {
+                let url = text("QueueUrl").ok_or_else(|| HandOffError::Refused("QueueUrl is required".into()))?;
+                let key = queue_of_url(&url, &invocation.region)
+                    .ok_or_else(|| HandOffError::NotFound(format!("no queue at {url}")))?;
+                let entries = request.get("Entries").and_then(Value::as_array).cloned().unwrap_or_default();
+                if entries.is_empty() || entries.len() > 10 {
+                    return Err(HandOffError::Refused("Entries must hold 1 to 10 messages".into()));
+                }
+                for entry in entries {
+                    let field = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_owned);
+                    let body =
+                        field("MessageBody").ok_or_else(|| HandOffError::Refused("MessageBody is required".into()))?;
+                    self.send(invocation, &key, body, field("MessageGroupId"), field("MessageDeduplicationId"), Vec::new())
+                        .await?;
+                }
+                Ok(())
+            }
+            ("eventbridge", "putEvents") => {
+                let entries = request.get("Entries").and_then(Value::as_array).cloned().unwrap_or_default();
+                if entries.is_empty() || entries.len() > 10 {
+                    return Err(HandOffError::Refused("Entries must hold 1 to 10 events".into()));
+                }
+                let caller = wharf_events::Caller { account: invocation.account.clone(), region: invocation.region.clone() };
+                let mut new = Vec::with_capacity(entries.len());
+                for entry in entries {
+                    let field = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_owned);
+                    let (owner, bus) = wharf_events::rules::bus_owner(&caller, field("EventBusName").as_deref());
+                    let bus_arn = wharf_events::rules::bus_arn(&owner.account, &owner.region, &bus);
+                    self.allowed(invocation, "events:PutEvents", &bus_arn).await?;
+                    let resources = entry
+                        .get("Resources")
+                        .and_then(Value::as_array)
+                        .map(|list| list.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default();
+                    new.push(wharf_events::NewEvent {
+                        source: field("Source"),
+                        detail_type: field("DetailType"),
+                        detail: field("Detail"),
+                        resources,
+                        bus: field("EventBusName"),
+                        time_ms: None,
+                    });
+                }
+                match self.events.put_events(&caller, new).into_iter().find_map(Result::err) {
+                    None => Ok(()),
+                    Some(problem) => Err(HandOffError::Refused(problem.to_string())),
+                }
             }
             _ => Err(HandOffError::Refused(format!(
                 "wharf does not run the universal target aws-sdk:{service}:{action}"

@@ -217,6 +217,45 @@ def test_lambda_bus_and_universal_targets(wharf, scheduler, role):
     assert (event["source"], event["detail-type"], event["detail"]) == ("my.scheduler", "Tick", {"via": "bus"})
 
 
+def test_more_universal_targets_and_read_only_actions_refused(wharf, scheduler, role):
+    url, _ = queue(wharf, "batch")
+    bus_url, bus_queue = queue(wharf, "batch-bus")
+    sqs = client_of(wharf, "sqs")
+    sqs.set_queue_attributes(QueueUrl=bus_url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": bus_queue}]})})
+    events = client_of(wharf, "events")
+    events.put_rule(Name="from-universal", EventPattern=json.dumps({"source": ["universal.put"]}))
+    events.put_targets(Rule="from-universal", Targets=[{"Id": "q", "Arn": bus_queue}])
+    once = at_in(2)
+    scheduler.create_schedule(Name="batch", ScheduleExpression=once, FlexibleTimeWindow=OFF, Target={
+        "Arn": "arn:aws:scheduler:::aws-sdk:sqs:sendMessageBatch", "RoleArn": role,
+        "Input": json.dumps({"QueueUrl": url, "Entries": [{"Id": "1", "MessageBody": "one"}, {"Id": "2", "MessageBody": "two"}]})})
+    scheduler.create_schedule(Name="put", ScheduleExpression=once, FlexibleTimeWindow=OFF, Target={
+        "Arn": "arn:aws:scheduler:::aws-sdk:eventbridge:putEvents", "RoleArn": role,
+        "Input": json.dumps({"Entries": [{"Source": "universal.put", "DetailType": "T", "Detail": "{\"n\": 1}"}]})})
+    for action in ("sqs:receiveMessage", "lambda:getFunction", "eventbridge:listRules"):
+        with pytest.raises(ClientError) as excinfo:
+            scheduler.create_schedule(Name="reader", ScheduleExpression=once, FlexibleTimeWindow=OFF, Target={
+                "Arn": f"arn:aws:scheduler:::aws-sdk:{action}", "RoleArn": role, "Input": "{}"})
+        assert error_of(excinfo)[0] == "ValidationException", action
+    wharf.advance_clock(3 * 60)
+    assert sorted(message["Body"] for message in receive(sqs, url, count=2)) == ["one", "two"]
+    [routed] = receive(sqs, bus_url)
+    assert json.loads(routed["Body"])["detail"] == {"n": 1}
+
+
+def test_a_schedule_fires_in_real_time(wharf, scheduler, role):
+    """No clock moved: a one-time schedule two seconds ahead fires on the wall clock."""
+    url, arn = queue(wharf, "real-time")
+    when = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
+    scheduler.create_schedule(Name="soon", ScheduleExpression=f"at({when.strftime('%Y-%m-%dT%H:%M:%S')})",
+                              FlexibleTimeWindow=OFF, Target={"Arn": arn, "RoleArn": role, "Input": "now"})
+    [message] = receive(client_of(wharf, "sqs"), url, timeout=15)
+    assert message["Body"] == "now"
+    assert int(message["Attributes"]["SentTimestamp"]) >= when.timestamp() * 1000, "not before its time"
+
+
 def test_an_invocation_the_target_refuses_goes_to_the_dead_letter_queue(wharf, scheduler, role):
     dlq_url, dlq_arn = queue(wharf, "dead")
     scheduler.create_schedule(Name="lost", ScheduleExpression=at_in(2), FlexibleTimeWindow=OFF, Target={

@@ -247,6 +247,30 @@ fn missing(member: &str) -> SchedulerError {
     ))
 }
 
+/// The prefixes of the read-only actions Scheduler refuses as universal targets (Scheduler user
+/// guide, "Using universal targets").
+const READ_ONLY_PREFIXES: &[&str] = &[
+    "get", "describe", "list", "poll", "receive", "search", "scan", "query", "select", "read", "lookup", "discover",
+    "validate", "batchGet", "batchDescribe", "batchRead", "transactGet", "adminGet", "adminList", "testMigration",
+    "retrieve", "testConnection", "translateDocument", "isAuthorized", "invokeModel",
+];
+
+/// `SERVICE:ACTION` of a universal target: both present, and the action not read-only.
+fn check_universal(rest: &str) -> Result<(), SchedulerError> {
+    let (service, action) = rest.split_once(':').unwrap_or((rest, ""));
+    if service.is_empty() || action.is_empty() || action.contains(':') {
+        return Err(validation(format!(
+            "Invalid target: arn:aws:scheduler:::aws-sdk:{rest} must name a service and an API action (aws-sdk:SERVICE:ACTION)."
+        )));
+    }
+    if let Some(prefix) = READ_ONLY_PREFIXES.iter().find(|prefix| action.starts_with(**prefix)) {
+        return Err(validation(format!(
+            "Invalid target: the action {action} of {service} is read-only ({prefix}…): EventBridge Scheduler universal targets may only call actions that change something."
+        )));
+    }
+    Ok(())
+}
+
 fn range(value: i64, member: &str, low: i64, high: i64) -> Result<u32, SchedulerError> {
     if (low..=high).contains(&value) {
         Ok(value as u32)
@@ -326,6 +350,9 @@ fn schedule_row(owner: &Owner, name: &str, body: &[u8]) -> Result<ScheduleRow, S
         return Err(validation(format!(
             "1 validation error detected: Value '{role_arn}' at 'target.roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:iam::\\d{{12}}:role\\/[\\w+=,.@\\/-]+$"
         )));
+    }
+    if let Some(rest) = arn.strip_prefix("arn:aws:scheduler:::aws-sdk:") {
+        check_universal(rest)?;
     }
     if target.input.as_deref() == Some("") {
         return Err(validation(
