@@ -21,7 +21,9 @@
 //! queue). Requests to one destination are spaced to its `InvocationRateLimitPerSecond`: a
 //! request over the limit waits for its slot rather than fail.
 //!
-//! wharf speaks plain HTTP to endpoints; an `https://` endpoint is refused with that reason.
+//! `https://` endpoints are reached with rustls and the system's root certificates
+//! (`SSL_CERT_FILE` or `SSL_CERT_DIR` name other ones); `http://` ones in the clear, for local
+//! endpoints (AWS accepts only HTTPS).
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -84,49 +86,99 @@ fn pairs(list: &[wharf_store::events::HttpParameter]) -> Vec<(String, String)> {
     list.iter().map(|parameter| (parameter.key.clone(), parameter.value.clone())).collect()
 }
 
-/// Sends one request over a new connection (TCP_NODELAY), within [`REQUEST_TIMEOUT`].
-async fn send(outgoing: Outgoing) -> Result<Answer, HandOffError> {
-    if outgoing.url.starts_with("https://") {
-        return Err(HandOffError::Refused(format!(
-            "wharf delivers to API destinations over plain HTTP only, not to {}",
-            outgoing.url
-        )));
+/// The TLS client settings: the system's root certificates (`SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` name others), read once.
+fn tls_config() -> Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, HandOffError> {
+    static CONFIG: std::sync::OnceLock<Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+            let found = rustls_native_certs::load_native_certs();
+            for certificate in found.certs {
+                let _ = roots.add(certificate);
+            }
+            if roots.is_empty() {
+                return Err(format!("no root certificates found ({:?})", found.errors));
+            }
+            // ring's provider is marked deprecated because it has no post-quantum key exchange;
+            // it is kept for its small build (aws-lc needs cmake), which is fine for webhooks.
+            #[allow(deprecated)]
+            let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+            let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|err| err.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Ok(std::sync::Arc::new(config))
+        })
+        .clone()
+        .map_err(|reason| HandOffError::Unavailable(format!("TLS is not available: {reason}")))
+}
+
+/// One request and its answer over an established connection.
+async fn exchange<Io>(io: Io, authority: String, path: String, outgoing: Outgoing) -> Result<Answer, HandOffError>
+where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+        .await
+        .map_err(|err| HandOffError::Unavailable(format!("HTTP handshake with {authority}: {err}")))?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut request = http::Request::builder().method(outgoing.method).uri(path).header(http::header::HOST, authority);
+    for (name, value) in &outgoing.headers {
+        request = request.header(name.as_str(), value.as_str());
     }
+    let request = request
+        .body(Full::new(outgoing.body))
+        .map_err(|err| HandOffError::Refused(format!("bad request header: {err}")))?;
+    let response =
+        sender.send_request(request).await.map_err(|err| HandOffError::Unavailable(format!("sending: {err}")))?;
+    let status = response.status().as_u16();
+    let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES);
+    let body = limited.collect().await.map(|collected| collected.to_bytes()).unwrap_or_default();
+    Ok(Answer { status, body })
+}
+
+/// Sends one request over a new connection (TCP_NODELAY; TLS for `https://`), within
+/// [`REQUEST_TIMEOUT`].
+async fn send(outgoing: Outgoing) -> Result<Answer, HandOffError> {
     let uri: http::Uri =
         outgoing.url.parse().map_err(|err| HandOffError::Refused(format!("bad endpoint {}: {err}", outgoing.url)))?;
+    let secure = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(HandOffError::Refused(format!("{} is not an http or https URL", outgoing.url))),
+    };
     let host = uri.host().ok_or_else(|| HandOffError::Refused(format!("no host in {}", outgoing.url)))?.to_owned();
-    let port = uri.port_u16().unwrap_or(80);
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let path = uri.path_and_query().map_or("/", |path| path.as_str()).to_owned();
-    let exchange = async move {
+    let authority = match uri.port_u16() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
+    };
+    let url = outgoing.url.clone();
+    let work = async move {
         let stream = tokio::net::TcpStream::connect((host.as_str(), port))
             .await
             .map_err(|err| HandOffError::Unavailable(format!("connecting to {host}:{port}: {err}")))?;
         stream.set_nodelay(true).map_err(|err| HandOffError::Unavailable(err.to_string()))?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|err| HandOffError::Unavailable(format!("HTTP handshake with {host}: {err}")))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        let mut request = http::Request::builder().method(outgoing.method).uri(path);
-        let authority = if port == 80 { host.clone() } else { format!("{host}:{port}") };
-        request = request.header(http::header::HOST, authority);
-        for (name, value) in &outgoing.headers {
-            request = request.header(name.as_str(), value.as_str());
+        if !secure {
+            return exchange(stream, authority, path, outgoing).await;
         }
-        let request = request
-            .body(Full::new(outgoing.body))
-            .map_err(|err| HandOffError::Refused(format!("bad request header: {err}")))?;
-        let response =
-            sender.send_request(request).await.map_err(|err| HandOffError::Unavailable(format!("sending: {err}")))?;
-        let status = response.status().as_u16();
-        let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES);
-        let body = limited.collect().await.map(|collected| collected.to_bytes()).unwrap_or_default();
-        Ok(Answer { status, body })
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+            .map_err(|err| HandOffError::Refused(format!("bad host name {host}: {err}")))?;
+        let tls = tokio_rustls::TlsConnector::from(tls_config()?)
+            .connect(name, stream)
+            .await
+            .map_err(|err| HandOffError::Unavailable(format!("TLS with {host}: {err}")))?;
+        exchange(tls, authority, path, outgoing).await
     };
-    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+    tokio::time::timeout(REQUEST_TIMEOUT, work)
         .await
-        .map_err(|_| HandOffError::Unavailable(format!("no answer from {} within 5 s", outgoing.url)))?
+        .map_err(|_| HandOffError::Unavailable(format!("no answer from {url} within 5 s")))?
 }
 
 impl ApiDestinationClient {

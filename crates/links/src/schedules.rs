@@ -143,8 +143,15 @@ impl ScheduleTargets {
                     let field = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_owned);
                     let body =
                         field("MessageBody").ok_or_else(|| HandOffError::Refused("MessageBody is required".into()))?;
-                    self.send(invocation, &key, body, field("MessageGroupId"), field("MessageDeduplicationId"), Vec::new())
-                        .await?;
+                    self.send(
+                        invocation,
+                        &key,
+                        body,
+                        field("MessageGroupId"),
+                        field("MessageDeduplicationId"),
+                        Vec::new(),
+                    )
+                    .await?;
                 }
                 Ok(())
             }
@@ -153,7 +160,8 @@ impl ScheduleTargets {
                 if entries.is_empty() || entries.len() > 10 {
                     return Err(HandOffError::Refused("Entries must hold 1 to 10 events".into()));
                 }
-                let caller = wharf_events::Caller { account: invocation.account.clone(), region: invocation.region.clone() };
+                let caller =
+                    wharf_events::Caller { account: invocation.account.clone(), region: invocation.region.clone() };
                 let mut new = Vec::with_capacity(entries.len());
                 for entry in entries {
                     let field = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_owned);

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import queue
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +23,7 @@ PAID = {"Source": "shop", "DetailType": "Order", "Detail": json.dumps({"state": 
 class Endpoint:
     """An HTTP server recording each request; `answers` gives the status of the next ones."""
 
-    def __init__(self):
+    def __init__(self, tls: tuple[str, str] | None = None):
         self.requests: queue.Queue = queue.Queue()
         self.answers: list[int] = []
         endpoint = self
@@ -51,7 +53,13 @@ class Endpoint:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://localhost:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def next(self, timeout: float = 10) -> dict:
@@ -219,3 +227,35 @@ def test_connection_and_destination_validation(events, endpoint):
     with pytest.raises(ClientError) as excinfo:
         events.describe_connection(Name="c")
     assert error_of(excinfo)[0] == "ResourceNotFoundException"
+
+
+def test_an_https_destination_is_reached_with_tls(tmp_path, monkeypatch, wharf_factory):
+    """A server certificate of a private CA, which SSL_CERT_FILE makes trusted, as an operator
+    would add their own CA."""
+    ca, ca_key = tmp_path / "ca.pem", tmp_path / "ca-key.pem"
+    certificate, key, request = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "cert.csr"
+    extensions = tmp_path / "leaf.ext"
+    extensions.write_text("basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost\n")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca), "-days", "1",
+            "-subj", "/CN=wharf test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(request), "-subj", "/CN=localhost")
+    openssl("x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-out", str(certificate), "-days", "1", "-extfile", str(extensions))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    server = Endpoint(tls=(str(certificate), str(key)))
+    try:
+        wharf = wharf_factory()
+        events = events_client(wharf)
+        connection = events.create_connection(Name="tls", AuthorizationType="API_KEY",
+                                              AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})
+        arn = destination(events, "tls", connection["ConnectionArn"], f"{server.url}/secure")
+        route(events, "tls", {"Id": "t", "Arn": arn})
+        events.put_events(Entries=[PAID])
+        request = server.next()
+        assert request["path"] == "/secure" and json.loads(request["body"])["detail"] == {"state": "paid"}
+    finally:
+        server.close()

@@ -250,9 +250,31 @@ fn missing(member: &str) -> SchedulerError {
 /// The prefixes of the read-only actions Scheduler refuses as universal targets (Scheduler user
 /// guide, "Using universal targets").
 const READ_ONLY_PREFIXES: &[&str] = &[
-    "get", "describe", "list", "poll", "receive", "search", "scan", "query", "select", "read", "lookup", "discover",
-    "validate", "batchGet", "batchDescribe", "batchRead", "transactGet", "adminGet", "adminList", "testMigration",
-    "retrieve", "testConnection", "translateDocument", "isAuthorized", "invokeModel",
+    "get",
+    "describe",
+    "list",
+    "poll",
+    "receive",
+    "search",
+    "scan",
+    "query",
+    "select",
+    "read",
+    "lookup",
+    "discover",
+    "validate",
+    "batchGet",
+    "batchDescribe",
+    "batchRead",
+    "transactGet",
+    "adminGet",
+    "adminList",
+    "testMigration",
+    "retrieve",
+    "testConnection",
+    "translateDocument",
+    "isAuthorized",
+    "invokeModel",
 ];
 
 /// `SERVICE:ACTION` of a universal target: both present, and the action not read-only.
