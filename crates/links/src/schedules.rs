@@ -22,6 +22,9 @@ use wharf_types::{HandOffError, QueueKey};
 
 use crate::access::{Actor, Checks, ServiceAccess};
 
+/// The most bytes of a dead letter, body and attributes: SQS's largest message by default.
+const MAX_DEAD_LETTER_BYTES: usize = 256 * 1024;
+
 /// The service principal Scheduler acts as.
 const SCHEDULER: &str = "scheduler.amazonaws.com";
 
@@ -260,6 +263,22 @@ impl ScheduleDelivery for ScheduleTargets {
         attributes: BTreeMap<String, String>,
     ) -> Result<(), HandOffError> {
         let key = QueueKey::from_arn(queue_arn).ok_or_else(|| HandOffError::NotFound(queue_arn.to_owned()))?;
+        // The dead letter must fit an SQS message (256 KiB with its attributes): a payload
+        // that does not is cut, and says so, as Scheduler does.
+        let mut attributes = attributes;
+        let attribute_bytes: usize =
+            attributes.iter().map(|(name, value)| name.len() + value.len() + "String".len()).sum::<usize>() + 64;
+        let room = MAX_DEAD_LETTER_BYTES.saturating_sub(attribute_bytes);
+        let mut payload = invocation.payload.clone();
+        let truncated = payload.len() > room;
+        if truncated {
+            let mut end = room;
+            while !payload.is_char_boundary(end) {
+                end -= 1;
+            }
+            payload.truncate(end);
+        }
+        attributes.insert("IS_PAYLOAD_TRUNCATED".to_owned(), truncated.to_string());
         let attributes = attributes
             .into_iter()
             .map(|(name, value)| AttributeInput {
@@ -269,7 +288,7 @@ impl ScheduleDelivery for ScheduleTargets {
                 binary_value: None,
             })
             .collect();
-        self.send(invocation, &key, invocation.payload.clone(), None, None, attributes).await
+        self.send(invocation, &key, payload, None, None, attributes).await
     }
 }
 

@@ -273,6 +273,7 @@ def test_an_invocation_the_target_refuses_goes_to_the_dead_letter_queue(wharf, s
     attributes = {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
     assert attributes["SCHEDULE_ARN"] == f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/lost"
     assert attributes["TARGET_ARN"].endswith(":does-not-exist") and attributes["ERROR_CODE"] == "ResourceNotFound"
+    assert attributes["IS_PAYLOAD_TRUNCATED"] == "false"
 
 
 def test_schedules_survive_a_restart(wharf, scheduler, role):
