@@ -79,6 +79,9 @@ def test_put_events_to_another_accounts_bus_follows_its_policy(wharf):
         with pytest.raises(ClientError) as excinfo:
             sender.put_events(Entries=[entry])
         assert error_of(excinfo)[0] == "AccessDeniedException", "no bus policy lets the other account in"
+        with pytest.raises(ClientError) as excinfo:
+            sender.put_events(Entries=[PAID, entry])
+        assert error_of(excinfo)[0] == "AccessDeniedException", "every entry's bus is checked, not only the first"
     owner.put_permission(EventBusName="shared", Action="events:PutEvents", Principal="111111111111", StatementId="a")
     assert sender.put_events(Entries=[entry])["FailedEntryCount"] == 0
     message = receive_one(owner_sqs, url, timeout=10)

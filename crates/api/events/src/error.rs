@@ -34,6 +34,8 @@ pub enum EventsErrorCode {
     IllegalStatusException,
     /// Another resource depends on this one.
     ConcurrentModificationException,
+    /// The caller may not do this (an entry of PutEvents for a bus it may not put to).
+    AccessDeniedException,
     /// The server failed (storage).
     InternalException,
 }
@@ -52,6 +54,7 @@ impl EventsErrorCode {
             EventsErrorCode::PolicyLengthExceededException => "PolicyLengthExceededException",
             EventsErrorCode::IllegalStatusException => "IllegalStatusException",
             EventsErrorCode::ConcurrentModificationException => "ConcurrentModificationException",
+            EventsErrorCode::AccessDeniedException => "AccessDeniedException",
             EventsErrorCode::InternalException => "InternalException",
         }
     }
@@ -68,6 +71,7 @@ impl EventsErrorCode {
             | EventsErrorCode::PolicyLengthExceededException
             | EventsErrorCode::IllegalStatusException
             | EventsErrorCode::ConcurrentModificationException
+            | EventsErrorCode::AccessDeniedException
             | EventsErrorCode::SerializationException
             | EventsErrorCode::UnknownOperationException => StatusCode::BAD_REQUEST,
         }

@@ -41,6 +41,46 @@ impl std::fmt::Debug for EventsApi {
 }
 
 impl EventsApi {
+    /// The pipeline authorized PutEvents for the bus of its first entry; the other entries may
+    /// name other buses (another account's among them): each distinct one is authorized here
+    /// too, its policy deciding for another account's, and one refusal refuses the request.
+    fn authorize_other_buses(
+        &self,
+        call: &Call<'_>,
+        caller: &Caller,
+        input: &model::PutEventsInput,
+    ) -> Result<(), error::EventsApiError> {
+        let entries = input.entries.as_deref().unwrap_or_default();
+        let mut buses: Vec<(Caller, String)> = entries
+            .iter()
+            .map(|entry| wharf_events::rules::bus_owner(caller, entry.event_bus_name.as_deref()))
+            .collect();
+        let first = buses.first().cloned();
+        buses.sort_by(|a, b| (&a.0.account, &a.0.region, &a.1).cmp(&(&b.0.account, &b.0.region, &b.1)));
+        buses.dedup();
+        for (owner, name) in buses {
+            if Some((owner.clone(), name.clone())) == first {
+                continue;
+            }
+            let arn = wharf_events::rules::bus_arn(&owner.account, &owner.region, &name);
+            let policy = if owner.account == caller.account {
+                None
+            } else {
+                self.events.bus_policy(&owner, &name).and_then(|text| self.policies.parsed(&text))
+            };
+            let resource = pipeline::Resource {
+                arn: Some(arn),
+                account: Some(owner.account.clone()),
+                policy,
+                ..pipeline::Resource::default()
+            };
+            self.identity.authorize(call.caller, "events", "PutEvents", &resource).map_err(|refusal| {
+                error::EventsApiError { code: error::EventsErrorCode::AccessDeniedException, message: refusal.message }
+            })?;
+        }
+        Ok(())
+    }
+
     /// An EventBridge API over `events`, its callers told apart by `identity`.
     pub fn new(events: Arc<Events>, identity: Identity) -> Self {
         EventsApi { events, identity, policies: wharf_iam::PolicyCache::default() }
@@ -81,6 +121,9 @@ impl Api for EventsApi {
         operation: model::Operation,
     ) -> Result<handlers::Output, error::EventsApiError> {
         let caller = Caller { account: call.caller.account.to_string(), region: call.caller.region.to_string() };
+        if let model::Operation::PutEvents(input) = &operation {
+            self.authorize_other_buses(call, &caller, input)?;
+        }
         let context = handlers::Context { events: &self.events, caller };
         handlers::handle(&context, operation).await
     }
