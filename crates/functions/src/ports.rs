@@ -46,6 +46,12 @@ pub trait LogSink: Send + Sync + 'static {
         writer: &FunctionRole,
         lines: Vec<LogLine>,
     );
+
+    /// Makes sure the function's log group exists (called when a function is created, so
+    /// `aws logs tail --follow` can start before its first invocation). By default nothing.
+    async fn prepare_group(&self, account: &AccountId, region: &Region, group: &str) {
+        let _ = (account, region, group);
+    }
 }
 
 /// A sink that drops everything, for tests and tools.

@@ -376,6 +376,12 @@ impl Functions {
         }
         self.store.put(&row).await?;
         self.write_registry().insert(key, row.clone());
+        drop(_changes);
+        if let (Ok(account), Ok(region)) =
+            (account.parse::<wharf_types::AccountId>(), region.parse::<wharf_types::Region>())
+        {
+            self.logs.prepare_group(&account, &region, &row.latest.log_group).await;
+        }
         Ok(row)
     }
 

@@ -101,6 +101,17 @@ impl LogCapture {
 
 #[async_trait]
 impl LogSink for LogCapture {
+    /// The group is created by wharf itself, not with the function's role: on AWS Lambda
+    /// creates it at the first invocation; users expect it as soon as the function exists.
+    async fn prepare_group(&self, account: &AccountId, region: &Region, group: &str) {
+        let key =
+            wharf_store::logs::LogGroupKey { account: account.clone(), region: region.clone(), name: group.to_owned() };
+        match self.logs.create_group(&key, BTreeMap::new()).await {
+            Ok(()) | Err(wharf_logs::LogsError::GroupExists) => {}
+            Err(err) => tracing::warn!(group, error = %err, "could not create a function's log group"),
+        }
+    }
+
     async fn append(
         &self,
         account: &AccountId,

@@ -158,3 +158,11 @@ def test_tail_loop_with_start_time(lambda_client, logs_client, create_function):
     only = logs_client.filter_log_events(logGroupName=group("tailed"), filterPattern='"printed 1"')["events"]
     assert [e["message"].rstrip("\n") for e in only] == ["printed 1"]
     assert json.dumps(seen)  # events are plain JSON-able dicts
+
+
+def test_the_log_group_exists_as_soon_as_the_function(lambda_client, logs_client, create_function):
+    """`aws logs tail --follow` started before the first invocation finds the group."""
+    create_function("early", "def handler(event, context):\n    return 1\n")
+    [group] = logs_client.describe_log_groups(logGroupNamePrefix="/aws/lambda/early")["logGroups"]
+    assert group["logGroupName"] == "/aws/lambda/early"
+    assert logs_client.describe_log_streams(logGroupName="/aws/lambda/early")["logStreams"] == []
