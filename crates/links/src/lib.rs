@@ -23,6 +23,7 @@ pub mod mappings;
 pub mod retries;
 pub mod roles;
 pub mod schedules;
+pub mod subscriptions;
 
 pub use access::{Actor, Checks, ServiceAccess};
 

@@ -14,12 +14,13 @@
 pub mod error;
 pub mod json;
 pub mod pattern;
+pub mod subscriptions;
 
 pub use error::LogsError;
 pub use pattern::FilterPattern;
 pub use wharf_store::logs::{
     EventPosition, LogEventRecord, LogGroupKey, LogGroupRecord, LogStore, LogStreamRecord, ResourcePolicyRecord,
-    StreamSelector,
+    StreamSelector, SubscriptionFilterRecord,
 };
 
 /// The most resource policies an account has per region (CloudWatch Logs quotas).
@@ -184,6 +185,8 @@ pub enum StreamOrder {
 pub struct Logs {
     store: Arc<dyn LogStore>,
     clock: Arc<dyn Clock>,
+    /// Subscription filters and where their batches go.
+    subscriptions: subscriptions::Subscriptions,
 }
 
 impl std::fmt::Debug for Logs {
@@ -223,7 +226,7 @@ pub fn validate_stream_name(name: &str) -> Result<(), LogsError> {
 impl Logs {
     /// An engine over `store`, reading time from `clock`.
     pub fn new(store: Arc<dyn LogStore>, clock: Arc<dyn Clock>) -> Self {
-        Logs { store, clock }
+        Logs { store, clock, subscriptions: subscriptions::Subscriptions::default() }
     }
 
     /// The engine's time, epoch milliseconds.
@@ -244,11 +247,16 @@ impl Logs {
         validate_group_name(group)?;
         validate_stream_name(stream)?;
         let key = LogGroupKey { account: account.clone(), region: region.clone(), name: group.to_owned() };
+        let written: Vec<(EpochMillis, String)> =
+            events.iter().map(|event| (event.timestamp, event.message.clone())).collect();
         let events =
             events.into_iter().map(|event| NewEvent { timestamp: event.timestamp, message: event.message }).collect();
         let now = self.clock.now_millis();
         match self.store.append(&key, stream, events, now, true).await? {
-            AppendOutcome::Appended(_) => Ok(()),
+            AppendOutcome::Appended(last_seq) => {
+                self.forward_written(&key, stream, &written, last_seq).await;
+                Ok(())
+            }
             AppendOutcome::GroupMissing => Err(LogsError::GroupNotFound),
             AppendOutcome::StreamMissing => Err(LogsError::StreamNotFound),
         }
@@ -282,6 +290,7 @@ impl Logs {
     /// DeleteLogGroup.
     pub async fn delete_group(&self, key: &LogGroupKey) -> Result<(), LogsError> {
         if self.store.delete_group(key).await? {
+            self.forget_group_filters(key).await;
             Ok(())
         } else {
             Err(LogsError::GroupNotFound)
@@ -384,6 +393,49 @@ impl Logs {
             Ok(())
         } else {
             Err(LogsError::NotFound(format!("Policy with name [{name}] does not exist")))
+        }
+    }
+
+    /// ListLogGroups: groups whose name matches one of `alternatives` (a substring, or after
+    /// `^` a prefix; case-insensitive; all groups when empty), by name, after `after`; at most
+    /// `limit`, and whether more follow.
+    pub async fn list_groups(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        alternatives: &[String],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<LogGroupRecord>, bool), LogsError> {
+        let alternatives: Vec<(bool, String)> = alternatives
+            .iter()
+            .map(|part| match part.strip_prefix('^') {
+                Some(prefix) => (true, prefix.to_lowercase()),
+                None => (false, part.to_lowercase()),
+            })
+            .collect();
+        let mut found = Vec::new();
+        let mut cursor = after.map(str::to_owned);
+        loop {
+            let batch = self.store.list_groups(account, region, "", cursor.as_deref(), 500).await?;
+            let exhausted = batch.len() < 500;
+            cursor = batch.last().map(|record| record.key.name.clone());
+            for record in batch {
+                let name = record.key.name.to_lowercase();
+                let keep = alternatives.is_empty()
+                    || alternatives
+                        .iter()
+                        .any(|(prefix, text)| if *prefix { name.starts_with(text) } else { name.contains(text) });
+                if keep {
+                    if found.len() == limit {
+                        return Ok((found, true));
+                    }
+                    found.push(record);
+                }
+            }
+            if exhausted || cursor.is_none() {
+                return Ok((found, false));
+            }
         }
     }
 
@@ -533,8 +585,13 @@ impl Logs {
                 ));
             }
         }
+        let written: Vec<(EpochMillis, String)> =
+            accepted.iter().map(|event| (event.timestamp, event.message.clone())).collect();
         match self.store.append(key, stream, accepted, now, false).await? {
-            AppendOutcome::Appended(last_seq) => Ok(PutOutcome { rejected, last_seq }),
+            AppendOutcome::Appended(last_seq) => {
+                self.forward_written(key, stream, &written, last_seq).await;
+                Ok(PutOutcome { rejected, last_seq })
+            }
             AppendOutcome::GroupMissing => Err(LogsError::GroupNotFound),
             AppendOutcome::StreamMissing => Err(LogsError::StreamNotFound),
         }

@@ -18,6 +18,8 @@
 //! ```text
 //! meta(key TEXT PRIMARY KEY, value TEXT)                     schema_version
 //! resource_policies(account, region, name, document, updated_ms, resource_arn, revision)
+//! subscription_filters(account, region, grp, name, pattern, destination_arn, role_arn,
+//!                      distribution, created_ms)
 //! log_groups(id, account, region, name, created_ms, retention_days, tags JSON)
 //! log_streams(id, group_id, name, created_ms, first_event_ms, last_event_ms,
 //!             last_ingestion_ms, stored_bytes)
@@ -48,6 +50,18 @@ const MAX_JOBS_PER_COMMIT: usize = 4096;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS subscription_filters (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    name TEXT NOT NULL,
+    pattern TEXT NOT NULL,
+    destination_arn TEXT NOT NULL,
+    role_arn TEXT,
+    distribution TEXT,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, region, grp, name)
+);
 CREATE TABLE IF NOT EXISTS resource_policies (
     account TEXT NOT NULL,
     region TEXT NOT NULL,
@@ -423,7 +437,8 @@ impl LogStore for SqliteLogStore {
     async fn clear(&self) -> Result<(), StoreError> {
         self.write(move |writer| {
             writer.conn.execute_batch(
-                "DELETE FROM log_events; DELETE FROM log_streams; DELETE FROM log_groups; DELETE FROM resource_policies;",
+                "DELETE FROM log_events; DELETE FROM log_streams; DELETE FROM log_groups; DELETE FROM resource_policies; \
+                 DELETE FROM subscription_filters;",
             )?;
             writer.group_ids.clear();
             writer.stream_ids.clear();
@@ -502,6 +517,92 @@ impl LogStore for SqliteLogStore {
         .await
     }
 
+    async fn put_subscription_filter(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        filter: SubscriptionFilterRecord,
+    ) -> Result<(), StoreError> {
+        let (account, region) = (account.to_string(), region.to_string());
+        self.write(move |writer| {
+            writer.conn.execute(
+                "INSERT INTO subscription_filters
+                     (account, region, grp, name, pattern, destination_arn, role_arn, distribution, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (account, region, grp, name) DO UPDATE SET pattern = excluded.pattern,
+                     destination_arn = excluded.destination_arn, role_arn = excluded.role_arn,
+                     distribution = excluded.distribution",
+                params![
+                    account,
+                    region,
+                    filter.group,
+                    filter.name,
+                    filter.pattern,
+                    filter.destination_arn,
+                    filter.role_arn,
+                    filter.distribution,
+                    filter.created_ms as i64
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn subscription_filters(&self) -> Result<Vec<(AccountId, Region, SubscriptionFilterRecord)>, StoreError> {
+        let rows = self
+            .read(move |conn| {
+                let mut statement = conn.prepare_cached(
+                    "SELECT account, region, grp, name, pattern, destination_arn, role_arn, distribution, created_ms
+                     FROM subscription_filters ORDER BY account, region, grp, name",
+                )?;
+                let rows = statement.query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        SubscriptionFilterRecord {
+                            group: row.get(2)?,
+                            name: row.get(3)?,
+                            pattern: row.get(4)?,
+                            destination_arn: row.get(5)?,
+                            role_arn: row.get(6)?,
+                            distribution: row.get(7)?,
+                            created_ms: row.get::<_, i64>(8)?.max(0) as u64,
+                        },
+                    ))
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(account, region, filter)| {
+                let account =
+                    account.parse().map_err(|_| StoreError::Unavailable(format!("corrupt account {account}")))?;
+                let region = region.parse().map_err(|_| StoreError::Unavailable(format!("corrupt region {region}")))?;
+                Ok((account, region, filter))
+            })
+            .collect()
+    }
+
+    async fn delete_subscription_filter(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        group: &str,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        let (account, region, group, name) =
+            (account.to_string(), region.to_string(), group.to_owned(), name.to_owned());
+        self.write(move |writer| {
+            let deleted = writer.conn.execute(
+                "DELETE FROM subscription_filters WHERE account = ?1 AND region = ?2 AND grp = ?3 AND name = ?4",
+                params![account, region, group, name],
+            )?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
     async fn delete_group(&self, key: &LogGroupKey) -> Result<bool, StoreError> {
         let key = key.clone();
         self.write(move |writer| {
@@ -509,6 +610,10 @@ impl LogStore for SqliteLogStore {
             writer.conn.execute("DELETE FROM log_events WHERE group_id = ?1", params![id])?;
             writer.conn.execute("DELETE FROM log_streams WHERE group_id = ?1", params![id])?;
             writer.conn.execute("DELETE FROM log_groups WHERE id = ?1", params![id])?;
+            writer.conn.execute(
+                "DELETE FROM subscription_filters WHERE account = ?1 AND region = ?2 AND grp = ?3",
+                params![key.account.as_str(), key.region.as_str(), key.name],
+            )?;
             writer.group_ids.remove(&key);
             writer.stream_ids.retain(|(group_id, _), _| *group_id != id);
             Ok(true)

@@ -177,6 +177,25 @@ pub struct ResourcePolicyRecord {
     pub revision: String,
 }
 
+/// A subscription filter: a log group's matching events sent to a destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionFilterRecord {
+    /// The log group.
+    pub group: String,
+    /// `filterName`.
+    pub name: String,
+    /// `filterPattern`, as given.
+    pub pattern: String,
+    /// `destinationArn`: a Lambda function.
+    pub destination_arn: String,
+    /// `roleArn`, recorded.
+    pub role_arn: Option<String>,
+    /// `distribution`, recorded.
+    pub distribution: Option<String>,
+    /// When it was created.
+    pub created_ms: EpochMillis,
+}
+
 /// Storage for log groups, streams and events.
 ///
 /// Every method that changes state returns only after the change is durable (for a durable
@@ -207,6 +226,27 @@ pub trait LogStore: Send + Sync + 'static {
         account: &AccountId,
         region: &Region,
     ) -> Result<Vec<ResourcePolicyRecord>, StoreError>;
+
+    /// Creates or replaces the subscription filter `filter.name` of its group.
+    async fn put_subscription_filter(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        filter: SubscriptionFilterRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Every subscription filter of every account, by account, region, group and name (read
+    /// once: the engine keeps them in memory).
+    async fn subscription_filters(&self) -> Result<Vec<(AccountId, Region, SubscriptionFilterRecord)>, StoreError>;
+
+    /// Deletes a subscription filter; whether it existed.
+    async fn delete_subscription_filter(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        group: &str,
+        name: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Deletes a resource policy; whether it existed.
     async fn delete_resource_policy(
@@ -303,6 +343,8 @@ struct MemoryState {
     groups: BTreeMap<LogGroupKey, GroupState>,
     /// By account, region and name.
     policies: BTreeMap<(AccountId, Region, String), ResourcePolicyRecord>,
+    /// By account, region, group and name.
+    subscriptions: BTreeMap<(AccountId, Region, String, String), SubscriptionFilterRecord>,
     next_seq: u64,
 }
 
@@ -362,13 +404,19 @@ impl LogStore for MemoryLogStore {
     }
 
     async fn delete_group(&self, key: &LogGroupKey) -> Result<bool, StoreError> {
-        Ok(self.with(|state| state.groups.remove(key).is_some()))
+        Ok(self.with(|state| {
+            state.subscriptions.retain(|(account, region, group, _), _| {
+                !(*account == key.account && *region == key.region && *group == key.name)
+            });
+            state.groups.remove(key).is_some()
+        }))
     }
 
     async fn clear(&self) -> Result<(), StoreError> {
         self.with(|state| {
             state.groups.clear();
             state.policies.clear();
+            state.subscriptions.clear();
         });
         Ok(())
     }
@@ -405,6 +453,40 @@ impl LogStore for MemoryLogStore {
         name: &str,
     ) -> Result<bool, StoreError> {
         Ok(self.with(|state| state.policies.remove(&(account.clone(), region.clone(), name.to_owned())).is_some()))
+    }
+
+    async fn put_subscription_filter(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        filter: SubscriptionFilterRecord,
+    ) -> Result<(), StoreError> {
+        self.with(|state| {
+            let key = (account.clone(), region.clone(), filter.group.clone(), filter.name.clone());
+            state.subscriptions.insert(key, filter)
+        });
+        Ok(())
+    }
+
+    async fn subscription_filters(&self) -> Result<Vec<(AccountId, Region, SubscriptionFilterRecord)>, StoreError> {
+        Ok(self.with(|state| {
+            state
+                .subscriptions
+                .iter()
+                .map(|((account, region, _, _), filter)| (account.clone(), region.clone(), filter.clone()))
+                .collect()
+        }))
+    }
+
+    async fn delete_subscription_filter(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        group: &str,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        let key = (account.clone(), region.clone(), group.to_owned(), name.to_owned());
+        Ok(self.with(|state| state.subscriptions.remove(&key).is_some()))
     }
 
     async fn group(&self, key: &LogGroupKey) -> Result<Option<LogGroupRecord>, StoreError> {
@@ -643,6 +725,30 @@ pub mod conformance {
         retention_expires(&make()).await;
         clear_forgets_everything(&make()).await;
         resource_policies(&make()).await;
+        subscription_filters(&make()).await;
+    }
+
+    async fn subscription_filters<S: LogStore>(store: &S) {
+        let (account, region) = (group("x").account, group("x").region);
+        assert!(store.create_group(&group("/app"), BTreeMap::new(), T0).await.expect("create"));
+        let filter = |name: &str, pattern: &str| SubscriptionFilterRecord {
+            group: "/app".to_owned(),
+            name: name.to_owned(),
+            pattern: pattern.to_owned(),
+            destination_arn: "arn:aws:lambda:us-east-1:000000000000:function:f".to_owned(),
+            role_arn: None,
+            distribution: Some("ByLogStream".to_owned()),
+            created_ms: T0,
+        };
+        store.put_subscription_filter(&account, &region, filter("b", "ERROR")).await.expect("put");
+        store.put_subscription_filter(&account, &region, filter("a", "")).await.expect("put");
+        store.put_subscription_filter(&account, &region, filter("b", "WARN")).await.expect("replace");
+        let listed: Vec<_> = store.subscription_filters().await.expect("list").into_iter().map(|(_, _, f)| f).collect();
+        assert_eq!(listed, vec![filter("a", ""), filter("b", "WARN")]);
+        assert!(store.delete_subscription_filter(&account, &region, "/app", "a").await.expect("delete"));
+        assert!(!store.delete_subscription_filter(&account, &region, "/app", "a").await.expect("delete"), "gone");
+        assert!(store.delete_group(&group("/app")).await.expect("delete group"));
+        assert!(store.subscription_filters().await.expect("list").is_empty(), "a group's filters go with it");
     }
 
     async fn resource_policies<S: LogStore>(store: &S) {

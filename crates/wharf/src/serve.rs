@@ -465,6 +465,10 @@ impl Stack {
             .map_err(|err| anyhow::anyhow!("opening the event archives: {err}"))?;
         access.set_events(&events);
         access.set_logs(&logs);
+        logs.set_subscription_sink(Arc::new(wharf_links::subscriptions::SubscriptionInvocations {
+            functions: Arc::clone(&functions),
+            access: Arc::clone(&access),
+        }));
         let schedule_targets = Arc::new(wharf_links::schedules::ScheduleTargets {
             sqs: Arc::clone(&engine),
             functions: Arc::clone(&functions),

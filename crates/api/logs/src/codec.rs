@@ -159,6 +159,41 @@ pub fn encode(output: &Output) -> Vec<u8> {
             Value::Object(object)
         }
         Output::Tags(tags) => json!({ "tags": tags }),
+        Output::GroupSummaries { groups, next_token } => {
+            let mut object = Map::new();
+            object.insert(
+                "logGroups".into(),
+                groups
+                    .iter()
+                    .map(|record| {
+                        json!({
+                            "logGroupName": record.key.name,
+                            "logGroupArn": group_arn(&record.key),
+                            "logGroupClass": "STANDARD",
+                        })
+                    })
+                    .collect(),
+            );
+            if let Some(token) = next_token {
+                object.insert("nextToken".into(), json!(token));
+            }
+            Value::Object(object)
+        }
+        Output::SubscriptionFilters(filters) => json!({
+            "subscriptionFilters": filters.iter().map(|filter| {
+                let mut object = Map::new();
+                object.insert("filterName".into(), json!(filter.name));
+                object.insert("logGroupName".into(), json!(filter.group));
+                object.insert("filterPattern".into(), json!(filter.pattern));
+                object.insert("destinationArn".into(), json!(filter.destination_arn));
+                if let Some(role) = &filter.role_arn {
+                    object.insert("roleArn".into(), json!(role));
+                }
+                object.insert("distribution".into(), json!(filter.distribution.as_deref().unwrap_or("ByLogStream")));
+                object.insert("creationTime".into(), json!(filter.created_ms));
+                Value::Object(object)
+            }).collect::<Vec<_>>(),
+        }),
         Output::Policy(policy) => {
             json!({ "resourcePolicy": resource_policy(policy), "revisionId": policy.revision })
         }
@@ -169,7 +204,5 @@ pub fn encode(output: &Output) -> Vec<u8> {
     serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
-/// The `eventId` of an event: digits, like AWS's, stable because `seq` is never reused.
-pub fn event_id(timestamp: u64, seq: u64) -> String {
-    format!("{timestamp:020}{seq:020}")
-}
+/// The `eventId` of an event (the engine's, shared with subscription payloads).
+pub use wharf_logs::subscriptions::event_id;

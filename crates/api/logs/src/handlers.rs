@@ -40,6 +40,15 @@ pub enum Output {
     Filter(FilterPage),
     /// ListTagsLogGroup and ListTagsForResource.
     Tags(BTreeMap<String, String>),
+    /// ListLogGroups.
+    GroupSummaries {
+        /// The page.
+        groups: Vec<LogGroupRecord>,
+        /// Where the next page starts.
+        next_token: Option<String>,
+    },
+    /// DescribeSubscriptionFilters.
+    SubscriptionFilters(Vec<wharf_logs::SubscriptionFilterRecord>),
     /// PutResourcePolicy.
     Policy(ResourcePolicyRecord),
     /// DescribeResourcePolicies.
@@ -210,6 +219,64 @@ pub async fn handle(context: &Context<'_>, operation: Operation) -> Result<Outpu
                 limit: limit(input.limit, 10_000, "limit")?,
             };
             Ok(Output::Filter(logs.filter_events(request).await?))
+        }
+        Operation::ListLogGroups(input) => {
+            let limit = limit(input.limit, 1000, "limit")?.min(if input.limit.is_none() { 50 } else { 1000 });
+            let alternatives: Vec<String> = match &input.log_group_name_pattern {
+                Some(pattern) => {
+                    let parts: Vec<String> = pattern.split('|').map(str::to_owned).collect();
+                    let valid = parts.len() <= 5
+                        && parts.iter().all(|part| {
+                            let name = part.strip_prefix('^').unwrap_or(part);
+                            (3..=24).contains(&name.len())
+                                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_/#".contains(&b))
+                        });
+                    if !valid {
+                        return Err(logs_error!(
+                            InvalidParameterException,
+                            "1 validation error detected: Value '{pattern}' at 'logGroupNamePattern' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\^?[\\.\\-_\\/#A-Za-z0-9]{{3,24}})(\\|\\^?[\\.\\-_\\/#A-Za-z0-9]{{3,24}}){{0,4}}"
+                        ));
+                    }
+                    parts
+                }
+                None => Vec::new(),
+            };
+            if input.log_group_class.as_deref().is_some_and(|class| class != "STANDARD") {
+                return Ok(Output::GroupSummaries { groups: Vec::new(), next_token: None });
+            }
+            let after = match input.next_token.as_deref() {
+                Some(text) => Some(token::parse_groups_token(text).ok_or_else(bad_token)?),
+                None => None,
+            };
+            let (groups, more) =
+                logs.list_groups(context.account, context.region, &alternatives, after.as_deref(), limit).await?;
+            let next_token = more.then(|| groups.last().map(|record| token::groups_token(&record.key.name))).flatten();
+            Ok(Output::GroupSummaries { groups, next_token })
+        }
+        Operation::PutSubscriptionFilter(input) => {
+            let group = required(input.log_group_name, "logGroupName")?;
+            let record = wharf_logs::SubscriptionFilterRecord {
+                group,
+                name: required(input.filter_name, "filterName")?,
+                pattern: required(input.filter_pattern, "filterPattern")?,
+                destination_arn: required(input.destination_arn, "destinationArn")?,
+                role_arn: input.role_arn,
+                distribution: input.distribution,
+                created_ms: logs.now_millis(),
+            };
+            logs.put_subscription_filter(context.account, context.region, record).await?;
+            Ok(Output::Empty)
+        }
+        Operation::DescribeSubscriptionFilters(input) => {
+            limit(input.limit, 50, "limit")?;
+            let key = context.key(required(input.log_group_name, "logGroupName")?);
+            let prefix = input.filter_name_prefix.unwrap_or_default();
+            Ok(Output::SubscriptionFilters(logs.subscription_filters(&key, &prefix).await?))
+        }
+        Operation::DeleteSubscriptionFilter(input) => {
+            let key = context.key(required(input.log_group_name, "logGroupName")?);
+            logs.delete_subscription_filter(&key, &required(input.filter_name, "filterName")?).await?;
+            Ok(Output::Empty)
         }
         Operation::PutResourcePolicy(input) => {
             let name = required(input.policy_name, "policyName")?;

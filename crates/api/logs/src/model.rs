@@ -49,6 +49,14 @@ pub enum Operation {
     DescribeResourcePolicies(DescribeResourcePoliciesInput),
     /// DeleteResourcePolicy.
     DeleteResourcePolicy(DeleteResourcePolicyInput),
+    /// ListLogGroups.
+    ListLogGroups(ListLogGroupsInput),
+    /// PutSubscriptionFilter.
+    PutSubscriptionFilter(PutSubscriptionFilterInput),
+    /// DescribeSubscriptionFilters.
+    DescribeSubscriptionFilters(DescribeSubscriptionFiltersInput),
+    /// DeleteSubscriptionFilter.
+    DeleteSubscriptionFilter(DeleteSubscriptionFilterInput),
 }
 
 impl Operation {
@@ -76,7 +84,11 @@ impl Operation {
             Operation::ListTagsForResource(input) => (None, None, input.resource_arn.as_deref()),
             Operation::PutResourcePolicy(_)
             | Operation::DescribeResourcePolicies(_)
-            | Operation::DeleteResourcePolicy(_) => (None, None, None),
+            | Operation::DeleteResourcePolicy(_)
+            | Operation::ListLogGroups(_) => (None, None, None),
+            Operation::PutSubscriptionFilter(input) => (input.log_group_name.as_deref(), None, None),
+            Operation::DescribeSubscriptionFilters(input) => (input.log_group_name.as_deref(), None, None),
+            Operation::DeleteSubscriptionFilter(input) => (input.log_group_name.as_deref(), None, None),
         }
     }
 
@@ -103,6 +115,10 @@ impl Operation {
             Operation::PutResourcePolicy(_) => "PutResourcePolicy",
             Operation::DescribeResourcePolicies(_) => "DescribeResourcePolicies",
             Operation::DeleteResourcePolicy(_) => "DeleteResourcePolicy",
+            Operation::ListLogGroups(_) => "ListLogGroups",
+            Operation::PutSubscriptionFilter(_) => "PutSubscriptionFilter",
+            Operation::DescribeSubscriptionFilters(_) => "DescribeSubscriptionFilters",
+            Operation::DeleteSubscriptionFilter(_) => "DeleteSubscriptionFilter",
         }
     }
 }
@@ -142,6 +158,10 @@ pub fn decode(name: &str, body: &[u8]) -> Result<Operation, DecodeError> {
         "PutResourcePolicy" => Operation::PutResourcePolicy(input(body)?),
         "DescribeResourcePolicies" => Operation::DescribeResourcePolicies(input(body)?),
         "DeleteResourcePolicy" => Operation::DeleteResourcePolicy(input(body)?),
+        "ListLogGroups" => Operation::ListLogGroups(input(body)?),
+        "PutSubscriptionFilter" => Operation::PutSubscriptionFilter(input(body)?),
+        "DescribeSubscriptionFilters" => Operation::DescribeSubscriptionFilters(input(body)?),
+        "DeleteSubscriptionFilter" => Operation::DeleteSubscriptionFilter(input(body)?),
         "UntagResource" => Operation::UntagResource(input(body)?),
         "ListTagsForResource" => Operation::ListTagsForResource(input(body)?),
         other => return Err(DecodeError::UnknownOperation(other.to_owned())),
@@ -401,4 +421,76 @@ pub struct DeleteResourcePolicyInput {
     pub resource_arn: Option<String>,
     /// Ignored.
     pub expected_revision_id: Option<String>,
+}
+
+/// ListLogGroups.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ListLogGroupsInput {
+    /// Up to five `|`-separated names, each a substring or, after `^`, a prefix.
+    pub log_group_name_pattern: Option<String>,
+    /// Only `STANDARD` groups exist in wharf.
+    pub log_group_class: Option<String>,
+    /// Ignored (no monitoring accounts).
+    pub include_linked_accounts: Option<bool>,
+    /// Ignored.
+    pub account_identifiers: Option<serde_json::Value>,
+    /// Paging.
+    pub next_token: Option<String>,
+    /// 1 to 1000; 50 when absent.
+    pub limit: Option<i64>,
+    /// Ignored.
+    pub data_sources: Option<serde_json::Value>,
+    /// Ignored.
+    pub field_index_names: Option<serde_json::Value>,
+    /// Ignored.
+    pub log_group_tags: Option<serde_json::Value>,
+}
+
+/// PutSubscriptionFilter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PutSubscriptionFilterInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+    /// Required.
+    pub filter_name: Option<String>,
+    /// Required (may be empty: every event).
+    pub filter_pattern: Option<String>,
+    /// Required: a Lambda function.
+    pub destination_arn: Option<String>,
+    /// Recorded.
+    pub role_arn: Option<String>,
+    /// Recorded.
+    pub distribution: Option<String>,
+    /// Ignored.
+    pub apply_on_transformed_logs: Option<bool>,
+    /// Ignored.
+    pub field_selection_criteria: Option<String>,
+    /// Ignored.
+    pub emit_system_fields: Option<serde_json::Value>,
+}
+
+/// DescribeSubscriptionFilters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DescribeSubscriptionFiltersInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+    /// Name prefix.
+    pub filter_name_prefix: Option<String>,
+    /// Paging (two filters at most: one page).
+    pub next_token: Option<String>,
+    /// 1 to 50.
+    pub limit: Option<i64>,
+}
+
+/// DeleteSubscriptionFilter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DeleteSubscriptionFilterInput {
+    /// Required.
+    pub log_group_name: Option<String>,
+    /// Required.
+    pub filter_name: Option<String>,
 }
