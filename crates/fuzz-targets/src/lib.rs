@@ -377,10 +377,32 @@ pub fn events_api(data: &[u8]) {
     });
 }
 
+/// A subscription destination that accepts every filter and drops its batches.
+struct Subscribers;
+
+#[async_trait::async_trait]
+impl wharf_logs::subscriptions::SubscriptionSink for Subscribers {
+    async fn check(
+        &self,
+        _account: &wharf_types::AccountId,
+        _region: &wharf_types::Region,
+        _group: &str,
+        _destination: &str,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn deliver(&self, batch: wharf_logs::subscriptions::SubscriptionBatch) {
+        assert!(!batch.events.is_empty(), "an empty subscription batch");
+    }
+}
+
 /// CloudWatch Logs over awsJson1_1: each request's first line is the operation
-/// (`FilterLogEvents`), its body the JSON document.
+/// (`FilterLogEvents`), its body the JSON document; subscription filters are matched on every
+/// write.
 pub fn logs_api(data: &[u8]) {
     let logs = Arc::new(wharf_logs::Logs::new(Arc::new(wharf_store::logs::MemoryLogStore::new()), clock()));
+    logs.set_subscription_sink(Arc::new(Subscribers));
     let api = wharf_api_logs::LogsApi::new(logs, identity());
     block_on(async {
         for (operation, body) in requests(data) {
