@@ -11,6 +11,7 @@
 //! - [`pattern`]: filter patterns ([`FilterPattern`]), text and JSON.
 //! - [`json`]: the small JSON reader JSON patterns evaluate against.
 
+mod delimited;
 pub mod error;
 pub mod json;
 pub mod pattern;

@@ -13,10 +13,10 @@
 //! { $.latency >= 100 && $.ok IS TRUE }
 //! { ($.a = 1 || $.b != "x") && $.c NOT EXISTS }
 //! { $.items[0].id = 7 }  { $.tags[*] = "hot" }  { $.x IS NULL }  { $.x EXISTS }
+//! [ip, user, ..., status = 4*, bytes > 1000]   space-delimited events (see `delimited`)
 //! ```
 //! Terms are matched as substrings. When `?` terms are present at least one must match,
-//! besides every plain term. Space-delimited patterns (`[ip, user, ...]`) and regular
-//! expressions (`%...%`) are refused as invalid for now.
+//! besides every plain term. Regular expressions (`%...%`) are refused as invalid for now.
 
 use crate::json::{self, Json};
 use std::fmt;
@@ -33,6 +33,7 @@ enum Kind {
     All,
     Text { required: Vec<String>, any_of: Vec<String>, excluded: Vec<String> },
     Json(Expr),
+    Delimited(crate::delimited::Delimited),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -110,7 +111,7 @@ impl std::str::FromStr for FilterPattern {
             return Ok(FilterPattern(Kind::Json(JsonParser::new(trimmed)?.pattern()?)));
         }
         if trimmed.starts_with('[') {
-            return invalid("space-delimited filter patterns are not supported by wharf");
+            return Ok(FilterPattern(Kind::Delimited(crate::delimited::Delimited::parse(trimmed)?)));
         }
         if trimmed.len() > 1 && trimmed.starts_with('%') && trimmed.ends_with('%') {
             return invalid("regular-expression filter patterns are not supported by wharf");
@@ -130,6 +131,7 @@ impl FilterPattern {
                     && !excluded.iter().any(|term| message.contains(term.as_str()))
             }
             Kind::Json(expr) => json::parse(message).is_some_and(|doc| evaluate(expr, &doc)),
+            Kind::Delimited(fields) => fields.matches(message),
         }
     }
 
@@ -615,7 +617,7 @@ mod tests {
             "{ $.a & 1 }",
             "{ $. = 1 }",
             "{ $.a[x] = 1 }",
-            "[ip, user]",
+            "[ip user]",
             "%ab+c%",
             "? x",
         ] {

@@ -404,3 +404,26 @@ def test_sigkill_keeps_acknowledged_events(wharf):
     for page in logs.get_paginator("filter_log_events").paginate(logGroupName="/crash"):
         total += len(page["events"])
     assert total == 200
+
+
+def test_space_delimited_filter_patterns(logs):
+    logs.create_log_group(logGroupName="/web/access")
+    logs.create_log_stream(logGroupName="/web/access", logStreamName="s")
+    put(logs, "/web/access", "s", [
+        '127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 200 1534',
+        '10.0.0.2 - ann [10/Oct/2000:13:25:16 -0700] "GET /missing HTTP/1.0" 404 310',
+        '10.0.0.3 - bob [10/Oct/2000:13:25:17 -0700] "POST /upload HTTP/1.0" 500 5120',
+    ])
+
+    def found(pattern):
+        events = logs.filter_log_events(logGroupName="/web/access", filterPattern=pattern)["events"]
+        return [event["message"].split()[2] for event in events]
+
+    assert found("[ip, identity, user, timestamp, request, status, bytes]") == ["frank", "ann", "bob"]
+    assert found("[..., status = 4* || status = 5*, bytes]") == ["ann", "bob"]
+    assert found("[..., status, bytes > 1000]") == ["frank", "bob"]
+    assert found('[ip, identity, user, timestamp, request = "POST*", ...]') == ["bob"]
+    assert found("[ip = 10.*, ..., status != 404, bytes]") == ["bob"]
+    with pytest.raises(ClientError) as excinfo:
+        logs.filter_log_events(logGroupName="/web/access", filterPattern="[ip user]")
+    assert error_of(excinfo)[0] == "InvalidParameterException"
