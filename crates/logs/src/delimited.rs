@@ -60,18 +60,18 @@ fn split_outside_quotes<'a>(text: &'a str, separator: &str) -> Vec<&'a str> {
     let mut parts = Vec::new();
     let mut start = 0;
     let mut quoted = false;
-    let bytes = text.as_bytes();
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'"' {
+    let mut skip_to = 0;
+    for (index, character) in text.char_indices() {
+        if index < skip_to {
+            continue;
+        }
+        if character == '"' {
             quoted = !quoted;
         } else if !quoted && text[index..].starts_with(separator) {
             parts.push(&text[start..index]);
-            index += separator.len();
-            start = index;
-            continue;
+            skip_to = index + separator.len();
+            start = skip_to;
         }
-        index += 1;
     }
     parts.push(&text[start..]);
     parts
@@ -303,6 +303,9 @@ mod tests {
         assert!(matches("[..., s = 3* || s = 4*, b]", LINE));
         assert!(!matches("[..., s != 404, b]", LINE));
         assert!(matches("[ip, user, username = frank, ...]", LINE));
+        // Not only ASCII (the fuzz target found a split inside a character).
+        assert!(matches("[a = \"é,ü\", b = ö*]", "é,ü öl"));
+        assert!(Delimited::parse("[é]").is_err());
         let bound = Delimited::parse("[ip, ..., code, size]").expect("parse").bind(LINE).expect("match");
         assert_eq!(
             bound,
