@@ -157,9 +157,10 @@ impl Functions {
         };
         let function_limit = match resolved.reserved_concurrency {
             Some(0) => {
+                self.count(&resolved.key, |counters| counters.throttles += 1);
                 return Err(FunctionError::TooManyRequests {
                     reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
-                })
+                });
             }
             Some(reserved) => reserved as usize,
             None => usize::MAX,
@@ -169,12 +170,14 @@ impl Functions {
                 Ok(slot) => break slot,
                 Err(_) if wait_for_capacity => self.supervisor.wait_for_capacity().await,
                 Err(Throttle::Function) => {
+                    self.count(&resolved.key, |counters| counters.throttles += 1);
                     return Err(FunctionError::TooManyRequests {
                         reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
-                    })
+                    });
                 }
                 Err(Throttle::Account) => {
-                    return Err(FunctionError::TooManyRequests { reason: "ConcurrentInvocationLimitExceeded" })
+                    self.count(&resolved.key, |counters| counters.throttles += 1);
+                    return Err(FunctionError::TooManyRequests { reason: "ConcurrentInvocationLimitExceeded" });
                 }
             }
         };
@@ -331,6 +334,14 @@ impl Functions {
         let reusable = !timed_out && !out_of_memory && !exited && still_current;
         self.supervisor.release(&pool, environment, reusable);
         self.completed.fetch_add(1, Ordering::Relaxed);
+        let failed = matches!(outcome, Outcome::Error { .. });
+        let cold = init_duration.is_some();
+        self.count(&resolved.key, |counters| {
+            counters.invocations += 1;
+            counters.errors += u64::from(failed);
+            counters.cold_starts += u64::from(cold);
+            counters.duration_seconds += duration.as_secs_f64();
+        });
         let log_tail = match tail {
             Some(tail) => tokio::time::timeout(Duration::from_secs(1), tail).await.ok().and_then(Result::ok),
             None => None,

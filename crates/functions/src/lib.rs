@@ -74,6 +74,21 @@ pub struct FunctionsConfig {
     pub sandbox: Option<isolation::Sandbox>,
 }
 
+/// What a function's invocations came to since start-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct FunctionCounters {
+    /// Invocations that ran to an outcome.
+    pub invocations: u64,
+    /// Those whose outcome was an error (function, timeout, runtime).
+    pub errors: u64,
+    /// Invocations refused for concurrency.
+    pub throttles: u64,
+    /// Invocations that started a new environment.
+    pub cold_starts: u64,
+    /// Their total duration, in seconds.
+    pub duration_seconds: f64,
+}
+
 /// Registry key of a function: account, region and name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FunctionKey {
@@ -130,6 +145,8 @@ pub struct Functions {
     mappings_changed: tokio::sync::watch::Sender<u64>,
     /// Invocations that ran to an outcome (for the health endpoint and benchmarks).
     completed: std::sync::atomic::AtomicU64,
+    /// What each function's invocations came to since start-up (for `GET /metrics`).
+    counters: std::sync::Mutex<std::collections::HashMap<FunctionKey, FunctionCounters>>,
 }
 
 /// What the probes found: how processes are contained and what they may read.
@@ -226,6 +243,7 @@ impl Functions {
             roles: OnceLock::new(),
             isolation: tokio::sync::OnceCell::new(),
             completed: std::sync::atomic::AtomicU64::new(0),
+            counters: std::sync::Mutex::new(std::collections::HashMap::new()),
             source_stamps: std::sync::Mutex::new(HashMap::new()),
             mappings: std::sync::Mutex::new(mapping_rows.into_iter().map(|row| (row.uuid.clone(), row)).collect()),
             mappings_changed: tokio::sync::watch::Sender::new(0),
@@ -293,6 +311,28 @@ impl Functions {
             return None;
         }
         self.code.zip(code_id).ok()
+    }
+
+    /// Each function's invocation counters since start-up, by function.
+    pub fn counters(&self) -> Vec<(FunctionKey, FunctionCounters)> {
+        let counters = self.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut listed: Vec<_> = counters.iter().map(|(key, counters)| (key.clone(), *counters)).collect();
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        listed
+    }
+
+    /// How many execution environments (function processes) exist now.
+    pub fn environments_running(&self) -> usize {
+        self.supervisor.counts("").1
+    }
+
+    /// Counts one invocation's outcome for `key`.
+    pub(crate) fn count(&self, key: &FunctionKey, change: impl FnOnce(&mut FunctionCounters)) {
+        let mut counters = self.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match counters.get_mut(key) {
+            Some(entry) => change(entry),
+            None => change(counters.entry(key.clone()).or_default()),
+        }
     }
 
     /// How many invocations ran to an outcome since start-up.

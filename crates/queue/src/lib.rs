@@ -309,6 +309,17 @@ impl Engine {
         Ok(records.into_iter().map(|record| record.key.name).collect())
     }
 
+    /// Every queue of every account with its message counts, for `GET /metrics`.
+    pub async fn all_stats(&self) -> Result<Vec<(QueueKey, wharf_store::QueueStats)>, QueueError> {
+        let now = self.now();
+        let mut listed = Vec::new();
+        for record in self.store.all_queues().await? {
+            let stats = self.store.stats(record.id, now).await?;
+            listed.push((record.key, stats));
+        }
+        Ok(listed)
+    }
+
     /// DeleteQueue.
     pub async fn delete_queue(&self, key: &QueueKey) -> Result<(), QueueError> {
         let record = self.record(key).await?;

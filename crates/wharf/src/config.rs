@@ -319,6 +319,8 @@ pub struct ServerSection {
     pub idle_timeout_seconds: u64,
     /// Seconds a request's body may take after its headers.
     pub body_timeout_seconds: u64,
+    /// The bearer token `GET /metrics` asks for when auth is on; empty: refused then.
+    pub metrics_bearer_token: String,
 }
 
 /// The `[functions]` table.

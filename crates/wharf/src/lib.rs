@@ -17,6 +17,7 @@ mod config;
 mod declare;
 pub mod embedded;
 mod logging;
+mod prometheus;
 mod reload;
 mod sandbox;
 mod serve;

@@ -521,6 +521,8 @@ impl Stack {
                 events: Arc::clone(&events),
                 schedules: Arc::clone(&schedules),
             }),
+            queues: Arc::clone(&engine),
+            metrics_token: Some(config.server.metrics_bearer_token.clone()).filter(|token| !token.is_empty()),
         });
         let sweep_period = Duration::from_secs(config.sqs.retention_sweep_seconds.max(1));
         let reap_period = (functions.config().idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
@@ -1116,6 +1118,10 @@ mod router {
         pub logs_engine: std::sync::Arc<wharf_logs::Logs>,
         /// With `--test-clock`: the clock `/_wharf/clock` moves.
         pub test_clock: Option<TestClock>,
+        /// The SQS engine, for the queues' counts in `/metrics`.
+        pub queues: std::sync::Arc<wharf_queue::Engine>,
+        /// The bearer token `/metrics` asks for when auth is on (none: refused then).
+        pub metrics_token: Option<String>,
     }
 
     /// The movable clock of `wharf serve --test-clock` and what must look at it again when it
@@ -1138,6 +1144,43 @@ mod router {
     const MAX_ADVANCE_SECONDS: u64 = 10 * 366 * 24 * 3600;
 
     impl Router {
+        /// `GET /metrics`: open with auth off; with auth on, for the configured bearer token
+        /// only (scrapers do not sign requests).
+        async fn metrics(&self, request: &ApiRequest) -> ApiResponse {
+            if self.identity.mode() != wharf_api_common::pipeline::AuthMode::Off {
+                let given = request
+                    .headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.strip_prefix("Bearer "));
+                let allowed = match (&self.metrics_token, given) {
+                    (Some(expected), Some(given)) => {
+                        use sha2::Digest as _;
+                        // Compared by digest, so the comparison's time says nothing of the token.
+                        sha2::Sha256::digest(expected.as_bytes()) == sha2::Sha256::digest(given.as_bytes())
+                    }
+                    _ => false,
+                };
+                if !allowed {
+                    let message = if self.metrics_token.is_some() {
+                        "GET /metrics needs Authorization: Bearer <server.metrics_bearer_token>"
+                    } else {
+                        "GET /metrics is refused while auth is on and server.metrics_bearer_token is not set"
+                    };
+                    return ApiResponse::json(StatusCode::UNAUTHORIZED, &json!({ "message": message }));
+                }
+            }
+            let text = crate::prometheus::render(&self.queues, &self.functions).await;
+            ApiResponse {
+                status: StatusCode::OK,
+                headers: vec![(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static(crate::prometheus::CONTENT_TYPE),
+                )],
+                body: text.into_bytes().into(),
+            }
+        }
+
         /// `GET /_wharf/clock` reads the clock; `POST /_wharf/clock` with
         /// `{"advance_seconds": N}` moves it forward (N a whole number of seconds, at most ten
         /// years) and answers the new reading. Without `--test-clock` the path does not exist.
@@ -1211,6 +1254,9 @@ mod router {
                         "log": { "dropped_lines": crate::logging::dropped_lines() },
                     }),
                 );
+            }
+            if request.uri.path() == "/metrics" && request.method == Method::GET {
+                return self.metrics(&request).await;
             }
             if request.uri.path() == "/_wharf/clock" {
                 if let Some(test_clock) = &self.test_clock {

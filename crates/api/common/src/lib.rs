@@ -19,6 +19,7 @@ pub mod request;
 pub mod response;
 pub mod server;
 pub mod sigv4;
+pub mod telemetry;
 pub mod xml;
 
 pub use request::{ApiRequest, CredentialScope};

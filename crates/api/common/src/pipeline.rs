@@ -560,7 +560,13 @@ pub async fn run<A: Api + ?Sized>(identity: &Identity, api: &A, request: ApiRequ
         principal = tracing::field::Empty,
     );
     let started = std::time::Instant::now();
-    let response = answer(identity, api, &request, &request_id).instrument(span.clone()).await;
+    let (response, operation) = answer(identity, api, &request, &request_id).instrument(span.clone()).await;
+    crate::telemetry::record_request(
+        api.service(),
+        operation,
+        response.status.as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     // One line per request (target `wharf::request`, turned down with `--log wharf::request=warn`),
     // inside the span, which carries the request id, service, operation and caller.
     span.in_scope(|| {
@@ -574,7 +580,13 @@ pub async fn run<A: Api + ?Sized>(identity: &Identity, api: &A, request: ApiRequ
     response
 }
 
-async fn answer<A: Api + ?Sized>(identity: &Identity, api: &A, request: &ApiRequest, request_id: &str) -> ApiResponse {
+/// Answers one request; with the operation's name (`Unknown` when it did not decode).
+async fn answer<A: Api + ?Sized>(
+    identity: &Identity,
+    api: &A,
+    request: &ApiRequest,
+    request_id: &str,
+) -> (ApiResponse, &'static str) {
     let span = tracing::Span::current();
     let refuse = |operation: &str, error: &ErrorBody<'_>| {
         error.log(api.service(), operation);
@@ -582,13 +594,13 @@ async fn answer<A: Api + ?Sized>(identity: &Identity, api: &A, request: &ApiRequ
     };
     let operation = match api.decode(request) {
         Ok(operation) => operation,
-        Err(err) => return refuse("Unknown", &api.error_body(&err)),
+        Err(err) => return (refuse("Unknown", &api.error_body(&err)), "Unknown"),
     };
     let name = api.operation_name(&operation);
     span.record("operation", tracing::field::display(name));
     let caller = match identity.authenticate(request) {
         Ok(caller) => caller,
-        Err(refusal) => return refuse(name, &refusal.body()),
+        Err(refusal) => return (refuse(name, &refusal.body()), name),
     };
     span.record("principal", tracing::field::display(&*caller.principal_arn));
     if identity.mode() != AuthMode::Off {
@@ -597,14 +609,15 @@ async fn answer<A: Api + ?Sized>(identity: &Identity, api: &A, request: &ApiRequ
             resource.context.insert("aws:sourceip".to_owned(), vec![peer.ip().to_string()]);
         }
         if let Err(refusal) = identity.authorize(&caller, api.service(), name, &resource) {
-            return refuse(name, &refusal.body());
+            return (refuse(name, &refusal.body()), name);
         }
     }
     let call = Call { request, request_id, caller: &caller };
-    match api.handle(&call, operation).await {
+    let response = match api.handle(&call, operation).await {
         Ok(output) => api.render(&call, name, output),
         Err(err) => refuse(name, &api.error_body(&err)),
-    }
+    };
+    (response, name)
 }
 
 #[cfg(test)]

@@ -55,6 +55,15 @@ pub struct Limits {
     pub body_timeout: Duration,
 }
 
+/// Counts a connection open until it drops.
+struct OpenConnection(&'static prometheus_client::metrics::gauge::Gauge);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Accepts beyond the connection limit that are still being answered 503; past this many
 /// the extra sockets are closed without an answer, so refusing costs bounded descriptors too.
 const MAX_REFUSING: usize = 256;
@@ -133,6 +142,9 @@ pub async fn serve_admitting(
         let connection = graceful.watch(connection);
         let admission = admission.clone();
         tokio::spawn(async move {
+            let connections = &crate::telemetry::telemetry().connections;
+            connections.inc();
+            let _open = OpenConnection(connections);
             if let (Some(admission), Some(local)) = (admission, local) {
                 let admitted = tokio::task::spawn_blocking(move || admission(peer, local)).await.unwrap_or(false);
                 if !admitted {
