@@ -474,7 +474,7 @@ mod tests {
             last_purge_ms: None,
             version: 1,
         };
-        let stats = QueueStats { visible: 3, in_flight: 2, delayed: 1 };
+        let stats = QueueStats { visible: 3, in_flight: 2, delayed: 1, oldest_sent_ms: Some(1) };
         let reported: BTreeMap<String, String> =
             report(&record, stats, &["All".into()]).expect("report").into_iter().collect();
         assert_eq!(reported["VisibilityTimeout"], "30");

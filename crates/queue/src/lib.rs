@@ -309,6 +309,11 @@ impl Engine {
         Ok(records.into_iter().map(|record| record.key.name).collect())
     }
 
+    /// The engine's time, epoch milliseconds.
+    pub fn now_millis(&self) -> EpochMillis {
+        self.now()
+    }
+
     /// Every queue of every account with its message counts, for `GET /metrics`.
     pub async fn all_stats(&self) -> Result<Vec<(QueueKey, wharf_store::QueueStats)>, QueueError> {
         let now = self.now();

@@ -378,4 +378,7 @@ pub struct QueueStats {
     pub in_flight: u64,
     /// Delayed and not yet visible.
     pub delayed: u64,
+    /// When the oldest message still in the queue was sent (its age is
+    /// `ApproximateAgeOfOldestMessage`); `None` when the queue is empty.
+    pub oldest_sent_ms: Option<EpochMillis>,
 }

@@ -212,6 +212,8 @@ impl Reference {
             } else {
                 stats.delayed += 1;
             }
+            stats.oldest_sent_ms =
+                Some(stats.oldest_sent_ms.map_or(message.sent_ms, |oldest| oldest.min(message.sent_ms)));
         }
         stats
     }

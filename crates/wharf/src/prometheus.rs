@@ -31,6 +31,13 @@ struct QueueLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueOnlyLabels {
+    account: String,
+    region: String,
+    queue: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FunctionLabels {
     account: String,
     region: String,
@@ -43,9 +50,18 @@ pub async fn render(queues: &wharf_queue::Engine, functions: &wharf_functions::F
     wharf_api_common::telemetry::register(&mut registry);
 
     let messages = Family::<QueueLabels, Gauge>::default();
+    let oldest = Family::<QueueOnlyLabels, Gauge<f64, AtomicU64>>::default();
+    let now = queues.now_millis();
     match queues.all_stats().await {
         Ok(stats) => {
             for (key, stats) in stats {
+                let age = stats.oldest_sent_ms.map_or(0.0, |sent| now.saturating_sub(sent) as f64 / 1000.0);
+                let labels = QueueOnlyLabels {
+                    account: key.account.to_string(),
+                    region: key.region.to_string(),
+                    queue: key.name.to_string(),
+                };
+                oldest.get_or_create(&labels).set(age);
                 for (state, count) in
                     [("visible", stats.visible), ("in_flight", stats.in_flight), ("delayed", stats.delayed)]
                 {
@@ -65,6 +81,11 @@ pub async fn render(queues: &wharf_queue::Engine, functions: &wharf_functions::F
         "wharf_sqs_messages",
         "Messages per queue: visible, in flight (received, not deleted) and delayed",
         messages,
+    );
+    registry.register(
+        "wharf_sqs_oldest_message_age_seconds",
+        "Age of each queue's oldest message (ApproximateAgeOfOldestMessage); 0 when it is empty",
+        oldest,
     );
 
     let invocations = Family::<FunctionLabels, Counter>::default();

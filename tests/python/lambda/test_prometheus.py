@@ -64,6 +64,7 @@ def test_metrics_show_requests_queues_and_functions(wharf_factory):
     invoke_json(functions, "metered-fn", {})
     invoke_json(functions, "metered-fn", {"fail": True})
 
+    server.advance_clock(30)
     status, content_type, found = scrape(server)
     assert status == 200 and content_type.startswith("application/openmetrics-text")
     assert value(found, "wharf_requests_total", service="sqs", operation="SendMessage", status="200") == 4
@@ -71,6 +72,7 @@ def test_metrics_show_requests_queues_and_functions(wharf_factory):
     assert value(found, "wharf_sqs_messages", queue="metered", state="visible") == 2
     assert value(found, "wharf_sqs_messages", queue="metered", state="in_flight") == 1
     assert value(found, "wharf_sqs_messages", queue="metered", state="delayed") == 1
+    assert 30 <= value(found, "wharf_sqs_oldest_message_age_seconds", queue="metered") < 60
     assert value(found, "wharf_lambda_invocations_total", function="metered-fn") == 2
     assert value(found, "wharf_lambda_errors_total", function="metered-fn") == 1
     assert value(found, "wharf_lambda_cold_starts_total", function="metered-fn") == 1

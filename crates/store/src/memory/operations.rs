@@ -322,6 +322,7 @@ impl State {
             visible: queue_state.visible.len() as u64,
             in_flight: queue_state.hidden.len() as u64 - delayed,
             delayed,
+            oldest_sent_ms: queue_state.oldest_sent_ms(),
         })
     }
 

@@ -176,6 +176,14 @@ impl QueueState {
         Some(head)
     }
 
+    /// When the oldest message was sent: the front of the queue or the oldest `late` one (the
+    /// same two places retention looks).
+    pub(super) fn oldest_sent_ms(&self) -> Option<EpochMillis> {
+        let front = self.messages.first_key_value().map(|(_, slot)| slot.sent_ms);
+        let late = self.late.first().map(|(sent_ms, _)| *sent_ms);
+        [front, late].into_iter().flatten().min()
+    }
+
     /// Drops messages past retention: at the front of the queue, where messages that came in
     /// order are oldest first (a message behind a younger one that came in order is younger
     /// still, or is `late`), and among the `late` ones.
