@@ -87,6 +87,30 @@ pub fn error_code(reason: &wharf_types::HandOffError) -> &'static str {
     }
 }
 
+/// What a rule's fires and deliveries came to since start-up (AWS/Events' TriggeredRules,
+/// Invocations, FailedInvocations, InvocationsSentToDlq).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleCounters {
+    /// Times the rule matched an event or its schedule fired.
+    pub triggered: u64,
+    /// Deliveries to a target that succeeded.
+    pub invocations: u64,
+    /// Deliveries that failed for good (after their retries).
+    pub failed_invocations: u64,
+    /// Failed deliveries sent to a dead-letter queue.
+    pub sent_to_dlq: u64,
+}
+
+type Counters = Mutex<std::collections::HashMap<String, RuleCounters>>;
+
+fn count(counters: &Counters, rule_arn: &str, change: impl FnOnce(&mut RuleCounters)) {
+    let mut counters = counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match counters.get_mut(rule_arn) {
+        Some(entry) => change(entry),
+        None => change(counters.entry(rule_arn.to_owned()).or_default()),
+    }
+}
+
 /// Who calls: the account and region of the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
@@ -314,6 +338,8 @@ pub struct Events {
     /// Where failed deliveries wait for their next attempt (durably, once the wiring connects
     /// one; in memory until then).
     pub(crate) retries: std::sync::OnceLock<Arc<dyn crate::retries::RetryQueue>>,
+    /// What each rule's fires and deliveries came to since start-up, by rule ARN.
+    pub(crate) counters: Arc<Counters>,
     /// Archives and replays, once the wiring connects their store.
     pub(crate) archives: std::sync::OnceLock<Arc<crate::archives::Archives>>,
     /// The cache of the store. A std mutex: it is never held across an await.
@@ -370,6 +396,7 @@ impl Events {
             delivery,
             retries: std::sync::OnceLock::new(),
             archives: std::sync::OnceLock::new(),
+            counters: Arc::default(),
             state: Mutex::new(state),
             write_lock: tokio::sync::Mutex::new(()),
             schedule_changed: tokio::sync::Notify::new(),
@@ -952,9 +979,18 @@ impl Events {
         Ok(matched)
     }
 
+    /// Each rule's counters since start-up, by rule ARN.
+    pub fn rule_counters(&self) -> Vec<(String, RuleCounters)> {
+        let counters = self.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut listed: Vec<_> = counters.iter().map(|(arn, counters)| (arn.clone(), *counters)).collect();
+        listed.sort();
+        listed
+    }
+
     /// Hands `event` to every target of `rule`, each in its own task.
     pub(crate) fn dispatch(&self, rule: &RuleRow, event: &Value, ingestion_ms: EpochMillis, forwarded: bool) {
         let arn = rule_arn(rule);
+        count(&self.counters, &arn, |counters| counters.triggered += 1);
         let context = RuleContext { rule_arn: &arn, rule_name: &rule.name, ingestion_ms };
         tracing::info!(rule = %arn, targets = rule.targets.len(), "rule fired");
         for target in &rule.targets {
@@ -1015,6 +1051,7 @@ pub(crate) struct DeliveryParts {
     delivery: Arc<dyn TargetDelivery>,
     clock: Arc<dyn Clock>,
     retries: Option<Arc<dyn crate::retries::RetryQueue>>,
+    counters: Arc<Counters>,
 }
 
 impl Events {
@@ -1023,6 +1060,7 @@ impl Events {
             delivery: Arc::clone(&self.delivery),
             clock: Arc::clone(&self.clock),
             retries: self.retries.get().cloned(),
+            counters: Arc::clone(&self.counters),
         }
     }
 }
@@ -1043,7 +1081,10 @@ pub(crate) async fn attempt_delivery(parts: DeliveryParts, mut pending: crate::r
         pending.attempts += 1;
         let outcome = parts.delivery.deliver_target(&target, &rule_arn, pending.payload.clone()).await;
         let reason = match outcome {
-            Ok(()) => return,
+            Ok(()) => {
+                count(&parts.counters, &rule_arn, |counters| counters.invocations += 1);
+                return;
+            }
             Err(reason) => reason,
         };
         let attempt = pending.attempts;
@@ -1052,6 +1093,7 @@ pub(crate) async fn attempt_delivery(parts: DeliveryParts, mut pending: crate::r
         let delay = crate::retries::delay_before(attempt + 1);
         let age = Duration::from_millis(parts.clock.now_millis().saturating_sub(pending.first_ms));
         if !retryable || attempt >= max_attempts || age + delay > max_age {
+            count(&parts.counters, &rule_arn, |counters| counters.failed_invocations += 1);
             if let Some(dead_letter) = &target.dead_letter_arn {
                 let mut attributes = BTreeMap::from([
                     ("RULE_ARN".to_owned(), rule_arn.clone()),
@@ -1065,10 +1107,11 @@ pub(crate) async fn attempt_delivery(parts: DeliveryParts, mut pending: crate::r
                         if attempt >= max_attempts { "MaximumRetryAttempts" } else { "MaximumEventAgeInSeconds" };
                     attributes.insert("EXHAUSTED_RETRY_CONDITION".to_owned(), condition.to_owned());
                 }
-                if let Err(reason) =
-                    parts.delivery.dead_letter(dead_letter, &rule_arn, pending.payload, attributes).await
-                {
-                    tracing::warn!(rule = %rule_name, target = %target.id, %reason, "dead-letter delivery failed");
+                match parts.delivery.dead_letter(dead_letter, &rule_arn, pending.payload, attributes).await {
+                    Ok(()) => count(&parts.counters, &rule_arn, |counters| counters.sent_to_dlq += 1),
+                    Err(reason) => {
+                        tracing::warn!(rule = %rule_name, target = %target.id, %reason, "dead-letter delivery failed")
+                    }
                 }
             }
             return;
@@ -1144,7 +1187,12 @@ pub(crate) mod tests {
         target: TargetRow,
         payload: String,
     ) {
-        let parts = DeliveryParts { delivery, clock: Arc::new(wharf_types::SystemClock), retries: None };
+        let parts = DeliveryParts {
+            delivery,
+            clock: Arc::new(wharf_types::SystemClock),
+            retries: None,
+            counters: Arc::default(),
+        };
         let pending = crate::retries::PendingDelivery {
             origin: crate::retries::Origin::Rule { rule_name, rule_arn, target },
             payload,

@@ -38,6 +38,11 @@ struct QueueOnlyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    rule: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FunctionLabels {
     account: String,
     region: String,
@@ -45,7 +50,11 @@ struct FunctionLabels {
 }
 
 /// The text of a scrape.
-pub async fn render(queues: &wharf_queue::Engine, functions: &wharf_functions::Functions) -> String {
+pub async fn render(
+    queues: &wharf_queue::Engine,
+    functions: &wharf_functions::Functions,
+    rules: &wharf_events::Events,
+) -> String {
     let mut registry = Registry::default();
     wharf_api_common::telemetry::register(&mut registry);
 
@@ -117,6 +126,26 @@ pub async fn render(queues: &wharf_queue::Engine, functions: &wharf_functions::F
         "Function processes (execution environments) running now",
         environments,
     );
+
+    let triggered = Family::<RuleLabels, Counter>::default();
+    let invocations = Family::<RuleLabels, Counter>::default();
+    let failed = Family::<RuleLabels, Counter>::default();
+    let to_dlq = Family::<RuleLabels, Counter>::default();
+    for (rule, counters) in rules.rule_counters() {
+        let labels = RuleLabels { rule };
+        triggered.get_or_create(&labels).inc_by(counters.triggered);
+        invocations.get_or_create(&labels).inc_by(counters.invocations);
+        failed.get_or_create(&labels).inc_by(counters.failed_invocations);
+        to_dlq.get_or_create(&labels).inc_by(counters.sent_to_dlq);
+    }
+    registry.register(
+        "wharf_events_rule_triggers",
+        "Times each rule matched an event or its schedule fired",
+        triggered,
+    );
+    registry.register("wharf_events_invocations", "Deliveries to a rule's targets that succeeded", invocations);
+    registry.register("wharf_events_failed_invocations", "Deliveries to a rule's targets that failed for good", failed);
+    registry.register("wharf_events_sent_to_dlq", "Failed deliveries of a rule sent to a dead-letter queue", to_dlq);
 
     let mut text = String::new();
     if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &registry) {

@@ -522,6 +522,7 @@ impl Stack {
                 schedules: Arc::clone(&schedules),
             }),
             queues: Arc::clone(&engine),
+            rules: Arc::clone(&events),
             metrics_token: Some(config.server.metrics_bearer_token.clone()).filter(|token| !token.is_empty()),
         });
         let sweep_period = Duration::from_secs(config.sqs.retention_sweep_seconds.max(1));
@@ -1120,6 +1121,8 @@ mod router {
         pub test_clock: Option<TestClock>,
         /// The SQS engine, for the queues' counts in `/metrics`.
         pub queues: std::sync::Arc<wharf_queue::Engine>,
+        /// The rules engine, for the rules' counters in `/metrics`.
+        pub rules: std::sync::Arc<wharf_events::Events>,
         /// The bearer token `/metrics` asks for when auth is on (none: refused then).
         pub metrics_token: Option<String>,
     }
@@ -1170,7 +1173,7 @@ mod router {
                     return ApiResponse::json(StatusCode::UNAUTHORIZED, &json!({ "message": message }));
                 }
             }
-            let text = crate::prometheus::render(&self.queues, &self.functions).await;
+            let text = crate::prometheus::render(&self.queues, &self.functions, &self.rules).await;
             ApiResponse {
                 status: StatusCode::OK,
                 headers: vec![(

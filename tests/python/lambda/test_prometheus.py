@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 
@@ -64,15 +65,36 @@ def test_metrics_show_requests_queues_and_functions(wharf_factory):
     invoke_json(functions, "metered-fn", {})
     invoke_json(functions, "metered-fn", {"fail": True})
 
+    events = client_of(server, "events")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": queue_arn}]})})
+    rule_arn = events.put_rule(Name="metered-rule", EventPattern=json.dumps({"source": ["meter"]}))["RuleArn"]
+    events.put_targets(Rule="metered-rule", Targets=[
+        {"Id": "q", "Arn": queue_arn},
+        {"Id": "gone", "Arn": queue_arn.replace("metered", "never-created")}])
+    events.put_events(Entries=[{"Source": "meter", "DetailType": "t", "Detail": "{}"}])
+    # Deliveries run after PutEvents answers: wait until both have been counted.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = scrape(server)[2]
+        if value(found, "wharf_events_failed_invocations_total", rule=rule_arn) and \
+                value(found, "wharf_events_invocations_total", rule=rule_arn):
+            break
+        time.sleep(0.05)
     server.advance_clock(30)
     status, content_type, found = scrape(server)
     assert status == 200 and content_type.startswith("application/openmetrics-text")
     assert value(found, "wharf_requests_total", service="sqs", operation="SendMessage", status="200") == 4
     assert value(found, "wharf_request_duration_seconds_count", service="sqs", operation="SendMessage") == 4
-    assert value(found, "wharf_sqs_messages", queue="metered", state="visible") == 2
+    assert value(found, "wharf_sqs_messages", queue="metered", state="visible") == 3, "two, and the rule's event"
     assert value(found, "wharf_sqs_messages", queue="metered", state="in_flight") == 1
     assert value(found, "wharf_sqs_messages", queue="metered", state="delayed") == 1
     assert 30 <= value(found, "wharf_sqs_oldest_message_age_seconds", queue="metered") < 60
+    assert value(found, "wharf_events_rule_triggers_total", rule=rule_arn) == 1
+    assert value(found, "wharf_events_invocations_total", rule=rule_arn) == 1
+    assert value(found, "wharf_events_failed_invocations_total", rule=rule_arn) == 1, "the missing queue"
     assert value(found, "wharf_lambda_invocations_total", function="metered-fn") == 2
     assert value(found, "wharf_lambda_errors_total", function="metered-fn") == 1
     assert value(found, "wharf_lambda_cold_starts_total", function="metered-fn") == 1
