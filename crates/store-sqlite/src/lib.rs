@@ -23,6 +23,7 @@
 //! - [`logs`]: the CloudWatch Logs store.
 
 pub mod archives;
+pub mod commit_stats;
 pub mod events;
 pub mod functions;
 pub mod iam;

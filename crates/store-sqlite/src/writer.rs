@@ -232,11 +232,15 @@ fn flush(
         return;
     }
     retained.append(pending);
+    let started = std::time::Instant::now();
     let result = if failed.take_injected() {
         Err("disk I/O error (injected)".to_owned())
     } else {
         commit(conn, retained, reserved_seq).map_err(|err| err.to_string())
     };
+    if result.is_ok() {
+        crate::commit_stats::record(retained.len() as u64, started.elapsed());
+    }
     match &result {
         Ok(()) => {
             if failed.swap(false, Ordering::AcqRel) {

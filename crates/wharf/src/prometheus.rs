@@ -147,6 +147,33 @@ pub async fn render(
     registry.register("wharf_events_failed_invocations", "Deliveries to a rule's targets that failed for good", failed);
     registry.register("wharf_events_sent_to_dlq", "Failed deliveries of a rule sent to a dead-letter queue", to_dlq);
 
+    // The queue journals' commits (the user-facing queues and wharf's internal ones together).
+    let stats = wharf_store_sqlite::commit_stats::commit_stats();
+    let commits = Counter::<u64, AtomicU64>::default();
+    commits.inc_by(stats.commits);
+    let batches = Counter::<u64, AtomicU64>::default();
+    batches.inc_by(stats.batches);
+    let commit_seconds = Counter::<f64, AtomicU64>::default();
+    commit_seconds.inc_by(stats.nanos as f64 / 1e9);
+    let max_batches = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+    max_batches.set(i64::try_from(stats.max_batches).unwrap_or(i64::MAX));
+    registry.register("wharf_store_commits", "Queue journal transactions committed (each synced to disk)", commits);
+    registry.register(
+        "wharf_store_committed_operations",
+        "Store operations those transactions carried (operations / commits is the group-commit batch size)",
+        batches,
+    );
+    registry.register(
+        "wharf_store_commit_seconds",
+        "Time spent writing and syncing queue journal commits",
+        commit_seconds,
+    );
+    registry.register(
+        "wharf_store_max_commit_operations",
+        "The most operations one queue journal commit carried",
+        max_batches,
+    );
+
     let mut text = String::new();
     if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &registry) {
         tracing::warn!(error = %err, "could not render /metrics");

@@ -101,6 +101,11 @@ def test_metrics_show_requests_queues_and_functions(wharf_factory):
     assert value(found, "wharf_lambda_duration_seconds_total", function="metered-fn") > 0
     assert value(found, "wharf_lambda_environments") >= 1
     assert value(found, "wharf_open_connections") >= 1
+    commits = value(found, "wharf_store_commits_total")
+    assert commits >= 5, "each send was synced"
+    assert value(found, "wharf_store_committed_operations_total") >= commits
+    assert value(found, "wharf_store_commit_seconds_total") > 0
+    assert value(found, "wharf_store_max_commit_operations") >= 1
 
     if auth_under_test() == "enforce":
         assert scrape(server, token=None)[0] == 401, "a scrape without the token is refused"
