@@ -427,3 +427,15 @@ def test_space_delimited_filter_patterns(logs):
     with pytest.raises(ClientError) as excinfo:
         logs.filter_log_events(logGroupName="/web/access", filterPattern="[ip user]")
     assert error_of(excinfo)[0] == "InvalidParameterException"
+
+
+def test_limits_are_refused_in_aws_words(logs):
+    logs.create_log_group(logGroupName="/limits")
+    logs.create_log_stream(logGroupName="/limits", logStreamName="s")
+    with pytest.raises(ClientError) as excinfo:
+        logs.get_log_events(logGroupName="/limits", logStreamName="s", limit=10001)
+    assert error_of(excinfo) == ("InvalidParameterException", "1 validation error detected: Value '10001' at 'limit' "
+                                 "failed to satisfy constraint: Member must have value less than or equal to 10000")
+    with pytest.raises(ClientError) as excinfo:
+        logs.describe_log_groups(limit=51)
+    assert error_of(excinfo)[1].endswith("Member must have value less than or equal to 50")

@@ -123,9 +123,14 @@ fn limit(value: Option<i64>, max: i64, member: &str) -> Result<usize, LogsApiErr
     match value {
         None => Ok(max as usize),
         Some(value) if (1..=max).contains(&value) => Ok(value as usize),
+        // One message per bound, worded as AWS words each.
+        Some(value) if value > max => Err(logs_error!(
+            InvalidParameterException,
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have value less than or equal to {max}"
+        )),
         Some(value) => Err(logs_error!(
             InvalidParameterException,
-            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have value between 1 and {max}"
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must have value greater than or equal to 1"
         )),
     }
 }
