@@ -377,7 +377,8 @@ impl Events {
     pub async fn start_replay(&self, caller: &Caller, new: NewReplay) -> Result<ReplayRow, EventsError> {
         check_name("replayName", &new.name, 64)?;
         let archives = self.archive_store()?;
-        let archive_name = new.archive_arn.rsplit_once("archive/").map(|(_, name)| name).unwrap_or_default();
+        let own = format!("arn:aws:events:{}:{}:archive/", caller.region, caller.account);
+        let archive_name = new.archive_arn.strip_prefix(own.as_str()).unwrap_or_default();
         let archive = self.archive_row(caller, archive_name).map_err(|_| {
             EventsError::NotFound(format!(
                 "Archive {} does not exist.",

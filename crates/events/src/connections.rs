@@ -273,10 +273,14 @@ impl Events {
     }
 
     /// Records the outcome of fetching a connection's OAuth token: `Ok` authorizes it, an
-    /// error deauthorizes it with the reason.
-    pub async fn connection_authorized(&self, arn: &str, outcome: Result<(), String>) {
+    /// error deauthorizes it with the reason. An outcome for an older version of the connection
+    /// (`modified_ms` differs: it was updated meanwhile) is ignored.
+    pub async fn connection_authorized(&self, arn: &str, modified_ms: u64, outcome: Result<(), String>) {
         let _write = self.write_lock.lock().await;
         let Some(mut row) = self.connection_by_arn(arn) else { return };
+        if row.modified_ms != modified_ms {
+            return;
+        }
         if row.state == "DEAUTHORIZED" && row.oauth.is_none() {
             return;
         }
@@ -334,14 +338,18 @@ impl Events {
             row.description = Some(description);
         }
         let now = self.clock.now_millis();
-        if kind.is_some() || auth.is_some() {
+        let reauthorize = kind.is_some() || auth.is_some();
+        if reauthorize {
             let kind = kind.map_or_else(|| row.authorization_type.clone(), str::to_owned);
             apply_auth(&mut row, &kind, auth.unwrap_or_default(), false)?;
             self.mark_authorizing(&mut row, now);
         }
-        row.modified_ms = now;
+        // Strictly later than the version an authorization in flight was fetched for.
+        row.modified_ms = now.max(row.modified_ms + 1);
         let row = self.save_connection(row).await?;
-        self.kick_authorization(&row);
+        if reauthorize {
+            self.kick_authorization(&row);
+        }
         Ok(row)
     }
 
@@ -354,7 +362,7 @@ impl Events {
         row.oauth = None;
         row.state = "DEAUTHORIZED".into();
         row.state_reason = Some("Deauthorized by DeauthorizeConnection.".into());
-        row.modified_ms = self.clock.now_millis();
+        row.modified_ms = self.clock.now_millis().max(row.modified_ms + 1);
         self.save_connection(row).await
     }
 

@@ -82,7 +82,11 @@ pub fn error_code(reason: &wharf_types::HandOffError) -> &'static str {
     match reason {
         wharf_types::HandOffError::NotFound(_) => "NO_RESOURCE",
         wharf_types::HandOffError::Unavailable(_) => "THROTTLING",
-        wharf_types::HandOffError::Refused(message) if message.contains("authorized") => "NO_PERMISSIONS",
+        wharf_types::HandOffError::Refused(message)
+            if message.contains("not authorized") || message.contains("cannot assume") =>
+        {
+            "NO_PERMISSIONS"
+        }
         wharf_types::HandOffError::Refused(_) => "INVALID_PARAMETER",
     }
 }
@@ -638,18 +642,20 @@ impl Events {
         let bus = bus_name(bus);
         let _write = self.write_lock.lock().await;
         let key = Self::rule_key(caller, &bus, name);
-        {
+        let arn = {
             let state = self.lock();
             match state.rules.get(&key) {
                 None if !Self::bus_exists(&state, caller, &bus) => return Err(EventsError::BusNotFound(bus)),
                 None => return Ok(()),
                 Some(entry) if !entry.row.targets.is_empty() => return Err(EventsError::RuleHasTargets),
-                Some(_) => {}
+                Some(entry) => rule_arn(&entry.row),
             }
-        }
+        };
         self.store.delete_rule(&caller.account, &caller.region, &bus, name).await?;
         self.lock().rules.remove(&key);
         self.schedule_changed.notify_one();
+        // Its figures go with it (a rule of the same name starts again from zero).
+        self.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&arn);
         Ok(())
     }
 
@@ -713,6 +719,29 @@ impl Events {
         for target in &targets {
             check_name("targets.member.id", &target.id, 64, false)?;
             TargetInput::of(target).map_err(EventsError::Validation)?;
+            // API destinations and log groups are the rule's own account's and region's: a rule
+            // may not use another account's connection credentials or write its logs.
+            let local_only = target.arn.contains(":api-destination/") || wharf_types::Arn::is_of(&target.arn, "logs");
+            if local_only {
+                if let Ok(arn) = target.arn.parse::<wharf_types::Arn>() {
+                    if arn.account != caller.account || arn.region != caller.region {
+                        return Err(EventsError::Validation(format!(
+                            "Target {}: an API destination or log group target must be in the rule's account and region.",
+                            target.id
+                        )));
+                    }
+                }
+            }
+            // A role acts for the rule's account only (there is no iam:PassRole across accounts).
+            if let Some(role) = &target.role_arn {
+                let account = role.strip_prefix("arn:aws:iam::").and_then(|rest| rest.split(':').next());
+                if account.is_some_and(|account| account != caller.account) {
+                    return Err(EventsError::Validation(format!(
+                        "Target {}: RoleArn {role} is not a role of the rule's account.",
+                        target.id
+                    )));
+                }
+            }
             if target.arn.ends_with(".fifo")
                 && wharf_types::Arn::is_of(&target.arn, "sqs")
                 && target.message_group_id.is_none()

@@ -146,7 +146,7 @@ pub struct Functions {
     /// Invocations that ran to an outcome (for the health endpoint and benchmarks).
     completed: std::sync::atomic::AtomicU64,
     /// What each function's invocations came to since start-up (for `GET /metrics`).
-    counters: std::sync::Mutex<std::collections::HashMap<FunctionKey, FunctionCounters>>,
+    pub(crate) counters: std::sync::Mutex<std::collections::HashMap<FunctionKey, FunctionCounters>>,
 }
 
 /// What the probes found: how processes are contained and what they may read.

@@ -569,6 +569,7 @@ impl Functions {
                 }
                 self.store.delete(&key.account, &key.region, &key.name).await?;
                 self.write_registry().remove(key);
+                self.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(key);
                 self.supervisor.retire(&key.pool_name(), None);
                 self.collect_packages();
                 Ok(())

@@ -74,8 +74,9 @@ pub struct ServiceAccess {
     functions: OnceLock<Weak<Functions>>,
     /// For event bus policies; set once the rules engine exists.
     events: OnceLock<Weak<wharf_events::Events>>,
-    /// For CloudWatch Logs resource policies.
-    logs: OnceLock<Arc<wharf_logs::Logs>>,
+    /// For CloudWatch Logs resource policies (weak: the logs engine holds this through its
+    /// subscription sink).
+    logs: OnceLock<Weak<wharf_logs::Logs>>,
     policies: PolicyCache,
 }
 
@@ -111,7 +112,7 @@ impl ServiceAccess {
 
     /// Where CloudWatch Logs resource policies come from.
     pub fn set_logs(&self, logs: &Arc<wharf_logs::Logs>) {
-        let _ = self.logs.set(Arc::clone(logs));
+        let _ = self.logs.set(Arc::downgrade(logs));
     }
 
     /// The IAM engine.
@@ -228,7 +229,7 @@ impl ServiceAccess {
         if Arn::is_of(resource_arn, "logs") {
             // CloudWatch Logs keeps up to ten policies per account and region; together they
             // are the resource's policy.
-            let logs = self.logs.get()?;
+            let logs = self.logs.get().and_then(Weak::upgrade)?;
             let arn: Arn = resource_arn.parse().ok()?;
             let policies = logs.resource_policies(&arn.account.parse().ok()?, &arn.region.parse().ok()?).await.ok()?;
             let mut statements = Vec::new();

@@ -42,6 +42,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// A token is renewed this long before it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(10);
+/// The longest a token is kept.
+const MAX_TOKEN_SECONDS: u64 = 86_400;
+/// How far ahead a destination's rate limit may book requests; a request that would wait
+/// longer fails as unavailable and is retried (durably, within its retry policy) instead of
+/// waiting in memory.
+const MAX_SLOT_WAIT: Duration = Duration::from_secs(10);
+/// Destinations and connections remembered at most (slots, tokens); emptied when full.
+const MAX_REMEMBERED: usize = 10_000;
 
 /// The HTTP side of API destinations: rate-limit slots and OAuth tokens.
 #[derive(Default)]
@@ -182,17 +190,27 @@ async fn send(outgoing: Outgoing) -> Result<Answer, HandOffError> {
 }
 
 impl ApiDestinationClient {
-    /// Waits for the destination's next slot under its rate limit.
-    async fn wait_for_slot(&self, arn: &str, per_second: u32) {
+    /// Waits for the destination's next slot under its rate limit; a slot more than
+    /// [`MAX_SLOT_WAIT`] ahead is not booked: the request is to be retried later.
+    async fn wait_for_slot(&self, arn: &str, per_second: u32) -> Result<(), HandOffError> {
         let interval = Duration::from_secs(1) / per_second.max(1);
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let now = Instant::now();
             let next = slots.get(arn).copied().filter(|next| *next > now).unwrap_or(now);
+            if next > now + MAX_SLOT_WAIT {
+                return Err(HandOffError::Unavailable(format!(
+                    "{per_second} invocations per second reached (InvocationRateLimitPerSecond)"
+                )));
+            }
+            if slots.len() >= MAX_REMEMBERED {
+                slots.clear();
+            }
             slots.insert(arn.to_owned(), next + interval);
             next
         };
         tokio::time::sleep_until(slot).await;
+        Ok(())
     }
 
     /// The connection's OAuth token: the kept one, or a new one from its endpoint.
@@ -220,12 +238,10 @@ impl ApiDestinationClient {
         };
         let method = http::Method::from_bytes(oauth.method.as_bytes()).unwrap_or(http::Method::POST);
         let answer = send(Outgoing { method, url, headers, body }).await?;
+        // The answer's body is not repeated: the connection's state reason is readable by
+        // whoever may describe it, and the endpoint may be anything the creator named.
         if !(200..300).contains(&answer.status) {
-            return Err(HandOffError::Refused(format!(
-                "the authorization endpoint answered {}: {}",
-                answer.status,
-                String::from_utf8_lossy(&answer.body).chars().take(200).collect::<String>()
-            )));
+            return Err(HandOffError::Refused(format!("the authorization endpoint answered {}", answer.status)));
         }
         let parsed: serde_json::Value = serde_json::from_slice(&answer.body)
             .map_err(|_| HandOffError::Refused("the authorization endpoint's answer is not JSON".into()))?;
@@ -234,14 +250,17 @@ impl ApiDestinationClient {
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| HandOffError::Refused("the authorization endpoint's answer has no access_token".into()))?
             .to_owned();
+        // Kept a day at most, whatever the endpoint says (and no overflow for a huge number).
         let expires = parsed
             .get("expires_in")
             .and_then(serde_json::Value::as_u64)
-            .map(|seconds| Instant::now() + Duration::from_secs(seconds));
-        self.tokens
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(connection_arn.to_owned(), (token.clone(), expires));
+            .map(|seconds| Instant::now() + Duration::from_secs(seconds.min(MAX_TOKEN_SECONDS)));
+        let mut tokens = self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if tokens.len() >= MAX_REMEMBERED {
+            tokens.clear();
+        }
+        tokens.insert(connection_arn.to_owned(), (token.clone(), expires));
+        drop(tokens);
         Ok(token)
     }
 
@@ -249,13 +268,14 @@ impl ApiDestinationClient {
         self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(connection_arn);
     }
 
-    /// Fetches an OAuth connection's token and records whether that worked.
+    /// Fetches an OAuth connection's token and records whether that worked (for the
+    /// connection as it was when the fetch began: a later change makes the outcome moot).
     pub async fn authorize(&self, events: &Events, connection_arn: &str) {
         let Some(connection) = events.connection_by_arn(connection_arn) else { return };
         let Some(oauth) = &connection.oauth else { return };
         self.forget_token(connection_arn);
         let outcome = self.token(connection_arn, oauth).await.map(|_| ()).map_err(|err| err.to_string());
-        events.connection_authorized(connection_arn, outcome).await;
+        events.connection_authorized(connection_arn, connection.modified_ms, outcome).await;
     }
 
     /// The authorization header (name, value) of `connection`.
@@ -320,7 +340,7 @@ impl ApiDestinationClient {
         headers.push(self.authorization(&connection_arn, &connection).await?);
         let body = with_body_parameters(payload, &connection.invocation);
         let method = http::Method::from_bytes(destination.method.as_bytes()).unwrap_or(http::Method::POST);
-        self.wait_for_slot(&target.arn, destination.rate_limit).await;
+        self.wait_for_slot(&target.arn, destination.rate_limit).await?;
         let answer = send(Outgoing { method, url: url.clone(), headers, body: Bytes::from(body) }).await?;
         match answer.status {
             200..=299 => Ok(()),

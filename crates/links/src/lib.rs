@@ -495,8 +495,7 @@ impl RuleTargets {
             .map_or_else(|| self.logs.now_millis(), |time| time.as_millisecond().max(0) as u64);
         let group_arn = format!("arn:aws:logs:{region}:{account}:log-group:{group}");
         let stream_arn = format!("{group_arn}:log-stream:{stream}");
-        self.allowed("logs:CreateLogStream", &stream_arn, rule_arn).await?;
-        self.allowed("logs:PutLogEvents", &stream_arn, rule_arn).await?;
+        // A missing group is reported as missing (as a missing queue is), before any policy.
         let key =
             wharf_store::logs::LogGroupKey { account: account.clone(), region: region.clone(), name: group.to_owned() };
         match self.logs.group(&key).await {
@@ -506,6 +505,8 @@ impl RuleTargets {
             }
             Err(err) => return Err(HandOffError::Unavailable(err.to_string())),
         }
+        self.allowed("logs:CreateLogStream", &stream_arn, rule_arn).await?;
+        self.allowed("logs:PutLogEvents", &stream_arn, rule_arn).await?;
         let events = vec![NewLogEvent { timestamp, message: payload }];
         self.logs.append(&account, &region, group, &stream, events).await.map_err(|err| match err {
             wharf_logs::LogsError::Storage(_) => HandOffError::Unavailable(err.to_string()),

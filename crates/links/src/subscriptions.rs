@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use bytes::Bytes;
 use std::io::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use wharf_functions::{FunctionRef, Functions, InvokeRequest};
 use wharf_logs::subscriptions::{SubscriptionBatch, SubscriptionSink};
@@ -32,8 +32,8 @@ const ATTEMPTS: u32 = 5;
 
 /// Subscription batches into asynchronous invocations.
 pub struct SubscriptionInvocations {
-    /// The functions engine.
-    pub functions: Arc<Functions>,
+    /// The functions engine (weak: it holds the logs engine, which holds this).
+    pub functions: Weak<Functions>,
     /// The checks.
     pub access: Arc<ServiceAccess>,
 }
@@ -96,7 +96,9 @@ impl SubscriptionInvocations {
             client_context: None,
             want_tail: false,
         };
-        self.functions.invoke_async(request).await.map(|_| ()).map_err(crate::function_failure)
+        let functions =
+            self.functions.upgrade().ok_or_else(|| HandOffError::Unavailable("functions are not running".into()))?;
+        functions.invoke_async(request).await.map(|_| ()).map_err(crate::function_failure)
     }
 }
 
@@ -114,8 +116,9 @@ impl SubscriptionSink for SubscriptionInvocations {
                 .to_owned()
         };
         let reference: FunctionRef = destination_arn.parse().map_err(|_| missing())?;
-        let key = self.functions.key_of(account.as_str(), region.as_str(), &reference);
-        if self.functions.function(&key).is_none() {
+        let functions = self.functions.upgrade().ok_or_else(missing)?;
+        let key = functions.key_of(account.as_str(), region.as_str(), &reference);
+        if functions.function(&key).is_none() {
             return Err(missing());
         }
         self.allowed(account, region, group, destination_arn).await.map_err(|_| missing())

@@ -149,9 +149,6 @@ impl Delimited {
         if fields.len() > MAX_FIELDS {
             return invalid(format!("at most {MAX_FIELDS} fields"));
         }
-        if fields.iter().all(|field| *field == Field::Ellipsis) && inner.trim().is_empty() {
-            return invalid("no fields");
-        }
         Ok(Delimited { fields })
     }
 

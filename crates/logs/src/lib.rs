@@ -188,6 +188,8 @@ pub struct Logs {
     clock: Arc<dyn Clock>,
     /// Subscription filters and where their batches go.
     subscriptions: subscriptions::Subscriptions,
+    /// Serializes PutResourcePolicy, so the limit holds under concurrent puts.
+    policy_lock: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Logs {
@@ -227,7 +229,12 @@ pub fn validate_stream_name(name: &str) -> Result<(), LogsError> {
 impl Logs {
     /// An engine over `store`, reading time from `clock`.
     pub fn new(store: Arc<dyn LogStore>, clock: Arc<dyn Clock>) -> Self {
-        Logs { store, clock, subscriptions: subscriptions::Subscriptions::default() }
+        Logs {
+            store,
+            clock,
+            subscriptions: subscriptions::Subscriptions::default(),
+            policy_lock: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// The engine's time, epoch milliseconds.
@@ -359,8 +366,14 @@ impl Logs {
         if !matches!(statements, Some(json::Json::Array(_) | json::Json::Object(_))) {
             return Err(LogsError::InvalidParameter("Policy document is not a valid JSON policy.".into()));
         }
+        let _put = self.policy_lock.lock().await;
         let existing = self.store.resource_policies(account, region).await?;
-        if existing.len() >= MAX_RESOURCE_POLICIES && !existing.iter().any(|policy| policy.name == name) {
+        // Ten account-scope policies; a log group's own policies do not count against them.
+        let account_scope = existing.iter().filter(|policy| policy.resource_arn.is_none()).count();
+        if resource_arn.is_none()
+            && account_scope >= MAX_RESOURCE_POLICIES
+            && !existing.iter().any(|policy| policy.name == name)
+        {
             return Err(LogsError::LimitExceeded);
         }
         let record = ResourcePolicyRecord {
@@ -398,8 +411,8 @@ impl Logs {
     }
 
     /// ListLogGroups: groups whose name matches one of `alternatives` (a substring, or after
-    /// `^` a prefix; case-insensitive; all groups when empty), by name, after `after`; at most
-    /// `limit`, and whether more follow.
+    /// `^` a prefix; case-sensitive, as the API reference says; all groups when empty), by
+    /// name, after `after`; at most `limit`, and whether more follow.
     pub async fn list_groups(
         &self,
         account: &AccountId,
@@ -411,8 +424,8 @@ impl Logs {
         let alternatives: Vec<(bool, String)> = alternatives
             .iter()
             .map(|part| match part.strip_prefix('^') {
-                Some(prefix) => (true, prefix.to_lowercase()),
-                None => (false, part.to_lowercase()),
+                Some(prefix) => (true, prefix.to_owned()),
+                None => (false, part.clone()),
             })
             .collect();
         let mut found = Vec::new();
@@ -422,7 +435,7 @@ impl Logs {
             let exhausted = batch.len() < 500;
             cursor = batch.last().map(|record| record.key.name.clone());
             for record in batch {
-                let name = record.key.name.to_lowercase();
+                let name = record.key.name.as_str();
                 let keep = alternatives.is_empty()
                     || alternatives
                         .iter()

@@ -65,6 +65,8 @@ pub(crate) struct Subscriptions {
     filters: tokio::sync::OnceCell<Mutex<GroupFilters>>,
     /// Where batches go, once the wiring connects it.
     sink: OnceLock<Arc<dyn SubscriptionSink>>,
+    /// Serializes puts, so the per-group limit holds under concurrent puts.
+    put_lock: tokio::sync::Mutex<()>,
 }
 
 /// The `eventId` of an event: digits, like AWS's, stable because `seq` is never reused.
@@ -103,7 +105,7 @@ impl Logs {
         &self,
         account: &AccountId,
         region: &Region,
-        record: SubscriptionFilterRecord,
+        mut record: SubscriptionFilterRecord,
     ) -> Result<(), LogsError> {
         if record.name.is_empty() || record.name.len() > 512 || record.name.contains([':', '*']) {
             return Err(LogsError::InvalidParameter(format!(
@@ -127,12 +129,18 @@ impl Logs {
                 .map_err(LogsError::InvalidParameter)?;
         }
         let filters = self.filters().await?;
+        let _put = self.subscriptions.put_lock.lock().await;
         {
             let map = filters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let existing = map.get(&(account.clone(), region.clone(), record.group.clone()));
             let others = existing.map_or(0, |list| list.iter().filter(|(other, _)| other.name != record.name).count());
             if others >= MAX_FILTERS_PER_GROUP {
                 return Err(LogsError::LimitExceeded);
+            }
+            // A replaced filter keeps its creation time (as the store's upsert does).
+            if let Some((same, _)) = existing.and_then(|list| list.iter().find(|(other, _)| other.name == record.name))
+            {
+                record.created_ms = same.created_ms;
             }
         }
         self.store.put_subscription_filter(account, region, record.clone()).await?;

@@ -466,7 +466,7 @@ impl Stack {
         access.set_events(&events);
         access.set_logs(&logs);
         logs.set_subscription_sink(Arc::new(wharf_links::subscriptions::SubscriptionInvocations {
-            functions: Arc::clone(&functions),
+            functions: Arc::downgrade(&functions),
             access: Arc::clone(&access),
         }));
         let schedule_targets = Arc::new(wharf_links::schedules::ScheduleTargets {

@@ -320,3 +320,24 @@ def test_archives_keep_matching_events_and_replays_send_them_again(wharf, events
     with pytest.raises(ClientError) as excinfo:
         client_after.describe_archive(ArchiveName="paid-orders")
     assert error_of(excinfo) == ("ResourceNotFoundException", "Archive paid-orders does not exist.")
+
+
+def test_targets_and_buses_of_other_accounts_are_refused_where_aws_refuses_them(wharf):
+    mine, theirs = client(wharf, "events", "111111111111"), client(wharf, "events", "222222222222")
+    their_bus = theirs.describe_event_bus()["Arn"]
+    mine.put_rule(Name="r", EventPattern=PATTERN)
+    for target in (
+        {"Id": "api", "Arn": "arn:aws:events:us-east-1:222222222222:api-destination/theirs/1"},
+        {"Id": "logs", "Arn": "arn:aws:logs:us-east-1:222222222222:log-group:/theirs"},
+        {"Id": "role", "Arn": their_bus, "RoleArn": "arn:aws:iam::222222222222:role/theirs"},
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            mine.put_targets(Rule="r", Targets=[target])
+        assert error_of(excinfo)[0] == "ValidationException", target["Id"]
+    for call in (lambda: mine.describe_event_bus(Name=their_bus),
+                 lambda: mine.put_rule(Name="x", EventBusName=their_bus, EventPattern=PATTERN),
+                 lambda: mine.put_permission(EventBusName=their_bus, Action="events:PutEvents", Principal="*",
+                                             StatementId="s")):
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert error_of(excinfo)[0] in ("ValidationException", "AccessDeniedException")

@@ -234,6 +234,11 @@ def test_more_universal_targets_and_read_only_actions_refused(wharf, scheduler, 
     scheduler.create_schedule(Name="put", ScheduleExpression=once, FlexibleTimeWindow=OFF, Target={
         "Arn": "arn:aws:scheduler:::aws-sdk:eventbridge:putEvents", "RoleArn": role,
         "Input": json.dumps({"Entries": [{"Source": "universal.put", "DetailType": "T", "Detail": "{\"n\": 1}"}]})})
+    with pytest.raises(ClientError) as excinfo:
+        scheduler.create_schedule(Name="foreign-role", ScheduleExpression=once, FlexibleTimeWindow=OFF, Target={
+            "Arn": "arn:aws:scheduler:::aws-sdk:sqs:sendMessage", "RoleArn": "arn:aws:iam::999999999999:role/other",
+            "Input": "{}"})
+    assert error_of(excinfo)[0] == "ValidationException", "a role of another account"
     for action in ("sqs:receiveMessage", "lambda:getFunction", "eventbridge:listRules"):
         with pytest.raises(ClientError) as excinfo:
             scheduler.create_schedule(Name="reader", ScheduleExpression=once, FlexibleTimeWindow=OFF, Target={

@@ -68,12 +68,16 @@ impl EventsApi {
             } else {
                 self.events.bus_policy(&owner, &name).and_then(|text| self.policies.parsed(&text))
             };
-            let resource = pipeline::Resource {
+            let mut resource = pipeline::Resource {
                 arn: Some(arn),
                 account: Some(owner.account.clone()),
                 policy,
                 ..pipeline::Resource::default()
             };
+            // The same request context the pipeline gave the first bus.
+            if let Some(peer) = call.request.peer {
+                resource.context.insert("aws:sourceip".to_owned(), vec![peer.ip().to_string()]);
+            }
             self.identity.authorize(call.caller, "events", "PutEvents", &resource).map_err(|refusal| {
                 error::EventsApiError { code: error::EventsErrorCode::AccessDeniedException, message: refusal.message }
             })?;
@@ -123,6 +127,17 @@ impl Api for EventsApi {
         let caller = Caller { account: call.caller.account.to_string(), region: call.caller.region.to_string() };
         if let model::Operation::PutEvents(input) = &operation {
             self.authorize_other_buses(call, &caller, input)?;
+        } else if let model::Acted::Bus(Some(bus)) | model::Acted::Rule(_, Some(bus)) = operation.target() {
+            // Only PutEvents reaches another account's (or region's) bus; everything else acts
+            // on the caller's own buses, so an ARN naming another's is refused rather than
+            // authorized against one bus and applied to another.
+            let (owner, _) = wharf_events::rules::bus_owner(&caller, Some(bus));
+            if owner != caller {
+                return Err(error::EventsApiError {
+                    code: error::EventsErrorCode::ValidationException,
+                    message: format!("Parameter EventBusName is not valid. Reason: {bus} is not a bus of the caller's account and region."),
+                });
+            }
         }
         let context = handlers::Context { events: &self.events, caller };
         handlers::handle(&context, operation).await
@@ -150,7 +165,9 @@ impl Api for EventsApi {
                 "default" => format!("{prefix}:rule/{rule}"),
                 bus => format!("{prefix}:rule/{bus}/{rule}"),
             },
-            model::Acted::Bus(Some(bus)) if wharf_events::rules::is_bus_arn(bus) => {
+            model::Acted::Bus(Some(bus))
+                if wharf_events::rules::is_bus_arn(bus) && matches!(operation, model::Operation::PutEvents(_)) =>
+            {
                 // Another account's bus: its policy (PutPermission) decides, with the caller's.
                 let me = Caller { account: caller.account.to_string(), region: caller.region.to_string() };
                 let (owner, name) = wharf_events::rules::bus_owner(&me, Some(bus));

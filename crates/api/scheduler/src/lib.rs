@@ -368,6 +368,11 @@ fn schedule_row(owner: &Owner, name: &str, body: &[u8]) -> Result<ScheduleRow, S
     let role_ok = role_arn.strip_prefix("arn:aws:iam::").and_then(|rest| rest.split_once(":role/")).is_some_and(
         |(account, role)| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !role.is_empty(),
     );
+    let role_account = role_arn.strip_prefix("arn:aws:iam::").and_then(|rest| rest.split(':').next()).unwrap_or("");
+    if role_ok && role_account != owner.account {
+        // A schedule acts for its own account only: there is no iam:PassRole across accounts.
+        return Err(validation(format!("The execution role {role_arn} is not a role of the schedule's account.")));
+    }
     if !role_ok {
         return Err(validation(format!(
             "1 validation error detected: Value '{role_arn}' at 'target.roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws(-[a-z]+)?:iam::\\d{{12}}:role\\/[\\w+=,.@\\/-]+$"
