@@ -122,34 +122,36 @@ fn oauth_of(change: OAuthChange, existing: Option<OAuthRow>) -> Result<OAuthRow,
     Ok(merged)
 }
 
+/// A credential pair (user and password, key name and value): each part as given, else as it
+/// was; both must end up non-empty, or `missing` is the error.
+fn merged_pair(
+    given: Option<(Option<String>, Option<String>)>,
+    existing: Option<(String, String)>,
+    missing: &str,
+) -> Result<(String, String), EventsError> {
+    let (first, second) = given.unwrap_or_default();
+    let (old_first, old_second) = existing.map_or((None, None), |(a, b)| (Some(a), Some(b)));
+    match (first.or(old_first), second.or(old_second)) {
+        (Some(first), Some(second)) if !first.is_empty() && !second.is_empty() => Ok((first, second)),
+        _ => Err(invalid(missing)),
+    }
+}
+
 /// Applies `auth` of `kind` to `row`: the credentials of that kind are required on create and
 /// kept when an update leaves them out.
 fn apply_auth(row: &mut ConnectionRow, kind: &str, auth: ConnectionAuth, creating: bool) -> Result<(), EventsError> {
     let kind_changed = row.authorization_type != kind;
     match kind {
         "BASIC" => {
-            let (username, password) = auth.basic.unwrap_or_default();
-            let existing = if kind_changed { None } else { row.basic.clone() };
-            let username = username.or_else(|| existing.as_ref().map(|b| b.0.clone()));
-            let password = password.or_else(|| existing.as_ref().map(|b| b.1.clone()));
-            match (username, password) {
-                (Some(username), Some(password)) if !username.is_empty() && !password.is_empty() => {
-                    row.basic = Some((username, password));
-                }
-                _ => return Err(invalid("BasicAuthParameters needs a Username and a Password.")),
-            }
+            let existing = if kind_changed { None } else { row.basic.take() };
+            row.basic = Some(merged_pair(auth.basic, existing, "BasicAuthParameters needs a Username and a Password.")?);
             row.api_key = None;
             row.oauth = None;
         }
         "API_KEY" => {
-            let (name, value) = auth.api_key.unwrap_or_default();
-            let existing = if kind_changed { None } else { row.api_key.clone() };
-            let name = name.or_else(|| existing.as_ref().map(|k| k.0.clone()));
-            let value = value.or_else(|| existing.as_ref().map(|k| k.1.clone()));
-            match (name, value) {
-                (Some(name), Some(value)) if !name.is_empty() && !value.is_empty() => row.api_key = Some((name, value)),
-                _ => return Err(invalid("ApiKeyAuthParameters needs an ApiKeyName and an ApiKeyValue.")),
-            }
+            let existing = if kind_changed { None } else { row.api_key.take() };
+            row.api_key =
+                Some(merged_pair(auth.api_key, existing, "ApiKeyAuthParameters needs an ApiKeyName and an ApiKeyValue.")?);
             row.basic = None;
             row.oauth = None;
         }

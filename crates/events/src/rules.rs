@@ -238,6 +238,13 @@ pub fn bus_owner(caller: &Caller, given: Option<&str>) -> (Caller, String) {
     (caller.clone(), bus_name(given))
 }
 
+/// The owner and name of the bus a bus ARN names; `None` for anything else.
+pub fn bus_of_arn(arn: &str) -> Option<(Caller, String)> {
+    let unowned = Caller { account: String::new(), region: String::new() };
+    let (owner, bus) = bus_owner(&unowned, Some(arn));
+    (owner != unowned).then_some((owner, bus))
+}
+
 /// The bus name of an `EventBusName` member, which may be a name or a bus ARN.
 pub fn bus_name(given: Option<&str>) -> String {
     match given {
@@ -994,10 +1001,9 @@ impl Events {
     /// Delivers an event a rule of another bus sent to `bus_arn` (a bus target): the event as it
     /// was, matched against the rules of that bus. Returns how many rules matched.
     pub fn forward(&self, bus_arn: &str, event: &Value) -> Result<usize, wharf_types::HandOffError> {
-        let (owner, bus) = bus_owner(&Caller { account: String::new(), region: String::new() }, Some(bus_arn));
-        if owner.account.is_empty() {
+        let Some((owner, bus)) = bus_of_arn(bus_arn) else {
             return Err(wharf_types::HandOffError::Refused(format!("{bus_arn} is not an event bus ARN")));
-        }
+        };
         if !Self::bus_exists(&self.lock(), &owner, &bus) {
             return Err(wharf_types::HandOffError::NotFound(format!("Event bus {bus} does not exist.")));
         }

@@ -249,12 +249,8 @@ impl ServiceAccess {
             let document = serde_json::json!({ "Version": "2012-10-17", "Statement": statements });
             return self.policies.parsed(&document.to_string());
         }
-        if wharf_events::rules::is_bus_arn(resource_arn) {
+        if let Some((owner, bus)) = wharf_events::rules::bus_of_arn(resource_arn) {
             let events = self.events.get().and_then(Weak::upgrade)?;
-            let (owner, bus) = wharf_events::rules::bus_owner(
-                &wharf_events::Caller { account: String::new(), region: String::new() },
-                Some(resource_arn),
-            );
             return self.policies.parsed(&events.bus_policy(&owner, &bus)?);
         }
         if Arn::is_of(resource_arn, "lambda") {

@@ -444,6 +444,16 @@ impl RuleTargets {
         self.access.check(actor, action, target_arn).await.map_err(HandOffError::Refused)
     }
 
+    /// Sends a message to `key` as EventBridge (its `SenderId`).
+    async fn send_as_events(&self, key: &QueueKey, input: SendInput) -> Result<(), HandOffError> {
+        let caller = Caller {
+            account: key.account.clone(),
+            region: key.region.clone(),
+            sender_id: Arc::from("AIDAWHARFEVENTS"),
+        };
+        self.sqs.send(key, &caller, input).await.map(|_| ()).map_err(queue_failure)
+    }
+
     /// An event bus target: the event as it is, to the rules of that bus. Within one account
     /// and region nothing more is checked; across accounts or regions the target's role (which
     /// must trust EventBridge and allow `events:PutEvents` on the bus) or, without one, the
@@ -559,11 +569,6 @@ impl wharf_events::TargetDelivery for RuleTargets {
             // A queue that does not exist is reported as missing, not as refusing EventBridge.
             self.sqs.policy(&key).await.map_err(queue_failure)?;
             self.allowed("sqs:SendMessage", target_arn, rule_arn).await?;
-            let caller = Caller {
-                account: key.account.clone(),
-                region: key.region.clone(),
-                sender_id: Arc::from("AIDAWHARFEVENTS"),
-            };
             let fifo = key.name.as_str().ends_with(".fifo");
             let input = SendInput {
                 body: payload,
@@ -572,7 +577,7 @@ impl wharf_events::TargetDelivery for RuleTargets {
                 message_deduplication_id: fifo.then(|| uuid::Uuid::new_v4().simple().to_string()),
                 ..SendInput::default()
             };
-            return self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(queue_failure);
+            return self.send_as_events(&key, input).await;
         }
         if wharf_types::Arn::is_of(target_arn, "lambda") {
             self.allowed("lambda:InvokeFunction", target_arn, rule_arn).await?;
@@ -601,13 +606,7 @@ impl wharf_events::TargetDelivery for RuleTargets {
         let key = QueueKey::from_arn(queue_arn)
             .ok_or_else(|| HandOffError::Refused(format!("a dead-letter queue must be an SQS queue: {queue_arn}")))?;
         self.allowed("sqs:SendMessage", queue_arn, rule_arn).await?;
-        let caller = Caller {
-            account: key.account.clone(),
-            region: key.region.clone(),
-            sender_id: Arc::from("AIDAWHARFEVENTS"),
-        };
         let attributes = attributes.into_iter().map(|(name, value)| text_attribute(&name, value)).collect();
-        let input = SendInput { body: payload, attributes, ..SendInput::default() };
-        self.sqs.send(&key, &caller, input).await.map(|_| ()).map_err(queue_failure)
+        self.send_as_events(&key, SendInput { body: payload, attributes, ..SendInput::default() }).await
     }
 }

@@ -108,7 +108,19 @@ impl ScheduleTargets {
         self.functions.invoke_async(request).await.map(|_| ()).map_err(crate::function_failure)
     }
 
-    /// `aws-sdk:sqs:sendMessage` and `aws-sdk:lambda:invoke`, with the request as input.
+    /// PutEvents for the schedule: refused when any entry is.
+    fn put_events(
+        &self,
+        caller: &wharf_events::Caller,
+        entries: Vec<wharf_events::NewEvent>,
+    ) -> Result<(), HandOffError> {
+        match self.events.put_events(caller, entries).into_iter().find_map(Result::err) {
+            None => Ok(()),
+            Some(problem) => Err(HandOffError::Refused(problem.to_string())),
+        }
+    }
+
+    /// The universal targets wharf runs, with the API request as input.
     async fn universal(&self, invocation: &Invocation, service: &str, action: &str) -> Result<(), HandOffError> {
         let request: Value = serde_json::from_str(&invocation.payload).map_err(|_| {
             HandOffError::Refused("the input of a universal target must be the API request as JSON".into())
@@ -185,10 +197,7 @@ impl ScheduleTargets {
                         time_ms: None,
                     });
                 }
-                match self.events.put_events(&caller, new).into_iter().find_map(Result::err) {
-                    None => Ok(()),
-                    Some(problem) => Err(HandOffError::Refused(problem.to_string())),
-                }
+                self.put_events(&caller, new)
             }
             _ => Err(HandOffError::Refused(format!(
                 "wharf does not run the universal target aws-sdk:{service}:{action}"
@@ -247,11 +256,7 @@ impl ScheduleDelivery for ScheduleTargets {
                 bus: Some(bus),
                 time_ms: None,
             };
-            return match self.events.put_events(&caller, vec![entry]).pop() {
-                Some(Ok(_)) => Ok(()),
-                Some(Err(problem)) => Err(HandOffError::Refused(problem.to_string())),
-                None => Err(HandOffError::Unavailable("no outcome".into())),
-            };
+            return self.put_events(&caller, vec![entry]);
         }
         Err(HandOffError::Refused(format!("wharf cannot invoke the target {target}")))
     }

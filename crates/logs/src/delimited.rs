@@ -15,7 +15,7 @@
 //! one that starts with `[` to the next `]`, and the quotes or brackets are not part of its
 //! value. Without `...`, an event matches only with as many fields as the pattern has.
 
-use crate::pattern::PatternError;
+use crate::pattern::{wildcard_match, Op, PatternError};
 
 /// The most fields a pattern may name.
 const MAX_FIELDS: usize = 100;
@@ -32,16 +32,6 @@ enum Field {
     /// A named field: any value, or one that satisfies one of the alternatives (each a
     /// conjunction of conditions).
     Named { name: String, alternatives: Vec<Vec<Condition>> },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -218,37 +208,14 @@ fn holds(condition: &Condition, value: &str) -> bool {
     match (condition.op, condition.number, numeric) {
         (Op::Eq, Some(expected), Some(actual)) => actual == expected,
         (Op::Ne, Some(expected), Some(actual)) => actual != expected,
-        (Op::Eq, _, _) => glob(&condition.value, value),
-        (Op::Ne, _, _) => !glob(&condition.value, value),
+        (Op::Eq, _, _) => wildcard_match(&condition.value, value),
+        (Op::Ne, _, _) => !wildcard_match(&condition.value, value),
         (Op::Lt, Some(expected), Some(actual)) => actual < expected,
         (Op::Le, Some(expected), Some(actual)) => actual <= expected,
         (Op::Gt, Some(expected), Some(actual)) => actual > expected,
         (Op::Ge, Some(expected), Some(actual)) => actual >= expected,
         _ => false,
     }
-}
-
-/// `*` is any run of characters; everything else is itself.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (pattern, text): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        if p < pattern.len() && pattern[p] == '*' {
-            star = Some((p, t));
-            p += 1;
-        } else if p < pattern.len() && pattern[p] == text[t] {
-            p += 1;
-            t += 1;
-        } else if let Some((star_p, star_t)) = star {
-            p = star_p + 1;
-            t = star_t + 1;
-            star = Some((star_p, star_t + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|c| *c == '*')
 }
 
 /// The fields of an event: runs of non-space characters, or `"…"` and `[…]` groups (without

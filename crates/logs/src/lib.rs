@@ -255,8 +255,7 @@ impl Logs {
         validate_group_name(group)?;
         validate_stream_name(stream)?;
         let key = LogGroupKey { account: account.clone(), region: region.clone(), name: group.to_owned() };
-        let written: Vec<(EpochMillis, String)> =
-            events.iter().map(|event| (event.timestamp, event.message.clone())).collect();
+        let written = self.copy_if_subscribed(&key, events.iter().map(|event| (event.timestamp, &event.message))).await;
         let events =
             events.into_iter().map(|event| NewEvent { timestamp: event.timestamp, message: event.message }).collect();
         let now = self.clock.now_millis();
@@ -323,15 +322,32 @@ impl Logs {
         limit: usize,
     ) -> Result<(Vec<LogGroupRecord>, bool), LogsError> {
         let pattern = pattern.map(str::to_lowercase);
+        self.scan_groups(account, region, prefix, after, limit, |name| {
+            pattern.as_ref().is_none_or(|pattern| name.to_lowercase().contains(pattern))
+        })
+        .await
+    }
+
+    /// The groups whose name starts with `prefix` and that `keep` keeps, by name, after
+    /// `after`: at most `limit`, and whether more follow. Reads the store a page at a time.
+    async fn scan_groups(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<(Vec<LogGroupRecord>, bool), LogsError> {
+        const PAGE: usize = 1_000;
         let mut found = Vec::new();
         let mut cursor = after.map(str::to_owned);
         loop {
-            let page = self.store.list_groups(account, region, prefix, cursor.as_deref(), 1_000).await?;
-            let exhausted = page.len() < 1_000;
+            let page = self.store.list_groups(account, region, prefix, cursor.as_deref(), PAGE).await?;
+            let exhausted = page.len() < PAGE;
             cursor = page.last().map(|record| record.key.name.clone());
             for record in page {
-                let keep = pattern.as_ref().is_none_or(|pattern| record.key.name.to_lowercase().contains(pattern));
-                if keep {
+                if keep(&record.key.name) {
                     if found.len() == limit {
                         return Ok((found, true));
                     }
@@ -421,36 +437,20 @@ impl Logs {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<LogGroupRecord>, bool), LogsError> {
-        let alternatives: Vec<(bool, String)> = alternatives
+        let alternatives: Vec<(bool, &str)> = alternatives
             .iter()
             .map(|part| match part.strip_prefix('^') {
-                Some(prefix) => (true, prefix.to_owned()),
-                None => (false, part.clone()),
+                Some(prefix) => (true, prefix),
+                None => (false, part.as_str()),
             })
             .collect();
-        let mut found = Vec::new();
-        let mut cursor = after.map(str::to_owned);
-        loop {
-            let batch = self.store.list_groups(account, region, "", cursor.as_deref(), 500).await?;
-            let exhausted = batch.len() < 500;
-            cursor = batch.last().map(|record| record.key.name.clone());
-            for record in batch {
-                let name = record.key.name.as_str();
-                let keep = alternatives.is_empty()
-                    || alternatives
-                        .iter()
-                        .any(|(prefix, text)| if *prefix { name.starts_with(text) } else { name.contains(text) });
-                if keep {
-                    if found.len() == limit {
-                        return Ok((found, true));
-                    }
-                    found.push(record);
-                }
-            }
-            if exhausted || cursor.is_none() {
-                return Ok((found, false));
-            }
-        }
+        self.scan_groups(account, region, "", after, limit, |name| {
+            alternatives.is_empty()
+                || alternatives
+                    .iter()
+                    .any(|(prefix, text)| if *prefix { name.starts_with(text) } else { name.contains(text) })
+        })
+        .await
     }
 
     /// PutRetentionPolicy.
@@ -599,8 +599,8 @@ impl Logs {
                 ));
             }
         }
-        let written: Vec<(EpochMillis, String)> =
-            accepted.iter().map(|event| (event.timestamp, event.message.clone())).collect();
+        let written =
+            self.copy_if_subscribed(key, accepted.iter().map(|event| (event.timestamp, &event.message))).await;
         match self.store.append(key, stream, accepted, now, false).await? {
             AppendOutcome::Appended(last_seq) => {
                 self.forward_written(key, stream, &written, last_seq).await;

@@ -62,7 +62,7 @@ enum Step {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
+pub(crate) enum Op {
     Eq,
     Ne,
     Lt,
@@ -262,7 +262,7 @@ fn compare(field: &Json, op: Op, value: &Literal) -> bool {
 }
 
 /// Whether `text` matches `pattern`, where `*` stands for any run of characters.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == text;

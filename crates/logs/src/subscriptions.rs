@@ -194,6 +194,28 @@ impl Logs {
         }
     }
 
+    /// A copy of the events about to be written, for [`Logs::forward_written`], only when
+    /// their group has subscription filters: function output is never copied otherwise.
+    pub(crate) async fn copy_if_subscribed<'a>(
+        &self,
+        key: &LogGroupKey,
+        events: impl Iterator<Item = (EpochMillis, &'a String)>,
+    ) -> Vec<(EpochMillis, String)> {
+        if self.subscriptions.sink.get().is_none() {
+            return Vec::new();
+        }
+        let Ok(filters) = self.filters().await else { return Vec::new() };
+        let subscribed = filters
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&(key.account.clone(), key.region.clone(), key.name.clone()))
+            .is_some_and(|list| !list.is_empty());
+        if !subscribed {
+            return Vec::new();
+        }
+        events.map(|(timestamp, message)| (timestamp, message.clone())).collect()
+    }
+
     /// Hands the events just written (`(timestamp, message)`, the last one with `last_seq`)
     /// to the group's matching filters.
     pub(crate) async fn forward_written(

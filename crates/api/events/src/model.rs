@@ -70,11 +70,11 @@ pub enum Operation {
     /// CancelReplay.
     CancelReplay(ReplayNameInput),
     /// CreateConnection.
-    CreateConnection(CreateConnectionInput),
+    CreateConnection(ConnectionInput),
     /// DescribeConnection.
     DescribeConnection(NameInput),
     /// UpdateConnection.
-    UpdateConnection(UpdateConnectionInput),
+    UpdateConnection(ConnectionInput),
     /// DeleteConnection.
     DeleteConnection(NameInput),
     /// ListConnections.
@@ -855,35 +855,17 @@ pub struct ConnectionAuthParameters {
     pub connectivity_parameters: Ignored,
 }
 
-/// CreateConnection.
+/// CreateConnection and UpdateConnection (every member but the name optional on update).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
-pub struct CreateConnectionInput {
+pub struct ConnectionInput {
     /// Required.
     pub name: Option<String>,
     /// Free text.
     pub description: Option<String>,
-    /// Required.
+    /// Required on create.
     pub authorization_type: Option<String>,
-    /// Required.
-    pub auth_parameters: Option<ConnectionAuthParameters>,
-    /// Ignored.
-    pub invocation_connectivity_parameters: Ignored,
-    /// Ignored.
-    pub kms_key_identifier: Ignored,
-}
-
-/// UpdateConnection.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-pub struct UpdateConnectionInput {
-    /// Required.
-    pub name: Option<String>,
-    /// Free text.
-    pub description: Option<String>,
-    /// A new kind.
-    pub authorization_type: Option<String>,
-    /// New credentials.
+    /// Required on create.
     pub auth_parameters: Option<ConnectionAuthParameters>,
     /// Ignored.
     pub invocation_connectivity_parameters: Ignored,
